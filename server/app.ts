@@ -1,0 +1,100 @@
+/**
+ * createApp(deps): the whole HTTP surface on one origin — `/api` (JSON), `/sync` (replication, per user)
+ * and the built PWA with its SPA fallback. Tests build it with their own deps; index.ts with the real ones.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError } from './errors';
+import { loadSession, requireUser } from './middleware/auth';
+import { sessionRoutes } from './routes/session';
+import { registerRoutes } from './routes/register';
+import { accountRoutes } from './routes/accounts';
+import { syncRoutes } from './routes/sync';
+import type { AppDeps, AppEnv } from './context';
+
+const SERVER_PATHS = /^\/(api|sync|events)(\/|$)/;
+
+export function createApp(deps: AppDeps) {
+	const app = new Hono<AppEnv>()
+		.use(
+			'*',
+			secureHeaders({
+				contentSecurityPolicy: {
+					defaultSrc: ["'self'"],
+					scriptSrc: ["'self'", "'unsafe-inline'"],
+					styleSrc: ["'self'", "'unsafe-inline'"],
+					imgSrc: ["'self'", 'data:', 'blob:'],
+					connectSrc: ["'self'", 'ws:', 'wss:'],
+					workerSrc: ["'self'"]
+				}
+			})
+		)
+		.use('/api/*', loadSession(deps))
+		.use('/sync/*', loadSession(deps))
+		.use('/sync', loadSession(deps))
+		.get('/api/health', (c) =>
+			c.json(
+				{
+					status: 'ok',
+					version: deps.version,
+					store: deps.store.kind,
+					telephony: deps.telephony()
+				},
+				200
+			)
+		)
+		.get('/api/config', requireUser(), (c) =>
+			c.json(
+				{
+					version: deps.version,
+					locales: ['zh-CN', 'en'],
+					defaultLocale: 'zh-CN',
+					telephony: deps.telephony().state,
+					syncWindowDays: Math.round(deps.config.syncWindowMs / 86_400_000)
+				},
+				200
+			)
+		)
+		.route('/api/session', sessionRoutes(deps))
+		.route('/api/register', registerRoutes(deps))
+		.route('/api/accounts', accountRoutes(deps))
+		.route('/sync', syncRoutes(deps));
+
+	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));
+
+	const webDir = deps.config.webDir;
+	if (webDir && existsSync(webDir)) {
+		app.use('/_app/immutable/*', async (c, next) => {
+			await next();
+			c.header('Cache-Control', 'public, max-age=31536000, immutable');
+		});
+		app.use('*', async (c, next) => {
+			if (SERVER_PATHS.test(c.req.path)) return next();
+			await next();
+			if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-cache');
+		});
+		app.get('*', serveStatic({ root: webDir }));
+		// SPA fallback: any other page is the app shell, which routes on the client.
+		app.get('*', (c, next) => (SERVER_PATHS.test(c.req.path) ? next() : serveStatic({ root: webDir, path: '200.html' })(c, next)));
+	}
+
+	app.onError((err, c) => {
+		if (err instanceof AppError) return c.json(err.body(), err.status);
+		if (err instanceof HTTPException) {
+			return c.json({ code: 'bad_request', message: err.message || 'Bad request' }, err.status === 400 ? 400 : err.status);
+		}
+		const requestId = crypto.randomUUID();
+		console.error(`[${requestId}] ${c.req.method} ${c.req.path}`, err);
+		return c.json({ code: 'internal', message: `Internal error (request ${requestId})` }, 500);
+	});
+	return app;
+}
+
+export type AppType = ReturnType<typeof createApp>;
+
+/** Where the built PWA lives relative to the project root. */
+export const defaultWebDir = (root: string) => join(root, 'build', 'web');

@@ -1,0 +1,76 @@
+/**
+ * The only reader of `process.env`. Parsed once at start-up (from index.ts) into a typed Config that the
+ * rest of the server receives through its dependencies. Every variable has a default that works on one
+ * machine with nothing else installed.
+ */
+import * as v from 'valibot';
+import { resolve } from 'node:path';
+
+const Int = (fallback: number, min: number, max: number) =>
+	v.pipe(
+		v.optional(v.string(), String(fallback)),
+		v.transform(Number),
+		v.integer(),
+		v.minValue(min),
+		v.maxValue(max)
+	);
+
+const EnvSchema = v.object({
+	PORT: Int(3000, 0, 65535),
+	HOST: v.optional(v.string(), '0.0.0.0'),
+	DATA_DIR: v.optional(v.string(), './data'),
+	COUCHDB_URL: v.optional(v.pipe(v.string(), v.url())),
+	DB_PREFIX: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/)), 'cc_'),
+	ADMIN_PASSWORD: v.optional(v.pipe(v.string(), v.minLength(8))),
+	SESSION_TTL_HOURS: Int(12, 1, 24 * 30),
+	SYNC_WINDOW_DAYS: Int(90, 1, 3650),
+	LOGIN_MAX_FAILURES: Int(10, 1, 1000),
+	LOGIN_WINDOW_MINUTES: Int(15, 1, 24 * 60),
+	COOKIE_SECURE: v.optional(v.picklist(['auto', 'true', 'false']), 'auto'),
+	TELEPHONY: v.optional(v.picklist(['auto', 'on', 'off']), 'auto'),
+	WEB_DIR: v.optional(v.string())
+});
+
+export interface Config {
+	port: number;
+	host: string;
+	dataDir: string;
+	couchUrl: string | null;
+	dbPrefix: string;
+	adminPassword: string | null;
+	sessionTtlMs: number;
+	syncWindowMs: number;
+	login: { maxFailures: number; windowMs: number };
+	cookieSecure: 'auto' | boolean;
+	telephony: 'auto' | 'on' | 'off';
+	/** The built PWA (adapter-static output); null when the server runs without a web build (API tests). */
+	webDir: string | null;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+	const result = v.safeParse(EnvSchema, env);
+	if (!result.success) {
+		const lines = result.issues.map(
+			(i) => `${v.getDotPath(i) ?? '?'}: ${i.message} (got ${JSON.stringify(i.input)})`
+		);
+		throw new ConfigError(`Invalid environment:\n  ${lines.join('\n  ')}`);
+	}
+	const e = result.output;
+	return {
+		port: e.PORT,
+		host: e.HOST,
+		dataDir: resolve(e.DATA_DIR),
+		couchUrl: e.COUCHDB_URL ?? null,
+		dbPrefix: e.DB_PREFIX,
+		adminPassword: e.ADMIN_PASSWORD ?? null,
+		sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,
+		syncWindowMs: e.SYNC_WINDOW_DAYS * 86_400_000,
+		login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_MINUTES * 60_000 },
+		cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
+		telephony: e.TELEPHONY,
+		webDir: e.WEB_DIR ? resolve(e.WEB_DIR) : null
+	};
+}

@@ -1,0 +1,27 @@
+/** The Hono environment and the dependencies every route factory receives. */
+import type { Config } from './config';
+import type { Store } from './store';
+import type { Accounts, UserDoc } from './services/accounts';
+import type { Sessions } from './services/sessions';
+import type { Audit } from './services/audit';
+import type { FailureLimiter } from './services/rate-limit';
+
+export interface AppDeps {
+	config: Config;
+	store: Store;
+	accounts: Accounts;
+	sessions: Sessions;
+	audit: Audit;
+	limiter: { perUser: FailureLimiter; perAddress: FailureLimiter };
+	/** A stable id of this server instance (the CouchDB-protocol `uuid` of /sync). */
+	instanceId: string;
+	version: string;
+	telephony: () => { state: 'off' | 'unavailable' | 'running'; detail: string };
+}
+
+export interface AppEnv {
+	Variables: {
+		user: UserDoc | null;
+		sessionToken: string | null;
+	};
+}

@@ -1,0 +1,43 @@
+/**
+ * Session resolution and permission checks. Every /api route except sign-in, registration and health, and
+ * every /sync request, goes through `requireUser`; a user who must change a one-time password may do
+ * nothing else until it is changed.
+ */
+import { createMiddleware } from 'hono/factory';
+import { getCookie } from 'hono/cookie';
+import type { Permission } from '#shared/permissions';
+import { AppError } from '../errors';
+import type { AppDeps, AppEnv } from '../context';
+
+export const SESSION_COOKIE = 'cc_session';
+
+export const loadSession = ({ sessions }: Pick<AppDeps, 'sessions'>) =>
+	createMiddleware<AppEnv>(async (c, next) => {
+		const token = getCookie(c, SESSION_COOKIE) ?? null;
+		c.set('sessionToken', token);
+		c.set('user', token ? await sessions.resolve(token) : null);
+		await next();
+	});
+
+export const requireUser = ({ allowPasswordChange = false } = {}) =>
+	createMiddleware<AppEnv>(async (c, next) => {
+		const user = c.get('user');
+		if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
+		if (user.mustChangePassword && !allowPasswordChange) {
+			throw new AppError('password_change_required', 403, 'Change your one-time password first');
+		}
+		await next();
+	});
+
+export const requirePermission = (permission: Permission) =>
+	createMiddleware<AppEnv>(async (c, next) => {
+		const user = c.get('user');
+		if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
+		if (user.mustChangePassword) {
+			throw new AppError('password_change_required', 403, 'Change your one-time password first');
+		}
+		if (!user.permissions.includes(permission)) {
+			throw new AppError('forbidden', 403, `Missing permission ${permission}`);
+		}
+		await next();
+	});

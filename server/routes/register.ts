@@ -1,0 +1,27 @@
+/**
+ * Self-registration (F2), anonymous: the department list its form needs, and the registration itself,
+ * which creates a pending account that cannot sign in until an administrator approves it.
+ */
+import { Hono } from 'hono';
+import { Registration } from '#shared/schemas/user';
+import type { DepartmentDoc } from '#shared/docs/config';
+import { validJson } from '../validate';
+import type { AppDeps, AppEnv } from '../context';
+
+export const registerRoutes = ({ accounts, store }: AppDeps) =>
+	new Hono<AppEnv>()
+		.get('/departments', async (c) => {
+			const res = await store
+				.db<DepartmentDoc>('config')
+				.list({ startkey: 'department:', endkey: 'department:\ufff0', include_docs: true });
+			const departments = res.rows.flatMap((r) =>
+				r.doc && r.doc.type === 'department'
+					? [{ id: r.doc._id, name: r.doc.name, parentId: r.doc.parentId, order: r.doc.order }]
+					: []
+			);
+			return c.json({ departments }, 200);
+		})
+		.post('/', validJson(Registration), async (c) => {
+			const account = await accounts.register(c.req.valid('json'), c.get('user')?._id ?? null);
+			return c.json({ account }, 201);
+		});

@@ -1,0 +1,71 @@
+/**
+ * Builds the running product from a Config: store (embedded or CouchDB), provisioning, first-start seed,
+ * services and the Hono app. Used by index.ts and by the integration tests, so both run the same wiring.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp, defaultWebDir } from './app';
+import { openStore, provisionStore } from './store';
+import { createAudit } from './services/audit';
+import { createAccounts } from './services/accounts';
+import { createSessions } from './services/sessions';
+import { createFailureLimiter } from './services/rate-limit';
+import { seedConfig } from './services/seed';
+import { getSecret } from './secrets';
+import type { Config } from './config';
+import type { AppDeps } from './context';
+
+/** The project root: the nearest folder above this module holding package.json (source or bundle). */
+export function projectRoot(): string {
+	let dir = dirname(fileURLToPath(import.meta.url));
+	while (!existsSync(join(dir, 'package.json'))) {
+		const parent = dirname(dir);
+		if (parent === dir) throw new Error('package.json not found above ' + import.meta.url);
+		dir = parent;
+	}
+	return dir;
+}
+
+function which(binary: string): boolean {
+	return (process.env.PATH ?? '')
+		.split(':')
+		.concat(['/usr/sbin', '/usr/bin'])
+		.some((d) => d && existsSync(join(d, binary)));
+}
+
+export async function createRuntime(config: Config) {
+	const root = projectRoot();
+	const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+	const store = await openStore(config);
+	await provisionStore(store, join(root, 'sync', 'ddocs'));
+	const seeded = await seedConfig(store);
+	const audit = createAudit(store);
+	const accounts = createAccounts({ store, audit });
+	const firstAdmin = await accounts.ensureFirstAdmin(config.adminPassword);
+	const telephonyInstalled = which('kamailio') && which('janus');
+
+	const deps: AppDeps = {
+		config: { ...config, webDir: config.webDir ?? defaultWebDir(root) },
+		store,
+		accounts,
+		sessions: createSessions({ store, ttlMs: config.sessionTtlMs }),
+		audit,
+		limiter: {
+			perUser: createFailureLimiter({ max: config.login.maxFailures, windowMs: config.login.windowMs }),
+			perAddress: createFailureLimiter({ max: config.login.maxFailures * 5, windowMs: config.login.windowMs })
+		},
+		instanceId: getSecret(config.dataDir, 'instance-id'),
+		version,
+		telephony: () =>
+			config.telephony === 'off'
+				? { state: 'off', detail: 'TELEPHONY=off: tickets are entered by hand' }
+				: {
+						state: 'unavailable',
+						detail: telephonyInstalled
+							? 'Kamailio and Janus are installed; call handling is not enabled in this version'
+							: 'Kamailio/Janus not installed: tickets are entered by hand'
+					}
+	};
+	return { app: createApp(deps), deps, seeded, firstAdmin, close: () => store.close() };
+}

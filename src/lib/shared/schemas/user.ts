@@ -1,0 +1,104 @@
+/**
+ * Account shapes shared by the registration form, the server's validators and the admin screens.
+ * Problems are reported as codes (`v.message`) that the browser translates (`validation.<code>`).
+ */
+import * as v from 'valibot';
+
+export const USERNAME_PATTERN = /^[\p{L}\p{N}._-]+$/u;
+
+/** User names are unique regardless of letter case, width and surrounding spaces. */
+export function normalizeUsername(username: string): string {
+	return username.normalize('NFKC').trim().toLowerCase();
+}
+
+const trimmed = (max: number, code = 'too_long') =>
+	v.pipe(v.string('required'), v.trim(), v.maxLength(max, code));
+
+export const Username = v.pipe(
+	v.string('required'),
+	v.normalize('NFKC'),
+	v.trim(),
+	v.nonEmpty('required'),
+	v.minLength(2, 'too_short'),
+	v.maxLength(32, 'too_long'),
+	v.regex(USERNAME_PATTERN, 'username_chars')
+);
+
+export const Password = v.pipe(
+	v.string('required'),
+	v.nonEmpty('required'),
+	v.minLength(8, 'password_short'),
+	v.maxLength(128, 'too_long')
+);
+
+/** `YYYY-MM-DD`, a real calendar day, not in the future and not absurdly old. */
+export const BirthDate = v.pipe(
+	v.string('required'),
+	v.nonEmpty('required'),
+	v.isoDate('date_invalid'),
+	v.check((s) => s <= new Date().toISOString().slice(0, 10), 'date_future'),
+	v.check((s) => s >= '1900-01-01', 'date_invalid')
+);
+
+export const Phone = v.pipe(
+	trimmed(32),
+	v.nonEmpty('required'),
+	v.regex(/^\+?[\d\s()-]{3,32}$/, 'phone_invalid')
+);
+
+export const Registration = v.object({
+	username: Username,
+	password: Password,
+	name: v.pipe(trimmed(50), v.nonEmpty('required')),
+	departmentId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long')),
+	birthDate: BirthDate,
+	phone: Phone,
+	email: v.optional(
+		v.union(
+			[v.literal(''), v.pipe(v.string(), v.trim(), v.maxLength(120, 'too_long'), v.email('email_invalid'))],
+			'email_invalid'
+		),
+		''
+	)
+});
+export type Registration = v.InferOutput<typeof Registration>;
+
+export const SignIn = v.object({
+	username: v.pipe(v.string('required'), v.trim(), v.nonEmpty('required'), v.maxLength(64, 'too_long')),
+	password: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(128, 'too_long'))
+});
+
+export const PasswordChange = v.object({
+	currentPassword: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(128, 'too_long')),
+	newPassword: Password
+});
+
+export const Approval = v.object({
+	roleId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long'))
+});
+
+export type AccountStatus = 'pending' | 'active' | 'disabled';
+
+/** What the browser learns about the signed-in user (never the hash, never other users). */
+export interface SessionUser {
+	id: string;
+	username: string;
+	name: string;
+	departmentId: string;
+	agentId: string | null;
+	permissions: string[];
+	roleId: string | null;
+	mustChangePassword: boolean;
+}
+
+/** A pending account as the administrator's approval screen shows it. */
+export interface PendingAccount {
+	id: string;
+	username: string;
+	name: string;
+	departmentId: string;
+	birthDate: string;
+	phone: string;
+	email: string;
+	createdAt: string;
+}

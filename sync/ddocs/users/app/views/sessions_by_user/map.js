@@ -1,0 +1,5 @@
+function map(doc) {
+	if (doc.type === 'session') {
+		emit(doc.userId, doc.expiresAt);
+	}
+}
