@@ -1,0 +1,17 @@
+// Bundles the server (server/index.ts and what it imports from src/lib/shared and sync/) into
+// build/server/index.js; npm packages stay external and load from node_modules.
+import { build } from 'esbuild';
+
+await build({
+	entryPoints: ['server/index.ts'],
+	outfile: 'build/server/index.js',
+	bundle: true,
+	platform: 'node',
+	format: 'esm',
+	target: 'node20',
+	packages: 'external',
+	// `#shared/*` is this package's own import map (package.json "imports"), not a dependency: bundle it.
+	alias: { '#shared': './src/lib/shared' },
+	sourcemap: true,
+	logLevel: 'warning'
+});

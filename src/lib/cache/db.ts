@@ -1,0 +1,54 @@
+/**
+ * The only module that imports Dexie: per-workstation settings and caches that are not replicated.
+ * Keep every historical version() declaration (Dexie upgrades users from any of them).
+ */
+import Dexie, { type EntityTable } from 'dexie';
+import type { SessionUser } from '#shared/schemas/user';
+
+export interface Setting {
+	key: string;
+	value: unknown;
+}
+
+class CacheDb extends Dexie {
+	settings!: EntityTable<Setting, 'key'>;
+
+	constructor() {
+		super('cc-cache');
+		this.version(1).stores({ settings: 'key' });
+	}
+}
+
+const db = new CacheDb();
+
+async function get<T>(key: string): Promise<T | undefined> {
+	return (await db.settings.get(key))?.value as T | undefined;
+}
+
+async function put(key: string, value: unknown): Promise<void> {
+	await db.settings.put({ key, value });
+}
+
+/** What this workstation remembers (F1): the last user, their agent ID, and the desk phone number. */
+export interface Workstation {
+	username: string;
+	agentId: string | null;
+	extension: string;
+}
+
+export const workstation = {
+	get: () => get<Workstation>('workstation'),
+	set: (value: Workstation) => put('workstation', value)
+};
+
+export const localePreference = {
+	get: () => get<string>('locale'),
+	set: (value: string) => put('locale', value)
+};
+
+/** The signed-in user, kept so that the app opens offline (F27); cleared at sign-out. */
+export const cachedSession = {
+	get: () => get<{ user: SessionUser; home: string }>('session'),
+	set: (value: { user: SessionUser; home: string }) => put('session', value),
+	clear: () => db.settings.delete('session')
+};

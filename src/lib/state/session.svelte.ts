@@ -1,0 +1,17 @@
+/** The signed-in user for the whole SPA. Filled by data/session.ts; read by layouts and pages. */
+import type { SessionUser } from '#shared/schemas/user';
+import type { HomeKind } from '#shared/permissions';
+
+export class Session {
+	user = $state<SessionUser | null>(null);
+	home = $state<HomeKind>('none');
+	/** True when the user comes from this device's cache because the server could not be reached. */
+	isOfflineCopy = $state(false);
+	extension = $state('');
+
+	can(permission: string): boolean {
+		return this.user?.permissions.includes(permission) ?? false;
+	}
+}
+
+export const session = new Session();
