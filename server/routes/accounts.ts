@@ -12,7 +12,8 @@ export const accountRoutes = ({ accounts, sessions }: AppDeps) =>
 		.get('/pending', async (c) => c.json({ accounts: await accounts.listPending() }, 200))
 		.post('/:id/approve', validParam(ApproveParam), validJson(Approval), async (c) => {
 			const { id } = c.req.valid('param');
-			const user = await accounts.approve(id, c.req.valid('json').roleId, c.get('user')!._id);
+			const { roleId, agentId } = c.req.valid('json');
+			const user = await accounts.approve(id, roleId, agentId, c.get('user')!._id);
 			sessions.forgetUser(id);
 			return c.json({ user }, 200);
 		});

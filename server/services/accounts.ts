@@ -173,7 +173,7 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 				.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 		},
 
-		async approve(id: string, roleId: string, actor: string): Promise<SessionUser> {
+		async approve(id: string, roleId: string, agentId: string, actor: string): Promise<SessionUser> {
 			const user = await getUser(id);
 			if (!user) throw new AppError('not_found', 404, 'No such account');
 			if (user.status !== 'pending') throw new AppError('conflict', 409, 'The account is not pending');
@@ -181,8 +181,18 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 			if (!role) {
 				throw new AppError('validation', 400, 'Unknown role', { field: 'roleId', issues: { roleId: 'role_unknown' } });
 			}
+			if (agentId) {
+				const taken = await users.view('app', 'users_by_agent_id', { key: agentId });
+				if (taken.rows.some((r) => r.id !== id)) {
+					throw new AppError('validation', 409, 'This agent ID is taken', {
+						field: 'agentId',
+						issues: { agentId: 'agent_id_taken' }
+					});
+				}
+			}
 			const saved = await save({
 				...user,
+				agentId: agentId || null,
 				status: 'active',
 				roleId: role._id,
 				permissions: role.permissions.filter((p) => (PERMISSIONS as readonly string[]).includes(p))
@@ -191,8 +201,8 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 				actor,
 				action: 'user.approve',
 				target: id,
-				before: { status: user.status, roleId: user.roleId, permissions: user.permissions },
-				after: { status: saved.status, roleId: saved.roleId, permissions: saved.permissions }
+				before: { status: user.status, roleId: user.roleId, permissions: user.permissions, agentId: user.agentId },
+				after: { status: saved.status, roleId: saved.roleId, permissions: saved.permissions, agentId: saved.agentId }
 			});
 			return toSessionUser(saved);
 		},

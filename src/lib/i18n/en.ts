@@ -89,6 +89,7 @@ export const en: Shape<typeof zhCN> = {
 		approve: 'Approve',
 		role: 'Role',
 		roleFor: 'Role for {{username}}',
+		agentIdFor: 'Agent ID for {{username}} (optional)',
 		approved: 'Approved {{username}} as {{role}}',
 		registeredAt: 'Registered'
 	},
@@ -141,7 +142,9 @@ export const en: Shape<typeof zhCN> = {
 		phone_invalid: 'Not a valid phone number',
 		email_invalid: 'Not a valid e-mail address',
 		department_unknown: 'Choose a valid department',
-		role_unknown: 'Choose a valid role'
+		role_unknown: 'Choose a valid role',
+		agent_id_format: 'An agent ID is 3–8 digits',
+		agent_id_taken: 'This agent ID is taken'
 	},
 	perm: {
 		'call.take': 'Take calls',

@@ -85,6 +85,7 @@ export const zhCN = {
 		approve: '批准',
 		role: '角色',
 		roleFor: '{{username}} 的角色',
+		agentIdFor: '{{username}} 的工号（可选）',
 		approved: '已批准 {{username}}，角色：{{role}}',
 		registeredAt: '注册时间'
 	},
@@ -137,7 +138,9 @@ export const zhCN = {
 		phone_invalid: '电话号码格式不正确',
 		email_invalid: '电子邮件地址格式不正确',
 		department_unknown: '请选择有效的部门',
-		role_unknown: '请选择有效的角色'
+		role_unknown: '请选择有效的角色',
+		agent_id_format: '工号为 3–8 位数字',
+		agent_id_taken: '该工号已被使用'
 	},
 	perm: {
 		'call.take': '接听电话',

@@ -73,8 +73,12 @@ export const PasswordChange = v.object({
 	newPassword: Password
 });
 
+/** 工号: 3–8 digits, unique among accounts (F7). */
+export const AgentId = v.pipe(v.string('required'), v.trim(), v.regex(/^\d{3,8}$/, 'agent_id_format'));
+
 export const Approval = v.object({
-	roleId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long'))
+	roleId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long')),
+	agentId: v.optional(v.union([v.literal(''), AgentId], 'agent_id_format'), '')
 });
 
 export type AccountStatus = 'pending' | 'active' | 'disabled';

@@ -1,0 +1,38 @@
+import { defineConfig } from '@playwright/test';
+
+/** The e2e server: the built product on its own port, with a fresh embedded store for every run. */
+export const E2E_PORT = 4173;
+export const E2E_ADMIN_PASSWORD = 'e2e-admin-password';
+const DATA_DIR = 'test-results/e2e-data';
+
+export default defineConfig({
+	testDir: 'test/e2e',
+	testMatch: '**/*.e2e.ts',
+	timeout: 60_000,
+	expect: { timeout: 10_000 },
+	workers: 1,
+	forbidOnly: !!process.env.CI,
+	reporter: [['list'], ['json']],
+	use: {
+		baseURL: `http://127.0.0.1:${E2E_PORT}`,
+		locale: 'zh-CN',
+		trace: 'retain-on-failure',
+		launchOptions: {
+			executablePath: '/usr/bin/chromium',
+			args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+		}
+	},
+	webServer: {
+		command: `rm -rf ${DATA_DIR} && node build/server/index.js`,
+		url: `http://127.0.0.1:${E2E_PORT}/api/health`,
+		reuseExistingServer: false,
+		timeout: 60_000,
+		env: {
+			PORT: String(E2E_PORT),
+			HOST: '127.0.0.1',
+			DATA_DIR,
+			ADMIN_PASSWORD: E2E_ADMIN_PASSWORD,
+			TELEPHONY: 'off'
+		}
+	}
+});

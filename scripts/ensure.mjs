@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable: installs npm packages when missing or stale, builds when sources changed
+// (--build), and for the tests (--test) also the Debian packages they drive (Chromium, CJK fonts) —
+// through apt-get when running as root, with a clear message otherwise.
+import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = new Set(process.argv.slice(2));
+const run = (cmd) => execSync(cmd, { stdio: 'inherit' });
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+
+function newest(path) {
+	if (!existsSync(path)) return 0;
+	const st = statSync(path);
+	if (!st.isDirectory()) return st.mtimeMs;
+	let max = st.mtimeMs;
+	for (const entry of readdirSync(path)) max = Math.max(max, newest(join(path, entry)));
+	return max;
+}
+
+// 1. npm packages
+const installed = 'node_modules/.package-lock.json';
+if (!existsSync(installed) || mtime('package-lock.json') > mtime(installed) || mtime('package.json') > mtime(installed)) {
+	console.log('» Installing npm packages …');
+	run('npm install --no-audit --no-fund');
+}
+
+// 2. Debian packages for the end-to-end tests
+if (args.has('--test')) {
+	const wanted = [['/usr/bin/chromium', 'chromium'], ['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', 'fonts-noto-cjk']];
+	const missing = wanted.filter(([file]) => !existsSync(file)).map(([, pkg]) => pkg);
+	if (missing.length > 0) {
+		if (process.getuid?.() === 0) {
+			console.log(`» Installing Debian packages: ${missing.join(' ')} …`);
+			run('apt-get update -qq');
+			run(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`);
+		} else {
+			console.error(
+				`✗ The end-to-end tests need the Debian packages: ${missing.join(' ')}.\n` +
+					`  Install them as root:  sudo apt-get install -y ${missing.join(' ')}\n` +
+					'  (Playwright drives /usr/bin/chromium; no browser is downloaded.)'
+			);
+		}
+	}
+}
+
+// 3. Build when any source is newer than the last build
+const stamp = 'build/.stamp';
+const sources = ['src', 'server', 'sync', 'static', 'package.json', 'package-lock.json', 'svelte.config.js', 'vite.config.ts', 'scripts/build-server.mjs'];
+if ((args.has('--build') || args.has('--test')) && Math.max(...sources.map(newest)) > mtime(stamp)) {
+	console.log('» Building …');
+	run('npm run build');
+	writeFileSync(stamp, new Date().toISOString() + '\n');
+}
