@@ -51,7 +51,9 @@ export class ConfigError extends Error {}
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-	const result = v.safeParse(EnvSchema, env);
+	// An empty variable means "not set", as in most shells' and .env conventions.
+	const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+	const result = v.safeParse(EnvSchema, given);
 	if (!result.success) {
 		const lines = result.issues.map(
 			(i) => `${v.getDotPath(i) ?? '?'}: ${i.message} (got ${JSON.stringify(i.input)})`

@@ -36,6 +36,10 @@ export const BirthDate = v.pipe(
 	v.string('required'),
 	v.nonEmpty('required'),
 	v.isoDate('date_invalid'),
+	v.check((s) => {
+		const d = new Date(`${s}T00:00:00Z`);
+		return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+	}, 'date_invalid'),
 	v.check((s) => s <= new Date().toISOString().slice(0, 10), 'date_future'),
 	v.check((s) => s >= '1900-01-01', 'date_invalid')
 );

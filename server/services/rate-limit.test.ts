@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { createFailureLimiter } from './rate-limit';
+
+describe('failure limiter', () => {
+	it('blocks a key after max failures until the oldest ages out, and success clears it', () => {
+		const limiter = createFailureLimiter({ max: 2, windowMs: 1_000 });
+		limiter.fail(['k'], 0);
+		expect(limiter.retryAfterMs(['k'], 10)).toBe(0);
+		limiter.fail(['k'], 100);
+		expect(limiter.retryAfterMs(['k'], 200)).toBe(800);
+		expect(limiter.retryAfterMs(['k'], 1_001)).toBe(0);
+		limiter.fail(['k'], 1_100);
+		limiter.succeed(['k']);
+		expect(limiter.retryAfterMs(['k'], 1_101)).toBe(0);
+		expect(limiter.retryAfterMs(['other'], 200)).toBe(0);
+	});
+});
