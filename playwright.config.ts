@@ -12,7 +12,7 @@ export default defineConfig({
 	expect: { timeout: 10_000 },
 	workers: 1,
 	forbidOnly: !!process.env.CI,
-	reporter: [['list'], ['json']],
+	reporter: [['list'], ['json', { outputFile: 'test-results/playwright.json' }]],
 	use: {
 		baseURL: `http://127.0.0.1:${E2E_PORT}`,
 		locale: 'zh-CN',

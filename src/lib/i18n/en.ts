@@ -76,7 +76,7 @@ export const en: Shape<typeof zhCN> = {
 		welcome: 'Welcome, {{name}}',
 		agentId: 'Agent ID: {{agentId}}',
 		extension: 'Desk phone: {{extension}}',
-		department: 'Department: {{department}}',
+		departmentFact: 'Department: {{department}}',
 		agentText: 'Incoming calls open the ticket entry screen by themselves; the caller’s record and history show here.',
 		supervisorText: 'Agent states, the queue and the service level show here.',
 		departmentText: 'Tickets transferred to your department show here for you to record how they were handled.',

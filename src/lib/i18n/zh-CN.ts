@@ -72,7 +72,7 @@ export const zhCN = {
 		welcome: '欢迎，{{name}}',
 		agentId: '工号：{{agentId}}',
 		extension: '座席电话：{{extension}}',
-		department: '所属部门：{{department}}',
+		departmentFact: '所属部门：{{department}}',
 		agentText: '来电将自动弹出业务录入界面。电话接入后，客户信息与历史业务显示在此处。',
 		supervisorText: '坐席状态、排队情况与服务水平将显示在此处。',
 		departmentText: '移交到本部门的业务将显示在此处，供您填写处理内容。',
