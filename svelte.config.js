@@ -6,11 +6,22 @@ const config = {
 	preprocess: vitePreprocess(),
 	kit: {
 		// A single-page PWA served by the Hono server (server/app.ts) on the same origin as /api and /sync.
-		adapter: adapter({ pages: 'build/web', assets: 'build/web', fallback: '200.html', strict: true }),
+		adapter: adapter({
+			pages: 'build/web',
+			assets: 'build/web',
+			fallback: '200.html',
+			strict: true
+		}),
 		serviceWorker: { register: false },
 		typescript: {
 			config: (tsconfig) => {
-				tsconfig.include.push('../server/**/*.ts', '../sync/**/*.ts', '../test/**/*.ts', '../scripts/**/*.ts', '../*.ts');
+				tsconfig.include.push(
+					'../server/**/*.ts',
+					'../sync/**/*.ts',
+					'../test/**/*.ts',
+					'../scripts/**/*.ts',
+					'../*.ts'
+				);
 				return tsconfig;
 			}
 		}

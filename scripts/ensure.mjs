@@ -21,20 +21,29 @@ function newest(path) {
 
 // 1. npm packages
 const installed = 'node_modules/.package-lock.json';
-if (!existsSync(installed) || mtime('package-lock.json') > mtime(installed) || mtime('package.json') > mtime(installed)) {
+if (
+	!existsSync(installed) ||
+	mtime('package-lock.json') > mtime(installed) ||
+	mtime('package.json') > mtime(installed)
+) {
 	console.log('» Installing npm packages …');
 	run('npm install --no-audit --no-fund');
 }
 
 // 2. Debian packages for the end-to-end tests
 if (args.has('--test')) {
-	const wanted = [['/usr/bin/chromium', 'chromium'], ['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', 'fonts-noto-cjk']];
+	const wanted = [
+		['/usr/bin/chromium', 'chromium'],
+		['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', 'fonts-noto-cjk']
+	];
 	const missing = wanted.filter(([file]) => !existsSync(file)).map(([, pkg]) => pkg);
 	if (missing.length > 0) {
 		if (process.getuid?.() === 0) {
 			console.log(`» Installing Debian packages: ${missing.join(' ')} …`);
 			run('apt-get update -qq');
-			run(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`);
+			run(
+				`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`
+			);
 		} else {
 			console.error(
 				`✗ The end-to-end tests need the Debian packages: ${missing.join(' ')}.\n` +
@@ -47,8 +56,21 @@ if (args.has('--test')) {
 
 // 3. Build when any source is newer than the last build
 const stamp = 'build/.stamp';
-const sources = ['src', 'server', 'sync', 'static', 'package.json', 'package-lock.json', 'svelte.config.js', 'vite.config.ts', 'scripts/build-server.mjs'];
-if ((args.has('--build') || args.has('--test')) && Math.max(...sources.map(newest)) > mtime(stamp)) {
+const sources = [
+	'src',
+	'server',
+	'sync',
+	'static',
+	'package.json',
+	'package-lock.json',
+	'svelte.config.js',
+	'vite.config.ts',
+	'scripts/build-server.mjs'
+];
+if (
+	(args.has('--build') || args.has('--test')) &&
+	Math.max(...sources.map(newest)) > mtime(stamp)
+) {
 	console.log('» Building …');
 	run('npm run build');
 	writeFileSync(stamp, new Date().toISOString() + '\n');

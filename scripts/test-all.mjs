@@ -27,7 +27,18 @@ function readJson(path) {
 // Type check and lint: one "test" each.
 for (const [name, cmd, args] of [
 	['type check', 'npx', ['svelte-kit', 'sync']],
-	['type check', 'npx', ['svelte-check', '--tsconfig', './tsconfig.json', '--fail-on-warnings', '--threshold', 'warning']],
+	[
+		'type check',
+		'npx',
+		[
+			'svelte-check',
+			'--tsconfig',
+			'./tsconfig.json',
+			'--fail-on-warnings',
+			'--threshold',
+			'warning'
+		]
+	],
 	['format', 'npx', ['prettier', '--check', '.']],
 	['lint', 'npx', ['eslint', '.', '--max-warnings', '0']]
 ]) {
@@ -39,17 +50,28 @@ for (const [name, cmd, args] of [
 // vitest: unit (server, sync) and integration against the embedded store.
 rmSync('test-results/vitest.json', { force: true });
 {
-	const { code, seconds } = step('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);
+	const { code, seconds } = step('vitest', 'npx', [
+		'vitest',
+		'run',
+		'--reporter=default',
+		'--reporter=json',
+		'--outputFile.json=test-results/vitest.json'
+	]);
 	const json = readJson('test-results/vitest.json');
 	const passed = json?.numPassedTests ?? 0;
-	const failed = (json?.numFailedTests ?? 0) + (json ? 0 : 1) + (json && code !== 0 && json.numFailedTests === 0 ? 1 : 0);
+	const failed =
+		(json?.numFailedTests ?? 0) +
+		(json ? 0 : 1) +
+		(json && code !== 0 && json.numFailedTests === 0 ? 1 : 0);
 	results.push({ name: 'vitest', passed, failed, seconds });
 }
 
 // Playwright end-to-end in Debian's Chromium.
 rmSync('test-results/playwright.json', { force: true });
 {
-	const { seconds } = step('playwright', 'npx', ['playwright', 'test'], { PLAYWRIGHT_JSON_OUTPUT_NAME: 'test-results/playwright.json' });
+	const { seconds } = step('playwright', 'npx', ['playwright', 'test'], {
+		PLAYWRIGHT_JSON_OUTPUT_NAME: 'test-results/playwright.json'
+	});
 	const json = readJson('test-results/playwright.json');
 	const stats = json?.stats;
 	const passed = stats ? stats.expected + stats.flaky : 0;
@@ -58,7 +80,8 @@ rmSync('test-results/playwright.json', { force: true });
 }
 
 console.log('\n━━ Summary');
-for (const r of results) console.log(`  ${r.name.padEnd(12)} ${r.passed} passed, ${r.failed} failed  (${r.seconds}s)`);
+for (const r of results)
+	console.log(`  ${r.name.padEnd(12)} ${r.passed} passed, ${r.failed} failed  (${r.seconds}s)`);
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);

@@ -79,13 +79,20 @@ export function createApp(deps: AppDeps) {
 		});
 		app.get('*', serveStatic({ root: webDir }));
 		// SPA fallback: any other page is the app shell, which routes on the client.
-		app.get('*', (c, next) => (SERVER_PATHS.test(c.req.path) ? next() : serveStatic({ root: webDir, path: '200.html' })(c, next)));
+		app.get('*', (c, next) =>
+			SERVER_PATHS.test(c.req.path)
+				? next()
+				: serveStatic({ root: webDir, path: '200.html' })(c, next)
+		);
 	}
 
 	app.onError((err, c) => {
 		if (err instanceof AppError) return c.json(err.body(), err.status);
 		if (err instanceof HTTPException) {
-			return c.json({ code: 'bad_request', message: err.message || 'Bad request' }, err.status === 400 ? 400 : err.status);
+			return c.json(
+				{ code: 'bad_request', message: err.message || 'Bad request' },
+				err.status === 400 ? 400 : err.status
+			);
 		}
 		const requestId = crypto.randomUUID();
 		console.error(`[${requestId}] ${c.req.method} ${c.req.path}`, err);

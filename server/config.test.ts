@@ -4,7 +4,13 @@ import { ConfigError, loadConfig } from './config';
 describe('loadConfig', () => {
 	it('works with no variables at all', () => {
 		const config = loadConfig({});
-		expect(config).toMatchObject({ port: 3000, couchUrl: null, dbPrefix: 'cc_', adminPassword: null, telephony: 'auto' });
+		expect(config).toMatchObject({
+			port: 3000,
+			couchUrl: null,
+			dbPrefix: 'cc_',
+			adminPassword: null,
+			telephony: 'auto'
+		});
 		expect(config.dataDir).toMatch(/\/data$/);
 	});
 
@@ -16,7 +22,9 @@ describe('loadConfig', () => {
 	});
 
 	it('names every bad variable', () => {
-		expect(() => loadConfig({ PORT: 'abc', COUCHDB_URL: 'not a url', TELEPHONY: 'maybe' })).toThrow(ConfigError);
+		expect(() => loadConfig({ PORT: 'abc', COUCHDB_URL: 'not a url', TELEPHONY: 'maybe' })).toThrow(
+			ConfigError
+		);
 		try {
 			loadConfig({ PORT: 'abc', TELEPHONY: 'maybe' });
 		} catch (err) {

@@ -52,7 +52,9 @@ export class ConfigError extends Error {}
 /** Parses the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
 	// An empty variable means "not set", as in most shells' and .env conventions.
-	const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+	const given = Object.fromEntries(
+		Object.entries(env).filter(([, value]) => value !== undefined && value !== '')
+	);
 	const result = v.safeParse(EnvSchema, given);
 	if (!result.success) {
 		const lines = result.issues.map(

@@ -8,27 +8,31 @@ async function main() {
 	const config = loadConfig();
 	const runtime = await createRuntime(config);
 	const { deps } = runtime;
-	const server = serve({ fetch: runtime.app.fetch, port: config.port, hostname: config.host }, (info) => {
-		const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-		const lines = [
-			'',
-			'  广电呼叫中心 / Call center ' + deps.version,
-			`  URL:       http://${shown}:${info.port}/` + (shown === 'localhost' ? '  (all interfaces)' : ''),
-			`  Store:     ${deps.store.kind === 'embedded' ? `embedded (${config.dataDir}/store)` : 'Apache CouchDB (COUCHDB_URL)'}`,
-			`  Telephony: ${deps.telephony().state} — ${deps.telephony().detail}`,
-			`  Web app:   ${deps.config.webDir && existsSync(deps.config.webDir) ? deps.config.webDir : 'not built (run npm run build)'}`
-		];
-		if (runtime.firstAdmin) {
-			lines.push(
+	const server = serve(
+		{ fetch: runtime.app.fetch, port: config.port, hostname: config.host },
+		(info) => {
+			const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+			const lines = [
 				'',
-				'  First administrator:  user name  admin',
-				runtime.firstAdmin.oneTime
-					? `                        password   ${runtime.firstAdmin.password}   (one-time: change it at first sign-in; shown only now)`
-					: '                        password   the value of ADMIN_PASSWORD'
-			);
+				'  广电呼叫中心 / Call center ' + deps.version,
+				`  URL:       http://${shown}:${info.port}/` +
+					(shown === 'localhost' ? '  (all interfaces)' : ''),
+				`  Store:     ${deps.store.kind === 'embedded' ? `embedded (${config.dataDir}/store)` : 'Apache CouchDB (COUCHDB_URL)'}`,
+				`  Telephony: ${deps.telephony().state} — ${deps.telephony().detail}`,
+				`  Web app:   ${deps.config.webDir && existsSync(deps.config.webDir) ? deps.config.webDir : 'not built (run npm run build)'}`
+			];
+			if (runtime.firstAdmin) {
+				lines.push(
+					'',
+					'  First administrator:  user name  admin',
+					runtime.firstAdmin.oneTime
+						? `                        password   ${runtime.firstAdmin.password}   (one-time: change it at first sign-in; shown only now)`
+						: '                        password   the value of ADMIN_PASSWORD'
+				);
+			}
+			console.log(lines.join('\n') + '\n');
 		}
-		console.log(lines.join('\n') + '\n');
-	});
+	);
 
 	let stopping = false;
 	const stop = (signal: string) => {

@@ -36,7 +36,9 @@ function which(binary: string): boolean {
 
 export async function createRuntime(config: Config) {
 	const root = projectRoot();
-	const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+	const version = (
+		JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
+	).version;
 	const store = await openStore(config);
 	await provisionStore(store, join(root, 'sync', 'ddocs'));
 	const seeded = await seedConfig(store);
@@ -52,8 +54,14 @@ export async function createRuntime(config: Config) {
 		sessions: createSessions({ store, ttlMs: config.sessionTtlMs }),
 		audit,
 		limiter: {
-			perUser: createFailureLimiter({ max: config.login.maxFailures, windowMs: config.login.windowMs }),
-			perAddress: createFailureLimiter({ max: config.login.maxFailures * 5, windowMs: config.login.windowMs })
+			perUser: createFailureLimiter({
+				max: config.login.maxFailures,
+				windowMs: config.login.windowMs
+			}),
+			perAddress: createFailureLimiter({
+				max: config.login.maxFailures * 5,
+				windowMs: config.login.windowMs
+			})
 		},
 		instanceId: getSecret(config.dataDir, 'instance-id'),
 		version,

@@ -12,14 +12,21 @@ export const validJson = <S extends v.GenericSchema>(schema: S) =>
 export const validParam = <S extends v.GenericSchema>(schema: S) =>
 	validator('param', (value) => parseOrThrow(schema, value));
 
-export function parseOrThrow<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+export function parseOrThrow<S extends v.GenericSchema>(
+	schema: S,
+	value: unknown
+): v.InferOutput<S> {
 	const result = v.safeParse(schema, value);
 	if (result.success) return result.output;
 	const issues: Record<string, string> = {};
 	for (const issue of result.issues) {
 		const field = v.getDotPath(issue) ?? '_';
 		issues[field] ??=
-			issue.input === undefined ? 'required' : issue.message.includes(' ') ? 'invalid' : issue.message;
+			issue.input === undefined
+				? 'required'
+				: issue.message.includes(' ')
+					? 'invalid'
+					: issue.message;
 	}
 	const field = Object.keys(issues)[0];
 	throw new AppError('validation', 400, `Invalid input: ${JSON.stringify(issues)}`, {

@@ -32,7 +32,10 @@ export const sessionRoutes = ({ accounts, sessions, limiter, config }: AppDeps) 
 			const ip = address(c);
 			const userKey = [`${ip}|${normalizeUsername(username)}`];
 			const ipKey = [ip];
-			const wait = Math.max(limiter.perUser.retryAfterMs(userKey), limiter.perAddress.retryAfterMs(ipKey));
+			const wait = Math.max(
+				limiter.perUser.retryAfterMs(userKey),
+				limiter.perAddress.retryAfterMs(ipKey)
+			);
 			if (wait > 0) {
 				c.header('Retry-After', String(Math.ceil(wait / 1000)));
 				throw new AppError('rate_limited', 429, 'Too many failed sign-ins; try again later');
@@ -68,11 +71,16 @@ export const sessionRoutes = ({ accounts, sessions, limiter, config }: AppDeps) 
 			deleteCookie(c, SESSION_COOKIE, { path: '/' });
 			return c.json({ ok: true }, 200);
 		})
-		.post('/password', requireUser({ allowPasswordChange: true }), validJson(PasswordChange), async (c) => {
-			const { currentPassword, newPassword } = c.req.valid('json');
-			const user = await accounts.changePassword(c.get('user')!, currentPassword, newPassword);
-			await sessions.revokeAll(user._id, c.get('sessionToken') ?? undefined);
-			sessions.forgetUser(user._id);
-			return c.json({ user: toSessionUser(user), home: homeOf(user.permissions) }, 200);
-		});
+		.post(
+			'/password',
+			requireUser({ allowPasswordChange: true }),
+			validJson(PasswordChange),
+			async (c) => {
+				const { currentPassword, newPassword } = c.req.valid('json');
+				const user = await accounts.changePassword(c.get('user')!, currentPassword, newPassword);
+				await sessions.revokeAll(user._id, c.get('sessionToken') ?? undefined);
+				sessions.forgetUser(user._id);
+				return c.json({ user: toSessionUser(user), home: homeOf(user.permissions) }, 200);
+			}
+		);
 };

@@ -21,13 +21,26 @@ import type { AppDeps, AppEnv } from '../context';
 
 type Doc = { _id: string; _rev?: string; _deleted?: boolean; [key: string]: unknown };
 
-const CHANGES_PARAMS = ['since', 'limit', 'feed', 'heartbeat', 'timeout', 'style', 'seq_interval', 'include_docs', 'conflicts'];
+const CHANGES_PARAMS = [
+	'since',
+	'limit',
+	'feed',
+	'heartbeat',
+	'timeout',
+	'style',
+	'seq_interval',
+	'include_docs',
+	'conflicts'
+];
 const DOC_PARAMS = ['rev', 'revs', 'open_revs', 'latest', 'conflicts', 'revs_info'];
 const BULK_GET_PARAMS = ['revs', 'latest', 'attachments'];
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
 const couchError = (status: number, error: string, reason: string) =>
-	new Response(JSON.stringify({ error, reason }), { status, headers: { 'content-type': 'application/json' } });
+	new Response(JSON.stringify({ error, reason }), {
+		status,
+		headers: { 'content-type': 'application/json' }
+	});
 
 function pick(url: URL, names: string[]): URLSearchParams {
 	const out = new URLSearchParams();
@@ -66,8 +79,14 @@ export const syncRoutes = (deps: AppDeps) => {
 		const method = c.req.method;
 
 		if (parts.length === 0) {
-			if (method !== 'GET' && method !== 'HEAD') return couchError(405, 'method_not_allowed', 'Only GET');
-			return c.json({ couchdb: 'Welcome', uuid: instanceId, version: '3.3.3', vendor: { name: 'guangdian-callcenter' } });
+			if (method !== 'GET' && method !== 'HEAD')
+				{return couchError(405, 'method_not_allowed', 'Only GET');}
+			return c.json({
+				couchdb: 'Welcome',
+				uuid: instanceId,
+				version: '3.3.3',
+				vendor: { name: 'guangdian-callcenter' }
+			});
 		}
 		const [dbKey, ...rest] = parts;
 		if (!SYNC_DBS.includes(dbKey as SyncDb)) {
@@ -81,7 +100,8 @@ export const syncRoutes = (deps: AppDeps) => {
 
 		// Database info, without counts that would reveal what others hold.
 		if (rest.length === 0) {
-			if (method !== 'GET' && method !== 'HEAD') return couchError(403, 'forbidden', 'Databases are managed by the server');
+			if (method !== 'GET' && method !== 'HEAD')
+				{return couchError(403, 'forbidden', 'Databases are managed by the server');}
 			const info = (await (await store.fetch(`/${dbName}`)).json()) as { update_seq?: unknown };
 			return c.json({ db_name: db, update_seq: info.update_seq ?? 0, instance_start_time: '0' });
 		}
@@ -116,17 +136,25 @@ export const syncRoutes = (deps: AppDeps) => {
 		}
 
 		if (head === '_changes' && rest.length === 1) {
-			if (method !== 'GET' && method !== 'POST') return couchError(405, 'method_not_allowed', 'Only GET and POST');
+			if (method !== 'GET' && method !== 'POST')
+				{return couchError(405, 'method_not_allowed', 'Only GET and POST');}
 			const filter = url.searchParams.get('filter');
 			let docIds: string[] | undefined;
 			if (filter === '_doc_ids') {
-				const body = method === 'POST' ? ((await c.req.json().catch(() => ({}))) as { doc_ids?: unknown }) : {};
+				const body =
+					method === 'POST'
+						? ((await c.req.json().catch(() => ({}))) as { doc_ids?: unknown })
+						: {};
 				const raw = body.doc_ids ?? JSON.parse(url.searchParams.get('doc_ids') ?? '[]');
 				if (!Array.isArray(raw) || raw.some((id) => typeof id !== 'string')) {
 					return couchError(400, 'bad_request', 'doc_ids must be a list of ids');
 				}
 				docIds = raw as string[];
-			} else if (filter !== null || url.searchParams.has('view') || url.searchParams.has('selector')) {
+			} else if (
+				filter !== null ||
+				url.searchParams.has('view') ||
+				url.searchParams.has('selector')
+			) {
 				return couchError(400, 'bad_request', 'Replication filters are chosen by the server');
 			}
 			const feed = url.searchParams.get('feed');
@@ -146,7 +174,10 @@ export const syncRoutes = (deps: AppDeps) => {
 				body: JSON.stringify({ selector }),
 				signal: c.req.raw.signal
 			});
-			return new Response(res.body, { status: res.status, headers: { 'content-type': 'application/json' } });
+			return new Response(res.body, {
+				status: res.status,
+				headers: { 'content-type': 'application/json' }
+			});
 		}
 
 		if (head === '_revs_diff' && rest.length === 1 && method === 'POST') {
@@ -172,11 +203,17 @@ export const syncRoutes = (deps: AppDeps) => {
 				headers: JSON_HEADERS,
 				body: JSON.stringify(await c.req.json())
 			});
-			if (!res.ok) return new Response(res.body, { status: res.status, headers: { 'content-type': 'application/json' } });
+			if (!res.ok)
+				{return new Response(res.body, {
+					status: res.status,
+					headers: { 'content-type': 'application/json' }
+				});}
 			const body = (await res.json()) as {
 				results: { id: string; docs: ({ ok: Doc } | { error: unknown })[] }[];
 			};
-			const deletedIds = body.results.filter((r) => r.docs.some((d) => 'ok' in d && d.ok._deleted)).map((r) => r.id);
+			const deletedIds = body.results
+				.filter((r) => r.docs.some((d) => 'ok' in d && d.ok._deleted))
+				.map((r) => r.id);
 			const current = await winners(dbName, deletedIds);
 			for (const result of body.results) {
 				result.docs = result.docs.map((d) => {
@@ -184,7 +221,9 @@ export const syncRoutes = (deps: AppDeps) => {
 					const allowed = d.ok._deleted
 						? canRead(db, current.get(result.id) ?? { _id: result.id }, scopes)
 						: canRead(db, d.ok, scopes);
-					return allowed ? d : { error: { id: result.id, rev: d.ok._rev, error: 'not_found', reason: 'missing' } };
+					return allowed
+						? d
+						: { error: { id: result.id, rev: d.ok._rev, error: 'not_found', reason: 'missing' } };
 				});
 			}
 			return c.json(body);
@@ -194,7 +233,11 @@ export const syncRoutes = (deps: AppDeps) => {
 			if (readOnly) return couchError(403, 'forbidden', 'This database is read-only');
 			const body = (await c.req.json()) as { docs?: Doc[]; new_edits?: boolean };
 			if (!Array.isArray(body.docs) || body.new_edits !== false) {
-				return couchError(400, 'bad_request', 'Only replicated writes (new_edits: false) are accepted');
+				return couchError(
+					400,
+					'bad_request',
+					'Only replicated writes (new_edits: false) are accepted'
+				);
 			}
 			const ids = [...new Set(body.docs.map((d) => d._id))];
 			const leaves = await leafEvents(dbName, ids);
@@ -202,8 +245,21 @@ export const syncRoutes = (deps: AppDeps) => {
 			const accepted: Doc[] = [];
 			for (const doc of body.docs) {
 				const existing = leaves.get(doc._id);
-				const reason = refuseTicketWrite(doc, user, scopes, existing ? { readable: canRead(db, existing.winner, scopes), known: existing.events } : null);
-				if (reason) refused.push({ id: doc._id, ...(doc._rev ? { rev: doc._rev } : {}), error: 'forbidden', reason });
+				const reason = refuseTicketWrite(
+					doc,
+					user,
+					scopes,
+					existing
+						? { readable: canRead(db, existing.winner, scopes), known: existing.events }
+						: null
+				);
+				if (reason)
+					{refused.push({
+						id: doc._id,
+						...(doc._rev ? { rev: doc._rev } : {}),
+						error: 'forbidden',
+						reason
+					});}
 				else accepted.push(doc);
 			}
 			let stored: unknown[] = [];
@@ -213,7 +269,11 @@ export const syncRoutes = (deps: AppDeps) => {
 					headers: JSON_HEADERS,
 					body: JSON.stringify({ docs: accepted, new_edits: false })
 				});
-				if (!res.ok) return new Response(res.body, { status: res.status, headers: { 'content-type': 'application/json' } });
+				if (!res.ok)
+					{return new Response(res.body, {
+						status: res.status,
+						headers: { 'content-type': 'application/json' }
+					});}
 				stored = (await res.json()) as unknown[];
 			}
 			return c.json([...stored, ...refused], 201);
@@ -221,9 +281,12 @@ export const syncRoutes = (deps: AppDeps) => {
 
 		// A single document by id (PouchDB's fallback when _bulk_get is missing): never design docs.
 		if (rest.length === 1 && !head.startsWith('_') && method === 'GET') {
-			const res = await store.fetch(`/${dbName}/${encodeURIComponent(head)}?${pick(url, DOC_PARAMS)}`, {
-				headers: JSON_HEADERS
-			});
+			const res = await store.fetch(
+				`/${dbName}/${encodeURIComponent(head)}?${pick(url, DOC_PARAMS)}`,
+				{
+					headers: JSON_HEADERS
+				}
+			);
 			if (!res.ok) return couchError(404, 'not_found', 'missing');
 			const body = (await res.json()) as Doc | ({ ok: Doc } | { missing: string })[];
 			if (Array.isArray(body)) {
@@ -249,11 +312,14 @@ export const syncRoutes = (deps: AppDeps) => {
 		const current = await winners(dbName, ids);
 		await Promise.all(
 			[...current].map(async ([id, winner]) => {
-				const res = await store.fetch(`/${dbName}/${encodeURIComponent(id)}?open_revs=all`, { headers: JSON_HEADERS });
+				const res = await store.fetch(`/${dbName}/${encodeURIComponent(id)}?open_revs=all`, {
+					headers: JSON_HEADERS
+				});
 				const leaves = res.ok ? ((await res.json()) as { ok?: Doc }[]) : [];
 				const events = new Set<string>();
 				for (const leaf of leaves) {
-					for (const e of (leaf.ok?.events as { id?: string }[] | undefined) ?? []) if (e.id) events.add(e.id);
+					for (const e of (leaf.ok?.events as { id?: string }[] | undefined) ?? [])
+						{if (e.id) events.add(e.id);}
 				}
 				out.set(id, { winner, events });
 			})
@@ -261,15 +327,13 @@ export const syncRoutes = (deps: AppDeps) => {
 		return out;
 	}
 
-	return new Hono<AppEnv>()
-		.use(requireUser())
-		.all('/*', async (c) => {
-			try {
-				return await handle(c);
-			} catch (err) {
-				if (err instanceof AppError) throw err;
-				if (err instanceof SyntaxError) return couchError(400, 'bad_request', 'invalid JSON');
-				throw err;
-			}
-		});
+	return new Hono<AppEnv>().use(requireUser()).all('/*', async (c) => {
+		try {
+			return await handle(c);
+		} catch (err) {
+			if (err instanceof AppError) throw err;
+			if (err instanceof SyntaxError) return couchError(400, 'bad_request', 'invalid JSON');
+			throw err;
+		}
+	});
 };

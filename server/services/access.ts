@@ -11,7 +11,9 @@ import type { UserDoc } from './accounts';
 export type SyncDb = 'config' | 'tickets';
 export const SYNC_DBS: readonly SyncDb[] = ['config', 'tickets'];
 
-export function scopesOf(user: Pick<UserDoc, '_id' | 'departmentId'> & { crewIds?: string[] }): string[] {
+export function scopesOf(
+	user: Pick<UserDoc, '_id' | 'departmentId'> & { crewIds?: string[] }
+): string[] {
 	return [user._id, user.departmentId, ...(user.crewIds ?? [])];
 }
 
@@ -74,7 +76,13 @@ export function refuseTicketWrite(
 	existing: { readable: boolean; known: Set<string> } | null
 ): string | null {
 	if (doc._deleted) return 'only the server deletes documents';
-	if (doc.type === 'ticket' ? !doc._id.startsWith('ticket:') : doc.type === 'att' ? !doc._id.startsWith('att:') : true) {
+	if (
+		doc.type === 'ticket'
+			? !doc._id.startsWith('ticket:')
+			: doc.type === 'att'
+				? !doc._id.startsWith('att:')
+				: true
+	) {
 		return 'not a ticket or attachment document';
 	}
 	if (existing && !existing.readable) return 'not visible to you';
@@ -82,7 +90,8 @@ export function refuseTicketWrite(
 	if (doc.type === 'ticket') {
 		for (const e of doc.events ?? []) {
 			if (typeof e.id !== 'string') return 'malformed event';
-			if (!existing?.known.has(e.id) && e.by !== user._id) return 'events are recorded by their author only';
+			if (!existing?.known.has(e.id) && e.by !== user._id)
+				{return 'events are recorded by their author only';}
 		}
 	}
 	return null;

@@ -131,7 +131,12 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 				}
 				throw err;
 			}
-			await audit.record({ actor: actor ?? doc._id, action: 'user.register', target: doc._id, after: pending(doc) });
+			await audit.record({
+				actor: actor ?? doc._id,
+				action: 'user.register',
+				target: doc._id,
+				after: pending(doc)
+			});
 			return pending(doc);
 		},
 
@@ -139,11 +144,13 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 		async authenticate(username: string, password: string): Promise<UserDoc> {
 			const user = await getUser(userIdOf(username));
 			const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
-			if (!user || !ok) throw new AppError('invalid_credentials', 401, 'Wrong user name or password');
+			if (!user || !ok)
+				{throw new AppError('invalid_credentials', 401, 'Wrong user name or password');}
 			if (user.status === 'pending') {
 				throw new AppError('account_pending', 403, 'The account waits for an administrator');
 			}
-			if (user.status === 'disabled') throw new AppError('account_disabled', 403, 'The account is disabled');
+			if (user.status === 'disabled')
+				{throw new AppError('account_disabled', 403, 'The account is disabled');}
 			return user;
 		},
 
@@ -160,26 +167,42 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 					issues: { newPassword: 'password_same' }
 				});
 			}
-			const saved = await save({ ...user, passwordHash: await hashPassword(next), mustChangePassword: false });
+			const saved = await save({
+				...user,
+				passwordHash: await hashPassword(next),
+				mustChangePassword: false
+			});
 			await audit.record({ actor: user._id, action: 'user.password.change', target: user._id });
 			return saved;
 		},
 
 		async listPending(): Promise<PendingAccount[]> {
-			const res = await users.view<null>('app', 'users_by_status', { key: 'pending', include_docs: true });
+			const res = await users.view<null>('app', 'users_by_status', {
+				key: 'pending',
+				include_docs: true
+			});
 			return res.rows
 				.map((r) => r.doc as UserDoc)
 				.map(pending)
 				.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 		},
 
-		async approve(id: string, roleId: string, agentId: string, actor: string): Promise<SessionUser> {
+		async approve(
+			id: string,
+			roleId: string,
+			agentId: string,
+			actor: string
+		): Promise<SessionUser> {
 			const user = await getUser(id);
 			if (!user) throw new AppError('not_found', 404, 'No such account');
-			if (user.status !== 'pending') throw new AppError('conflict', 409, 'The account is not pending');
+			if (user.status !== 'pending')
+				{throw new AppError('conflict', 409, 'The account is not pending');}
 			const role = await getConfig<RoleDoc>(roleId, 'role');
 			if (!role) {
-				throw new AppError('validation', 400, 'Unknown role', { field: 'roleId', issues: { roleId: 'role_unknown' } });
+				throw new AppError('validation', 400, 'Unknown role', {
+					field: 'roleId',
+					issues: { roleId: 'role_unknown' }
+				});
 			}
 			if (agentId) {
 				const taken = await users.view('app', 'users_by_agent_id', { key: agentId });
@@ -201,8 +224,18 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 				actor,
 				action: 'user.approve',
 				target: id,
-				before: { status: user.status, roleId: user.roleId, permissions: user.permissions, agentId: user.agentId },
-				after: { status: saved.status, roleId: saved.roleId, permissions: saved.permissions, agentId: saved.agentId }
+				before: {
+					status: user.status,
+					roleId: user.roleId,
+					permissions: user.permissions,
+					agentId: user.agentId
+				},
+				after: {
+					status: saved.status,
+					roleId: saved.roleId,
+					permissions: saved.permissions,
+					agentId: saved.agentId
+				}
 			});
 			return toSessionUser(saved);
 		},
@@ -261,4 +294,6 @@ function pending(u: UserDoc): PendingAccount {
 	};
 }
 
-export const ApproveParam = v.object({ id: v.pipe(v.string(), v.startsWith('user:'), v.maxLength(80)) });
+export const ApproveParam = v.object({
+	id: v.pipe(v.string(), v.startsWith('user:'), v.maxLength(80))
+});

@@ -13,7 +13,14 @@ const dept = (
 	parentId: string | null,
 	order: number,
 	isCenter = false
-): DepartmentDoc => ({ _id: `department:${key}`, type: 'department', name, parentId, isCenter, order });
+): DepartmentDoc => ({
+	_id: `department:${key}`,
+	type: 'department',
+	name,
+	parentId,
+	isCenter,
+	order
+});
 
 export const SEED_DEPARTMENTS: DepartmentDoc[] = [
 	{ ...dept('center', '客服中心', null, 0, true), _id: CENTER_DEPARTMENT_ID },
@@ -42,7 +49,14 @@ export const SEED_ROLES: RoleDoc[] = [
 		'agent',
 		'坐席',
 		center.filter(
-			(p) => !['customer.import', 'stats.view', 'recording.listen', 'supervise', 'campaign.run'].includes(p)
+			(p) =>
+				![
+					'customer.import',
+					'stats.view',
+					'recording.listen',
+					'supervise',
+					'campaign.run'
+				].includes(p)
 		)
 	),
 	role('department', '部门处理员', ['dept.process', 'dept.stats']),
@@ -61,6 +75,11 @@ export async function seedConfig(store: Store): Promise<boolean> {
 	const results = await db.bulk({ docs: docs as never[] });
 	const failed = results.filter((r) => r.error && r.error !== 'conflict');
 	if (failed.length > 0) throw new Error(`seeding configuration failed: ${JSON.stringify(failed)}`);
-	await db.insert({ _id: 'setting:seed', type: 'setting', name: 'seed', at: new Date().toISOString() } as never);
+	await db.insert({
+		_id: 'setting:seed',
+		type: 'setting',
+		name: 'seed',
+		at: new Date().toISOString()
+	} as never);
 	return true;
 }

@@ -82,12 +82,15 @@ export function createSessions({ store, ttlMs }: { store: Store; ttlMs: number }
 		/** Ends every session of the user (disable, password reset); `except` keeps the caller's own. */
 		async revokeAll(userId: string, except?: string): Promise<void> {
 			const keep = except ? idOf(except) : null;
-			for (const [id, entry] of cache) if (entry.user._id === userId && id !== keep) cache.delete(id);
+			for (const [id, entry] of cache)
+				{if (entry.user._id === userId && id !== keep) cache.delete(id);}
 			const res = await db.view('app', 'sessions_by_user', { key: userId });
 			const docs = await Promise.all(
 				res.rows.filter((r) => r.id !== keep).map((r) => db.get(r.id).catch(() => null))
 			);
-			const deletions = docs.flatMap((d) => (d ? [{ _id: d._id, _rev: d._rev!, _deleted: true }] : []));
+			const deletions = docs.flatMap((d) =>
+				d ? [{ _id: d._id, _rev: d._rev!, _deleted: true }] : []
+			);
 			if (deletions.length > 0) await db.bulk({ docs: deletions as never[] });
 		},
 		/** Forgets cached users after an account change on this server. */

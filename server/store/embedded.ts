@@ -50,7 +50,10 @@ export async function startEmbeddedStore({
 	const expected = Buffer.from('Basic ' + Buffer.from(`admin:${secret}`).toString('base64'));
 	const server = createServer((req, res) => {
 		const given = Buffer.from(req.headers.authorization ?? '');
-		if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+		if (
+			given.length !== expected.length ||
+			!timingSafeEqual(new Uint8Array(given), new Uint8Array(expected))
+		) {
 			res.writeHead(401, { 'content-type': 'application/json' });
 			res.end(JSON.stringify({ error: 'unauthorized', reason: 'Name or password is incorrect.' }));
 			return;

@@ -30,9 +30,9 @@ function splitCredentials(raw: string): { base: string; authorization: string | 
 	const authorization =
 		url.username || url.password
 			? 'Basic ' +
-				Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString(
-					'base64'
-				)
+				Buffer.from(
+					`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+				).toString('base64')
 			: null;
 	url.username = '';
 	url.password = '';

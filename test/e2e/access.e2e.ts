@@ -2,7 +2,9 @@ import { expect, test } from '@playwright/test';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
 import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
 
-test('F2 a newcomer registers and is told the account waits for an administrator', async ({ page }) => {
+test('F2 a newcomer registers and is told the account waits for an administrator', async ({
+	page
+}) => {
 	const username = uniqueName('reg');
 	await page.goto('/');
 	await expect(page).toHaveURL(/\/login$/);
@@ -28,7 +30,10 @@ test('F2 a newcomer registers and is told the account waits for an administrator
 	await expect(page).toHaveURL(/\/login$/);
 });
 
-test('F2 registration refuses bad input with clear messages and keeps the first account', async ({ page, request }) => {
+test('F2 registration refuses bad input with clear messages and keeps the first account', async ({
+	page,
+	request
+}) => {
 	const username = uniqueName('dup');
 	await createUser(request, { username, roleKey: 'agent' });
 	await page.goto('/register');
@@ -57,10 +62,21 @@ test('F2 registration refuses bad input with clear messages and keeps the first 
 	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
 });
 
-test('F2 an administrator approves a pending account with a role; markup in names shows as text', async ({ page, request }) => {
+test('F2 an administrator approves a pending account with a role; markup in names shows as text', async ({
+	page,
+	request
+}) => {
 	const username = uniqueName('pend');
 	await request.post('/api/register', {
-		data: { username, password: PASSWORD, name: '<b>王五</b>', departmentId: 'department:network', birthDate: '1980-02-03', phone: '13900000000', email: 'w@example.com' }
+		data: {
+			username,
+			password: PASSWORD,
+			name: '<b>王五</b>',
+			departmentId: 'department:network',
+			birthDate: '1980-02-03',
+			phone: '13900000000',
+			email: 'w@example.com'
+		}
 	});
 	await signIn(page, 'admin', E2E_ADMIN_PASSWORD);
 	await expect(page.getByRole('heading', { name: '系统管理' })).toBeVisible();
@@ -69,7 +85,9 @@ test('F2 an administrator approves a pending account with a role; markup in name
 	await expect(row.getByRole('cell').nth(2)).toHaveText('网络部');
 	await row.getByLabel(`${username} 的角色`).selectOption({ label: '部门处理员' });
 	await row.getByRole('button', { name: '批准' }).click();
-	await expect(page.getByRole('status').filter({ hasText: '已批准' })).toHaveText(`已批准 ${username}，角色：部门处理员`);
+	await expect(page.getByRole('status').filter({ hasText: '已批准' })).toHaveText(
+		`已批准 ${username}，角色：部门处理员`
+	);
 	await expect(page.getByRole('row').filter({ hasText: username })).toHaveCount(0);
 
 	await page.getByRole('button', { name: '退出' }).click();
@@ -77,10 +95,19 @@ test('F2 an administrator approves a pending account with a role; markup in name
 	await expect(page.getByRole('heading', { name: '部门业务' })).toBeVisible();
 });
 
-test('F1 sign-in with Enter; the agent ID shows for the remembered user and the desk phone is filled in', async ({ page, request }) => {
+test('F1 sign-in with Enter; the agent ID shows for the remembered user and the desk phone is filled in', async ({
+	page,
+	request
+}) => {
 	const username = uniqueName('seat');
-	await createUser(request, { username, roleKey: 'agent', agentId: '8' + String(Date.now()).slice(-4) });
-	const agentId = (await (await request.post('/api/session', { data: { username, password: PASSWORD } })).json()).user.agentId as string;
+	await createUser(request, {
+		username,
+		roleKey: 'agent',
+		agentId: '8' + String(Date.now()).slice(-4)
+	});
+	const agentId = (
+		await (await request.post('/api/session', { data: { username, password: PASSWORD } })).json()
+	).user.agentId as string;
 	await request.delete('/api/session');
 
 	await page.goto('/login');
@@ -123,7 +150,9 @@ test('F3 each role lands on its own home screen', async ({ page, request }) => {
 	}
 });
 
-test('F1 the first administrator signs in with the printed one-time password and must change it', async ({ page }) => {
+test('F1 the first administrator signs in with the printed one-time password and must change it', async ({
+	page
+}) => {
 	// A second server with no ADMIN_PASSWORD: its very first start prints a one-time password.
 	const { spawn } = await import('node:child_process');
 	const { mkdtempSync } = await import('node:fs');
@@ -131,7 +160,14 @@ test('F1 the first administrator signs in with the printed one-time password and
 	const { join } = await import('node:path');
 	const port = 4180;
 	const child = spawn('node', ['build/server/index.js'], {
-		env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'cc-otp-')), ADMIN_PASSWORD: '', TELEPHONY: 'off' }
+		env: {
+			...process.env,
+			PORT: String(port),
+			HOST: '127.0.0.1',
+			DATA_DIR: mkdtempSync(join(tmpdir(), 'cc-otp-')),
+			ADMIN_PASSWORD: '',
+			TELEPHONY: 'off'
+		}
 	});
 	try {
 		let output = '';

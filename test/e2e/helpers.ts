@@ -6,31 +6,55 @@ export const PASSWORD = 'e2e-password-1';
 
 let counter = 0;
 /** A user name unique within this run. */
-export const uniqueName = (prefix: string) => `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}`;
+export const uniqueName = (prefix: string) =>
+	`${prefix}${Date.now().toString(36)}${(counter++).toString(36)}`;
 
 async function adminCookie(request: APIRequestContext) {
-	const res = await request.post('/api/session', { data: { username: 'admin', password: E2E_ADMIN_PASSWORD } });
+	const res = await request.post('/api/session', {
+		data: { username: 'admin', password: E2E_ADMIN_PASSWORD }
+	});
 	expect(res.ok()).toBe(true);
 }
 
 /** Registers and approves a user through the API (fast set-up for tests about what comes after). */
 export async function createUser(
 	request: APIRequestContext,
-	{ username, roleKey, departmentId = 'department:center', agentId = '' }: { username: string; roleKey: string; departmentId?: string; agentId?: string }
+	{
+		username,
+		roleKey,
+		departmentId = 'department:center',
+		agentId = ''
+	}: { username: string; roleKey: string; departmentId?: string; agentId?: string }
 ) {
 	const reg = await request.post('/api/register', {
-		data: { username, password: PASSWORD, name: `用户${username.slice(-4)}`, departmentId, birthDate: '1990-01-01', phone: '13800000000', email: '' }
+		data: {
+			username,
+			password: PASSWORD,
+			name: `用户${username.slice(-4)}`,
+			departmentId,
+			birthDate: '1990-01-01',
+			phone: '13800000000',
+			email: ''
+		}
 	});
 	expect(reg.status()).toBe(201);
 	await adminCookie(request);
-	const ok = await request.post(`/api/accounts/${encodeURIComponent(`user:${username.toLowerCase()}`)}/approve`, {
-		data: { roleId: `role:${roleKey}`, agentId }
-	});
+	const ok = await request.post(
+		`/api/accounts/${encodeURIComponent(`user:${username.toLowerCase()}`)}/approve`,
+		{
+			data: { roleId: `role:${roleKey}`, agentId }
+		}
+	);
 	expect(ok.status()).toBe(200);
 	await request.delete('/api/session');
 }
 
-export async function signIn(page: Page, username: string, password = PASSWORD, extension?: string) {
+export async function signIn(
+	page: Page,
+	username: string,
+	password = PASSWORD,
+	extension?: string
+) {
 	await page.goto('/login');
 	await page.getByLabel('用户名').fill(username);
 	if (extension !== undefined) await page.getByLabel('电话').fill(extension);

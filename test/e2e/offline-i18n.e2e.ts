@@ -1,9 +1,17 @@
 import { expect, test } from '@playwright/test';
 import { createUser, signIn, uniqueName } from './helpers';
 
-test('F27 after one online visit the app shell and the configuration work with the network off', async ({ page, context, request }) => {
+test('F27 after one online visit the app shell and the configuration work with the network off', async ({
+	page,
+	context,
+	request
+}) => {
 	const username = uniqueName('off');
-	await createUser(request, { username, roleKey: 'department', departmentId: 'department:network' });
+	await createUser(request, {
+		username,
+		roleKey: 'department',
+		departmentId: 'department:network'
+	});
 	await signIn(page, username);
 	await expect(page.getByRole('heading', { name: '部门业务' })).toBeVisible();
 	await expect(page.getByText('所属部门：网络部')).toBeVisible();
@@ -12,7 +20,9 @@ test('F27 after one online visit the app shell and the configuration work with t
 	await expect(tree.getByText('工程部')).toBeVisible();
 	await expect(page.getByRole('cell', { name: '施工队员' })).toBeVisible();
 	// The service worker has taken control and precached the shell.
-	await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 20_000 });
+	await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, {
+		timeout: 20_000
+	});
 
 	await context.setOffline(true);
 	await page.reload();
@@ -27,7 +37,9 @@ test('F27 after one online visit the app shell and the configuration work with t
 	await context.setOffline(false);
 });
 
-test('F34 the UI is Chinese by default, switches to English, and remembers the choice', async ({ page }) => {
+test('F34 the UI is Chinese by default, switches to English, and remembers the choice', async ({
+	page
+}) => {
 	await page.goto('/login');
 	await expect(page.getByRole('heading', { name: '登录' })).toBeVisible();
 	await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');

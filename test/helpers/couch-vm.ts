@@ -14,7 +14,12 @@ export function loadVdu(dbKey: string, ddoc = 'app'): Vdu {
 }
 
 /** null when the write is allowed, else the `forbidden` message. */
-export function verdict(vdu: Vdu, newDoc: unknown, oldDoc: unknown = null, roles: string[] = []): string | null {
+export function verdict(
+	vdu: Vdu,
+	newDoc: unknown,
+	oldDoc: unknown = null,
+	roles: string[] = []
+): string | null {
 	try {
 		vdu(newDoc, oldDoc, { name: 'x', roles }, {});
 		return null;

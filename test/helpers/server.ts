@@ -17,7 +17,12 @@ export interface TestServer {
 	dataDir: string;
 	signIn(username: string, password: string): Promise<string>;
 	/** Registers, then approves with the seeded role `roleKey`; returns the session cookie. */
-	createUser(input: { username: string; roleKey: string; departmentId?: string; agentId?: string }): Promise<string>;
+	createUser(input: {
+		username: string;
+		roleKey: string;
+		departmentId?: string;
+		agentId?: string;
+	}): Promise<string>;
 	close(): Promise<void>;
 }
 
@@ -37,7 +42,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 			headers: { 'content-type': 'application/json' },
 			body: JSON.stringify({ username, password })
 		});
-		if (!res.ok) throw new Error(`sign-in of ${username} failed: ${res.status} ${await res.text()}`);
+		if (!res.ok)
+			{throw new Error(`sign-in of ${username} failed: ${res.status} ${await res.text()}`);}
 		return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
 	}
 
@@ -49,7 +55,15 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 		async createUser({ username, roleKey, departmentId = 'department:center', agentId = '' }) {
 			const { accounts } = runtime.deps;
 			const pending = await accounts.register(
-				{ username, password: 'password-123', name: `测试 ${username}`, departmentId, birthDate: '1990-01-01', phone: '13800000000', email: '' },
+				{
+					username,
+					password: 'password-123',
+					name: `测试 ${username}`,
+					departmentId,
+					birthDate: '1990-01-01',
+					phone: '13800000000',
+					email: ''
+				},
 				null
 			);
 			await accounts.approve(pending.id, `role:${roleKey}`, agentId, 'user:admin');

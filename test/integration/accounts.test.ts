@@ -73,24 +73,40 @@ describe('F2 registration', () => {
 	});
 
 	it('keeps markup in names as plain data', async () => {
-		const res = await post('/api/register', registration({ username: 'markup', name: '<img src=x onerror=alert(1)>' }));
+		const res = await post(
+			'/api/register',
+			registration({ username: 'markup', name: '<img src=x onerror=alert(1)>' })
+		);
 		expect(res.status).toBe(201);
-		expect((await server.runtime.deps.accounts.getUser('user:markup'))?.name).toBe('<img src=x onerror=alert(1)>');
+		expect((await server.runtime.deps.accounts.getUser('user:markup'))?.name).toBe(
+			'<img src=x onerror=alert(1)>'
+		);
 	});
 });
 
 describe('approval and sign-in', () => {
 	it('an administrator approves with a role and an agent ID; the user then signs in to the role’s home', async () => {
 		const admin = await server.signIn('admin', 'integration-admin');
-		const pending = await fetch(`${server.url}/api/accounts/pending`, { headers: { cookie: admin } });
-		const list = ((await pending.json()) as { accounts: { id: string }[] }).accounts.map((a) => a.id);
+		const pending = await fetch(`${server.url}/api/accounts/pending`, {
+			headers: { cookie: admin }
+		});
+		const list = ((await pending.json()) as { accounts: { id: string }[] }).accounts.map(
+			(a) => a.id
+		);
 		expect(list).toContain('user:newcomer');
 
-		const approve = await post('/api/accounts/user%3Anewcomer/approve', { roleId: 'role:agent', agentId: '8123' }, admin);
+		const approve = await post(
+			'/api/accounts/user%3Anewcomer/approve',
+			{ roleId: 'role:agent', agentId: '8123' },
+			admin
+		);
 		expect(approve.status).toBe(200);
 		const signIn = await post('/api/session', { username: 'NEWCOMER', password: 'secret-pass-1' });
 		expect(signIn.status).toBe(200);
-		expect(await signIn.json()).toMatchObject({ home: 'agent', user: { agentId: '8123', username: 'newcomer' } });
+		expect(await signIn.json()).toMatchObject({
+			home: 'agent',
+			user: { agentId: '8123', username: 'newcomer' }
+		});
 		const cookie = signIn.headers.get('set-cookie') ?? '';
 		expect(cookie).toMatch(/HttpOnly/i);
 		expect(cookie).toMatch(/SameSite=Lax/i);
@@ -98,7 +114,11 @@ describe('approval and sign-in', () => {
 
 	it('a taken agent ID and an unknown role are refused', async () => {
 		const admin = await server.signIn('admin', 'integration-admin');
-		const taken = await post('/api/accounts/user%3Amarkup/approve', { roleId: 'role:agent', agentId: '8123' }, admin);
+		const taken = await post(
+			'/api/accounts/user%3Amarkup/approve',
+			{ roleId: 'role:agent', agentId: '8123' },
+			admin
+		);
 		expect(await taken.json()).toMatchObject({ issues: { agentId: 'agent_id_taken' } });
 		const role = await post('/api/accounts/user%3Amarkup/approve', { roleId: 'role:nope' }, admin);
 		expect(await role.json()).toMatchObject({ issues: { roleId: 'role_unknown' } });
@@ -107,8 +127,12 @@ describe('approval and sign-in', () => {
 
 	it('only users with admin.users may list or approve accounts', async () => {
 		const agent = await server.signIn('newcomer', 'secret-pass-1');
-		expect((await fetch(`${server.url}/api/accounts/pending`, { headers: { cookie: agent } })).status).toBe(403);
-		expect((await post('/api/accounts/user%3Amarkup/approve', { roleId: 'role:admin' }, agent)).status).toBe(403);
+		expect(
+			(await fetch(`${server.url}/api/accounts/pending`, { headers: { cookie: agent } })).status
+		).toBe(403);
+		expect(
+			(await post('/api/accounts/user%3Amarkup/approve', { roleId: 'role:admin' }, agent)).status
+		).toBe(403);
 	});
 
 	it('a disabled account gets its own message, and sign-out ends the session', async () => {
@@ -130,7 +154,10 @@ describe('approval and sign-in', () => {
 			const res = await post('/api/session', { username: 'admin', password: 'wrong-password' });
 			expect(await res.json()).toMatchObject({ code: 'invalid_credentials' });
 		}
-		const limited = await post('/api/session', { username: 'admin', password: 'integration-admin' });
+		const limited = await post('/api/session', {
+			username: 'admin',
+			password: 'integration-admin'
+		});
 		expect(limited.status).toBe(429);
 		expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
 	});
@@ -138,7 +165,10 @@ describe('approval and sign-in', () => {
 
 describe('health and run-time config', () => {
 	it('health reports status, version, store kind and telephony; config holds no store address or secret', async () => {
-		const health = (await (await fetch(`${server.url}/api/health`)).json()) as Record<string, unknown>;
+		const health = (await (await fetch(`${server.url}/api/health`)).json()) as Record<
+			string,
+			unknown
+		>;
 		expect(health).toMatchObject({ status: 'ok', store: 'embedded', telephony: { state: 'off' } });
 		expect(typeof health.version).toBe('string');
 

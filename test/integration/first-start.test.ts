@@ -24,7 +24,9 @@ describe('first start', () => {
 		expect(server.runtime.seeded).toBe(true);
 
 		const cookie = await server.signIn('admin', first!.password);
-		const me = (await (await fetch(`${server.url}/api/session`, { headers: { cookie } })).json()) as { user: { mustChangePassword: boolean } };
+		const me = (await (
+			await fetch(`${server.url}/api/session`, { headers: { cookie } })
+		).json()) as { user: { mustChangePassword: boolean } };
 		expect(me.user.mustChangePassword).toBe(true);
 		const blocked = await fetch(`${server.url}/api/accounts/pending`, { headers: { cookie } });
 		expect(blocked.status).toBe(403);
@@ -37,7 +39,9 @@ describe('first start', () => {
 			body: JSON.stringify({ currentPassword: first!.password, newPassword: 'my-own-password' })
 		});
 		expect(change.status).toBe(200);
-		expect((await fetch(`${server.url}/api/accounts/pending`, { headers: { cookie } })).status).toBe(200);
+		expect(
+			(await fetch(`${server.url}/api/accounts/pending`, { headers: { cookie } })).status
+		).toBe(200);
 
 		await server.close();
 		server = await startTestServer({ DATA_DIR: dataDir, ADMIN_PASSWORD: '' });

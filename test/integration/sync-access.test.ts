@@ -28,7 +28,11 @@ let admin: string;
 const req = (path: string, cookie: string | null, init: RequestInit = {}) =>
 	fetch(`${server.url}${path}`, {
 		...init,
-		headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}), ...(init.headers ?? {}) }
+		headers: {
+			'content-type': 'application/json',
+			...(cookie ? { cookie } : {}),
+			...(init.headers ?? {})
+		}
 	});
 
 function remote(db: string, cookie: string) {
@@ -45,7 +49,11 @@ function remote(db: string, cookie: string) {
 beforeAll(async () => {
 	server = await startTestServer();
 	agent = await server.createUser({ username: 'agent1', roleKey: 'agent', agentId: '8001' });
-	engineer = await server.createUser({ username: 'eng1', roleKey: 'department', departmentId: 'department:engineering' });
+	engineer = await server.createUser({
+		username: 'eng1',
+		roleKey: 'department',
+		departmentId: 'department:engineering'
+	});
 	admin = await server.signIn('admin', 'integration-admin');
 	const tickets = server.runtime.deps.store.db('tickets');
 	await tickets.bulk({
@@ -66,13 +74,23 @@ afterAll(async () => {
 
 describe('anonymous requests', () => {
 	it('get 401 everywhere except sign-in, registration and health', async () => {
-		for (const path of ['/sync/', '/sync/tickets/', '/sync/tickets/_changes', '/sync/config/_changes', '/api/config', '/api/session', '/api/accounts/pending']) {
+		for (const path of [
+			'/sync/',
+			'/sync/tickets/',
+			'/sync/tickets/_changes',
+			'/sync/config/_changes',
+			'/api/config',
+			'/api/session',
+			'/api/accounts/pending'
+		]) {
 			expect((await req(path, null)).status, path).toBe(401);
 		}
 		expect((await req('/api/health', null)).status).toBe(200);
 		const departments = await req('/api/register/departments', null);
 		expect(departments.status).toBe(200);
-		expect(((await departments.json()) as { departments: unknown[] }).departments.length).toBeGreaterThan(3);
+		expect(
+			((await departments.json()) as { departments: unknown[] }).departments.length
+		).toBeGreaterThan(3);
 	});
 });
 
@@ -85,15 +103,23 @@ describe('reading tickets', () => {
 
 		const engLocal = new PouchDB('eng-local', { adapter: 'memory' });
 		await engLocal.replicate.from(remote('tickets', engineer));
-		expect((await engLocal.allDocs()).rows.map((r) => r.id).sort()).toEqual(['ticket:both-1', 'ticket:eng-1']);
+		expect((await engLocal.allDocs()).rows.map((r) => r.id).sort()).toEqual([
+			'ticket:both-1',
+			'ticket:eng-1'
+		]);
 	});
 
 	it('_changes ignores no scope: with no filter, with a client selector, with doc_ids', async () => {
-		const plain = (await (await req('/sync/tickets/_changes', agent)).json()) as { results: { id: string }[] };
+		const plain = (await (await req('/sync/tickets/_changes', agent)).json()) as {
+			results: { id: string }[];
+		};
 		expect(plain.results.map((r) => r.id)).not.toContain('ticket:eng-1');
 		expect(plain.results.map((r) => r.id)).not.toContain('ticket:other-1');
 
-		const own = await req('/sync/tickets/_changes?filter=_selector', agent, { method: 'POST', body: JSON.stringify({ selector: {} }) });
+		const own = await req('/sync/tickets/_changes?filter=_selector', agent, {
+			method: 'POST',
+			body: JSON.stringify({ selector: {} })
+		});
 		expect(own.status).toBe(400);
 		expect((await req('/sync/tickets/_changes?filter=app/all', agent)).status).toBe(400);
 
@@ -101,20 +127,26 @@ describe('reading tickets', () => {
 			method: 'POST',
 			body: JSON.stringify({ doc_ids: ['ticket:eng-1', 'ticket:other-1', 'ticket:own-1'] })
 		});
-		expect(((await byIds.json()) as { results: { id: string }[] }).results.map((r) => r.id)).toEqual(['ticket:own-1']);
+		expect(
+			((await byIds.json()) as { results: { id: string }[] }).results.map((r) => r.id)
+		).toEqual(['ticket:own-1']);
 	});
 
 	it('GET by id, open_revs and _bulk_get serve only visible documents', async () => {
 		expect((await req('/sync/tickets/ticket%3Aown-1', agent)).status).toBe(200);
 		expect((await req('/sync/tickets/ticket%3Aeng-1', agent)).status).toBe(404);
-		const openRevs = (await (await req('/sync/tickets/ticket%3Aeng-1?open_revs=all', agent)).json()) as object[];
+		const openRevs = (await (
+			await req('/sync/tickets/ticket%3Aeng-1?open_revs=all', agent)
+		).json()) as object[];
 		expect(openRevs.every((e) => !('ok' in e))).toBe(true);
 
 		const bulk = await req('/sync/tickets/_bulk_get?revs=true', agent, {
 			method: 'POST',
 			body: JSON.stringify({ docs: [{ id: 'ticket:eng-1' }, { id: 'ticket:own-1' }] })
 		});
-		const body = (await bulk.json()) as { results: { id: string; docs: { ok?: object; error?: { error: string } }[] }[] };
+		const body = (await bulk.json()) as {
+			results: { id: string; docs: { ok?: object; error?: { error: string } }[] }[];
+		};
 		const byId = Object.fromEntries(body.results.map((r) => [r.id, r.docs[0]]));
 		expect(byId['ticket:eng-1']?.ok).toBeUndefined();
 		expect(byId['ticket:eng-1']?.error?.error).toBe('not_found');
@@ -149,10 +181,16 @@ describe('reading tickets', () => {
 
 describe('writing tickets', () => {
 	const push = (cookie: string, docs: object[]) =>
-		req('/sync/tickets/_bulk_docs', cookie, { method: 'POST', body: JSON.stringify({ docs, new_edits: false }) });
+		req('/sync/tickets/_bulk_docs', cookie, {
+			method: 'POST',
+			body: JSON.stringify({ docs, new_edits: false })
+		});
 
 	it('accepts a new ticket the user can see with the user’s own event', async () => {
-		const doc = { ...ticket('new-1', ['user:agent1', 'department:center'], 'user:agent1'), _rev: '1-aaa' };
+		const doc = {
+			...ticket('new-1', ['user:agent1', 'department:center'], 'user:agent1'),
+			_rev: '1-aaa'
+		};
 		const res = await push(agent, [doc]);
 		expect(res.status).toBe(201);
 		expect(await res.json()).toEqual([]);
@@ -162,7 +200,10 @@ describe('writing tickets', () => {
 	it('refuses events by someone else, invisible targets and deletions, per document', async () => {
 		const res = await push(agent, [
 			{ ...ticket('forged-1', ['department:center'], 'user:eng1'), _rev: '1-bbb' },
-			{ ...ticket('eng-1', ['department:engineering', 'department:center'], 'user:agent1'), _rev: '2-ccc' },
+			{
+				...ticket('eng-1', ['department:engineering', 'department:center'], 'user:agent1'),
+				_rev: '2-ccc'
+			},
 			{ ...ticket('hidden-1', ['department:network'], 'user:agent1'), _rev: '1-ddd' },
 			{ _id: 'ticket:own-1', _rev: '2-eee', _deleted: true }
 		]);
@@ -173,7 +214,9 @@ describe('writing tickets', () => {
 			['ticket:hidden-1', 'forbidden'],
 			['ticket:own-1', 'forbidden']
 		]);
-		const stored = await server.runtime.deps.store.db('tickets').fetch({ keys: ['ticket:forged-1', 'ticket:hidden-1'] });
+		const stored = await server.runtime.deps.store
+			.db('tickets')
+			.fetch({ keys: ['ticket:forged-1', 'ticket:hidden-1'] });
 		expect(stored.rows.every((r) => 'error' in r)).toBe(true);
 	});
 
@@ -181,17 +224,24 @@ describe('writing tickets', () => {
 		for (const cookie of [agent, admin]) {
 			const res = await req('/sync/config/_bulk_docs', cookie, {
 				method: 'POST',
-				body: JSON.stringify({ docs: [{ _id: 'role:evil', _rev: '1-x', type: 'role', name: 'x', permissions: [] }], new_edits: false })
+				body: JSON.stringify({
+					docs: [{ _id: 'role:evil', _rev: '1-x', type: 'role', name: 'x', permissions: [] }],
+					new_edits: false
+				})
 			});
 			expect(res.status).toBe(403);
-			expect((await req('/sync/config/_revs_diff', cookie, { method: 'POST', body: '{}' })).status).toBe(403);
+			expect(
+				(await req('/sync/config/_revs_diff', cookie, { method: 'POST', body: '{}' })).status
+			).toBe(403);
 		}
 	});
 
 	it('the store itself refuses a revision that removes events (validate_doc_update)', async () => {
 		const db = server.runtime.deps.store.db<Record<string, unknown>>('tickets');
 		const current = await db.get('ticket:center-1');
-		await expect(db.insert({ ...current, events: [{ id: 'other', type: 'x', at: now(), by: 'user:x' }] })).rejects.toMatchObject({ statusCode: 403 });
+		await expect(
+			db.insert({ ...current, events: [{ id: 'other', type: 'x', at: now(), by: 'user:x' }] })
+		).rejects.toMatchObject({ statusCode: 403 });
 	});
 });
 
@@ -206,9 +256,15 @@ describe('configuration and checkpoints', () => {
 	});
 
 	it('checkpoints are kept per user: another user does not see them', async () => {
-		const put = await req('/sync/tickets/_local/repl-1', agent, { method: 'PUT', body: JSON.stringify({ _id: '_local/repl-1', last_seq: '42' }) });
+		const put = await req('/sync/tickets/_local/repl-1', agent, {
+			method: 'PUT',
+			body: JSON.stringify({ _id: '_local/repl-1', last_seq: '42' })
+		});
 		expect(put.status).toBe(201);
-		const mine = (await (await req('/sync/tickets/_local/repl-1', agent)).json()) as { last_seq: string; _id: string };
+		const mine = (await (await req('/sync/tickets/_local/repl-1', agent)).json()) as {
+			last_seq: string;
+			_id: string;
+		};
 		expect(mine).toMatchObject({ _id: '_local/repl-1', last_seq: '42' });
 		expect((await req('/sync/tickets/_local/repl-1', engineer)).status).toBe(404);
 	});

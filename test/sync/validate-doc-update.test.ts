@@ -3,7 +3,13 @@ import { loadVdu, verdict } from '../helpers/couch-vm';
 
 const tickets = loadVdu('tickets');
 const config = loadVdu('config');
-const event = (id: string, extra: object = {}) => ({ id, type: 'created', at: '2026-01-01T00:00:00Z', by: 'user:a', ...extra });
+const event = (id: string, extra: object = {}) => ({
+	id,
+	type: 'created',
+	at: '2026-01-01T00:00:00Z',
+	by: 'user:a',
+	...extra
+});
 const ticket = (events = [event('e1')], visibleTo = ['department:center']) => ({
 	_id: 'ticket:1',
 	type: 'ticket',
@@ -14,7 +20,14 @@ const ticket = (events = [event('e1')], visibleTo = ['department:center']) => ({
 describe('cc_tickets validate_doc_update', () => {
 	it('accepts a well-formed ticket and an attachment document', () => {
 		expect(verdict(tickets, ticket())).toBeNull();
-		expect(verdict(tickets, { _id: 'att:ticket:1:a', type: 'att', ticketId: 'ticket:1', visibleTo: ['user:a'] })).toBeNull();
+		expect(
+			verdict(tickets, {
+				_id: 'att:ticket:1:a',
+				type: 'att',
+				ticketId: 'ticket:1',
+				visibleTo: ['user:a']
+			})
+		).toBeNull();
 	});
 
 	it('refuses malformed documents', () => {
@@ -23,20 +36,44 @@ describe('cc_tickets validate_doc_update', () => {
 		expect(verdict(tickets, ticket([{ id: 'e1' } as never]))).toMatch(/id, type, at and by/);
 		expect(verdict(tickets, ticket([event('e1'), event('e1')]))).toMatch(/unique/);
 		expect(verdict(tickets, ticket(undefined, []))).toMatch(/visibleTo/);
-		expect(verdict(tickets, { _id: 'thing:1', type: 'thing', visibleTo: ['a'] })).toMatch(/unknown/);
+		expect(verdict(tickets, { _id: 'thing:1', type: 'thing', visibleTo: ['a'] })).toMatch(
+			/unknown/
+		);
 	});
 
 	it('events and visibleTo only grow against the parent revision', () => {
-		const old = { ...ticket([event('e1'), event('e2')], ['department:center', 'user:a']), _rev: '2-b' };
-		expect(verdict(tickets, ticket([event('e1'), event('e2'), event('e3')], ['department:center', 'user:a']), old)).toBeNull();
-		expect(verdict(tickets, ticket([event('e1')], ['department:center', 'user:a']), old)).toMatch(/removed/);
-		expect(verdict(tickets, ticket([event('e1', { type: 'edited' }), event('e2')], ['department:center', 'user:a']), old)).toMatch(/edited/);
-		expect(verdict(tickets, ticket([event('e1'), event('e2')], ['department:center']), old)).toMatch(/grows/);
+		const old = {
+			...ticket([event('e1'), event('e2')], ['department:center', 'user:a']),
+			_rev: '2-b'
+		};
+		expect(
+			verdict(
+				tickets,
+				ticket([event('e1'), event('e2'), event('e3')], ['department:center', 'user:a']),
+				old
+			)
+		).toBeNull();
+		expect(verdict(tickets, ticket([event('e1')], ['department:center', 'user:a']), old)).toMatch(
+			/removed/
+		);
+		expect(
+			verdict(
+				tickets,
+				ticket([event('e1', { type: 'edited' }), event('e2')], ['department:center', 'user:a']),
+				old
+			)
+		).toMatch(/edited/);
+		expect(
+			verdict(tickets, ticket([event('e1'), event('e2')], ['department:center']), old)
+		).toMatch(/grows/);
 	});
 
 	it('a replicated revision from an older branch is stored (as a conflict) for the merge to keep', () => {
 		const winner = { ...ticket([event('e1'), event('e2')]), _rev: '3-c' };
-		const fromOtherBranch = { ...ticket([event('e1'), event('e9')]), _revisions: { start: 3, ids: ['x', 'a'] } };
+		const fromOtherBranch = {
+			...ticket([event('e1'), event('e9')]),
+			_revisions: { start: 3, ids: ['x', 'a'] }
+		};
 		expect(verdict(tickets, fromOtherBranch, winner)).toBeNull();
 	});
 
@@ -53,6 +90,13 @@ describe('cc_config validate_doc_update', () => {
 		expect(verdict(config, role, null, ['_admin'])).toBeNull();
 		expect(verdict(config, { ...role, _id: 'dept:x' }, null, ['_admin'])).toMatch(/<type>:<key>/);
 		expect(verdict(config, { ...role, name: '' }, null, ['_admin'])).toMatch(/name/);
-		expect(verdict(config, { ...role, type: 'department', _id: 'department:x' }, { ...role, _id: 'department:x' }, ['_admin'])).toMatch(/type/);
+		expect(
+			verdict(
+				config,
+				{ ...role, type: 'department', _id: 'department:x' },
+				{ ...role, _id: 'department:x' },
+				['_admin']
+			)
+		).toMatch(/type/);
 	});
 });

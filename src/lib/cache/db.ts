@@ -4,6 +4,7 @@
  */
 import Dexie, { type EntityTable } from 'dexie';
 import type { SessionUser } from '#shared/schemas/user';
+import type { HomeKind } from '#shared/permissions';
 
 export interface Setting {
 	key: string;
@@ -48,7 +49,7 @@ export const localePreference = {
 
 /** The signed-in user, kept so that the app opens offline (F27); cleared at sign-out. */
 export const cachedSession = {
-	get: () => get<{ user: SessionUser; home: string }>('session'),
-	set: (value: { user: SessionUser; home: string }) => put('session', value),
+	get: () => get<{ user: SessionUser; home: HomeKind }>('session'),
+	set: (value: { user: SessionUser; home: HomeKind }) => put('session', value),
 	clear: () => db.settings.delete('session')
 };

@@ -5,7 +5,9 @@ import { ERROR_CODES } from '#shared/errors';
 import { PERMISSIONS } from '#shared/permissions';
 
 const keys = (o: object, prefix = ''): string[] =>
-	Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [prefix + k] : keys(v as object, `${prefix}${k}.`)));
+	Object.entries(o).flatMap(([k, v]) =>
+		typeof v === 'string' ? [prefix + k] : keys(v as object, `${prefix}${k}.`)
+	);
 
 describe('i18n catalogues', () => {
 	it('English has exactly the keys of zh-CN', () => {
@@ -15,7 +17,8 @@ describe('i18n catalogues', () => {
 	it('every error code and permission has a label in both languages', () => {
 		for (const catalogue of [zhCN, en]) {
 			for (const code of ERROR_CODES) expect(catalogue.error[code], code).toBeTruthy();
-			for (const id of PERMISSIONS) expect((catalogue.perm as Record<string, string>)[id], id).toBeTruthy();
+			for (const id of PERMISSIONS)
+				{expect((catalogue.perm as Record<string, string>)[id], id).toBeTruthy();}
 		}
 	});
 });

@@ -38,7 +38,8 @@ export const en: Shape<typeof zhCN> = {
 	},
 	register: {
 		title: 'Register',
-		intro: 'Fields marked * are required. Fill in your details so that an administrator can grant you access.',
+		intro:
+			'Fields marked * are required. Fill in your details so that an administrator can grant you access.',
 		username: 'User name',
 		usernameHint: '2–32 letters, digits or . _ -; cannot be changed later',
 		password: 'Password',
@@ -77,9 +78,11 @@ export const en: Shape<typeof zhCN> = {
 		agentId: 'Agent ID: {{agentId}}',
 		extension: 'Desk phone: {{extension}}',
 		departmentFact: 'Department: {{department}}',
-		agentText: 'Incoming calls open the ticket entry screen by themselves; the caller’s record and history show here.',
+		agentText:
+			'Incoming calls open the ticket entry screen by themselves; the caller’s record and history show here.',
 		supervisorText: 'Agent states, the queue and the service level show here.',
-		departmentText: 'Tickets transferred to your department show here for you to record how they were handled.',
+		departmentText:
+			'Tickets transferred to your department show here for you to record how they were handled.',
 		fieldText: 'Work orders for your crew show here, also offline.',
 		telephony: 'Telephony: {{state}}'
 	},
@@ -119,7 +122,8 @@ export const en: Shape<typeof zhCN> = {
 		conflict: 'This record changed meanwhile; reload and try again.',
 		username_taken: 'This user name is taken.',
 		invalid_credentials: 'Wrong user name or password.',
-		account_pending: 'Your account waits for an administrator’s approval; you can sign in once it is approved.',
+		account_pending:
+			'Your account waits for an administrator’s approval; you can sign in once it is approved.',
 		account_disabled: 'Your account is disabled. Contact an administrator.',
 		password_change_required: 'Change your one-time password first.',
 		rate_limited: 'Too many failed sign-ins. Try again in {{seconds}} seconds.',

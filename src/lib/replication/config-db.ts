@@ -45,7 +45,11 @@ export function stopConfigSync(): void {
 
 /** All configuration documents of one type from the local replica. */
 export async function readConfig<T extends ConfigDoc>(type: T['type']): Promise<T[]> {
-	const res = await db().allDocs({ include_docs: true, startkey: `${type}:`, endkey: `${type}:\ufff0` });
+	const res = await db().allDocs({
+		include_docs: true,
+		startkey: `${type}:`,
+		endkey: `${type}:\ufff0`
+	});
 	return res.rows.flatMap((r) => (r.doc && r.doc.type === type ? [r.doc as unknown as T] : []));
 }
 

@@ -8,6 +8,8 @@ export class Session {
 	/** True when the user comes from this device's cache because the server could not be reached. */
 	isOfflineCopy = $state(false);
 	extension = $state('');
+	/** Set by sign-out so the sign-in page can confirm it. */
+	justSignedOut = $state(false);
 
 	can(permission: string): boolean {
 		return this.user?.permissions.includes(permission) ?? false;

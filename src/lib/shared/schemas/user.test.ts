@@ -25,8 +25,12 @@ describe('registration schema', () => {
 
 	it('refuses dates in the future and impossible dates', () => {
 		const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-		expect(v.safeParse(Registration, { ...valid, birthDate: tomorrow }).issues?.[0]?.message).toBe('date_future');
-		expect(v.safeParse(Registration, { ...valid, birthDate: '2001-02-29' }).issues?.[0]?.message).toBe('date_invalid');
+		expect(v.safeParse(Registration, { ...valid, birthDate: tomorrow }).issues?.[0]?.message).toBe(
+			'date_future'
+		);
+		expect(
+			v.safeParse(Registration, { ...valid, birthDate: '2001-02-29' }).issues?.[0]?.message
+		).toBe('date_invalid');
 	});
 
 	it('accepts Chinese user names but not markup', () => {

@@ -59,7 +59,10 @@ export const Registration = v.object({
 	phone: Phone,
 	email: v.optional(
 		v.union(
-			[v.literal(''), v.pipe(v.string(), v.trim(), v.maxLength(120, 'too_long'), v.email('email_invalid'))],
+			[
+				v.literal(''),
+				v.pipe(v.string(), v.trim(), v.maxLength(120, 'too_long'), v.email('email_invalid'))
+			],
 			'email_invalid'
 		),
 		''
@@ -68,17 +71,30 @@ export const Registration = v.object({
 export type Registration = v.InferOutput<typeof Registration>;
 
 export const SignIn = v.object({
-	username: v.pipe(v.string('required'), v.trim(), v.nonEmpty('required'), v.maxLength(64, 'too_long')),
+	username: v.pipe(
+		v.string('required'),
+		v.trim(),
+		v.nonEmpty('required'),
+		v.maxLength(64, 'too_long')
+	),
 	password: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(128, 'too_long'))
 });
 
 export const PasswordChange = v.object({
-	currentPassword: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(128, 'too_long')),
+	currentPassword: v.pipe(
+		v.string('required'),
+		v.nonEmpty('required'),
+		v.maxLength(128, 'too_long')
+	),
 	newPassword: Password
 });
 
 /** 工号: 3–8 digits, unique among accounts (F7). */
-export const AgentId = v.pipe(v.string('required'), v.trim(), v.regex(/^\d{3,8}$/, 'agent_id_format'));
+export const AgentId = v.pipe(
+	v.string('required'),
+	v.trim(),
+	v.regex(/^\d{3,8}$/, 'agent_id_format')
+);
 
 export const Approval = v.object({
 	roleId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long')),
