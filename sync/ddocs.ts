@@ -42,8 +42,9 @@ export function readDesignDocs(root: string, dbKey: string): DesignDoc[] {
 				map: anonymous(readFileSync(join(vdir, 'map.js'), 'utf8'))
 			};
 			for (const file of ['reduce.js', 'reduce']) {
-				if (existsSync(join(vdir, file)))
-					{entry.reduce = anonymous(readFileSync(join(vdir, file), 'utf8'));}
+				if (existsSync(join(vdir, file))) {
+					entry.reduce = anonymous(readFileSync(join(vdir, file), 'utf8'));
+				}
 			}
 			views[view] = entry;
 		}

@@ -79,8 +79,9 @@ export const syncRoutes = (deps: AppDeps) => {
 		const method = c.req.method;
 
 		if (parts.length === 0) {
-			if (method !== 'GET' && method !== 'HEAD')
-				{return couchError(405, 'method_not_allowed', 'Only GET');}
+			if (method !== 'GET' && method !== 'HEAD') {
+				return couchError(405, 'method_not_allowed', 'Only GET');
+			}
 			return c.json({
 				couchdb: 'Welcome',
 				uuid: instanceId,
@@ -100,8 +101,9 @@ export const syncRoutes = (deps: AppDeps) => {
 
 		// Database info, without counts that would reveal what others hold.
 		if (rest.length === 0) {
-			if (method !== 'GET' && method !== 'HEAD')
-				{return couchError(403, 'forbidden', 'Databases are managed by the server');}
+			if (method !== 'GET' && method !== 'HEAD') {
+				return couchError(403, 'forbidden', 'Databases are managed by the server');
+			}
 			const info = (await (await store.fetch(`/${dbName}`)).json()) as { update_seq?: unknown };
 			return c.json({ db_name: db, update_seq: info.update_seq ?? 0, instance_start_time: '0' });
 		}
@@ -136,8 +138,9 @@ export const syncRoutes = (deps: AppDeps) => {
 		}
 
 		if (head === '_changes' && rest.length === 1) {
-			if (method !== 'GET' && method !== 'POST')
-				{return couchError(405, 'method_not_allowed', 'Only GET and POST');}
+			if (method !== 'GET' && method !== 'POST') {
+				return couchError(405, 'method_not_allowed', 'Only GET and POST');
+			}
 			const filter = url.searchParams.get('filter');
 			let docIds: string[] | undefined;
 			if (filter === '_doc_ids') {
@@ -203,11 +206,12 @@ export const syncRoutes = (deps: AppDeps) => {
 				headers: JSON_HEADERS,
 				body: JSON.stringify(await c.req.json())
 			});
-			if (!res.ok)
-				{return new Response(res.body, {
+			if (!res.ok) {
+				return new Response(res.body, {
 					status: res.status,
 					headers: { 'content-type': 'application/json' }
-				});}
+				});
+			}
 			const body = (await res.json()) as {
 				results: { id: string; docs: ({ ok: Doc } | { error: unknown })[] }[];
 			};
@@ -253,14 +257,14 @@ export const syncRoutes = (deps: AppDeps) => {
 						? { readable: canRead(db, existing.winner, scopes), known: existing.events }
 						: null
 				);
-				if (reason)
-					{refused.push({
+				if (reason) {
+					refused.push({
 						id: doc._id,
 						...(doc._rev ? { rev: doc._rev } : {}),
 						error: 'forbidden',
 						reason
-					});}
-				else accepted.push(doc);
+					});
+				} else accepted.push(doc);
 			}
 			let stored: unknown[] = [];
 			if (accepted.length > 0) {
@@ -269,11 +273,12 @@ export const syncRoutes = (deps: AppDeps) => {
 					headers: JSON_HEADERS,
 					body: JSON.stringify({ docs: accepted, new_edits: false })
 				});
-				if (!res.ok)
-					{return new Response(res.body, {
+				if (!res.ok) {
+					return new Response(res.body, {
 						status: res.status,
 						headers: { 'content-type': 'application/json' }
-					});}
+					});
+				}
 				stored = (await res.json()) as unknown[];
 			}
 			return c.json([...stored, ...refused], 201);
@@ -318,8 +323,9 @@ export const syncRoutes = (deps: AppDeps) => {
 				const leaves = res.ok ? ((await res.json()) as { ok?: Doc }[]) : [];
 				const events = new Set<string>();
 				for (const leaf of leaves) {
-					for (const e of (leaf.ok?.events as { id?: string }[] | undefined) ?? [])
-						{if (e.id) events.add(e.id);}
+					for (const e of (leaf.ok?.events as { id?: string }[] | undefined) ?? []) {
+						if (e.id) events.add(e.id);
+					}
 				}
 				out.set(id, { winner, events });
 			})

@@ -90,8 +90,9 @@ export function refuseTicketWrite(
 	if (doc.type === 'ticket') {
 		for (const e of doc.events ?? []) {
 			if (typeof e.id !== 'string') return 'malformed event';
-			if (!existing?.known.has(e.id) && e.by !== user._id)
-				{return 'events are recorded by their author only';}
+			if (!existing?.known.has(e.id) && e.by !== user._id) {
+				return 'events are recorded by their author only';
+			}
 		}
 	}
 	return null;

@@ -144,13 +144,15 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 		async authenticate(username: string, password: string): Promise<UserDoc> {
 			const user = await getUser(userIdOf(username));
 			const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
-			if (!user || !ok)
-				{throw new AppError('invalid_credentials', 401, 'Wrong user name or password');}
+			if (!user || !ok) {
+				throw new AppError('invalid_credentials', 401, 'Wrong user name or password');
+			}
 			if (user.status === 'pending') {
 				throw new AppError('account_pending', 403, 'The account waits for an administrator');
 			}
-			if (user.status === 'disabled')
-				{throw new AppError('account_disabled', 403, 'The account is disabled');}
+			if (user.status === 'disabled') {
+				throw new AppError('account_disabled', 403, 'The account is disabled');
+			}
 			return user;
 		},
 
@@ -195,8 +197,9 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 		): Promise<SessionUser> {
 			const user = await getUser(id);
 			if (!user) throw new AppError('not_found', 404, 'No such account');
-			if (user.status !== 'pending')
-				{throw new AppError('conflict', 409, 'The account is not pending');}
+			if (user.status !== 'pending') {
+				throw new AppError('conflict', 409, 'The account is not pending');
+			}
 			const role = await getConfig<RoleDoc>(roleId, 'role');
 			if (!role) {
 				throw new AppError('validation', 400, 'Unknown role', {

@@ -82,8 +82,9 @@ export function createSessions({ store, ttlMs }: { store: Store; ttlMs: number }
 		/** Ends every session of the user (disable, password reset); `except` keeps the caller's own. */
 		async revokeAll(userId: string, except?: string): Promise<void> {
 			const keep = except ? idOf(except) : null;
-			for (const [id, entry] of cache)
-				{if (entry.user._id === userId && id !== keep) cache.delete(id);}
+			for (const [id, entry] of cache) {
+				if (entry.user._id === userId && id !== keep) cache.delete(id);
+			}
 			const res = await db.view('app', 'sessions_by_user', { key: userId });
 			const docs = await Promise.all(
 				res.rows.filter((r) => r.id !== keep).map((r) => db.get(r.id).catch(() => null))

@@ -42,8 +42,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 			headers: { 'content-type': 'application/json' },
 			body: JSON.stringify({ username, password })
 		});
-		if (!res.ok)
-			{throw new Error(`sign-in of ${username} failed: ${res.status} ${await res.text()}`);}
+		if (!res.ok) {
+			throw new Error(`sign-in of ${username} failed: ${res.status} ${await res.text()}`);
+		}
 		return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
 	}
 
