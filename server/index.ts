@@ -34,6 +34,15 @@ async function main() {
 		}
 	);
 
+	server.on('error', (err: NodeJS.ErrnoException) => {
+		console.error(
+			err.code === 'EADDRINUSE'
+				? `Port ${config.port} on ${config.host} is already in use: stop the other program or set PORT.`
+				: `The HTTP server failed: ${err.message}`
+		);
+		void runtime.close().then(() => process.exit(1));
+	});
+
 	let stopping = false;
 	const stop = (signal: string) => {
 		if (stopping) return;

@@ -42,6 +42,29 @@ const couchError = (status: number, error: string, reason: string) =>
 		headers: { 'content-type': 'application/json' }
 	});
 
+/**
+ * The store's streamed answer, ended quietly when the browser goes away mid-stream (a long-poll that the
+ * replicator cancels): the store request is aborted with it, which is not an error.
+ */
+function relay(body: ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> | null {
+	if (!body) return null;
+	const reader = body.getReader();
+	return new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			try {
+				const { done, value } = await reader.read();
+				if (done) controller.close();
+				else controller.enqueue(value);
+			} catch {
+				controller.close();
+			}
+		},
+		cancel() {
+			reader.cancel().catch(() => {});
+		}
+	});
+}
+
 function pick(url: URL, names: string[]): URLSearchParams {
 	const out = new URLSearchParams();
 	for (const name of names) {
@@ -177,7 +200,7 @@ export const syncRoutes = (deps: AppDeps) => {
 				body: JSON.stringify({ selector }),
 				signal: c.req.raw.signal
 			});
-			return new Response(res.body, {
+			return new Response(relay(res.body), {
 				status: res.status,
 				headers: { 'content-type': 'application/json' }
 			});
@@ -207,7 +230,7 @@ export const syncRoutes = (deps: AppDeps) => {
 				body: JSON.stringify(await c.req.json())
 			});
 			if (!res.ok) {
-				return new Response(res.body, {
+				return new Response(relay(res.body), {
 					status: res.status,
 					headers: { 'content-type': 'application/json' }
 				});
@@ -274,7 +297,7 @@ export const syncRoutes = (deps: AppDeps) => {
 					body: JSON.stringify({ docs: accepted, new_edits: false })
 				});
 				if (!res.ok) {
-					return new Response(res.body, {
+					return new Response(relay(res.body), {
 						status: res.status,
 						headers: { 'content-type': 'application/json' }
 					});
