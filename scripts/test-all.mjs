@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The whole suite behind `npm test`: type check, lint, vitest (unit, sync, integration) and Playwright
 // end-to-end. Every runner runs even when an earlier one failed; the last line sums the results as
-// `N passed, N failed` (type check and lint count as one test each) and the exit code is 1 on any failure.
+// `N passed, N failed` (build, type check, format and lint count as one test each) and the exit code is 1 on any failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
@@ -22,6 +22,18 @@ function readJson(path) {
 	} catch {
 		return null;
 	}
+}
+
+// Installs (npm packages; Debian packages as root). Without them nothing can run.
+if (step('install', 'node', ['scripts/ensure.mjs', '--test']).code !== 0) {
+	console.log('\n0 passed, 1 failed');
+	process.exit(1);
+}
+
+// The build the end-to-end tests run against; type check, lint and unit tests run even if it fails.
+{
+	const { code, seconds } = step('build', 'node', ['scripts/ensure.mjs', '--build']);
+	results.push({ name: 'build', passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, seconds });
 }
 
 // Type check and lint: one "test" each.

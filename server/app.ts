@@ -2,9 +2,11 @@
  * createApp(deps): the whole HTTP surface on one origin — `/api` (JSON), `/sync` (replication, per user)
  * and the built PWA with its SPA fallback. Tests build it with their own deps; index.ts with the real ones.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { bodyLimit } from 'hono/body-limit';
+import { csrf } from 'hono/csrf';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,11 @@ import { syncRoutes } from './routes/sync';
 import type { AppDeps, AppEnv } from './context';
 
 const SERVER_PATHS = /^\/(api|sync|events)(\/|$)/;
+const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands
+const SYNC_BODY_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB: replication batches, photos arrive later
+
+const tooLarge = (c: Context) =>
+	c.json({ code: 'bad_request', message: 'Request body too large' }, 413);
 
 export function createApp(deps: AppDeps) {
 	const app = new Hono<AppEnv>()
@@ -33,6 +40,11 @@ export function createApp(deps: AppDeps) {
 				}
 			})
 		)
+		// Form posts from other sites never reach the API or sync (the cookie is SameSite=Lax as well).
+		.use('/api/*', csrf())
+		.use('/sync/*', csrf())
+		.use('/api/*', bodyLimit({ maxSize: API_BODY_MAX_BYTES, onError: tooLarge }))
+		.use('/sync/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/api/*', loadSession(deps))
 		.use('/sync/*', loadSession(deps))
 		.use('/sync', loadSession(deps))

@@ -6,9 +6,11 @@ import { Hono } from 'hono';
 import { Registration } from '#shared/schemas/user';
 import type { DepartmentDoc } from '#shared/docs/config';
 import { validJson } from '../validate';
+import { AppError } from '../errors';
+import { clientAddress } from '../middleware/client-address';
 import type { AppDeps, AppEnv } from '../context';
 
-export const registerRoutes = ({ accounts, store }: AppDeps) =>
+export const registerRoutes = ({ accounts, store, limiter }: AppDeps) =>
 	new Hono<AppEnv>()
 		.get('/departments', async (c) => {
 			const res = await store
@@ -22,6 +24,18 @@ export const registerRoutes = ({ accounts, store }: AppDeps) =>
 			return c.json({ departments }, 200);
 		})
 		.post('/', validJson(Registration), async (c) => {
+			// Anonymous registrations are limited per client address like failed sign-ins.
+			const key = [`register|${clientAddress(c)}`];
+			const wait = limiter.perAddress.retryAfterMs(key);
+			if (wait > 0) {
+				c.header('Retry-After', String(Math.ceil(wait / 1000)));
+				throw new AppError(
+					'rate_limited',
+					429,
+					'Too many registrations from this address; try again later'
+				);
+			}
+			limiter.perAddress.fail(key);
 			const account = await accounts.register(c.req.valid('json'), c.get('user')?._id ?? null);
 			return c.json({ account }, 201);
 		});

@@ -4,23 +4,15 @@
  */
 import { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { normalizeUsername, PasswordChange, SignIn } from '#shared/schemas/user';
 import { homeOf } from '#shared/permissions';
 import { AppError } from '../errors';
 import { requireUser, SESSION_COOKIE } from '../middleware/auth';
 import { toSessionUser } from '../services/accounts';
 import { validJson } from '../validate';
+import { clientAddress } from '../middleware/client-address';
 import type { AppDeps, AppEnv } from '../context';
 import type { Context } from 'hono';
-
-const address = (c: Context) => {
-	try {
-		return getConnInfo(c).remote.address ?? 'unknown';
-	} catch {
-		return 'unknown';
-	}
-};
 
 export const sessionRoutes = ({ accounts, sessions, limiter, config }: AppDeps) => {
 	const secure = (c: Context) =>
@@ -29,7 +21,7 @@ export const sessionRoutes = ({ accounts, sessions, limiter, config }: AppDeps) 
 	return new Hono<AppEnv>()
 		.post('/', validJson(SignIn), async (c) => {
 			const { username, password } = c.req.valid('json');
-			const ip = address(c);
+			const ip = clientAddress(c);
 			const userKey = [`${ip}|${normalizeUsername(username)}`];
 			const ipKey = [ip];
 			const wait = Math.max(

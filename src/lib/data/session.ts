@@ -1,0 +1,132 @@
+/**
+ * Sign-in, sign-out, registration and the session for the UI. Decides between the server and this
+ * device's cached copy (offline start, F27). Routes and components call this, never api/ or cache/.
+ */
+import { api, ApiError } from '$lib/api/client';
+import { cachedSession, localePreference, workstation, type Workstation } from '$lib/cache/db';
+import { destroyConfigReplica, startConfigSync, stopConfigSync } from '$lib/replication/config-db';
+import { session } from '$lib/state/session.svelte';
+import { i18n, isLocale, type Locale } from '$lib/i18n/index.svelte';
+import type { PendingAccount, Registration, SessionUser } from '#shared/schemas/user';
+import type { HomeKind } from '#shared/permissions';
+
+interface SessionAnswer {
+	user: SessionUser;
+	home: HomeKind;
+}
+
+export const HOME_PATHS = {
+	admin: '/admin',
+	supervisor: '/supervisor',
+	agent: '/agent',
+	department: '/department',
+	field: '/field',
+	none: '/welcome'
+} as const satisfies Record<HomeKind, string>;
+
+export type AppPath = (typeof HOME_PATHS)[HomeKind] | '/password';
+
+export function homePath(): AppPath {
+	if (session.user?.mustChangePassword) return '/password';
+	return HOME_PATHS[session.home];
+}
+
+function apply(answer: SessionAnswer | null, offlineCopy = false) {
+	session.user = answer?.user ?? null;
+	session.home = answer?.home ?? 'none';
+	session.isOfflineCopy = offlineCopy;
+	if (answer && !answer.user.mustChangePassword) startConfigSync();
+}
+
+/** Restores language and session at start-up: from the server, or from this device when offline. */
+export async function restoreSession(): Promise<void> {
+	const locale = await localePreference.get().catch(() => undefined);
+	if (isLocale(locale)) i18n.setLocale(locale);
+	session.extension = (await workstation.get().catch(() => undefined))?.extension ?? '';
+	try {
+		const answer = await api<SessionAnswer>('/session');
+		await cachedSession.set(answer);
+		apply(answer);
+	} catch (err) {
+		if (err instanceof ApiError && err.code === 'network') {
+			apply((await cachedSession.get()) ?? null, true);
+		} else {
+			await cachedSession.clear();
+			apply(null);
+		}
+	}
+}
+
+export async function signIn(input: {
+	username: string;
+	password: string;
+	extension: string;
+}): Promise<void> {
+	const answer = await api<SessionAnswer>('/session', {
+		method: 'POST',
+		body: { username: input.username, password: input.password }
+	});
+	await workstation.set({
+		username: answer.user.username,
+		agentId: answer.user.agentId,
+		extension: input.extension.trim()
+	});
+	session.extension = input.extension.trim();
+	await cachedSession.set(answer);
+	apply(answer);
+	session.justSignedOut = false;
+}
+
+export async function signOut(): Promise<void> {
+	stopConfigSync();
+	await api('/session', { method: 'DELETE' }).catch(() => {});
+	await cachedSession.clear();
+	await destroyConfigReplica().catch(() => {});
+	apply(null);
+	session.justSignedOut = true;
+}
+
+export async function changePassword(input: { currentPassword: string; newPassword: string }) {
+	const answer = await api<SessionAnswer>('/session/password', { method: 'POST', body: input });
+	await cachedSession.set(answer);
+	apply(answer);
+}
+
+export function rememberedWorkstation(): Promise<Workstation | undefined> {
+	return workstation.get();
+}
+
+export async function setLocale(locale: Locale): Promise<void> {
+	i18n.setLocale(locale);
+	await localePreference.set(locale);
+}
+
+export interface RegistrationDepartment {
+	id: string;
+	name: string;
+	parentId: string | null;
+	order: number;
+}
+
+export async function registrationDepartments(): Promise<RegistrationDepartment[]> {
+	return (await api<{ departments: RegistrationDepartment[] }>('/register/departments')).departments;
+}
+
+export async function register(input: Registration): Promise<PendingAccount> {
+	return (await api<{ account: PendingAccount }>('/register', { method: 'POST', body: input })).account;
+}
+
+export async function pendingAccounts(): Promise<PendingAccount[]> {
+	return (await api<{ accounts: PendingAccount[] }>('/accounts/pending')).accounts;
+}
+
+export async function approveAccount(id: string, roleId: string, agentId: string): Promise<SessionUser> {
+	return (
+		await api<{ user: SessionUser }>(`/accounts/${encodeURIComponent(id)}/approve`, {
+			method: 'POST',
+			body: { roleId, agentId }
+		})
+	).user;
+}
+
+export { ApiError };
