@@ -2,7 +2,7 @@
  * createApp(deps): the whole HTTP surface on one origin — `/api` (JSON), `/sync` (replication, per user)
  * and the built PWA with its SPA fallback. Tests build it with their own deps; index.ts with the real ones.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { bodyLimit } from 'hono/body-limit';
@@ -21,6 +21,10 @@ import type { AppDeps, AppEnv } from './context';
 const SERVER_PATHS = /^\/(api|sync|events)(\/|$)/;
 const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands
 const SYNC_BODY_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB: replication batches, photos arrive later
+
+const originCheck = csrf();
+const postsFromThisOrigin: MiddlewareHandler = (c, next) =>
+	c.req.method === 'POST' ? originCheck(c, next) : next();
 
 const tooLarge = (c: Context) =>
 	c.json({ code: 'bad_request', message: 'Request body too large' }, 413);
@@ -41,8 +45,10 @@ export function createApp(deps: AppDeps) {
 			})
 		)
 		// Form posts from other sites never reach the API or sync (the cookie is SameSite=Lax as well).
-		.use('/api/*', csrf())
-		.use('/sync/*', csrf())
+		// Other methods cannot be sent cross-site without a CORS preflight, which this server never grants,
+		// so scripts may still `DELETE /api/session` without an Origin header.
+		.use('/api/*', postsFromThisOrigin)
+		.use('/sync/*', postsFromThisOrigin)
 		.use('/api/*', bodyLimit({ maxSize: API_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/sync/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/api/*', loadSession(deps))

@@ -60,3 +60,31 @@ test('F34 the UI is Chinese by default, switches to English, and remembers the c
 	await page.getByLabel('Language').selectOption('zh-CN');
 	await expect(page.getByRole('heading', { name: '注册新用户' })).toBeVisible();
 });
+
+test('F1 signing out while offline ends the server session once the network is back', async ({
+	page,
+	context,
+	request
+}) => {
+	const username = uniqueName('out');
+	await createUser(request, { username, roleKey: 'agent' });
+	await signIn(page, username);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, {
+		timeout: 20_000
+	});
+	const token = (await context.cookies()).find((c) => c.name === 'cc_session')?.value;
+	expect(token).toBeTruthy();
+
+	await context.setOffline(true);
+	await page.getByRole('button', { name: '退出' }).click();
+	await expect(page.getByRole('heading', { name: '登录' })).toBeVisible();
+	await context.setOffline(false);
+	await page.reload();
+	await expect(page.getByRole('heading', { name: '登录' })).toBeVisible();
+	await page.goto('/agent');
+	await expect(page.getByRole('heading', { name: '登录' })).toBeVisible();
+	// The session the browser held before signing out no longer works on the server.
+	const res = await request.get('/api/session', { headers: { cookie: `cc_session=${token}` } });
+	expect(res.status()).toBe(401);
+});

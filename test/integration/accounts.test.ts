@@ -180,3 +180,24 @@ describe('health and run-time config', () => {
 		expect(JSON.parse(text)).toMatchObject({ defaultLocale: 'zh-CN' });
 	});
 });
+
+describe('cross-site requests', () => {
+	it('a form post from another site is refused; the same origin and scripts with JSON are not', async () => {
+		const forged = await fetch(`${server.url}/api/session`, {
+			method: 'POST',
+			headers: {
+				'content-type': 'application/x-www-form-urlencoded',
+				origin: 'https://evil.example'
+			},
+			body: 'username=admin&password=integration-admin'
+		});
+		expect(forged.status).toBe(403);
+		const script = await post('/api/session', { username: 'newcomer', password: 'secret-pass-1' });
+		expect(script.status).toBe(200);
+		const signOut = await fetch(`${server.url}/api/session`, {
+			method: 'DELETE',
+			headers: { cookie: (script.headers.get('set-cookie') ?? '').split(';')[0]! }
+		});
+		expect(signOut.status).toBe(200);
+	});
+});

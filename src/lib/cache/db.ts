@@ -53,3 +53,9 @@ export const cachedSession = {
 	set: (value: { user: SessionUser; home: HomeKind }) => put('session', value),
 	clear: () => db.settings.delete('session')
 };
+
+/** A sign-out made offline: the server session is ended at the next start with a network. */
+export const pendingSignOut = {
+	get: async () => (await get<boolean>('pendingSignOut')) === true,
+	set: (value: boolean) => put('pendingSignOut', value)
+};

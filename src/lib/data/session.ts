@@ -3,7 +3,13 @@
  * device's cached copy (offline start, F27). Routes and components call this, never api/ or cache/.
  */
 import { api, ApiError } from '$lib/api/client';
-import { cachedSession, localePreference, workstation, type Workstation } from '$lib/cache/db';
+import {
+	cachedSession,
+	localePreference,
+	pendingSignOut,
+	workstation,
+	type Workstation
+} from '$lib/cache/db';
 import { destroyConfigReplica, startConfigSync, stopConfigSync } from '$lib/replication/config-db';
 import { session } from '$lib/state/session.svelte';
 import { i18n, isLocale, type Locale } from '$lib/i18n/index.svelte';
@@ -43,6 +49,17 @@ export async function restoreSession(): Promise<void> {
 	const locale = await localePreference.get().catch(() => undefined);
 	if (isLocale(locale)) i18n.setLocale(locale);
 	session.extension = (await workstation.get().catch(() => undefined))?.extension ?? '';
+	if (await pendingSignOut.get().catch(() => false)) {
+		// Signed out while offline: the cookie may still be valid on the server, so end it now.
+		try {
+			await api('/session', { method: 'DELETE' });
+			await pendingSignOut.set(false);
+		} catch {
+			// Still offline: stay signed out and try again at the next start.
+		}
+		apply(null);
+		return;
+	}
 	try {
 		const answer = await api<SessionAnswer>('/session');
 		await cachedSession.set(answer);
@@ -72,6 +89,7 @@ export async function signIn(input: {
 		extension: input.extension.trim()
 	});
 	session.extension = input.extension.trim();
+	await pendingSignOut.set(false);
 	await cachedSession.set(answer);
 	apply(answer);
 	session.justSignedOut = false;
@@ -79,7 +97,11 @@ export async function signIn(input: {
 
 export async function signOut(): Promise<void> {
 	stopConfigSync();
-	await api('/session', { method: 'DELETE' }).catch(() => {});
+	try {
+		await api('/session', { method: 'DELETE' });
+	} catch {
+		await pendingSignOut.set(true);
+	}
 	await cachedSession.clear();
 	await destroyConfigReplica().catch(() => {});
 	apply(null);
@@ -109,18 +131,24 @@ export interface RegistrationDepartment {
 }
 
 export async function registrationDepartments(): Promise<RegistrationDepartment[]> {
-	return (await api<{ departments: RegistrationDepartment[] }>('/register/departments')).departments;
+	return (await api<{ departments: RegistrationDepartment[] }>('/register/departments'))
+		.departments;
 }
 
 export async function register(input: Registration): Promise<PendingAccount> {
-	return (await api<{ account: PendingAccount }>('/register', { method: 'POST', body: input })).account;
+	return (await api<{ account: PendingAccount }>('/register', { method: 'POST', body: input }))
+		.account;
 }
 
 export async function pendingAccounts(): Promise<PendingAccount[]> {
 	return (await api<{ accounts: PendingAccount[] }>('/accounts/pending')).accounts;
 }
 
-export async function approveAccount(id: string, roleId: string, agentId: string): Promise<SessionUser> {
+export async function approveAccount(
+	id: string,
+	roleId: string,
+	agentId: string
+): Promise<SessionUser> {
 	return (
 		await api<{ user: SessionUser }>(`/accounts/${encodeURIComponent(id)}/approve`, {
 			method: 'POST',
