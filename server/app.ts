@@ -16,6 +16,9 @@ import { sessionRoutes } from './routes/session';
 import { registerRoutes } from './routes/register';
 import { accountRoutes } from './routes/accounts';
 import { syncRoutes } from './routes/sync';
+import { userRoutes } from './routes/users';
+import { configAdminRoutes } from './routes/config-admin';
+import { auditRoutes } from './routes/audit';
 import type { AppDeps, AppEnv } from './context';
 
 const SERVER_PATHS = /^\/(api|sync|events)(\/|$)/;
@@ -80,6 +83,9 @@ export function createApp(deps: AppDeps) {
 		.route('/api/session', sessionRoutes(deps))
 		.route('/api/register', registerRoutes(deps))
 		.route('/api/accounts', accountRoutes(deps))
+		.route('/api/users', userRoutes(deps))
+		.route('/api/admin/config', configAdminRoutes(deps))
+		.route('/api/audit', auditRoutes(deps))
 		.route('/sync', syncRoutes(deps));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));

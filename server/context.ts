@@ -4,6 +4,7 @@ import type { Store } from './store';
 import type { Accounts, UserDoc } from './services/accounts';
 import type { Sessions } from './services/sessions';
 import type { Audit } from './services/audit';
+import type { ConfigAdmin } from './services/config-admin';
 import type { FailureLimiter } from './services/rate-limit';
 
 export interface AppDeps {
@@ -12,6 +13,7 @@ export interface AppDeps {
 	accounts: Accounts;
 	sessions: Sessions;
 	audit: Audit;
+	configAdmin: ConfigAdmin;
 	limiter: { perUser: FailureLimiter; perAddress: FailureLimiter };
 	/** A stable id of this server instance (the CouchDB-protocol `uuid` of /sync). */
 	instanceId: string;

@@ -12,6 +12,7 @@ import { createAccounts } from './services/accounts';
 import { createSessions } from './services/sessions';
 import { createFailureLimiter } from './services/rate-limit';
 import { seedConfig } from './services/seed';
+import { createConfigAdmin } from './services/config-admin';
 import { getSecret } from './secrets';
 import type { Config } from './config';
 import type { AppDeps } from './context';
@@ -53,6 +54,7 @@ export async function createRuntime(config: Config) {
 		accounts,
 		sessions: createSessions({ store, ttlMs: config.sessionTtlMs }),
 		audit,
+		configAdmin: createConfigAdmin({ store, audit }),
 		limiter: {
 			perUser: createFailureLimiter({
 				max: config.login.maxFailures,

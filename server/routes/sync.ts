@@ -74,8 +74,20 @@ function pick(url: URL, names: string[]): URLSearchParams {
 	return out;
 }
 
+const CREW_CACHE_MS = 2_000;
+
 export const syncRoutes = (deps: AppDeps) => {
-	const { store, config, instanceId } = deps;
+	const { store, config, instanceId, configAdmin } = deps;
+	const crewCache = new Map<string, { crewIds: string[]; until: number }>();
+
+	/** The user's crews (part of their scopes), cached briefly: a replicator asks many times a minute. */
+	async function crewsOf(userId: string): Promise<string[]> {
+		const hit = crewCache.get(userId);
+		if (hit && hit.until > Date.now()) return hit.crewIds;
+		const crewIds = await configAdmin.crewsOf(userId);
+		crewCache.set(userId, { crewIds, until: Date.now() + CREW_CACHE_MS });
+		return crewIds;
+	}
 
 	/** Winning revisions (and their leaf event ids) of the given ids, as the store holds them now. */
 	async function winners(dbName: string, ids: string[]): Promise<Map<string, Doc>> {
@@ -118,7 +130,7 @@ export const syncRoutes = (deps: AppDeps) => {
 		}
 		const db = dbKey as SyncDb;
 		const dbName = store.dbName(db);
-		const scopes = scopesOf(user);
+		const scopes = scopesOf({ ...user, crewIds: await crewsOf(user._id) });
 		const readOnly = db === 'config';
 		const head = rest[0] ?? '';
 

@@ -7,12 +7,15 @@ import * as v from 'valibot';
 import {
 	normalizeUsername,
 	type AccountStatus,
+	type NewUser,
 	type PendingAccount,
 	type Registration,
-	type SessionUser
+	type SessionUser,
+	type UserQuery,
+	type UserSummary
 } from '#shared/schemas/user';
 import { CENTER_DEPARTMENT_ID, type DepartmentDoc, type RoleDoc } from '#shared/docs/config';
-import { PERMISSIONS } from '#shared/permissions';
+import { isPermission, PERMISSIONS } from '#shared/permissions';
 import { AppError, storeStatus } from '../errors';
 import { dummyHash, hashPassword, oneTimePassword, verifyPassword } from './passwords';
 import type { Store } from '../store';
@@ -53,6 +56,25 @@ export function toSessionUser(u: UserDoc): SessionUser {
 	};
 }
 
+export function toSummary(u: UserDoc): UserSummary {
+	return {
+		id: u._id,
+		_rev: u._rev ?? '',
+		username: u.username,
+		name: u.name,
+		departmentId: u.departmentId,
+		birthDate: u.birthDate,
+		phone: u.phone,
+		email: u.email,
+		status: u.status,
+		roleId: u.roleId,
+		permissions: u.permissions,
+		agentId: u.agentId,
+		mustChangePassword: u.mustChangePassword,
+		createdAt: u.createdAt
+	};
+}
+
 export function createAccounts({ store, audit }: { store: Store; audit: Audit }) {
 	const users = store.db<UserDoc>('users');
 	const config = store.db<DepartmentDoc | RoleDoc>('config');
@@ -90,8 +112,242 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 		}
 	}
 
+	async function requireUser(id: string): Promise<UserDoc> {
+		const user = await getUser(id);
+		if (!user) throw new AppError('not_found', 404, 'No such account');
+		return user;
+	}
+
+	async function checkAgentId(agentId: string, id: string) {
+		if (!agentId) return;
+		const taken = await users.view('app', 'users_by_agent_id', { key: agentId });
+		if (taken.rows.some((r) => r.id !== id)) {
+			throw new AppError('validation', 409, 'This agent ID is taken', {
+				field: 'agentId',
+				issues: { agentId: 'agent_id_taken' }
+			});
+		}
+	}
+
+	const summaryOf = (u: UserDoc) => ({
+		status: u.status,
+		roleId: u.roleId,
+		permissions: u.permissions,
+		agentId: u.agentId
+	});
+
 	return {
 		getUser,
+
+		/** F5: search, filter, sort and page over all accounts. */
+		async listUsers(
+			query: UserQuery,
+			names: { department: (id: string) => string; role: (id: string | null) => string }
+		): Promise<{ total: number; rows: UserSummary[] }> {
+			const res = await users.list({
+				startkey: 'user:',
+				endkey: 'user:\ufff0',
+				include_docs: true
+			});
+			const q = query.q.normalize('NFKC').toLowerCase();
+			const matches = res.rows
+				.map((r) => r.doc as UserDoc)
+				.filter((u) => u && u.type === 'user')
+				.filter((u) => !query.departmentId || u.departmentId === query.departmentId)
+				.filter((u) => !query.roleId || u.roleId === query.roleId)
+				.filter((u) => !query.status || u.status === query.status)
+				.filter(
+					(u) =>
+						!q ||
+						[u.username, u.name, u.phone, u.agentId ?? '', u.email].some((f) =>
+							f.normalize('NFKC').toLowerCase().includes(q)
+						)
+				);
+			const key: Record<UserQuery['sort'], (u: UserDoc) => string> = {
+				username: (u) => u.username.toLowerCase(),
+				name: (u) => u.name,
+				department: (u) => names.department(u.departmentId),
+				role: (u) => names.role(u.roleId),
+				status: (u) => u.status,
+				agentId: (u) => (u.agentId ?? '').padStart(8, '0'),
+				createdAt: (u) => u.createdAt
+			};
+			const collator = new Intl.Collator(['zh-CN', 'en'], { numeric: true });
+			const sortKey = key[query.sort];
+			matches.sort(
+				(a, b) => collator.compare(sortKey(a), sortKey(b)) || a._id.localeCompare(b._id)
+			);
+			if (query.dir === 'desc') matches.reverse();
+			const start = (query.page - 1) * query.pageSize;
+			return {
+				total: matches.length,
+				rows: matches.slice(start, start + query.pageSize).map(toSummary)
+			};
+		},
+
+		/** F4: an administrator adds an active user; returns the one-time password to hand over. */
+		async addUser(input: NewUser, actor: string): Promise<{ user: UserSummary; password: string }> {
+			const department = await getConfig<DepartmentDoc>(input.departmentId, 'department');
+			if (!department) {
+				throw new AppError('validation', 400, 'Unknown department', {
+					field: 'departmentId',
+					issues: { departmentId: 'department_unknown' }
+				});
+			}
+			const role = await getConfig<RoleDoc>(input.roleId, 'role');
+			if (!role) {
+				throw new AppError('validation', 400, 'Unknown role', {
+					field: 'roleId',
+					issues: { roleId: 'role_unknown' }
+				});
+			}
+			await checkAgentId(input.agentId, userIdOf(input.username));
+			const password = oneTimePassword();
+			const now = new Date().toISOString();
+			const doc: UserDoc = {
+				_id: userIdOf(input.username),
+				type: 'user',
+				username: input.username,
+				name: input.name,
+				departmentId: input.departmentId,
+				birthDate: input.birthDate,
+				phone: input.phone,
+				email: input.email,
+				status: 'active',
+				roleId: role._id,
+				permissions: role.permissions.filter(isPermission),
+				agentId: input.agentId || null,
+				passwordHash: await hashPassword(password),
+				mustChangePassword: true,
+				createdAt: now,
+				updatedAt: now
+			};
+			try {
+				const res = await users.insert(doc);
+				doc._rev = res.rev;
+			} catch (err) {
+				if (storeStatus(err) === 409) {
+					throw new AppError('username_taken', 409, 'This user name is taken', {
+						field: 'username',
+						issues: { username: 'username_taken' }
+					});
+				}
+				throw err;
+			}
+			await audit.record({ actor, action: 'user.create', target: doc._id, after: toSummary(doc) });
+			return { user: toSummary(doc), password };
+		},
+
+		/** F6: a one-time password that must be changed at next sign-in. The caller ends the sessions. */
+		async resetPassword(id: string, actor: string): Promise<string> {
+			const user = await requireUser(id);
+			const password = oneTimePassword();
+			await save({ ...user, passwordHash: await hashPassword(password), mustChangePassword: true });
+			await audit.record({ actor, action: 'user.password.reset', target: id });
+			return password;
+		},
+
+		/** F7: assign, change or remove (empty) the agent ID. */
+		async setAgentId(
+			id: string,
+			agentId: string,
+			rev: string,
+			actor: string
+		): Promise<UserSummary> {
+			const user = await requireUser(id);
+			if (user._rev !== rev) {
+				throw new AppError('stale', 409, 'The account was changed by someone else; reload it.');
+			}
+			await checkAgentId(agentId, id);
+			const saved = await save({ ...user, agentId: agentId || null });
+			await audit.record({
+				actor,
+				action: 'user.agentId',
+				target: id,
+				before: summaryOf(user),
+				after: summaryOf(saved)
+			});
+			return toSummary(saved);
+		},
+
+		/** F9: disable or enable. The caller ends a disabled user's sessions. */
+		async setStatus(
+			id: string,
+			status: 'active' | 'disabled',
+			actor: string
+		): Promise<UserSummary> {
+			if (id === actor) throw new AppError('self', 409, 'You cannot disable or enable yourself');
+			const user = await requireUser(id);
+			if (user.status === 'pending') {
+				throw new AppError('conflict', 409, 'Approve the account first');
+			}
+			const saved = await save({ ...user, status });
+			await audit.record({
+				actor,
+				action: `user.${status === 'active' ? 'enable' : 'disable'}`,
+				target: id,
+				before: summaryOf(user),
+				after: summaryOf(saved)
+			});
+			return toSummary(saved);
+		},
+
+		/** F10: the user's permissions by ticks; `roleId` records which role they were last taken from. */
+		async setPermissions(
+			id: string,
+			permissions: string[],
+			roleId: string | null,
+			rev: string,
+			actor: string
+		): Promise<UserSummary> {
+			const user = await requireUser(id);
+			if (user._rev !== rev) {
+				throw new AppError('stale', 409, 'The account was changed by someone else; reload it.');
+			}
+			const unknown = permissions.find((p) => !isPermission(p));
+			if (unknown) {
+				throw new AppError('validation', 400, `Unknown permission ${unknown}`, {
+					field: 'permissions',
+					issues: { permissions: 'invalid' }
+				});
+			}
+			if (roleId && !(await getConfig<RoleDoc>(roleId, 'role'))) {
+				throw new AppError('validation', 400, 'Unknown role', {
+					field: 'roleId',
+					issues: { roleId: 'role_unknown' }
+				});
+			}
+			if (id === actor && !permissions.includes('admin.users')) {
+				throw new AppError('self', 409, 'You cannot take user administration away from yourself');
+			}
+			const saved = await save({ ...user, permissions: [...new Set(permissions)], roleId });
+			await audit.record({
+				actor,
+				action: 'user.permissions',
+				target: id,
+				before: summaryOf(user),
+				after: summaryOf(saved)
+			});
+			return toSummary(saved);
+		},
+
+		/** F8: delete — refused once the user has recorded any ticket (`ticketCount` > 0). */
+		async deleteUser(id: string, actor: string, ticketCount: number): Promise<void> {
+			if (id === actor) throw new AppError('self', 409, 'You cannot delete yourself');
+			const user = await requireUser(id);
+			if (ticketCount > 0) {
+				throw new AppError(
+					'in_use',
+					409,
+					'The user has recorded tickets; disable the account instead',
+					{
+						issues: { tickets: String(ticketCount) }
+					}
+				);
+			}
+			await users.destroy(id, user._rev!);
+			await audit.record({ actor, action: 'user.delete', target: id, before: toSummary(user) });
+		},
 
 		async register(input: Registration, actor: string | null): Promise<PendingAccount> {
 			const department = await getConfig<DepartmentDoc>(input.departmentId, 'department');
@@ -207,21 +463,13 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 					issues: { roleId: 'role_unknown' }
 				});
 			}
-			if (agentId) {
-				const taken = await users.view('app', 'users_by_agent_id', { key: agentId });
-				if (taken.rows.some((r) => r.id !== id)) {
-					throw new AppError('validation', 409, 'This agent ID is taken', {
-						field: 'agentId',
-						issues: { agentId: 'agent_id_taken' }
-					});
-				}
-			}
+			await checkAgentId(agentId, id);
 			const saved = await save({
 				...user,
 				agentId: agentId || null,
 				status: 'active',
 				roleId: role._id,
-				permissions: role.permissions.filter((p) => (PERMISSIONS as readonly string[]).includes(p))
+				permissions: role.permissions.filter(isPermission)
 			});
 			await audit.record({
 				actor,

@@ -128,6 +128,8 @@ export const en: Shape<typeof zhCN> = {
 		password_change_required: 'Change your one-time password first.',
 		rate_limited: 'Too many failed sign-ins. Try again in {{seconds}} seconds.',
 		stale: 'Someone else changed this record; reload and try again.',
+		in_use: 'Cannot delete: still in use.',
+		self: 'You cannot do this to your own account.',
 		internal: 'Server error. Please try again later.',
 		network: 'Cannot reach the server. Check the network.'
 	},
@@ -148,7 +150,13 @@ export const en: Shape<typeof zhCN> = {
 		department_unknown: 'Choose a valid department',
 		role_unknown: 'Choose a valid role',
 		agent_id_format: 'An agent ID is 3–8 digits',
-		agent_id_taken: 'This agent ID is taken'
+		agent_id_taken: 'This agent ID is taken',
+		name_taken: 'This name exists already',
+		role_name_fixed: 'A role keeps its name',
+		department_cycle: 'A department cannot move under itself or one of its sub-departments',
+		flow_short: 'A flow has at least two departments',
+		flow_repeat: 'A department cannot follow itself',
+		crew_member_department: 'Crew members must belong to the crew’s department'
 	},
 	perm: {
 		'call.take': 'Take calls',

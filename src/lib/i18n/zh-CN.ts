@@ -120,6 +120,8 @@ export const zhCN = {
 		password_change_required: '请先修改一次性密码。',
 		rate_limited: '登录失败次数过多，请 {{seconds}} 秒后再试。',
 		stale: '该记录已被他人修改，请刷新后重试。',
+		in_use: '无法删除：仍在使用中。',
+		self: '不能对自己的账号执行此操作。',
 		internal: '服务器出错，请稍后再试。',
 		network: '无法连接服务器，请检查网络。'
 	},
@@ -140,7 +142,13 @@ export const zhCN = {
 		department_unknown: '请选择有效的部门',
 		role_unknown: '请选择有效的角色',
 		agent_id_format: '工号为 3–8 位数字',
-		agent_id_taken: '该工号已被使用'
+		agent_id_taken: '该工号已被使用',
+		name_taken: '该名称已存在',
+		role_name_fixed: '角色名不能修改',
+		department_cycle: '不能把部门移到它自己或它的下级部门之下',
+		flow_short: '流程至少包含两个部门',
+		flow_repeat: '同一部门不能连续出现两次',
+		crew_member_department: '施工队成员必须属于该施工队的部门'
 	},
 	perm: {
 		'call.take': '接听电话',

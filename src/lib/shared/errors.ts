@@ -16,6 +16,8 @@ export const ERROR_CODES = [
 	'password_change_required',
 	'rate_limited',
 	'stale',
+	'in_use',
+	'self',
 	'internal'
 ] as const;
 

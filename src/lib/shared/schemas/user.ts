@@ -126,3 +126,82 @@ export interface PendingAccount {
 	email: string;
 	createdAt: string;
 }
+
+/** F4: an administrator adds a user with the registration form, without a password (one is issued). */
+export const NewUser = v.object({
+	username: Username,
+	name: v.pipe(trimmed(50), v.nonEmpty('required')),
+	departmentId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long')),
+	birthDate: BirthDate,
+	phone: Phone,
+	email: v.optional(
+		v.union(
+			[
+				v.literal(''),
+				v.pipe(v.string(), v.trim(), v.maxLength(120, 'too_long'), v.email('email_invalid'))
+			],
+			'email_invalid'
+		),
+		''
+	),
+	roleId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long')),
+	agentId: v.optional(v.union([v.literal(''), AgentId], 'agent_id_format'), '')
+});
+export type NewUser = v.InferOutput<typeof NewUser>;
+
+export const USER_SORTS = [
+	'username',
+	'name',
+	'department',
+	'role',
+	'status',
+	'agentId',
+	'createdAt'
+] as const;
+export type UserSort = (typeof USER_SORTS)[number];
+
+export const UserQuery = v.object({
+	q: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(64, 'too_long')), ''),
+	departmentId: v.optional(v.pipe(v.string(), v.maxLength(80)), ''),
+	roleId: v.optional(v.pipe(v.string(), v.maxLength(80)), ''),
+	status: v.optional(v.picklist(['', 'pending', 'active', 'disabled']), ''),
+	sort: v.optional(v.picklist(USER_SORTS), 'username'),
+	dir: v.optional(v.picklist(['asc', 'desc']), 'asc'),
+	page: v.optional(v.pipe(v.string(), v.transform(Number), v.integer(), v.minValue(1)), '1'),
+	pageSize: v.optional(
+		v.pipe(v.string(), v.transform(Number), v.integer(), v.minValue(1), v.maxValue(200)),
+		'50'
+	)
+});
+export type UserQuery = v.InferOutput<typeof UserQuery>;
+
+/** A user as the administration screens show it (never the password hash). */
+export interface UserSummary {
+	id: string;
+	_rev: string;
+	username: string;
+	name: string;
+	departmentId: string;
+	birthDate: string;
+	phone: string;
+	email: string;
+	status: AccountStatus;
+	roleId: string | null;
+	permissions: string[];
+	agentId: string | null;
+	mustChangePassword: boolean;
+	createdAt: string;
+}
+
+export const AgentIdChange = v.object({
+	_rev: v.pipe(v.string('required'), v.nonEmpty('required')),
+	agentId: v.union([v.literal(''), AgentId], 'agent_id_format')
+});
+
+export const StatusChange = v.object({ status: v.picklist(['active', 'disabled'], 'invalid') });
+
+export const PermissionsChange = v.object({
+	_rev: v.pipe(v.string('required'), v.nonEmpty('required')),
+	permissions: v.array(v.pipe(v.string(), v.maxLength(40))),
+	roleId: v.nullable(v.pipe(v.string(), v.maxLength(80)))
+});

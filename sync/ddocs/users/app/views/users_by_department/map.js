@@ -1,0 +1,5 @@
+function map(doc) {
+	if (doc.type === 'user') {
+		emit(doc.departmentId, null);
+	}
+}
