@@ -18,3 +18,16 @@ export function fieldErrors(err: unknown): Record<string, string> {
 		Object.entries(err.body.issues).map(([field, code]) => [field, t(`validation.${code}`)])
 	);
 }
+
+/** For an `in_use` refusal: the reasons in words ("还有 3 个下级部门、2 个用户"), else null. */
+export function inUseMessage(err: unknown): string | null {
+	if (!(err instanceof ApiError) || err.code !== 'in_use' || !err.body.issues) return null;
+	const issues = err.body.issues;
+	if (Object.keys(issues).length === 1 && issues.tickets && err.body.message?.includes('disable')) {
+		return t('users.deleteRefused', { count: Number(issues.tickets) });
+	}
+	const reasons = Object.entries(issues).map(([reason, count]) =>
+		t(`departments.reason.${reason}`, { count: Number(count) })
+	);
+	return t('departments.deleteRefused', { reasons: reasons.join(t('common.listSeparator')) });
+}

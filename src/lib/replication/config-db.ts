@@ -43,14 +43,12 @@ export function stopConfigSync(): void {
 	replication = null;
 }
 
-/** All configuration documents of one type from the local replica. */
-export async function readConfig<T extends ConfigDoc>(type: T['type']): Promise<T[]> {
-	const res = await db().allDocs({
-		include_docs: true,
-		startkey: `${type}:`,
-		endkey: `${type}:\ufff0`
-	});
-	return res.rows.flatMap((r) => (r.doc && r.doc.type === type ? [r.doc as unknown as T] : []));
+/** Every configuration document in the local replica. */
+export async function readAllConfig(): Promise<ConfigDoc[]> {
+	const res = await db().allDocs({ include_docs: true });
+	return res.rows.flatMap((r) =>
+		r.doc && typeof r.doc.type === 'string' ? [r.doc as unknown as ConfigDoc] : []
+	);
 }
 
 /** Called whenever replicated configuration changes; returns an unsubscribe function. */

@@ -1,0 +1,89 @@
+/** Administration for the UI: users through /api/users, configuration through /api/admin/config. */
+import { api } from '$lib/api/client';
+import type { ConfigDoc, ConfigType } from '#shared/docs/config';
+import type { NewUser, UserQuery, UserSummary } from '#shared/schemas/user';
+
+export async function listUsers(
+	query: Partial<Record<keyof UserQuery, string | number>>
+): Promise<{ total: number; rows: UserSummary[] }> {
+	const params = new URLSearchParams(
+		Object.entries(query)
+			.filter(([, v]) => v !== '' && v !== undefined)
+			.map(([k, v]) => [k, String(v)])
+	);
+	return api(`/users?${params}`);
+}
+
+export const addUser = (input: NewUser) =>
+	api<{ user: UserSummary; password: string }>('/users', { method: 'POST', body: input });
+
+const userPath = (id: string, rest = '') => `/users/${encodeURIComponent(id)}${rest}`;
+
+export const resetPassword = async (id: string) =>
+	(await api<{ password: string }>(userPath(id, '/password-reset'), { method: 'POST' })).password;
+
+export const setAgentId = async (user: UserSummary, agentId: string) =>
+	(
+		await api<{ user: UserSummary }>(userPath(user.id, '/agent-id'), {
+			method: 'PUT',
+			body: { _rev: user._rev, agentId }
+		})
+	).user;
+
+export const setStatus = async (id: string, status: 'active' | 'disabled') =>
+	(await api<{ user: UserSummary }>(userPath(id, '/status'), { method: 'PUT', body: { status } }))
+		.user;
+
+export const setPermissions = async (
+	user: UserSummary,
+	permissions: string[],
+	roleId: string | null
+) =>
+	(
+		await api<{ user: UserSummary }>(userPath(user.id, '/permissions'), {
+			method: 'PUT',
+			body: { _rev: user._rev, permissions, roleId }
+		})
+	).user;
+
+export const deleteUser = (id: string) => api(userPath(id), { method: 'DELETE' });
+
+/** One user by id (for the detail screen). */
+export async function getUser(id: string): Promise<UserSummary | null> {
+	const username = id.replace(/^user:/, '');
+	const { rows } = await listUsers({ q: username, pageSize: 200 });
+	return rows.find((u) => u.id === id) ?? null;
+}
+
+const configPath = (type: ConfigType, id?: string) =>
+	`/admin/config/${type}${id ? `/${encodeURIComponent(id)}` : ''}`;
+
+export const createConfig = async (type: ConfigType, input: Record<string, unknown>) =>
+	(await api<{ item: ConfigDoc }>(configPath(type), { method: 'POST', body: input })).item;
+
+export const updateConfig = async (doc: ConfigDoc, input: Record<string, unknown>) =>
+	(
+		await api<{ item: ConfigDoc }>(configPath(doc.type, doc._id), {
+			method: 'PUT',
+			body: { ...input, _rev: doc._rev }
+		})
+	).item;
+
+export const deleteConfig = (doc: ConfigDoc) =>
+	api(`${configPath(doc.type, doc._id)}?rev=${encodeURIComponent(doc._rev ?? '')}`, {
+		method: 'DELETE'
+	});
+
+export interface AuditEntry {
+	at: string;
+	actor: string;
+	action: string;
+	target: string;
+	before?: unknown;
+	after?: unknown;
+}
+
+export async function auditLog(filter: Record<string, string>): Promise<AuditEntry[]> {
+	const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== ''));
+	return (await api<{ entries: AuditEntry[] }>(`/audit?${params}`)).entries;
+}
