@@ -257,9 +257,11 @@ export const syncRoutes = (deps: AppDeps) => {
 			for (const result of body.results) {
 				result.docs = result.docs.map((d) => {
 					if (!('ok' in d)) return d;
-					const allowed = d.ok._deleted
-						? canRead(db, current.get(result.id) ?? { _id: result.id }, scopes)
-						: canRead(db, d.ok, scopes);
+					// A ticket's tombstone (a merged-away conflict) is served to whoever may read the ticket.
+					const allowed =
+						d.ok._deleted && db === 'tickets'
+							? canRead(db, current.get(result.id) ?? { _id: result.id }, scopes)
+							: canRead(db, d.ok, scopes);
 					return allowed
 						? d
 						: { error: { id: result.id, rev: d.ok._rev, error: 'not_found', reason: 'missing' } };

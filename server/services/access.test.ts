@@ -28,6 +28,9 @@ describe('access rules', () => {
 	});
 
 	it('the changes selector uses only visibleTo and updatedAt, bounded by the window', () => {
+		expect(changesSelector('config', scopes, { now: 0, windowMs: 1 })).toEqual({
+			$and: [{ $or: [{ type: { $exists: true } }, { _deleted: true }] }]
+		});
 		const selector = changesSelector('tickets', scopes, {
 			now: Date.parse('2026-01-31T00:00:00Z'),
 			windowMs: 30 * 86_400_000

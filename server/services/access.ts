@@ -35,7 +35,8 @@ interface AnyDoc {
 /** May a user with these scopes read this revision? Design documents are never served. */
 export function canRead(db: SyncDb, doc: AnyDoc, scopes: readonly string[]): boolean {
 	if (doc._id.startsWith('_design/') || doc._id.startsWith('_local/')) return false;
-	if (db === 'config') return typeof doc.type === 'string';
+	// Deletions of configuration must reach every device, or deleted departments would live on there.
+	if (db === 'config') return doc._deleted === true || typeof doc.type === 'string';
 	return Array.isArray(doc.visibleTo) && doc.visibleTo.some((s) => scopes.includes(s as string));
 }
 
@@ -51,7 +52,7 @@ export function changesSelector(
 ): Record<string, unknown> {
 	const parts: Record<string, unknown>[] =
 		db === 'config'
-			? [{ type: { $exists: true } }]
+			? [{ $or: [{ type: { $exists: true } }, { _deleted: true }] }]
 			: [
 					{ visibleTo: { $elemMatch: { $in: [...scopes] } } },
 					{ updatedAt: { $gte: new Date(now - windowMs).toISOString() } }

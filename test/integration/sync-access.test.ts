@@ -269,3 +269,16 @@ describe('configuration and checkpoints', () => {
 		expect((await req('/sync/tickets/_local/repl-1', engineer)).status).toBe(404);
 	});
 });
+
+describe('configuration deletions', () => {
+	it('a deleted configuration document disappears from devices too', async () => {
+		const local = new PouchDB('config-deletions', { adapter: 'memory' });
+		const admin = server.runtime.deps.configAdmin;
+		const made = await admin.create('contentCategory', { name: '临时类别' }, 'user:admin');
+		await local.replicate.from(remote('config', agent));
+		expect((await local.allDocs()).rows.map((r) => r.id)).toContain(made._id);
+		await admin.remove('contentCategory', made._id, made._rev!, 'user:admin');
+		await local.replicate.from(remote('config', agent));
+		expect((await local.allDocs()).rows.map((r) => r.id)).not.toContain(made._id);
+	});
+});

@@ -1,0 +1,300 @@
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
+import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
+
+async function asAdmin(page: Page) {
+	await signIn(page, 'admin', E2E_ADMIN_PASSWORD);
+	await expect(page.getByRole('heading', { name: '系统管理' })).toBeVisible();
+}
+
+/** A ticket recorded by `username` (written the way a device does: replicated through /sync). */
+async function recordTicket(request: APIRequestContext, username: string) {
+	await request.post('/api/session', { data: { username, password: PASSWORD } });
+	const now = new Date().toISOString();
+	const res = await request.post('/sync/tickets/_bulk_docs', {
+		data: {
+			new_edits: false,
+			docs: [
+				{
+					_id: `ticket:${username}-1`,
+					_rev: '1-a1',
+					type: 'ticket',
+					visibleTo: [`user:${username}`],
+					updatedAt: now,
+					events: [{ id: `${username}-e1`, type: 'created', at: now, by: `user:${username}` }]
+				}
+			]
+		}
+	});
+	expect(await res.json()).toEqual([]);
+	await request.delete('/api/session');
+}
+
+test('F5 the user list searches, filters by department and sorts by clicking a column header', async ({
+	page,
+	request
+}) => {
+	const tag = uniqueName('lst');
+	for (const [suffix, dept] of [
+		['a', 'department:network'],
+		['b', 'department:network'],
+		['c', 'department:billing']
+	] as const) {
+		await createUser(request, {
+			username: `${tag}${suffix}`,
+			roleKey: 'department',
+			departmentId: dept
+		});
+	}
+	await asAdmin(page);
+	await page
+		.getByRole('navigation', { name: '系统管理菜单' })
+		.getByRole('link', { name: '用户管理' })
+		.click();
+	await page.getByLabel('搜索').fill(tag);
+	const table = page.getByRole('table', { name: '用户管理' });
+	await expect(table.getByRole('row')).toHaveCount(4);
+	await page.getByLabel('部门筛选').selectOption({ label: '网络部' });
+	await expect(table.getByRole('row')).toHaveCount(3);
+	await page.getByLabel('部门筛选').selectOption('');
+
+	const firstCell = () => table.getByRole('row').nth(1).getByRole('cell').first();
+	await expect(firstCell()).toHaveText(`${tag}a`);
+	await table.getByRole('button', { name: /用户名/ }).click();
+	await expect(table.getByRole('columnheader', { name: /用户名/ })).toHaveAttribute(
+		'aria-sort',
+		'descending'
+	);
+	await expect(firstCell()).toHaveText(`${tag}c`);
+	await table.getByRole('button', { name: /部门/ }).click();
+	await expect(firstCell()).toHaveText(`${tag}c`);
+	await expect(page.getByText(/共 3 人/)).toBeVisible();
+});
+
+test('F4 F6 F7 F9 an administrator adds a user, assigns an agent ID, resets the password and disables the account', async ({
+	page,
+	browser
+}) => {
+	const username = uniqueName('add');
+	await asAdmin(page);
+	await page.goto('/admin/users');
+	await page.getByRole('button', { name: '添加用户' }).click();
+	const form = page.getByRole('region', { name: '添加用户' });
+	await form.getByLabel('用户名').fill(username);
+	await form.getByLabel('姓名').fill('赵六');
+	await form.getByLabel('部门').selectOption({ label: '客服中心' });
+	await form.getByLabel('出生日期').fill('1988-08-08');
+	await form.getByLabel('电话').fill('13600000000');
+	await form.getByLabel('角色').selectOption({ label: '坐席' });
+	await form.getByRole('button', { name: '添加' }).click();
+	const created = page.getByRole('status').filter({ hasText: '一次性密码' });
+	await expect(created).toContainText(`已添加用户 ${username}`);
+	const firstPassword = /一次性密码：(\S+?)（/.exec((await created.textContent()) ?? '')![1]!;
+
+	await page.getByLabel('搜索').fill(username);
+	await page.getByRole('link', { name: `详情 ${username}` }).click();
+	await expect(page.getByRole('heading', { level: 1 })).toContainText(username);
+
+	// F7: a malformed agent ID is refused, a good one saved.
+	await page.getByLabel('工号').fill('12a');
+	await page.getByLabel('工号').press('Enter');
+	await expect(page.getByText('工号为 3–8 位数字')).toBeVisible();
+	await page.getByLabel('工号').fill('7301');
+	await page.getByLabel('工号').press('Enter');
+	await expect(page.getByRole('status')).toHaveText('工号已保存。');
+
+	// F6: the reset issues a new one-time password; the old one stops working.
+	await page.getByRole('button', { name: '密码重置' }).click();
+	const reset = page.getByRole('status');
+	await expect(reset).toContainText(`${username} 的新一次性密码`);
+	const newPassword = /新一次性密码：(\S+?)（/.exec((await reset.textContent()) ?? '')![1]!;
+	expect(newPassword).not.toBe(firstPassword);
+
+	const other = await browser.newContext({ locale: 'zh-CN' });
+	const userPage = await other.newPage();
+	await signIn(userPage, username, firstPassword);
+	await expect(userPage.getByRole('alert')).toHaveText('用户名或密码错误。');
+	await signIn(userPage, username, newPassword);
+	await expect(userPage.getByRole('heading', { name: '修改密码' })).toBeVisible();
+	await userPage.getByLabel('当前密码').fill(newPassword);
+	await userPage.getByRole('textbox', { name: '新密码', exact: true }).fill('zhao-liu-pass');
+	await userPage.getByLabel('确认新密码').fill('zhao-liu-pass');
+	await userPage.getByLabel('确认新密码').press('Enter');
+	await expect(userPage.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	await expect(userPage.getByTestId('header-agent-id')).toHaveText('工号：7301');
+
+	// F9: disabling signs the user out everywhere at once.
+	await page.getByRole('button', { name: '禁用' }).click();
+	await expect(page.getByRole('status')).toContainText('已禁用');
+	await userPage.reload();
+	await expect(userPage.getByRole('heading', { name: '登录' })).toBeVisible();
+	await signIn(userPage, username, 'zhao-liu-pass');
+	await expect(userPage.getByRole('alert')).toHaveText('您的账号已被禁用，请联系管理员。');
+	await page.getByRole('button', { name: '启用' }).click();
+	await signIn(userPage, username, 'zhao-liu-pass');
+	await expect(userPage.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	await other.close();
+});
+
+test('F8 deleting a user who recorded a ticket is refused with the reason; others can be deleted', async ({
+	page,
+	request
+}) => {
+	const busy = uniqueName('busy');
+	const idle = uniqueName('idle');
+	await createUser(request, { username: busy, roleKey: 'agent' });
+	await createUser(request, { username: idle, roleKey: 'agent' });
+	await recordTicket(request, busy);
+	await asAdmin(page);
+	page.on('dialog', (dialog) => void dialog.accept());
+
+	await page.goto(`/admin/users/${encodeURIComponent(`user:${busy}`)}`);
+	await page.getByRole('button', { name: '删除用户' }).click();
+	await expect(page.getByRole('alert')).toHaveText(
+		'不能删除：该用户已记录过 1 条业务。可以改为禁用该账号。'
+	);
+
+	await page.goto(`/admin/users/${encodeURIComponent(`user:${idle}`)}`);
+	await page.getByRole('button', { name: '删除用户' }).click();
+	await expect(page).toHaveURL(/\/admin\/users$/);
+	await page.getByLabel('搜索').fill(idle);
+	await expect(page.getByRole('table', { name: '用户管理' }).getByRole('row')).toHaveCount(1);
+});
+
+test('F10 F11 a role is a template: applying it sets the ticks, which can then be changed', async ({
+	page,
+	request
+}) => {
+	const username = uniqueName('perm');
+	const roleName = `质检${Date.now().toString(36)}`;
+	await createUser(request, { username, roleKey: 'crew' });
+	await asAdmin(page);
+	await page.goto('/admin/roles');
+	await page.getByLabel('名称').fill(roleName);
+	await page.getByRole('checkbox', { name: '收听录音' }).check();
+	await page.getByRole('checkbox', { name: '统计', exact: true }).check();
+	await page.getByRole('button', { name: '保存' }).click();
+	await expect(page.getByRole('cell', { name: roleName, exact: true })).toBeVisible();
+	await page.getByRole('button', { name: `修改 ${roleName}` }).click();
+	await expect(page.getByLabel('名称')).toHaveAttribute('readonly', '');
+
+	await page.goto(`/admin/users/${encodeURIComponent(`user:${username}`)}`);
+	await expect(page.getByRole('checkbox', { name: '施工队' })).toBeChecked();
+	await page.getByLabel('选择角色').selectOption({ label: roleName });
+	await page.getByRole('button', { name: '套用角色' }).click();
+	await expect(page.getByRole('checkbox', { name: '施工队' })).not.toBeChecked();
+	await expect(page.getByRole('checkbox', { name: '收听录音' })).toBeChecked();
+	await page.getByRole('checkbox', { name: '客户查询' }).check();
+	await page
+		.getByRole('region', { name: '权限分配' })
+		.getByRole('button', { name: '保存' })
+		.click();
+	await expect(page.getByRole('status')).toHaveText('权限已保存。');
+	await page.reload();
+	await expect(page.getByRole('checkbox', { name: '客户查询' })).toBeChecked();
+	await expect(page.getByRole('checkbox', { name: '收听录音' })).toBeChecked();
+	await expect(page.getByText(`角色: ${roleName}`)).toBeVisible();
+});
+
+test('F12 the department tree: add, rename, move never under itself, delete refused while sub-departments or users remain', async ({
+	page,
+	browser,
+	request
+}) => {
+	const name = `维修${Date.now().toString(36)}`;
+	await createUser(request, {
+		username: uniqueName('bill'),
+		roleKey: 'department',
+		departmentId: 'department:billing'
+	});
+	await asAdmin(page);
+	page.on('dialog', (dialog) => void dialog.accept());
+	await page.goto('/admin/departments');
+	await page.getByRole('button', { name: '选择 工程部' }).click();
+	await page.getByLabel('添加下级部门').fill(name);
+	await page.getByLabel('添加下级部门').press('Enter');
+	await expect(page.getByRole('button', { name: `选择 ${name}` })).toBeVisible();
+
+	// An agent's browser sees the new department through replication within seconds.
+	const username = uniqueName('obs');
+	await createUser(request, { username, roleKey: 'agent' });
+	const other = await browser.newContext({ locale: 'zh-CN' });
+	const observer = await other.newPage();
+	await signIn(observer, username);
+	await observer.getByRole('link', { name: '组织架构' }).click();
+	await expect(observer.getByRole('list', { name: '部门' }).getByText(name)).toBeVisible();
+
+	await page.getByRole('button', { name: `选择 ${name}` }).click();
+	await expect(page.getByLabel('上级部门').locator('option', { hasText: name })).toHaveCount(0);
+	await page.getByRole('textbox', { name: '名称', exact: true }).fill(`${name}改`);
+	await page.getByLabel('上级部门').selectOption({ label: '网络部' });
+	await page.getByRole('button', { name: '保存' }).first().click();
+	await expect(page.getByRole('status')).toHaveText('已保存。');
+	await expect(observer.getByRole('list', { name: '部门' }).getByText(`${name}改`)).toBeVisible({
+		timeout: 5_000
+	});
+	await other.close();
+
+	await page.getByRole('button', { name: '选择 网络部' }).click();
+	await page.getByRole('button', { name: '删除', exact: true }).click();
+	await expect(page.getByRole('alert')).toContainText('不能删除：还有 1 个下级部门');
+	await page.getByRole('button', { name: '选择 财务部' }).click();
+	await page.getByRole('button', { name: '删除', exact: true }).click();
+	await expect(page.getByRole('alert')).toHaveText(/^不能删除：还有 \d+ 个用户。$/);
+
+	await page.getByRole('button', { name: `选择 ${name}改` }).click();
+	await page.getByRole('button', { name: '删除', exact: true }).click();
+	await expect(page.getByRole('status')).toHaveText('已删除。');
+	await expect(page.getByRole('button', { name: `选择 ${name}改` })).toHaveCount(0);
+});
+
+test('F13 F14 a department flow and service phrases grouped by call stage, reordered', async ({
+	page
+}) => {
+	const flow = `报修${Date.now().toString(36)}`;
+	await asAdmin(page);
+	await page.goto('/admin/flows');
+	await page.getByLabel('名称').fill(flow);
+	await page.getByLabel('第 1 步').selectOption({ label: '客服中心' });
+	await page.getByLabel('第 2 步').selectOption({ label: '网络部' });
+	await page.getByRole('button', { name: '保存' }).click();
+	await expect(page.getByRole('listitem').filter({ hasText: flow })).toContainText(
+		'客服中心 → 网络部'
+	);
+
+	await page.goto('/admin/phrases');
+	for (const [name, text] of [
+		['开场', '您好，这里是广电客服中心。'],
+		['报号', '请问您的客户编号是多少？']
+	]) {
+		await page.getByLabel('通话阶段').selectOption({ label: '问候' });
+		await page.getByLabel('名称').fill(name);
+		await page.getByLabel('用语内容').fill(text);
+		await page.getByRole('button', { name: '保存' }).click();
+		await expect(page.getByRole('status')).toHaveText('已保存。');
+	}
+	const greeting = page.getByRole('region', { name: '问候' });
+	await expect(greeting.getByRole('listitem').first()).toContainText('开场');
+	await greeting.getByRole('button', { name: '下移 开场' }).click();
+	await expect(greeting.getByRole('listitem').first()).toContainText('报号');
+	await page.reload();
+	await expect(
+		page.getByRole('region', { name: '问候' }).getByRole('listitem').first()
+	).toContainText('报号');
+});
+
+test('F33 the audit log shows who changed what, filtered by record', async ({ page, request }) => {
+	const username = uniqueName('aud');
+	await createUser(request, { username, roleKey: 'agent' });
+	await asAdmin(page);
+	await page.goto('/admin/audit');
+	await page.getByLabel('对象').fill(`user:${username}`);
+	await page.getByRole('button', { name: '筛选' }).click();
+	const table = page.getByRole('table', { name: '审计日志' });
+	await expect(table.getByRole('row')).toHaveCount(3);
+	await expect(table.getByRole('cell', { name: 'user.approve' })).toBeVisible();
+	await expect(table.getByRole('cell', { name: 'user.register' })).toBeVisible();
+	await expect(table.getByRole('row').filter({ hasText: 'user.approve' })).toContainText(
+		'user:admin'
+	);
+});
