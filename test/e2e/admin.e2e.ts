@@ -263,10 +263,11 @@ test('F13 F14 a department flow and service phrases grouped by call stage, reord
 	);
 
 	await page.goto('/admin/phrases');
-	for (const [name, text] of [
+	const phrases: [string, string][] = [
 		['开场', '您好，这里是广电客服中心。'],
 		['报号', '请问您的客户编号是多少？']
-	]) {
+	];
+	for (const [name, text] of phrases) {
 		await page.getByLabel('通话阶段').selectOption({ label: '问候' });
 		await page.getByLabel('名称').fill(name);
 		await page.getByLabel('用语内容').fill(text);
