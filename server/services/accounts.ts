@@ -129,6 +129,32 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 		}
 	}
 
+	/**
+	 * Every account, kept in memory and brought up to date from the database's changes feed on each call:
+	 * a list request reads only what changed since the last one (sessions included, then skipped).
+	 */
+	const index = { seq: '0' as string | number, users: new Map<string, UserDoc>() };
+	let catchingUp: Promise<void> | null = null;
+	async function catchUp(): Promise<void> {
+		const res = await users.changes({ since: String(index.seq), include_docs: true });
+		for (const change of res.results as { id: string; deleted?: boolean; doc?: UserDoc }[]) {
+			if (change.deleted || !change.doc) index.users.delete(change.id);
+			else if (change.doc.type === 'user') index.users.set(change.id, change.doc);
+		}
+		index.seq = res.last_seq;
+	}
+	async function allUsers(): Promise<UserDoc[]> {
+		// Wait for a catch-up already under way, then read what changed after it (our own writes included).
+		if (catchingUp) await catchingUp.catch(() => {});
+		catchingUp = catchUp();
+		try {
+			await catchingUp;
+		} finally {
+			catchingUp = null;
+		}
+		return [...index.users.values()];
+	}
+
 	const summaryOf = (u: UserDoc) => ({
 		status: u.status,
 		roleId: u.roleId,
@@ -139,20 +165,13 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 	return {
 		getUser,
 
-		/** F5: search, filter, sort and page over all accounts. */
+		/** F5: search, filter, sort and page over all accounts (from the incrementally kept index). */
 		async listUsers(
 			query: UserQuery,
 			names: { department: (id: string) => string; role: (id: string | null) => string }
 		): Promise<{ total: number; rows: UserSummary[] }> {
-			const res = await users.list({
-				startkey: 'user:',
-				endkey: 'user:\ufff0',
-				include_docs: true
-			});
 			const q = query.q.normalize('NFKC').toLowerCase();
-			const matches = res.rows
-				.map((r) => r.doc as UserDoc)
-				.filter((u) => u && u.type === 'user')
+			const matches = (await allUsers())
 				.filter((u) => !query.departmentId || u.departmentId === query.departmentId)
 				.filter((u) => !query.roleId || u.roleId === query.roleId)
 				.filter((u) => !query.status || u.status === query.status)

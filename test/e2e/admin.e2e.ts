@@ -96,11 +96,11 @@ test('F4 F6 F7 F9 an administrator adds a user, assigns an agent ID, resets the 
 	await expect(page.getByRole('heading', { level: 1 })).toContainText(username);
 
 	// F7: a malformed agent ID is refused, a good one saved.
-	await page.getByLabel('工号').fill('12a');
-	await page.getByLabel('工号').press('Enter');
+	await page.getByRole('textbox', { name: '工号', exact: true }).fill('12a');
+	await page.getByRole('textbox', { name: '工号', exact: true }).press('Enter');
 	await expect(page.getByText('工号为 3–8 位数字')).toBeVisible();
-	await page.getByLabel('工号').fill('7301');
-	await page.getByLabel('工号').press('Enter');
+	await page.getByRole('textbox', { name: '工号', exact: true }).fill('7301');
+	await page.getByRole('textbox', { name: '工号', exact: true }).press('Enter');
 	await expect(page.getByRole('status')).toHaveText('工号已保存。');
 
 	// F6: the reset issues a new one-time password; the old one stops working.
