@@ -299,3 +299,73 @@ test('F33 the audit log shows who changed what, filtered by record', async ({ pa
 		'user:admin'
 	);
 });
+
+test('F12 a field crew is a named team of the department’s users, managed beside the tree', async ({
+	page,
+	request
+}) => {
+	const fitter = uniqueName('fit');
+	const crew = `抢修${Date.now().toString(36)}`;
+	await createUser(request, {
+		username: fitter,
+		roleKey: 'crew',
+		departmentId: 'department:engineering-install'
+	});
+	await asAdmin(page);
+	await page.goto('/admin/departments');
+	await page.getByRole('button', { name: '选择 安装维修队' }).click();
+	await page.getByLabel('施工队名称').fill(crew);
+	await page.getByRole('checkbox', { name: new RegExp(`\\(${fitter}\\)`) }).check();
+	await page.getByRole('button', { name: '添加施工队' }).click();
+	await expect(page.getByRole('listitem').filter({ hasText: crew })).toContainText(`${crew} (1)`);
+	// The crew now holds the department: it cannot be deleted while the crew exists.
+	page.on('dialog', (dialog) => void dialog.accept());
+	await page.getByRole('button', { name: '删除', exact: true }).click();
+	await expect(page.getByRole('alert')).toContainText('个施工队');
+});
+
+test('F12 a stale edit is refused with a message instead of overwriting someone else’s change', async ({
+	page,
+	browser
+}) => {
+	const name = `客服${Date.now().toString(36)}`;
+	await asAdmin(page);
+	await page.goto('/admin/departments');
+	await page.getByLabel('添加顶级部门').fill(name);
+	await page.getByLabel('添加顶级部门').press('Enter');
+	await page.getByRole('button', { name: `选择 ${name}` }).click();
+
+	const other = await browser.newContext({ locale: 'zh-CN' });
+	const second = await other.newPage();
+	await signIn(second, 'admin', E2E_ADMIN_PASSWORD);
+	await second.goto('/admin/departments');
+	await second.getByRole('button', { name: `选择 ${name}` }).click();
+	await second.getByRole('textbox', { name: '名称', exact: true }).fill(`${name}甲`);
+	await second.getByRole('button', { name: '保存' }).first().click();
+	await expect(second.getByRole('status')).toHaveText('已保存。');
+	await other.close();
+
+	await page.getByRole('textbox', { name: '名称', exact: true }).fill(`${name}乙`);
+	await page.getByRole('button', { name: '保存' }).first().click();
+	await expect(page.getByRole('alert')).toHaveText('该记录已被他人修改，请刷新后重试。');
+	await expect(page.getByRole('button', { name: `选择 ${name}甲` })).toBeVisible();
+});
+
+test('F34 the administration screens speak English too', async ({ page }) => {
+	await asAdmin(page);
+	await page.getByLabel('语言').selectOption('en');
+	await page
+		.getByRole('navigation', { name: 'Administration menu' })
+		.getByRole('link', { name: 'Users' })
+		.click();
+	await expect(page.getByRole('heading', { name: 'Users', level: 1 })).toBeVisible();
+	await expect(page.getByRole('columnheader', { name: /User name/ })).toBeVisible();
+	await page.goto('/admin/departments');
+	await expect(page.getByRole('heading', { name: 'Departments', level: 1 })).toBeVisible();
+	await page.getByRole('button', { name: 'Select 客服中心' }).click();
+	page.on('dialog', (dialog) => void dialog.accept());
+	await page.getByRole('button', { name: 'Delete', exact: true }).click();
+	await expect(page.getByRole('alert')).toContainText('Cannot delete:');
+	await expect(page.getByRole('alert')).toContainText('the service center cannot be deleted');
+	await page.getByLabel('Language').selectOption('zh-CN');
+});
