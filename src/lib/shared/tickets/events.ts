@@ -1,0 +1,88 @@
+/**
+ * A ticket (业务记录) is one document holding an append-only list of immutable events (DESIGN.md). Each
+ * event has a unique id, its author, time and payload; nothing is ever edited or removed — a correction is a
+ * new event. The list fields (status, current department, visibleTo …) are derived by `deriveTicket`.
+ */
+import * as v from 'valibot';
+
+const Id = v.pipe(v.string(), v.nonEmpty(), v.maxLength(80));
+const Text = (max: number) => v.pipe(v.string(), v.trim(), v.maxLength(max, 'too_long'));
+
+const Base = {
+	id: Id,
+	at: v.pipe(v.string(), v.isoTimestamp()),
+	by: Id
+};
+
+export const TicketCreated = v.object({
+	...Base,
+	type: v.literal('created'),
+	number: v.pipe(v.string(), v.maxLength(40)),
+	callerNumber: Text(32),
+	customerIds: v.array(Id),
+	/** The department the ticket starts at: the service center. */
+	departmentId: Id,
+	serviceTypeId: v.nullable(Id),
+	contentCategoryId: v.nullable(Id),
+	content: Text(2000),
+	callbackRequired: v.boolean()
+});
+
+/** 中心处理: handled and closed at the center now. */
+export const TicketClosedAtCenter = v.object({
+	...Base,
+	type: v.literal('closedAtCenter'),
+	note: Text(2000)
+});
+
+/** 移交执行: transferred to a department (optionally along a department flow). */
+export const TicketTransferred = v.object({
+	...Base,
+	type: v.literal('transferred'),
+	toDepartmentId: Id,
+	flowId: v.nullable(Id),
+	note: Text(2000)
+});
+
+/** F21: a department records how it handled the ticket (处理内容) and where it goes next. */
+export const TicketHandled = v.object({
+	...Base,
+	type: v.literal('handled'),
+	departmentId: Id,
+	note: v.pipe(Text(2000), v.nonEmpty('required')),
+	/** The next department of the flow, or null: back to the center. */
+	nextDepartmentId: v.nullable(Id)
+});
+
+/** 回访: the customer was called back; closes the ticket. */
+export const TicketCallback = v.object({
+	...Base,
+	type: v.literal('callback'),
+	satisfaction: v.picklist(['satisfied', 'neutral', 'dissatisfied', 'unreachable']),
+	note: Text(2000)
+});
+
+/** A team leader closes a ticket that would need a callback, with a reason. */
+export const TicketClosed = v.object({
+	...Base,
+	type: v.literal('closed'),
+	reason: v.pipe(Text(500), v.nonEmpty('required'))
+});
+
+export const TicketComment = v.object({
+	...Base,
+	type: v.literal('comment'),
+	text: v.pipe(Text(2000), v.nonEmpty())
+});
+
+export const TicketEvent = v.variant('type', [
+	TicketCreated,
+	TicketClosedAtCenter,
+	TicketTransferred,
+	TicketHandled,
+	TicketCallback,
+	TicketClosed,
+	TicketComment
+]);
+export type TicketEvent = v.InferOutput<typeof TicketEvent>;
+export type TicketEventType = TicketEvent['type'];

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { buildTicket, deriveTicket, mergeTickets, type TicketDoc } from './ticket';
+import type { TicketEvent } from './events';
+
+const CENTER = 'department:center';
+const created = (over: Partial<Extract<TicketEvent, { type: 'created' }>> = {}): TicketEvent => ({
+	id: 'e0',
+	type: 'created',
+	at: '2026-01-01T08:00:00.000Z',
+	by: 'user:agent1',
+	number: '20260101-A1-0001',
+	callerNumber: '13800000000',
+	customerIds: [],
+	departmentId: CENTER,
+	serviceTypeId: 'serviceType:repair',
+	contentCategoryId: null,
+	content: '无信号',
+	callbackRequired: false,
+	...over
+});
+const at = (minute: number) => `2026-01-01T08:${String(minute).padStart(2, '0')}:00.000Z`;
+
+describe('deriveTicket', () => {
+	it('a new ticket is at the center, visible to its author and the center', () => {
+		expect(deriveTicket([created()], CENTER)).toMatchObject({
+			status: 'new',
+			departmentId: CENTER,
+			visibleTo: [CENTER, 'user:agent1'].sort()
+		});
+	});
+
+	it('中心处理 closes at once, or waits for the callback when the service type needs one', () => {
+		const close: TicketEvent = {
+			id: 'e1',
+			type: 'closedAtCenter',
+			at: at(1),
+			by: 'user:agent1',
+			note: ''
+		};
+		expect(deriveTicket([created(), close], CENTER).status).toBe('closed');
+		const needs = [created({ callbackRequired: true }), close];
+		expect(deriveTicket(needs, CENTER).status).toBe('callback');
+		const callback: TicketEvent = {
+			id: 'e2',
+			type: 'callback',
+			at: at(2),
+			by: 'user:agent1',
+			satisfaction: 'satisfied',
+			note: ''
+		};
+		expect(deriveTicket([...needs, callback], CENTER).status).toBe('closed');
+	});
+
+	it('移交执行 moves it to the department, which sees it from then on, and back to the center', () => {
+		const transfer: TicketEvent = {
+			id: 'e1',
+			type: 'transferred',
+			at: at(1),
+			by: 'user:agent1',
+			toDepartmentId: 'department:network',
+			flowId: 'flow:f',
+			note: ''
+		};
+		const moved = deriveTicket([created(), transfer], CENTER);
+		expect(moved).toMatchObject({
+			status: 'atDepartment',
+			departmentId: 'department:network',
+			flowId: 'flow:f'
+		});
+		expect(moved.visibleTo).toContain('department:network');
+		const next: TicketEvent = {
+			id: 'e2',
+			type: 'handled',
+			at: at(2),
+			by: 'user:net1',
+			departmentId: 'department:network',
+			note: '已检修',
+			nextDepartmentId: 'department:engineering'
+		};
+		const back: TicketEvent = {
+			id: 'e3',
+			type: 'handled',
+			at: at(3),
+			by: 'user:eng1',
+			departmentId: 'department:engineering',
+			note: '已更换',
+			nextDepartmentId: null
+		};
+		const done = deriveTicket([created(), transfer, next, back], CENTER);
+		expect(done).toMatchObject({ status: 'closed', departmentId: CENTER, updatedAt: at(3) });
+		expect(done.visibleTo).toEqual(
+			expect.arrayContaining([
+				'department:network',
+				'department:engineering',
+				'user:net1',
+				'user:eng1'
+			])
+		);
+	});
+});
+
+// Property tests: any set of events, split across replicas in any way, merges to the same ticket.
+const eventArb: fc.Arbitrary<TicketEvent> = fc.oneof(
+	fc.record({
+		id: fc.uuid(),
+		type: fc.constant('transferred' as const),
+		at: fc.integer({ min: 1, max: 59 }).map(at),
+		by: fc.constantFrom('user:a', 'user:b', 'user:c'),
+		toDepartmentId: fc.constantFrom('department:x', 'department:y'),
+		flowId: fc.constant(null),
+		note: fc.string({ maxLength: 5 })
+	}),
+	fc.record({
+		id: fc.uuid(),
+		type: fc.constant('comment' as const),
+		at: fc.integer({ min: 1, max: 59 }).map(at),
+		by: fc.constantFrom('user:a', 'user:b'),
+		text: fc.string({ minLength: 1, maxLength: 5 })
+	}),
+	fc.record({
+		id: fc.uuid(),
+		type: fc.constant('handled' as const),
+		at: fc.integer({ min: 1, max: 59 }).map(at),
+		by: fc.constantFrom('user:x1', 'user:y1'),
+		departmentId: fc.constantFrom('department:x', 'department:y'),
+		note: fc.constant('处理'),
+		nextDepartmentId: fc.constantFrom(null, 'department:y')
+	})
+);
+const replicaArb = fc
+	.array(eventArb, { maxLength: 8 })
+	.map((events) => buildTicket('ticket:1', [created(), ...events], CENTER));
+const comparable = (t: TicketDoc) => ({ ...t, _rev: undefined });
+
+describe('mergeTickets (union of events)', () => {
+	it('is commutative', () => {
+		fc.assert(
+			fc.property(replicaArb, replicaArb, (a, b) => {
+				expect(comparable(mergeTickets(a, b, CENTER))).toEqual(
+					comparable(mergeTickets(b, a, CENTER))
+				);
+			}),
+			{ numRuns: 200 }
+		);
+	});
+
+	it('is associative', () => {
+		fc.assert(
+			fc.property(replicaArb, replicaArb, replicaArb, (a, b, c) => {
+				const left = mergeTickets(mergeTickets(a, b, CENTER), c, CENTER);
+				const right = mergeTickets(a, mergeTickets(b, c, CENTER), CENTER);
+				expect(comparable(left)).toEqual(comparable(right));
+			}),
+			{ numRuns: 200 }
+		);
+	});
+
+	it('is idempotent and keeps every event of both sides', () => {
+		fc.assert(
+			fc.property(replicaArb, replicaArb, (a, b) => {
+				expect(comparable(mergeTickets(a, a, CENTER))).toEqual(comparable(a));
+				const merged = mergeTickets(a, b, CENTER);
+				const ids = new Set(merged.events.map((e) => e.id));
+				for (const e of [...a.events, ...b.events]) expect(ids.has(e.id)).toBe(true);
+				for (const scope of [...a.visibleTo, ...b.visibleTo]) {
+					expect(merged.visibleTo).toContain(scope);
+				}
+			}),
+			{ numRuns: 200 }
+		);
+	});
+});

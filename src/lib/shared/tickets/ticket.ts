@@ -1,0 +1,142 @@
+/**
+ * The ticket document and the one pure function that derives its list fields from its events, and the
+ * union-of-events merge that resolves concurrent offline edits without a human (DESIGN.md).
+ */
+import type { TicketEvent } from './events';
+
+export type TicketStatus = 'new' | 'atDepartment' | 'resolved' | 'callback' | 'closed';
+
+export interface TicketDerived {
+	number: string;
+	status: TicketStatus;
+	/** Where the ticket is now: the center or the department it was transferred to. */
+	departmentId: string | null;
+	flowId: string | null;
+	serviceTypeId: string | null;
+	contentCategoryId: string | null;
+	callerNumber: string;
+	customerIds: string[];
+	createdAt: string;
+	createdBy: string;
+	updatedAt: string;
+	/** Grow-only: every principal that ever held the ticket (DESIGN.md, Access). */
+	visibleTo: string[];
+}
+
+export interface TicketDoc extends TicketDerived {
+	_id: string;
+	_rev?: string;
+	type: 'ticket';
+	events: TicketEvent[];
+}
+
+/** Events in their one canonical order: by time, then id (ids are unique), so every replica folds alike. */
+export function orderEvents(events: readonly TicketEvent[]): TicketEvent[] {
+	return [...events].sort((a, b) =>
+		a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+	);
+}
+
+/** Derives every list field from the events alone. Deterministic; needs at least the `created` event. */
+export function deriveTicket(events: readonly TicketEvent[], centerId: string): TicketDerived {
+	const ordered = orderEvents(events);
+	const created = ordered.find((e) => e.type === 'created');
+	if (!created || created.type !== 'created') {
+		throw new Error('a ticket starts with a created event');
+	}
+	const visible = new Set<string>([created.by, created.departmentId]);
+	let status: TicketStatus = 'new';
+	let departmentId: string | null = created.departmentId;
+	let flowId: string | null = null;
+	let callbackDone = false;
+	let closed = false;
+
+	const resolve = () => {
+		departmentId = centerId;
+		status = created.callbackRequired && !callbackDone ? 'callback' : 'closed';
+	};
+
+	for (const e of ordered) {
+		// visibleTo must only grow under any merge, so every event's principals count, whatever the state.
+		visible.add(e.by);
+		if (e.type === 'transferred') visible.add(e.toDepartmentId);
+		if (e.type === 'handled' && e.nextDepartmentId) visible.add(e.nextDepartmentId);
+		if (closed) continue; // later events (comments, late offline edits) are kept but do not reopen
+		switch (e.type) {
+			case 'closedAtCenter':
+				resolve();
+				break;
+			case 'transferred':
+				departmentId = e.toDepartmentId;
+				flowId = e.flowId ?? flowId;
+				visible.add(e.toDepartmentId);
+				status = 'atDepartment';
+				break;
+			case 'handled':
+				if (e.nextDepartmentId) {
+					departmentId = e.nextDepartmentId;
+					visible.add(e.nextDepartmentId);
+					status = 'atDepartment';
+				} else {
+					resolve();
+				}
+				break;
+			case 'callback':
+				callbackDone = true;
+				// `resolve()` may have set the status inside a closure, which the compiler cannot follow.
+				if ((status as TicketStatus) === 'callback') status = 'closed';
+				break;
+			case 'closed':
+				status = 'closed';
+				break;
+			default:
+				break;
+		}
+		if (status === 'closed') closed = true;
+	}
+	return {
+		number: created.number,
+		status,
+		departmentId,
+		flowId,
+		serviceTypeId: created.serviceTypeId,
+		contentCategoryId: created.contentCategoryId,
+		callerNumber: created.callerNumber,
+		customerIds: created.customerIds,
+		createdAt: created.at,
+		createdBy: created.by,
+		updatedAt: ordered.at(-1)!.at,
+		visibleTo: [...visible].sort()
+	};
+}
+
+/** A ticket document with its derived fields recomputed from `events`. */
+export function buildTicket(
+	id: string,
+	events: readonly TicketEvent[],
+	centerId: string,
+	rev?: string
+): TicketDoc {
+	const ordered = orderEvents(dedupe(events));
+	return {
+		_id: id,
+		...(rev ? { _rev: rev } : {}),
+		type: 'ticket',
+		...deriveTicket(ordered, centerId),
+		events: ordered
+	};
+}
+
+function dedupe(events: readonly TicketEvent[]): TicketEvent[] {
+	const byId = new Map<string, TicketEvent>();
+	for (const e of events) if (!byId.has(e.id)) byId.set(e.id, e);
+	return [...byId.values()];
+}
+
+/**
+ * The union of two revisions' events, derived again. Commutative, associative and idempotent (proved by
+ * property tests), so replicas that merge in any order agree and no recorded event is ever lost.
+ */
+export function mergeTickets(a: TicketDoc, b: TicketDoc, centerId: string): TicketDoc {
+	return buildTicket(a._id, [...a.events, ...b.events], centerId, a._rev);
+}
