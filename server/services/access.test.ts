@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canRead, changesSelector, refuseTicketWrite, scopeHash, scopesOf } from './access';
+import { buildTicket } from '#shared/tickets/ticket';
 
 const user = { _id: 'user:alice', departmentId: 'department:center' };
 const scopes = scopesOf(user);
@@ -49,33 +50,71 @@ describe('access rules', () => {
 		expect((withIds.$and as object[]).at(-1)).toEqual({ _id: { $in: ['ticket:1'] } });
 	});
 
-	it('a write is refused unless the user can see the result and authored the new events', () => {
-		const doc = {
-			_id: 'ticket:1',
-			type: 'ticket',
-			visibleTo: ['user:alice'],
-			events: [{ id: 'e1', by: 'user:alice' }]
+	it('a write is refused unless the user may record its events and the list fields are derived', () => {
+		const agent = { ...user, permissions: ['ticket.create', 'ticket.transfer'] };
+		const created = {
+			id: 'e1',
+			type: 'created' as const,
+			at: '2026-01-01T00:00:00.000Z',
+			by: 'user:alice',
+			number: 'N1',
+			callerNumber: '1',
+			customerIds: [],
+			departmentId: 'department:center',
+			serviceTypeId: null,
+			contentCategoryId: null,
+			content: '',
+			callbackRequired: false
 		};
-		expect(refuseTicketWrite(doc, user, scopes, null)).toBeNull();
+		const doc = buildTicket('ticket:1', [created], 'department:center');
+		expect(refuseTicketWrite(doc, agent, scopes, null)).toBeNull();
+		expect(refuseTicketWrite(doc, { ...agent, permissions: [] }, scopes, null)).toMatch(
+			/needs ticket.create/
+		);
+		const forged = buildTicket('ticket:1', [{ ...created, by: 'user:bob' }], 'department:center');
+		expect(refuseTicketWrite(forged, agent, [...scopes, 'user:bob'], null)).toMatch(/author/);
 		expect(
-			refuseTicketWrite({ ...doc, events: [{ id: 'e1', by: 'user:bob' }] }, user, scopes, null)
-		).toMatch(/author/);
-		expect(
-			refuseTicketWrite({ ...doc, events: [{ id: 'e1', by: 'user:bob' }] }, user, scopes, {
+			refuseTicketWrite(forged, agent, [...scopes, 'user:bob'], {
 				readable: true,
 				known: new Set(['e1'])
 			})
 		).toBeNull();
-		expect(refuseTicketWrite(doc, user, scopes, { readable: false, known: new Set() })).toMatch(
+		expect(
+			refuseTicketWrite(
+				{ ...doc, visibleTo: [...doc.visibleTo, 'department:x'] },
+				agent,
+				scopes,
+				null
+			)
+		).toMatch(/visibleTo is not derived/);
+		const handled = {
+			id: 'e2',
+			type: 'handled' as const,
+			at: '2026-01-01T00:01:00.000Z',
+			by: 'user:alice',
+			departmentId: 'department:x',
+			note: '好',
+			nextDepartmentId: null
+		};
+		const handledDoc = buildTicket('ticket:1', [created, handled], 'department:center');
+		expect(
+			refuseTicketWrite(
+				handledDoc,
+				{ ...agent, permissions: ['ticket.create', 'dept.process'] },
+				scopes,
+				null
+			)
+		).toMatch(/its own handling/);
+		expect(refuseTicketWrite(doc, agent, scopes, { readable: false, known: new Set() })).toMatch(
 			/not visible/
 		);
-		expect(refuseTicketWrite({ ...doc, visibleTo: ['department:x'] }, user, scopes, null)).toMatch(
-			/would not be visible/
+		expect(refuseTicketWrite({ ...doc, events: [{ id: 'x' }] }, agent, scopes, null)).toMatch(
+			/malformed/
 		);
-		expect(refuseTicketWrite({ ...doc, _id: 'role:x' }, user, scopes, null)).toMatch(
+		expect(refuseTicketWrite({ ...doc, _id: 'role:x' }, agent, scopes, null)).toMatch(
 			/not a ticket/
 		);
-		expect(refuseTicketWrite({ _id: 'ticket:1', _deleted: true }, user, scopes, null)).toMatch(
+		expect(refuseTicketWrite({ _id: 'ticket:1', _deleted: true }, agent, scopes, null)).toMatch(
 			/deletes/
 		);
 	});

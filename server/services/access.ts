@@ -6,7 +6,32 @@
  * later, their crews (`crew:<key>`). A ticket's `visibleTo` is a grow-only set of such ids.
  */
 import { createHash } from 'node:crypto';
+import * as v from 'valibot';
+import { TicketEvent, type TicketEventType } from '#shared/tickets/events';
+import { deriveTicket } from '#shared/tickets/ticket';
+import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
+import type { Permission } from '#shared/permissions';
 import type { UserDoc } from './accounts';
+
+/** Which permission lets a user record which kind of ticket event. */
+const EVENT_PERMISSION: Record<TicketEventType, Permission | null> = {
+	created: 'ticket.create',
+	closedAtCenter: 'ticket.closeAtCenter',
+	transferred: 'ticket.transfer',
+	handled: 'dept.process',
+	callback: 'callback.record',
+	closed: 'supervise',
+	comment: null
+};
+
+const DERIVED_FIELDS = [
+	'number',
+	'status',
+	'departmentId',
+	'visibleTo',
+	'updatedAt',
+	'createdBy'
+] as const;
 
 export type SyncDb = 'config' | 'tickets';
 export const SYNC_DBS: readonly SyncDb[] = ['config', 'tickets'];
@@ -72,7 +97,7 @@ interface TicketLike extends AnyDoc {
  */
 export function refuseTicketWrite(
 	doc: TicketLike,
-	user: Pick<UserDoc, '_id'>,
+	user: Pick<UserDoc, '_id' | 'permissions' | 'departmentId'>,
 	scopes: readonly string[],
 	existing: { readable: boolean; known: Set<string> } | null
 ): string | null {
@@ -89,11 +114,29 @@ export function refuseTicketWrite(
 	if (existing && !existing.readable) return 'not visible to you';
 	if (!canRead('tickets', doc, scopes)) return 'the document would not be visible to you';
 	if (doc.type === 'ticket') {
-		for (const e of doc.events ?? []) {
-			if (typeof e.id !== 'string') return 'malformed event';
-			if (!existing?.known.has(e.id) && e.by !== user._id) {
-				return 'events are recorded by their author only';
+		const parsed = v.safeParse(v.array(TicketEvent), doc.events);
+		if (!parsed.success) return 'malformed event';
+		for (const e of parsed.output) {
+			if (existing?.known.has(e.id)) continue; // already on the server: whoever recorded it was checked then
+			if (e.by !== user._id) return 'events are recorded by their author only';
+			const needed = EVENT_PERMISSION[e.type];
+			if (needed && !user.permissions.includes(needed))
+				return `recording ${e.type} needs ${needed}`;
+			if (e.type === 'handled' && e.departmentId !== user.departmentId) {
+				return 'a department records only its own handling';
 			}
+		}
+		// The list fields must be exactly what the events say: a device cannot widen visibleTo by hand.
+		let derived;
+		try {
+			derived = deriveTicket(parsed.output, CENTER_DEPARTMENT_ID);
+		} catch {
+			return 'a ticket starts with a created event';
+		}
+		const given = doc as unknown as Record<string, unknown>;
+		for (const field of DERIVED_FIELDS) {
+			if (JSON.stringify(given[field]) !== JSON.stringify(derived[field]))
+				return `${field} is not derived from the events`;
 		}
 	}
 	return null;

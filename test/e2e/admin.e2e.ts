@@ -1,6 +1,7 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
 import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
+import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 
 async function asAdmin(page: Page) {
 	await signIn(page, 'admin', E2E_ADMIN_PASSWORD);
@@ -11,20 +12,28 @@ async function asAdmin(page: Page) {
 async function recordTicket(request: APIRequestContext, username: string) {
 	await request.post('/api/session', { data: { username, password: PASSWORD } });
 	const now = new Date().toISOString();
+	const ticket = buildTicket(
+		`ticket:${username}-1`,
+		[
+			{
+				id: `${username}-e1`,
+				type: 'created',
+				at: now,
+				by: `user:${username}`,
+				number: `${username}-1`,
+				callerNumber: '13800000000',
+				customerIds: [],
+				departmentId: 'department:center',
+				serviceTypeId: null,
+				contentCategoryId: null,
+				content: '无信号',
+				callbackRequired: false
+			}
+		],
+		'department:center'
+	);
 	const res = await request.post('/sync/tickets/_bulk_docs', {
-		data: {
-			new_edits: false,
-			docs: [
-				{
-					_id: `ticket:${username}-1`,
-					_rev: '1-a1',
-					type: 'ticket',
-					visibleTo: [`user:${username}`],
-					updatedAt: now,
-					events: [{ id: `${username}-e1`, type: 'created', at: now, by: `user:${username}` }]
-				}
-			]
-		}
+		data: { new_edits: false, docs: [{ ...ticket, _rev: '1-a1' }] }
 	});
 	expect(await res.json()).toEqual([]);
 	await request.delete('/api/session');

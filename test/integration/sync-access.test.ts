@@ -8,6 +8,27 @@ import HttpAdapter from 'pouchdb-adapter-http';
 import MemoryAdapter from 'pouchdb-adapter-memory';
 import Replication from 'pouchdb-replication';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { buildTicket } from '../../src/lib/shared/tickets/ticket';
+import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+
+/** A real ticket as a device builds it: one `created` event by `by`, list fields derived. */
+function recorded(id: string, by: string, extra: TicketEvent[] = []) {
+	const created: TicketEvent = {
+		id: `ev-${id}-0`,
+		type: 'created',
+		at: new Date().toISOString(),
+		by,
+		number: id,
+		callerNumber: '13800000000',
+		customerIds: [],
+		departmentId: 'department:center',
+		serviceTypeId: null,
+		contentCategoryId: null,
+		content: '',
+		callbackRequired: false
+	};
+	return buildTicket(`ticket:${id}`, [created, ...extra], 'department:center');
+}
 
 PouchDB.plugin(HttpAdapter).plugin(MemoryAdapter).plugin(Replication);
 
@@ -187,36 +208,43 @@ describe('writing tickets', () => {
 		});
 
 	it('accepts a new ticket the user can see with the user’s own event', async () => {
-		const doc = {
-			...ticket('new-1', ['user:agent1', 'department:center'], 'user:agent1'),
-			_rev: '1-aaa'
-		};
+		const doc = { ...recorded('new-1', 'user:agent1'), _rev: '1-aaa' };
 		const res = await push(agent, [doc]);
 		expect(res.status).toBe(201);
 		expect(await res.json()).toEqual([]);
 		expect((await server.runtime.deps.store.db('tickets').get('ticket:new-1'))._rev).toBe('1-aaa');
 	});
 
-	it('refuses events by someone else, invisible targets and deletions, per document', async () => {
+	it('refuses events by someone else, invisible targets, forged list fields and deletions, per document', async () => {
+		const transfer: TicketEvent = {
+			id: 'ev-t',
+			type: 'transferred',
+			at: new Date(Date.now() + 1000).toISOString(),
+			by: 'user:agent1',
+			toDepartmentId: 'department:engineering',
+			flowId: null,
+			note: ''
+		};
 		const res = await push(agent, [
-			{ ...ticket('forged-1', ['department:center'], 'user:eng1'), _rev: '1-bbb' },
+			{ ...recorded('forged-1', 'user:eng1'), _rev: '1-bbb' },
+			{ ...recorded('eng-1', 'user:agent1', [transfer]), _rev: '2-ccc' },
 			{
-				...ticket('eng-1', ['department:engineering', 'department:center'], 'user:agent1'),
-				_rev: '2-ccc'
+				...recorded('wide-1', 'user:agent1'),
+				visibleTo: ['department:center', 'department:network', 'user:agent1'],
+				_rev: '1-ddd'
 			},
-			{ ...ticket('hidden-1', ['department:network'], 'user:agent1'), _rev: '1-ddd' },
 			{ _id: 'ticket:own-1', _rev: '2-eee', _deleted: true }
 		]);
 		const body = (await res.json()) as { id: string; error: string }[];
 		expect(body.map((r) => [r.id, r.error])).toEqual([
 			['ticket:forged-1', 'forbidden'],
 			['ticket:eng-1', 'forbidden'],
-			['ticket:hidden-1', 'forbidden'],
+			['ticket:wide-1', 'forbidden'],
 			['ticket:own-1', 'forbidden']
 		]);
 		const stored = await server.runtime.deps.store
 			.db('tickets')
-			.fetch({ keys: ['ticket:forged-1', 'ticket:hidden-1'] });
+			.fetch({ keys: ['ticket:forged-1', 'ticket:wide-1'] });
 		expect(stored.rows.every((r) => 'error' in r)).toBe(true);
 	});
 
