@@ -120,8 +120,9 @@ export function refuseTicketWrite(
 			if (existing?.known.has(e.id)) continue; // already on the server: whoever recorded it was checked then
 			if (e.by !== user._id) return 'events are recorded by their author only';
 			const needed = EVENT_PERMISSION[e.type];
-			if (needed && !user.permissions.includes(needed))
+			if (needed && !user.permissions.includes(needed)) {
 				return `recording ${e.type} needs ${needed}`;
+			}
 			if (e.type === 'handled' && e.departmentId !== user.departmentId) {
 				return 'a department records only its own handling';
 			}
@@ -135,8 +136,9 @@ export function refuseTicketWrite(
 		}
 		const given = doc as unknown as Record<string, unknown>;
 		for (const field of DERIVED_FIELDS) {
-			if (JSON.stringify(given[field]) !== JSON.stringify(derived[field]))
+			if (JSON.stringify(given[field]) !== JSON.stringify(derived[field])) {
 				return `${field} is not derived from the events`;
+			}
 		}
 	}
 	return null;
