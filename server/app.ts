@@ -19,6 +19,7 @@ import { syncRoutes } from './routes/sync';
 import { userRoutes } from './routes/users';
 import { configAdminRoutes } from './routes/config-admin';
 import { auditRoutes } from './routes/audit';
+import { deviceRoutes } from './routes/devices';
 import type { AppDeps, AppEnv } from './context';
 
 const SERVER_PATHS = /^\/(api|sync|events)(\/|$)/;
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps) {
 		.route('/api/users', userRoutes(deps))
 		.route('/api/admin/config', configAdminRoutes(deps))
 		.route('/api/audit', auditRoutes(deps))
+		.route('/api/devices', deviceRoutes(deps))
 		.route('/sync', syncRoutes(deps));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));

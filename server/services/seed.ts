@@ -63,6 +63,45 @@ export const SEED_ROLES: RoleDoc[] = [
 	role('crew', '施工队员', ['workOrder.execute'])
 ];
 
+const named = <T extends string>(
+	type: T,
+	key: string,
+	name: string,
+	order: number,
+	extra: object = {}
+) => ({
+	_id: `${type}:${key}`,
+	type,
+	key,
+	name,
+	order,
+	...extra
+});
+
+/** Catalogues a cable-TV operator starts with; administrators edit them in 业务目录 and 服务用语. */
+export const SEED_CATALOGUES = [
+	named('serviceType', 'repair', '报修', 0, { callbackRequired: true }),
+	named('serviceType', 'inquiry', '咨询', 1, { callbackRequired: false }),
+	named('serviceType', 'complaint', '投诉', 2, { callbackRequired: true }),
+	named('serviceType', 'billing', '缴费', 3, { callbackRequired: false }),
+	named('contentCategory', 'digital', '数字电视', 0),
+	named('contentCategory', 'analog', '模拟电视', 1),
+	named('contentCategory', 'broadband', '宽带', 2),
+	named('contentCategory', 'other', '其他', 3),
+	named('phrase', 'greeting', '开场', 0, {
+		stage: 'greeting',
+		text: '您好，广电客服中心，很高兴为您服务。'
+	}),
+	named('phrase', 'identity', '核实身份', 0, {
+		stage: 'identity',
+		text: '请问您的客户编号或登记的电话号码是多少？'
+	}),
+	named('phrase', 'closing', '结束', 0, {
+		stage: 'closing',
+		text: '感谢您的来电，祝您生活愉快，再见。'
+	})
+];
+
 export async function seedConfig(store: Store): Promise<boolean> {
 	const db = store.db('config');
 	try {
@@ -71,7 +110,7 @@ export async function seedConfig(store: Store): Promise<boolean> {
 	} catch (err) {
 		if (storeStatus(err) !== 404) throw err;
 	}
-	const docs = [...SEED_DEPARTMENTS, ...SEED_ROLES];
+	const docs = [...SEED_DEPARTMENTS, ...SEED_ROLES, ...SEED_CATALOGUES];
 	const results = await db.bulk({ docs: docs as never[] });
 	const failed = results.filter((r) => r.error && r.error !== 'conflict');
 	if (failed.length > 0) throw new Error(`seeding configuration failed: ${JSON.stringify(failed)}`);

@@ -273,7 +273,7 @@ test('F13 F14 a department flow and service phrases grouped by call stage, reord
 
 	await page.goto('/admin/phrases');
 	const phrases: [string, string][] = [
-		['开场', '您好，这里是广电客服中心。'],
+		['问好', '您好，这里是广电客服中心。'],
 		['报号', '请问您的客户编号是多少？']
 	];
 	for (const [name, text] of phrases) {
@@ -284,13 +284,17 @@ test('F13 F14 a department flow and service phrases grouped by call stage, reord
 		await expect(page.getByRole('status')).toHaveText('已保存。');
 	}
 	const greeting = page.getByRole('region', { name: '问候' });
-	await expect(greeting.getByRole('listitem').first()).toContainText('开场');
-	await greeting.getByRole('button', { name: '下移 开场' }).click();
-	await expect(greeting.getByRole('listitem').first()).toContainText('报号');
+	const order = async () =>
+		(await greeting.getByRole('listitem').allTextContents())
+			.map((text) => (text.includes('问好') ? '问好' : text.includes('报号') ? '报号' : 'other'))
+			.filter((x) => x !== 'other');
+	await expect(greeting.getByRole('listitem')).toHaveCount(3);
+	expect(await order()).toEqual(['问好', '报号']);
+	await greeting.getByRole('button', { name: '下移 问好' }).click();
+	await expect.poll(order).toEqual(['报号', '问好']);
 	await page.reload();
-	await expect(
-		page.getByRole('region', { name: '问候' }).getByRole('listitem').first()
-	).toContainText('报号');
+	await expect(greeting.getByRole('listitem')).toHaveCount(3);
+	await expect.poll(order).toEqual(['报号', '问好']);
 });
 
 test('F33 the audit log shows who changed what, filtered by record', async ({ page, request }) => {

@@ -438,9 +438,13 @@ describe('crews, flows, phrases and catalogues (F12–F14)', () => {
 		});
 		expect(badStage.body).toMatchObject({ issues: { stage: 'invalid' } });
 		const type = await call('POST', '/api/admin/config/serviceType', cookies.admin!, {
-			name: '报修',
+			name: '移机',
 			callbackRequired: true
 		});
-		expect(type.body.item).toMatchObject({ name: '报修', callbackRequired: true });
+		expect(type.body.item).toMatchObject({ name: '移机', callbackRequired: true });
+		const seeded = await call('POST', '/api/admin/config/serviceType', cookies.admin!, {
+			name: '报修'
+		});
+		expect(seeded.body).toMatchObject({ issues: { name: 'name_taken' } });
 	});
 });

@@ -59,3 +59,19 @@ export const pendingSignOut = {
 	get: async () => (await get<boolean>('pendingSignOut')) === true,
 	set: (value: boolean) => put('pendingSignOut', value)
 };
+
+/** This device's code for ticket numbers, issued once by the server. */
+export const deviceCode = {
+	get: () => get<string>('deviceCode'),
+	set: (value: string) => put('deviceCode', value)
+};
+
+/** The next number of today's tickets on this device (starts at 1 each day). */
+export async function nextTicketCounter(day: string): Promise<number> {
+	return db.transaction('rw', db.settings, async () => {
+		const current = (await get<{ day: string; n: number }>('ticketCounter')) ?? { day, n: 0 };
+		const n = current.day === day ? current.n + 1 : 1;
+		await put('ticketCounter', { day, n });
+		return n;
+	});
+}

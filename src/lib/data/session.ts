@@ -11,6 +11,8 @@ import {
 	type Workstation
 } from '$lib/cache/db';
 import { destroyConfigReplica, startConfigSync, stopConfigSync } from '$lib/replication/config-db';
+import { destroyTicketReplica, startTicketSync, stopTicketSync } from '$lib/replication/tickets-db';
+import { ensureDeviceCode } from '$lib/data/tickets';
 import { session } from '$lib/state/session.svelte';
 import { i18n, isLocale, type Locale } from '$lib/i18n/index.svelte';
 import type { PendingAccount, Registration, SessionUser } from '#shared/schemas/user';
@@ -41,7 +43,11 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 	session.user = answer?.user ?? null;
 	session.home = answer?.home ?? 'none';
 	session.isOfflineCopy = offlineCopy;
-	if (answer && !answer.user.mustChangePassword) startConfigSync();
+	if (answer && !answer.user.mustChangePassword) {
+		startConfigSync();
+		startTicketSync();
+		if (!offlineCopy) void ensureDeviceCode().catch(() => {});
+	}
 }
 
 /** Restores language and session at start-up: from the server, or from this device when offline. */
@@ -97,6 +103,7 @@ export async function signIn(input: {
 
 export async function signOut(): Promise<void> {
 	stopConfigSync();
+	stopTicketSync();
 	try {
 		await api('/session', { method: 'DELETE' });
 	} catch {
@@ -104,6 +111,7 @@ export async function signOut(): Promise<void> {
 	}
 	await cachedSession.clear();
 	await destroyConfigReplica().catch(() => {});
+	await destroyTicketReplica().catch(() => {});
 	apply(null);
 	session.justSignedOut = true;
 }

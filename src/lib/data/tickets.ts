@@ -1,0 +1,110 @@
+/**
+ * Tickets for the UI (F19–F21): recorded and changed in this device's replica first — so they work offline —
+ * as new events whose list fields are derived by the shared pure function; replication does the rest.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { api } from '$lib/api/client';
+import { deviceCode, nextTicketCounter } from '$lib/cache/db';
+import { allTickets, getTicket, onTicketsChange, putTicket } from '$lib/replication/tickets-db';
+import { session } from '$lib/state/session.svelte';
+import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
+import { buildTicket, type TicketDoc } from '#shared/tickets/ticket';
+import type { TicketEvent } from '#shared/tickets/events';
+
+export { onTicketsChange, getTicket };
+export type { TicketDoc };
+
+/** Asks the server once for this device's code (needed to number tickets offline). */
+export async function ensureDeviceCode(): Promise<string> {
+	const known = await deviceCode.get();
+	if (known) return known;
+	const { code } = await api<{ code: string }>('/devices', { method: 'POST' });
+	await deviceCode.set(code);
+	return code;
+}
+
+/** A number people can read aloud, unique without asking the server: date, device code, day counter. */
+async function nextNumber(now: Date): Promise<string> {
+	const code = (await deviceCode.get()) ?? (await ensureDeviceCode());
+	const day = now.toISOString().slice(0, 10).replaceAll('-', '');
+	const n = await nextTicketCounter(day);
+	return `${day}-${code}-${String(n).padStart(4, '0')}`;
+}
+
+function base(type: TicketEvent['type'], at = new Date()) {
+	if (!session.user) throw new Error('not signed in');
+	return { id: uuidv7(), type, at: at.toISOString(), by: session.user.id };
+}
+
+export interface NewTicket {
+	callerNumber: string;
+	serviceTypeId: string | null;
+	contentCategoryId: string | null;
+	content: string;
+	callbackRequired: boolean;
+	/** 客服中心 → closed at the center now (中心处理); any other department → transferred there (移交执行). */
+	departmentId: string;
+	flowId: string | null;
+}
+
+export async function recordTicket(input: NewTicket): Promise<TicketDoc> {
+	const now = new Date();
+	const created: TicketEvent = {
+		...base('created', now),
+		type: 'created',
+		number: await nextNumber(now),
+		callerNumber: input.callerNumber.trim(),
+		customerIds: [],
+		departmentId: CENTER_DEPARTMENT_ID,
+		serviceTypeId: input.serviceTypeId,
+		contentCategoryId: input.contentCategoryId,
+		content: input.content.trim(),
+		callbackRequired: input.callbackRequired
+	};
+	// The finishing event comes a millisecond later, so the canonical order never depends on ids.
+	const then = new Date(now.getTime() + 1);
+	const finish: TicketEvent =
+		input.departmentId === CENTER_DEPARTMENT_ID
+			? { ...base('closedAtCenter', then), type: 'closedAtCenter', note: '' }
+			: {
+					...base('transferred', then),
+					type: 'transferred',
+					toDepartmentId: input.departmentId,
+					flowId: input.flowId,
+					note: ''
+				};
+	return putTicket(buildTicket(`ticket:${uuidv7()}`, [created, finish], CENTER_DEPARTMENT_ID));
+}
+
+/** F21: the department records how it handled the ticket and sends it on (or back to the center). */
+export async function handleTicket(
+	id: string,
+	note: string,
+	nextDepartmentId: string | null
+): Promise<TicketDoc> {
+	const current = await getTicket(id);
+	if (!current || !session.user) throw new Error('ticket not found');
+	const event: TicketEvent = {
+		...base('handled'),
+		type: 'handled',
+		departmentId: session.user.departmentId,
+		note: note.trim(),
+		nextDepartmentId
+	};
+	return putTicket(buildTicket(id, [...current.events, event], CENTER_DEPARTMENT_ID, current._rev));
+}
+
+/** The tickets now at a department (its inbox), oldest first. */
+export async function departmentInbox(departmentId: string): Promise<TicketDoc[]> {
+	return (await allTickets())
+		.filter((t) => t.status === 'atDepartment' && t.departmentId === departmentId)
+		.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
+}
+
+/** Tickets this user recorded, newest first. */
+export async function myTickets(): Promise<TicketDoc[]> {
+	const me = session.user?.id;
+	return (await allTickets())
+		.filter((t) => t.createdBy === me)
+		.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}

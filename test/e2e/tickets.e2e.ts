@@ -1,0 +1,100 @@
+import { expect, test } from '@playwright/test';
+import { createUser, signIn, uniqueName } from './helpers';
+
+test('F19 F20 F21 an agent transfers a ticket; the department sees it within seconds and returns it to the center', async ({
+	page,
+	browser,
+	request
+}) => {
+	const agent = uniqueName('ag');
+	const net = uniqueName('net');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	await createUser(request, {
+		username: net,
+		roleKey: 'department',
+		departmentId: 'department:network'
+	});
+
+	const deptContext = await browser.newContext({ locale: 'zh-CN' });
+	const dept = await deptContext.newPage();
+	await signIn(dept, net);
+	await expect(dept.getByRole('heading', { name: '部门业务' })).toBeVisible();
+	await expect(dept.getByText('暂无待处理的业务。')).toBeVisible();
+
+	await signIn(page, agent);
+	await page.goto('/agent?caller=0571-88886666');
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await expect(entry.getByLabel('来电号码')).toHaveValue('0571-88886666');
+	await entry.getByLabel('处理部门').selectOption({ label: '网络部' });
+	await expect(entry.getByRole('button', { name: '中心处理' })).toBeDisabled();
+	await entry.getByLabel('服务类型').selectOption({ label: '报修' });
+	await entry.getByLabel('内容选择').selectOption({ label: '数字电视' });
+	await entry.getByLabel('服务内容').fill('机顶盒无信号，已重启无效');
+	await entry.getByRole('button', { name: '移交执行' }).click();
+	const done = page.getByRole('status').filter({ hasText: '已移交' });
+	await expect(done).toContainText('已移交 网络部');
+	const number = /业务 (\S+) 已移交/.exec((await done.textContent()) ?? '')![1]!;
+	expect(number).toMatch(/^\d{8}-[0-9A-Z]{3,}-0001$/);
+
+	// The department's open page receives it through replication, within seconds.
+	await dept.getByRole('button', { name: `处理 ${number}` }).click({ timeout: 5_000 });
+	await expect(dept.getByRole('list', { name: '处理经过' })).toContainText('机顶盒无信号');
+	await dept.getByLabel('处理内容').fill('更换分支器，信号恢复');
+	await dept.getByRole('button', { name: '提交处理' }).click();
+	await expect(dept.getByRole('status')).toHaveText(`业务 ${number} 已处理。`);
+	await expect(dept.getByText('暂无待处理的业务。')).toBeVisible();
+	await deptContext.close();
+
+	// Back at the center; 报修 needs a callback (回访) before it closes.
+	const row = page
+		.getByRole('table', { name: '我记录的业务' })
+		.getByRole('row')
+		.filter({ hasText: number });
+	await expect(row).toContainText('待回访', { timeout: 5_000 });
+	await expect(row).toContainText('客服中心');
+});
+
+test('F20 中心处理 closes at the center, keyboard only, and works offline', async ({
+	page,
+	context,
+	request
+}) => {
+	const agent = uniqueName('kb');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, {
+		timeout: 20_000
+	});
+
+	await context.setOffline(true);
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await entry.getByLabel('来电号码').fill('13912345678');
+	await entry.getByLabel('来电号码').press('Enter');
+	await expect(entry.getByLabel('处理部门')).toBeFocused();
+	await page.keyboard.press('Enter');
+	await expect(entry.getByLabel('服务类型')).toBeFocused();
+	await entry.getByLabel('服务类型').selectOption({ label: '咨询' });
+	await entry.getByLabel('服务类型').press('Enter');
+	await page.keyboard.press('Enter');
+	await expect(entry.getByLabel('服务内容')).toBeFocused();
+	await page.keyboard.type('咨询套餐价格');
+	await page.keyboard.press('Control+Enter');
+	await expect(page.getByRole('status').filter({ hasText: '中心处理完毕' })).toBeVisible();
+	const table = page.getByRole('table', { name: '我记录的业务' });
+	await expect(table.getByRole('row').filter({ hasText: '13912345678' })).toContainText('已完结');
+
+	// Still there after a reload without network, and on the server once it is back.
+	await page.reload();
+	await expect(table.getByRole('row').filter({ hasText: '13912345678' })).toContainText('已完结');
+	await context.setOffline(false);
+	await expect
+		.poll(
+			async () => {
+				const res = await page.request.get('/sync/tickets/_changes');
+				return JSON.stringify(await res.json());
+			},
+			{ timeout: 15_000 }
+		)
+		.toContain('ticket:');
+});

@@ -1,0 +1,99 @@
+/**
+ * F20/F21 through the real sync endpoint: an agent's device records and transfers a ticket, the
+ * department's device receives it, records its handling and sends it back; the agent's device sees the result.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import PouchDB from 'pouchdb-core';
+import HttpAdapter from 'pouchdb-adapter-http';
+import MemoryAdapter from 'pouchdb-adapter-memory';
+import Replication from 'pouchdb-replication';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
+import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+
+PouchDB.plugin(HttpAdapter).plugin(MemoryAdapter).plugin(Replication);
+const CENTER = 'department:center';
+let server: TestServer;
+
+function remote(cookie: string) {
+	return new PouchDB<TicketDoc>(`${server.url}/sync/tickets`, {
+		skip_setup: true,
+		fetch: (url: string | Request, opts?: RequestInit) => {
+			const headers = new Headers(opts?.headers);
+			headers.set('cookie', cookie);
+			return PouchDB.fetch(url, { ...opts, headers });
+		}
+	} as PouchDB.Configuration.RemoteDatabaseConfiguration);
+}
+
+beforeAll(async () => {
+	server = await startTestServer();
+});
+afterAll(async () => {
+	await server?.close();
+});
+
+describe('a ticket travels from the center to a department and back', () => {
+	it('every hop replicates and is accepted', async () => {
+		const agentCookie = await server.createUser({ username: 'flowagent', roleKey: 'agent' });
+		const netCookie = await server.createUser({
+			username: 'flownet',
+			roleKey: 'department',
+			departmentId: 'department:network'
+		});
+		const agentDb = new PouchDB<TicketDoc>('flow-agent', { adapter: 'memory' });
+		const netDb = new PouchDB<TicketDoc>('flow-net', { adapter: 'memory' });
+		const t0 = Date.now();
+		const created: TicketEvent = {
+			id: 'f-e0',
+			type: 'created',
+			at: new Date(t0).toISOString(),
+			by: 'user:flowagent',
+			number: 'N-1',
+			callerNumber: '1',
+			customerIds: [],
+			departmentId: CENTER,
+			serviceTypeId: 'serviceType:repair',
+			contentCategoryId: null,
+			content: '无信号',
+			callbackRequired: true
+		};
+		const transfer: TicketEvent = {
+			id: 'f-e1',
+			type: 'transferred',
+			at: new Date(t0 + 1).toISOString(),
+			by: 'user:flowagent',
+			toDepartmentId: 'department:network',
+			flowId: null,
+			note: ''
+		};
+		await agentDb.put(buildTicket('ticket:flow-1', [created, transfer], CENTER));
+		const up = await agentDb.replicate.to(remote(agentCookie));
+		expect(up.doc_write_failures).toBe(0);
+
+		await netDb.replicate.from(remote(netCookie));
+		const atNet = await netDb.get('ticket:flow-1');
+		expect(atNet.status).toBe('atDepartment');
+		const handled: TicketEvent = {
+			id: 'f-e2',
+			type: 'handled',
+			at: new Date(t0 + 2).toISOString(),
+			by: 'user:flownet',
+			departmentId: 'department:network',
+			note: '已修复',
+			nextDepartmentId: null
+		};
+		await netDb.put(buildTicket('ticket:flow-1', [...atNet.events, handled], CENTER, atNet._rev));
+		const netUp = await netDb.replicate.to(remote(netCookie));
+		expect(netUp.doc_write_failures).toBe(0);
+
+		// The department's revision builds on the agent's: the store keeps it as the new winner.
+		const onServer = await server.runtime.deps.store.db<TicketDoc>('tickets').get('ticket:flow-1');
+		expect(onServer).toMatchObject({ status: 'callback', _rev: expect.stringMatching(/^2-/) });
+		await agentDb.replicate.from(remote(agentCookie));
+		expect(await agentDb.get('ticket:flow-1')).toMatchObject({
+			status: 'callback',
+			departmentId: CENTER
+		});
+	});
+});
