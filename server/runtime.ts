@@ -13,6 +13,7 @@ import { createSessions } from './services/sessions';
 import { createFailureLimiter } from './services/rate-limit';
 import { seedConfig } from './services/seed';
 import { createConfigAdmin } from './services/config-admin';
+import { startTicketResolver } from './services/ticket-resolver';
 import { getSecret } from './secrets';
 import type { Config } from './config';
 import type { AppDeps } from './context';
@@ -77,5 +78,15 @@ export async function createRuntime(config: Config) {
 							: 'Kamailio/Janus not installed: tickets are entered by hand'
 					}
 	};
-	return { app: createApp(deps), deps, seeded, firstAdmin, close: () => store.close() };
+	const resolver = startTicketResolver(store, (msg) => console.error(msg));
+	return {
+		app: createApp(deps),
+		deps,
+		seeded,
+		firstAdmin,
+		close: async () => {
+			await resolver.stop();
+			await store.close();
+		}
+	};
 }

@@ -97,3 +97,95 @@ describe('a ticket travels from the center to a department and back', () => {
 		});
 	});
 });
+
+describe('concurrent offline edits', () => {
+	it('two devices edit the same ticket offline; after syncing both keep every event, no conflict left', async () => {
+		const aCookie = await server.createUser({
+			username: 'offa',
+			roleKey: 'department',
+			departmentId: 'department:billing'
+		});
+		const bCookie = await server.createUser({
+			username: 'offb',
+			roleKey: 'department',
+			departmentId: 'department:billing'
+		});
+		const agentCookie = await server.createUser({ username: 'offagent', roleKey: 'agent' });
+		const t0 = Date.now();
+		const created: TicketEvent = {
+			id: 'o-e0',
+			type: 'created',
+			at: new Date(t0).toISOString(),
+			by: 'user:offagent',
+			number: 'N-2',
+			callerNumber: '2',
+			customerIds: [],
+			departmentId: CENTER,
+			serviceTypeId: null,
+			contentCategoryId: null,
+			content: '',
+			callbackRequired: false
+		};
+		const transfer: TicketEvent = {
+			id: 'o-e1',
+			type: 'transferred',
+			at: new Date(t0 + 1).toISOString(),
+			by: 'user:offagent',
+			toDepartmentId: 'department:billing',
+			flowId: null,
+			note: ''
+		};
+		const agentDb = new PouchDB<TicketDoc>('off-agent', { adapter: 'memory' });
+		await agentDb.put(buildTicket('ticket:off-1', [created, transfer], CENTER));
+		await agentDb.replicate.to(remote(agentCookie));
+
+		const devices = [
+			{
+				db: new PouchDB<TicketDoc>('off-a', { adapter: 'memory' }),
+				cookie: aCookie,
+				user: 'user:offa'
+			},
+			{
+				db: new PouchDB<TicketDoc>('off-b', { adapter: 'memory' }),
+				cookie: bCookie,
+				user: 'user:offb'
+			}
+		];
+		for (const d of devices) await d.db.replicate.from(remote(d.cookie));
+		// Both offline now: each records a comment on the same revision.
+		for (const [i, d] of devices.entries()) {
+			const doc = await d.db.get('ticket:off-1');
+			const comment: TicketEvent = {
+				id: `o-c${i}`,
+				type: 'comment',
+				at: new Date(t0 + 10 + i).toISOString(),
+				by: d.user,
+				text: `备注${i}`
+			};
+			await d.db.put(buildTicket('ticket:off-1', [...doc.events, comment], CENTER, doc._rev));
+		}
+		for (const d of devices)
+			expect((await d.db.replicate.to(remote(d.cookie))).doc_write_failures).toBe(0);
+
+		const tickets = server.runtime.deps.store.db<TicketDoc>('tickets');
+		await expect
+			.poll(
+				async () => {
+					const doc = (await tickets.get('ticket:off-1', { conflicts: true })) as TicketDoc & {
+						_conflicts?: string[];
+					};
+					return {
+						conflicts: doc._conflicts?.length ?? 0,
+						events: doc.events.map((e) => e.id).sort()
+					};
+				},
+				{ timeout: 10_000 }
+			)
+			.toEqual({ conflicts: 0, events: ['o-c0', 'o-c1', 'o-e0', 'o-e1'] });
+		for (const d of devices) {
+			await d.db.replicate.from(remote(d.cookie));
+			const doc = await d.db.get('ticket:off-1');
+			expect(doc.events.map((e) => e.id).sort()).toEqual(['o-c0', 'o-c1', 'o-e0', 'o-e1']);
+		}
+	});
+});
