@@ -164,8 +164,9 @@ describe('concurrent offline edits', () => {
 			};
 			await d.db.put(buildTicket('ticket:off-1', [...doc.events, comment], CENTER, doc._rev));
 		}
-		for (const d of devices)
+		for (const d of devices) {
 			expect((await d.db.replicate.to(remote(d.cookie))).doc_write_failures).toBe(0);
+		}
 
 		const tickets = server.runtime.deps.store.db<TicketDoc>('tickets');
 		await expect
