@@ -351,6 +351,7 @@ test('F12 a stale edit is refused with a message instead of overwriting someone 
 	const other = await browser.newContext({ locale: 'zh-CN' });
 	const second = await other.newPage();
 	await signIn(second, 'admin', E2E_ADMIN_PASSWORD);
+	await expect(second.getByRole('heading', { name: '系统管理' })).toBeVisible();
 	await second.goto('/admin/departments');
 	await second.getByRole('button', { name: `选择 ${name}` }).click();
 	await second.getByRole('textbox', { name: '名称', exact: true }).fill(`${name}甲`);

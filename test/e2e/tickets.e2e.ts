@@ -22,6 +22,7 @@ test('F19 F20 F21 an agent transfers a ticket; the department sees it within sec
 	await expect(dept.getByText('暂无待处理的业务。')).toBeVisible();
 
 	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
 	await page.goto('/agent?caller=0571-88886666');
 	const entry = page.getByRole('region', { name: '业务记录' });
 	await expect(entry.getByLabel('来电号码')).toHaveValue('0571-88886666');
