@@ -50,9 +50,9 @@ export const Phone = v.pipe(
 	v.regex(/^\+?[\d\s()-]{3,32}$/, 'phone_invalid')
 );
 
-export const Registration = v.object({
+/** The personal fields of the registration form (F2), also used when an administrator adds a user (F4). */
+const PersonFields = {
 	username: Username,
-	password: Password,
 	name: v.pipe(trimmed(50), v.nonEmpty('required')),
 	departmentId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long')),
 	birthDate: BirthDate,
@@ -67,7 +67,9 @@ export const Registration = v.object({
 		),
 		''
 	)
-});
+};
+
+export const Registration = v.object({ ...PersonFields, password: Password });
 export type Registration = v.InferOutput<typeof Registration>;
 
 export const SignIn = v.object({
@@ -129,21 +131,7 @@ export interface PendingAccount {
 
 /** F4: an administrator adds a user with the registration form, without a password (one is issued). */
 export const NewUser = v.object({
-	username: Username,
-	name: v.pipe(trimmed(50), v.nonEmpty('required')),
-	departmentId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long')),
-	birthDate: BirthDate,
-	phone: Phone,
-	email: v.optional(
-		v.union(
-			[
-				v.literal(''),
-				v.pipe(v.string(), v.trim(), v.maxLength(120, 'too_long'), v.email('email_invalid'))
-			],
-			'email_invalid'
-		),
-		''
-	),
+	...PersonFields,
 	roleId: v.pipe(v.string('required'), v.nonEmpty('required'), v.maxLength(80, 'too_long')),
 	agentId: v.optional(v.union([v.literal(''), AgentId], 'agent_id_format'), '')
 });
