@@ -20,6 +20,7 @@ import { userRoutes } from './routes/users';
 import { configAdminRoutes } from './routes/config-admin';
 import { auditRoutes } from './routes/audit';
 import { deviceRoutes } from './routes/devices';
+import { ticketRoutes } from './routes/tickets';
 import type { AppDeps, AppEnv } from './context';
 
 const SERVER_PATHS = /^\/(api|sync|events)(\/|$)/;
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps) {
 		.route('/api/admin/config', configAdminRoutes(deps))
 		.route('/api/audit', auditRoutes(deps))
 		.route('/api/devices', deviceRoutes(deps))
+		.route('/api/tickets', ticketRoutes(deps))
 		.route('/sync', syncRoutes(deps));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));

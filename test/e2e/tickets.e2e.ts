@@ -99,3 +99,27 @@ test('F20 中心处理 closes at the center, keyboard only, and works offline', 
 		)
 		.toContain('ticket:');
 });
+
+test('F17 the caller’s earlier tickets show beside the entry form, whatever the number’s format', async ({
+	page,
+	request
+}) => {
+	const agent = uniqueName('hist');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await entry.getByLabel('来电号码').fill('0571-8765 4321');
+	await entry.getByLabel('服务类型').selectOption({ label: '咨询' });
+	await entry.getByLabel('服务内容').fill('询问宽带套餐');
+	await entry.getByRole('button', { name: '中心处理' }).click();
+	await expect(page.getByRole('status').filter({ hasText: '中心处理完毕' })).toBeVisible();
+
+	await page.goto(`/agent?caller=${encodeURIComponent('+86 571 87654321')}`);
+	const history = page.getByRole('list', { name: '历史业务信息' });
+	await expect(history.getByRole('listitem')).toHaveCount(1);
+	await expect(history).toContainText('受理内容：询问宽带套餐');
+	await expect(history).toContainText('已完结');
+	await page.getByRole('region', { name: '业务记录' }).getByLabel('来电号码').fill('13000000000');
+	await expect(page.getByText('该号码没有历史业务。')).toBeVisible();
+});

@@ -190,3 +190,43 @@ describe('concurrent offline edits', () => {
 		}
 	});
 });
+
+describe('F17 caller history', () => {
+	it('finds every earlier ticket of a number written in any format, for agents only', async () => {
+		const agentCookie = await server.createUser({ username: 'histagent', roleKey: 'agent' });
+		const crewCookie = await server.createUser({
+			username: 'histcrew',
+			roleKey: 'crew',
+			departmentId: 'department:engineering-install'
+		});
+		const db = new PouchDB<TicketDoc>('hist-agent', { adapter: 'memory' });
+		for (const [i, number] of ['0571-8888 1234', '+86 571 88881234'].entries()) {
+			const created: TicketEvent = {
+				id: `h-e${i}`,
+				type: 'created',
+				at: new Date(Date.now() + i).toISOString(),
+				by: 'user:histagent',
+				number: `H-${i}`,
+				callerNumber: number,
+				customerIds: [],
+				departmentId: CENTER,
+				serviceTypeId: null,
+				contentCategoryId: null,
+				content: `问题${i}`,
+				callbackRequired: false
+			};
+			await db.put(buildTicket(`ticket:hist-${i}`, [created], CENTER));
+		}
+		await db.replicate.to(remote(agentCookie));
+		const res = await fetch(
+			`${server.url}/api/tickets/history?phone=${encodeURIComponent('0086 571-88881234')}`,
+			{ headers: { cookie: agentCookie } }
+		);
+		const body = (await res.json()) as { tickets: { number: string }[] };
+		expect(body.tickets.map((t) => t.number)).toEqual(['H-1', 'H-0']);
+		const crew = await fetch(`${server.url}/api/tickets/history?phone=057188881234`, {
+			headers: { cookie: crewCookie }
+		});
+		expect(crew.status).toBe(403);
+	});
+});

@@ -10,6 +10,7 @@ import { session } from '$lib/state/session.svelte';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { buildTicket, type TicketDoc } from '#shared/tickets/ticket';
 import type { TicketEvent } from '#shared/tickets/events';
+import { normalizePhone } from '#shared/phone';
 
 export { onTicketsChange, getTicket };
 export type { TicketDoc };
@@ -107,4 +108,34 @@ export async function myTickets(): Promise<TicketDoc[]> {
 	return (await allTickets())
 		.filter((t) => t.createdBy === me)
 		.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+export type HistoryTicket = Pick<
+	TicketDoc,
+	| '_id'
+	| 'number'
+	| 'status'
+	| 'departmentId'
+	| 'serviceTypeId'
+	| 'callerNumber'
+	| 'createdAt'
+	| 'events'
+>;
+
+/**
+ * F17: every earlier ticket of a caller number, newest first — from this device's replica at once, and from
+ * the server for tickets outside the device's working set when the network allows.
+ */
+export async function callerHistory(phone: string): Promise<HistoryTicket[]> {
+	const key = normalizePhone(phone);
+	if (key.length < 3) return [];
+	const local = (await allTickets()).filter((t) => t.callerKey === key);
+	const remote = await api<{ tickets: HistoryTicket[] }>(
+		`/tickets/history?phone=${encodeURIComponent(key)}`
+	)
+		.then((r) => r.tickets)
+		.catch(() => [] as HistoryTicket[]);
+	const byId = new Map<string, HistoryTicket>();
+	for (const t of [...remote, ...local]) byId.set(t._id, t);
+	return [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }

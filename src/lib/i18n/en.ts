@@ -250,6 +250,10 @@ export const en: Shape<typeof zhCN> = {
 		email: 'E-mail'
 	},
 	tickets: {
+		historyTitle: 'Earlier tickets of this caller',
+		historyNone: 'No earlier tickets for this number.',
+		asked: 'Asked',
+		handledHow: 'Handled',
 		entry: 'New ticket',
 		callerNumber: 'Caller number',
 		department: 'Handling department',

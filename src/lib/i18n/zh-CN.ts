@@ -235,6 +235,10 @@ export const zhCN = {
 		email: '电子邮件'
 	},
 	tickets: {
+		historyTitle: '历史业务信息',
+		historyNone: '该号码没有历史业务。',
+		asked: '受理内容',
+		handledHow: '处理情况',
 		entry: '业务记录',
 		callerNumber: '来电号码',
 		department: '处理部门',

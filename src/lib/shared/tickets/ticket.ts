@@ -3,6 +3,7 @@
  * union-of-events merge that resolves concurrent offline edits without a human (DESIGN.md).
  */
 import type { TicketEvent } from './events';
+import { normalizePhone } from '../phone';
 
 export type TicketStatus = 'new' | 'atDepartment' | 'resolved' | 'callback' | 'closed';
 
@@ -15,6 +16,8 @@ export interface TicketDerived {
 	serviceTypeId: string | null;
 	contentCategoryId: string | null;
 	callerNumber: string;
+	/** The caller number normalised (`normalizePhone`), for finding a caller's earlier tickets (F17). */
+	callerKey: string;
 	customerIds: string[];
 	createdAt: string;
 	createdBy: string;
@@ -102,6 +105,7 @@ export function deriveTicket(events: readonly TicketEvent[], centerId: string): 
 		serviceTypeId: created.serviceTypeId,
 		contentCategoryId: created.contentCategoryId,
 		callerNumber: created.callerNumber,
+		callerKey: normalizePhone(created.callerNumber),
 		customerIds: created.customerIds,
 		createdAt: created.at,
 		createdBy: created.by,
