@@ -24,15 +24,6 @@ const EVENT_PERMISSION: Record<TicketEventType, Permission | null> = {
 	comment: null
 };
 
-const DERIVED_FIELDS = [
-	'number',
-	'status',
-	'departmentId',
-	'visibleTo',
-	'updatedAt',
-	'createdBy'
-] as const;
-
 export type SyncDb = 'config' | 'tickets';
 export const SYNC_DBS: readonly SyncDb[] = ['config', 'tickets'];
 
