@@ -123,3 +123,79 @@ test('F17 the caller’s earlier tickets show beside the entry form, whatever th
 	await page.getByRole('region', { name: '业务记录' }).getByLabel('来电号码').fill('13000000000');
 	await expect(page.getByText('该号码没有历史业务。')).toBeVisible();
 });
+
+test('F21 F27 two browsers process the same ticket offline; after syncing both keep both handlings', async ({
+	page,
+	browser,
+	request
+}) => {
+	const agent = uniqueName('two');
+	const clerks = [uniqueName('fa'), uniqueName('fb')];
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	for (const clerk of clerks) {
+		await createUser(request, {
+			username: clerk,
+			roleKey: 'department',
+			departmentId: 'department:billing'
+		});
+	}
+	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await entry.getByLabel('来电号码').fill('13055556666');
+	await entry.getByLabel('处理部门').selectOption({ label: '财务部' });
+	await entry.getByLabel('服务内容').fill('重复扣费');
+	await entry.getByRole('button', { name: '移交执行' }).click();
+	const done = page.getByRole('status').filter({ hasText: '已移交' });
+	const number = /业务 (\S+) 已移交/.exec((await done.textContent()) ?? '')![1]!;
+
+	const devices = [];
+	for (const clerk of clerks) {
+		const context = await browser.newContext({ locale: 'zh-CN' });
+		const tab = await context.newPage();
+		await signIn(tab, clerk);
+		await expect(tab.getByRole('heading', { name: '部门业务' })).toBeVisible();
+		await tab.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, {
+			timeout: 20_000
+		});
+		await expect(tab.getByRole('button', { name: `处理 ${number}` })).toBeVisible({
+			timeout: 10_000
+		});
+		devices.push({ context, tab, clerk });
+	}
+	// Both go offline and each records its own handling of the same ticket.
+	for (const [i, { context, tab }] of devices.entries()) {
+		await context.setOffline(true);
+		await tab.getByRole('button', { name: `处理 ${number}` }).click();
+		await tab.getByLabel('处理内容').fill(`离线处理${i}`);
+		await tab.getByRole('button', { name: '提交处理' }).click();
+		await expect(tab.getByRole('status')).toHaveText(`业务 ${number} 已处理。`);
+	}
+	for (const { context } of devices) await context.setOffline(false);
+
+	// Every browser ends with both handlings in the ticket's history.
+	for (const { tab } of devices) {
+		await expect(async () => {
+			const item = tab
+				.getByRole('region', { name: '本部门处理过的业务' })
+				.getByRole('listitem')
+				.filter({ hasText: number });
+			if (
+				(await item.getByRole('button', { name: number }).getAttribute('aria-expanded')) !== 'true'
+			) {
+				await item.getByRole('button', { name: number }).click();
+			}
+			await expect(item.getByRole('list', { name: '处理经过' })).toContainText('离线处理0', {
+				timeout: 1_000
+			});
+			await expect(item.getByRole('list', { name: '处理经过' })).toContainText('离线处理1', {
+				timeout: 1_000
+			});
+		}).toPass({ timeout: 30_000 });
+	}
+	for (const { context } of devices) await context.close();
+	await page.goto(`/agent?caller=13055556666`);
+	await expect(page.getByRole('list', { name: '历史业务信息' })).toContainText(
+		'处理情况：离线处理'
+	);
+});

@@ -139,3 +139,17 @@ export async function callerHistory(phone: string): Promise<HistoryTicket[]> {
 	for (const t of [...remote, ...local]) byId.set(t._id, t);
 	return [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
+
+const RECENT_LIMIT = 20;
+
+/** Tickets the department held and has passed on, most recently changed first (what it handled). */
+export async function departmentRecent(departmentId: string): Promise<TicketDoc[]> {
+	return (await allTickets())
+		.filter(
+			(t) =>
+				t.visibleTo.includes(departmentId) &&
+				!(t.status === 'atDepartment' && t.departmentId === departmentId)
+		)
+		.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+		.slice(0, RECENT_LIMIT);
+}

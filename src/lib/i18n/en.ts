@@ -250,6 +250,7 @@ export const en: Shape<typeof zhCN> = {
 		email: 'E-mail'
 	},
 	tickets: {
+		recent: 'Tickets this department handled',
 		historyTitle: 'Earlier tickets of this caller',
 		historyNone: 'No earlier tickets for this number.',
 		asked: 'Asked',

@@ -235,6 +235,7 @@ export const zhCN = {
 		email: '电子邮件'
 	},
 	tickets: {
+		recent: '本部门处理过的业务',
 		historyTitle: '历史业务信息',
 		historyNone: '该号码没有历史业务。',
 		asked: '受理内容',
