@@ -199,3 +199,35 @@ test('F21 F27 two browsers process the same ticket offline; after syncing both k
 		'处理情况：离线处理'
 	);
 });
+
+test('F22 a ticket whose service type needs a callback closes once the callback is recorded', async ({
+	page,
+	request
+}) => {
+	const agent = uniqueName('cb');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await entry.getByLabel('来电号码').fill('13177778888');
+	await entry.getByLabel('服务类型').selectOption({ label: '报修' });
+	await entry.getByLabel('服务内容').fill('遥控器失灵');
+	await entry.getByRole('button', { name: '中心处理' }).click();
+	const done = page.getByRole('status').filter({ hasText: '中心处理完毕' });
+	const number = /业务 (\S+) 已由中心/.exec((await done.textContent()) ?? '')![1]!;
+	const mine = page
+		.getByRole('table', { name: '我记录的业务' })
+		.getByRole('row')
+		.filter({ hasText: number });
+	await expect(mine).toContainText('待回访');
+
+	const callback = page.getByRole('form', { name: `回访 ${number}` });
+	await callback.getByLabel('满意度').selectOption({ label: '满意' });
+	await callback.getByLabel('回访记录').fill('已恢复正常');
+	await callback.getByRole('button', { name: '记录回访' }).click();
+	await expect(page.getByRole('status').filter({ hasText: '已回访' })).toHaveText(
+		`业务 ${number} 已回访并完结。`
+	);
+	await expect(mine).toContainText('已完结');
+	await expect(page.getByRole('form', { name: `回访 ${number}` })).toHaveCount(0);
+});

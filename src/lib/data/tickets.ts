@@ -153,3 +153,35 @@ export async function departmentRecent(departmentId: string): Promise<TicketDoc[
 		.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
 		.slice(0, RECENT_LIMIT);
 }
+
+/** Tickets waiting for their callback (回访), oldest first. */
+export async function callbacksDue(): Promise<TicketDoc[]> {
+	return (await allTickets())
+		.filter((t) => t.status === 'callback')
+		.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
+}
+
+export type Satisfaction = 'satisfied' | 'neutral' | 'dissatisfied' | 'unreachable';
+export const SATISFACTIONS: Satisfaction[] = [
+	'satisfied',
+	'neutral',
+	'dissatisfied',
+	'unreachable'
+];
+
+/** F22: the customer was called back; the ticket closes. */
+export async function recordCallback(
+	id: string,
+	satisfaction: Satisfaction,
+	note: string
+): Promise<TicketDoc> {
+	const current = await getTicket(id);
+	if (!current) throw new Error('ticket not found');
+	const event: TicketEvent = {
+		...base('callback'),
+		type: 'callback',
+		satisfaction,
+		note: note.trim()
+	};
+	return putTicket(buildTicket(id, [...current.events, event], CENTER_DEPARTMENT_ID, current._rev));
+}

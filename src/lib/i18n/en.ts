@@ -250,6 +250,19 @@ export const en: Shape<typeof zhCN> = {
 		email: 'E-mail'
 	},
 	tickets: {
+		callbacksDue: 'Callbacks due',
+		callbacksNone: 'No callback is due.',
+		callbackFor: 'Callback for {{number}}',
+		satisfaction: 'Satisfaction',
+		satisfactions: {
+			satisfied: 'Satisfied',
+			neutral: 'Neutral',
+			dissatisfied: 'Dissatisfied',
+			unreachable: 'Not reached'
+		},
+		callbackNote: 'Callback notes',
+		recordCallback: 'Record callback',
+		callbackDone: 'Ticket {{number}} called back and closed.',
 		recent: 'Tickets this department handled',
 		historyTitle: 'Earlier tickets of this caller',
 		historyNone: 'No earlier tickets for this number.',

@@ -235,6 +235,19 @@ export const zhCN = {
 		email: '电子邮件'
 	},
 	tickets: {
+		callbacksDue: '待回访',
+		callbacksNone: '没有待回访的业务。',
+		callbackFor: '回访 {{number}}',
+		satisfaction: '满意度',
+		satisfactions: {
+			satisfied: '满意',
+			neutral: '一般',
+			dissatisfied: '不满意',
+			unreachable: '未联系上'
+		},
+		callbackNote: '回访记录',
+		recordCallback: '记录回访',
+		callbackDone: '业务 {{number}} 已回访并完结。',
 		recent: '本部门处理过的业务',
 		historyTitle: '历史业务信息',
 		historyNone: '该号码没有历史业务。',
