@@ -74,7 +74,7 @@ test('F1 signing out while offline ends the server session once the network is b
 		timeout: 20_000
 	});
 	const token = (await context.cookies()).find((c) => c.name === 'cc_session')?.value;
-	expect(token).toBeTruthy();
+	expect(token).toMatch(/^[\w-]{40,}$/);
 
 	await context.setOffline(true);
 	await page.getByRole('button', { name: '退出' }).click();

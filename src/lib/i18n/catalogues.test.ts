@@ -16,9 +16,9 @@ describe('i18n catalogues', () => {
 
 	it('every error code and permission has a label in both languages', () => {
 		for (const catalogue of [zhCN, en]) {
-			for (const code of ERROR_CODES) expect(catalogue.error[code], code).toBeTruthy();
+			for (const code of ERROR_CODES) expect(catalogue.error[code], code).toMatch(/\S/);
 			for (const id of PERMISSIONS) {
-				expect((catalogue.perm as Record<string, string>)[id], id).toBeTruthy();
+				expect((catalogue.perm as Record<string, string>)[id], id).toMatch(/\S/);
 			}
 		}
 	});
