@@ -112,6 +112,63 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 		}
 	}
 
+	async function requireDepartment(id: string): Promise<DepartmentDoc> {
+		const department = await getConfig<DepartmentDoc>(id, 'department');
+		if (department) return department;
+		throw new AppError('validation', 400, 'Unknown department', {
+			field: 'departmentId',
+			issues: { departmentId: 'department_unknown' }
+		});
+	}
+
+	async function requireRole(id: string): Promise<RoleDoc> {
+		const role = await getConfig<RoleDoc>(id, 'role');
+		if (role) return role;
+		throw new AppError('validation', 400, 'Unknown role', {
+			field: 'roleId',
+			issues: { roleId: 'role_unknown' }
+		});
+	}
+
+	type PersonFields = Pick<
+		UserDoc,
+		'username' | 'name' | 'departmentId' | 'birthDate' | 'phone' | 'email'
+	>;
+	type AccountFields = Pick<
+		UserDoc,
+		'status' | 'roleId' | 'permissions' | 'agentId' | 'passwordHash' | 'mustChangePassword'
+	>;
+
+	/** Stores a new account; the id makes the user name unique, so a clash is `username_taken`. */
+	async function insertNewUser(person: PersonFields, account: AccountFields): Promise<UserDoc> {
+		const now = new Date().toISOString();
+		const doc: UserDoc = {
+			_id: userIdOf(person.username),
+			type: 'user',
+			username: person.username,
+			name: person.name,
+			departmentId: person.departmentId,
+			birthDate: person.birthDate,
+			phone: person.phone,
+			email: person.email,
+			...account,
+			createdAt: now,
+			updatedAt: now
+		};
+		try {
+			const res = await users.insert(doc);
+			return { ...doc, _rev: res.rev };
+		} catch (err) {
+			if (storeStatus(err) === 409) {
+				throw new AppError('username_taken', 409, 'This user name is taken', {
+					field: 'username',
+					issues: { username: 'username_taken' }
+				});
+			}
+			throw err;
+		}
+	}
+
 	async function requireUser(id: string): Promise<UserDoc> {
 		const user = await getUser(id);
 		if (!user) throw new AppError('not_found', 404, 'No such account');
@@ -206,53 +263,18 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 
 		/** F4: an administrator adds an active user; returns the one-time password to hand over. */
 		async addUser(input: NewUser, actor: string): Promise<{ user: UserSummary; password: string }> {
-			const department = await getConfig<DepartmentDoc>(input.departmentId, 'department');
-			if (!department) {
-				throw new AppError('validation', 400, 'Unknown department', {
-					field: 'departmentId',
-					issues: { departmentId: 'department_unknown' }
-				});
-			}
-			const role = await getConfig<RoleDoc>(input.roleId, 'role');
-			if (!role) {
-				throw new AppError('validation', 400, 'Unknown role', {
-					field: 'roleId',
-					issues: { roleId: 'role_unknown' }
-				});
-			}
+			await requireDepartment(input.departmentId);
+			const role = await requireRole(input.roleId);
 			await checkAgentId(input.agentId, userIdOf(input.username));
 			const password = oneTimePassword();
-			const now = new Date().toISOString();
-			const doc: UserDoc = {
-				_id: userIdOf(input.username),
-				type: 'user',
-				username: input.username,
-				name: input.name,
-				departmentId: input.departmentId,
-				birthDate: input.birthDate,
-				phone: input.phone,
-				email: input.email,
+			const doc = await insertNewUser(input, {
 				status: 'active',
 				roleId: role._id,
 				permissions: role.permissions.filter(isPermission),
 				agentId: input.agentId || null,
 				passwordHash: await hashPassword(password),
-				mustChangePassword: true,
-				createdAt: now,
-				updatedAt: now
-			};
-			try {
-				const res = await users.insert(doc);
-				doc._rev = res.rev;
-			} catch (err) {
-				if (storeStatus(err) === 409) {
-					throw new AppError('username_taken', 409, 'This user name is taken', {
-						field: 'username',
-						issues: { username: 'username_taken' }
-					});
-				}
-				throw err;
-			}
+				mustChangePassword: true
+			});
 			await audit.record({ actor, action: 'user.create', target: doc._id, after: toSummary(doc) });
 			return { user: toSummary(doc), password };
 		},
@@ -330,12 +352,7 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 					issues: { permissions: 'invalid' }
 				});
 			}
-			if (roleId && !(await getConfig<RoleDoc>(roleId, 'role'))) {
-				throw new AppError('validation', 400, 'Unknown role', {
-					field: 'roleId',
-					issues: { roleId: 'role_unknown' }
-				});
-			}
+			if (roleId) await requireRole(roleId);
 			if (id === actor && !permissions.includes('admin.users')) {
 				throw new AppError('self', 409, 'You cannot take user administration away from yourself');
 			}
@@ -369,43 +386,15 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 		},
 
 		async register(input: Registration, actor: string | null): Promise<PendingAccount> {
-			const department = await getConfig<DepartmentDoc>(input.departmentId, 'department');
-			if (!department) {
-				throw new AppError('validation', 400, 'Unknown department', {
-					field: 'departmentId',
-					issues: { departmentId: 'department_unknown' }
-				});
-			}
-			const now = new Date().toISOString();
-			const doc: UserDoc = {
-				_id: userIdOf(input.username),
-				type: 'user',
-				username: input.username,
-				name: input.name,
-				departmentId: input.departmentId,
-				birthDate: input.birthDate,
-				phone: input.phone,
-				email: input.email,
+			await requireDepartment(input.departmentId);
+			const doc = await insertNewUser(input, {
 				status: 'pending',
 				roleId: null,
 				permissions: [],
 				agentId: null,
 				passwordHash: await hashPassword(input.password),
-				mustChangePassword: false,
-				createdAt: now,
-				updatedAt: now
-			};
-			try {
-				await users.insert(doc);
-			} catch (err) {
-				if (storeStatus(err) === 409) {
-					throw new AppError('username_taken', 409, 'This user name is taken', {
-						field: 'username',
-						issues: { username: 'username_taken' }
-					});
-				}
-				throw err;
-			}
+				mustChangePassword: false
+			});
 			await audit.record({
 				actor: actor ?? doc._id,
 				action: 'user.register',
@@ -475,13 +464,7 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 			if (user.status !== 'pending') {
 				throw new AppError('conflict', 409, 'The account is not pending');
 			}
-			const role = await getConfig<RoleDoc>(roleId, 'role');
-			if (!role) {
-				throw new AppError('validation', 400, 'Unknown role', {
-					field: 'roleId',
-					issues: { roleId: 'role_unknown' }
-				});
-			}
+			const role = await requireRole(roleId);
 			await checkAgentId(agentId, id);
 			const saved = await save({
 				...user,

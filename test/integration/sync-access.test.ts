@@ -3,10 +3,7 @@
  * write only where and what they may. Runs against the embedded store through the real HTTP stack.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import PouchDB from 'pouchdb-core';
-import HttpAdapter from 'pouchdb-adapter-http';
-import MemoryAdapter from 'pouchdb-adapter-memory';
-import Replication from 'pouchdb-replication';
+import { PouchDB, syncRemote } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
@@ -29,8 +26,6 @@ function recorded(id: string, by: string, extra: TicketEvent[] = []) {
 	};
 	return buildTicket(`ticket:${id}`, [created, ...extra], 'department:center');
 }
-
-PouchDB.plugin(HttpAdapter).plugin(MemoryAdapter).plugin(Replication);
 
 const now = () => new Date().toISOString();
 const ticket = (id: string, visibleTo: string[], by = 'user:someone') => ({
@@ -57,14 +52,7 @@ const req = (path: string, cookie: string | null, init: RequestInit = {}) =>
 	});
 
 function remote(db: string, cookie: string) {
-	return new PouchDB(`${server.url}/sync/${db}`, {
-		skip_setup: true,
-		fetch: (url: string | Request, opts?: RequestInit) => {
-			const headers = new Headers(opts?.headers);
-			headers.set('cookie', cookie);
-			return PouchDB.fetch(url, { ...opts, headers });
-		}
-	} as PouchDB.Configuration.RemoteDatabaseConfiguration);
+	return syncRemote(server.url, db, cookie);
 }
 
 beforeAll(async () => {

@@ -3,27 +3,16 @@
  * department's device receives it, records its handling and sends it back; the agent's device sees the result.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import PouchDB from 'pouchdb-core';
-import HttpAdapter from 'pouchdb-adapter-http';
-import MemoryAdapter from 'pouchdb-adapter-memory';
-import Replication from 'pouchdb-replication';
+import { PouchDB, syncRemote } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 
-PouchDB.plugin(HttpAdapter).plugin(MemoryAdapter).plugin(Replication);
 const CENTER = 'department:center';
 let server: TestServer;
 
 function remote(cookie: string) {
-	return new PouchDB<TicketDoc>(`${server.url}/sync/tickets`, {
-		skip_setup: true,
-		fetch: (url: string | Request, opts?: RequestInit) => {
-			const headers = new Headers(opts?.headers);
-			headers.set('cookie', cookie);
-			return PouchDB.fetch(url, { ...opts, headers });
-		}
-	} as PouchDB.Configuration.RemoteDatabaseConfiguration);
+	return syncRemote<TicketDoc>(server.url, 'tickets', cookie);
 }
 
 beforeAll(async () => {
