@@ -19,7 +19,27 @@ function newest(path) {
 	return max;
 }
 
-// 1. npm packages
+// 1. npm packages (better-sqlite3 compiles its bundled SQLite: it needs a C++ toolchain and Python)
+const toolchain = [
+	['/usr/bin/g++', 'g++'],
+	['/usr/bin/make', 'make'],
+	['/usr/bin/python3', 'python3']
+];
+const missingTools = toolchain.filter(([file]) => !existsSync(file)).map(([, pkg]) => pkg);
+if (missingTools.length > 0 && !existsSync('node_modules/better-sqlite3/build/Release')) {
+	if (process.getuid?.() === 0) {
+		console.log(`» Installing the build tools: ${missingTools.join(' ')} …`);
+		run('apt-get update -qq');
+		run(
+			`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missingTools.join(' ')}`
+		);
+	} else {
+		console.error(
+			`✗ Installing better-sqlite3 needs: ${missingTools.join(' ')}.\n` +
+				`  Install them as root:  sudo apt-get install -y ${missingTools.join(' ')}`
+		);
+	}
+}
 const installed = 'node_modules/.package-lock.json';
 if (
 	!existsSync(installed) ||

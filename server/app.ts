@@ -21,11 +21,14 @@ import { configAdminRoutes } from './routes/config-admin';
 import { auditRoutes } from './routes/audit';
 import { deviceRoutes } from './routes/devices';
 import { ticketRoutes } from './routes/tickets';
+import { customerRoutes } from './routes/customers';
 import type { AppDeps, AppEnv } from './context';
 
 const SERVER_PATHS = /^\/(api|sync|events)(\/|$)/;
 const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands
 const SYNC_BODY_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB: replication batches, photos arrive later
+const IMPORT_BODY_MAX_BYTES = 4 * 1024 * 1024 * 1024; // 4 GiB: a city's billing export, streamed
+const IMPORT_PATH = '/api/customers/import';
 
 const originCheck = csrf();
 const postsFromThisOrigin: MiddlewareHandler = (c, next) =>
@@ -33,6 +36,7 @@ const postsFromThisOrigin: MiddlewareHandler = (c, next) =>
 
 const tooLarge = (c: Context) =>
 	c.json({ code: 'bad_request', message: 'Request body too large' }, 413);
+const apiBodyLimit = bodyLimit({ maxSize: API_BODY_MAX_BYTES, onError: tooLarge });
 
 export function createApp(deps: AppDeps) {
 	const app = new Hono<AppEnv>()
@@ -54,7 +58,8 @@ export function createApp(deps: AppDeps) {
 		// so scripts may still `DELETE /api/session` without an Origin header.
 		.use('/api/*', postsFromThisOrigin)
 		.use('/sync/*', postsFromThisOrigin)
-		.use('/api/*', bodyLimit({ maxSize: API_BODY_MAX_BYTES, onError: tooLarge }))
+		.use(IMPORT_PATH, bodyLimit({ maxSize: IMPORT_BODY_MAX_BYTES, onError: tooLarge }))
+		.use('/api/*', (c, next) => (c.req.path === IMPORT_PATH ? next() : apiBodyLimit(c, next)))
 		.use('/sync/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/api/*', loadSession(deps))
 		.use('/sync/*', loadSession(deps))
@@ -90,6 +95,7 @@ export function createApp(deps: AppDeps) {
 		.route('/api/audit', auditRoutes(deps))
 		.route('/api/devices', deviceRoutes(deps))
 		.route('/api/tickets', ticketRoutes(deps))
+		.route('/api/customers', customerRoutes(deps))
 		.route('/sync', syncRoutes(deps));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));

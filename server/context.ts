@@ -6,6 +6,8 @@ import type { Sessions } from './services/sessions';
 import type { Audit } from './services/audit';
 import type { ConfigAdmin } from './services/config-admin';
 import type { FailureLimiter } from './services/rate-limit';
+import type { CustomerIndex, startCustomerIndexer } from './services/customer-index';
+import type { CustomerImport } from './services/customer-import';
 
 export interface AppDeps {
 	config: Config;
@@ -14,6 +16,11 @@ export interface AppDeps {
 	sessions: Sessions;
 	audit: Audit;
 	configAdmin: ConfigAdmin;
+	customers: {
+		index: CustomerIndex;
+		indexer: ReturnType<typeof startCustomerIndexer>;
+		importer: CustomerImport;
+	};
 	limiter: { perUser: FailureLimiter; perAddress: FailureLimiter };
 	/** A stable id of this server instance (the CouchDB-protocol `uuid` of /sync). */
 	instanceId: string;

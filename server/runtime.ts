@@ -14,6 +14,8 @@ import { createFailureLimiter } from './services/rate-limit';
 import { seedConfig } from './services/seed';
 import { createConfigAdmin } from './services/config-admin';
 import { startTicketResolver } from './services/ticket-resolver';
+import { openCustomerIndex, startCustomerIndexer } from './services/customer-index';
+import { createCustomerImport } from './services/customer-import';
 import { getSecret } from './secrets';
 import type { Config } from './config';
 import type { AppDeps } from './context';
@@ -47,6 +49,13 @@ export async function createRuntime(config: Config) {
 	const audit = createAudit(store);
 	const accounts = createAccounts({ store, audit });
 	const firstAdmin = await accounts.ensureFirstAdmin(config.adminPassword);
+	const customerIndex = openCustomerIndex(join(config.dataDir, 'customer-index.sqlite'));
+	const log = (msg: string) => console.error(msg);
+	const customers = {
+		index: customerIndex,
+		indexer: startCustomerIndexer(store, customerIndex, log),
+		importer: createCustomerImport(store)
+	};
 	const telephonyInstalled = which('kamailio') && which('janus');
 
 	const deps: AppDeps = {
@@ -56,6 +65,7 @@ export async function createRuntime(config: Config) {
 		sessions: createSessions({ store, ttlMs: config.sessionTtlMs }),
 		audit,
 		configAdmin: createConfigAdmin({ store, audit }),
+		customers,
 		limiter: {
 			perUser: createFailureLimiter({
 				max: config.login.maxFailures,
@@ -78,7 +88,7 @@ export async function createRuntime(config: Config) {
 							: 'Kamailio/Janus not installed: tickets are entered by hand'
 					}
 	};
-	const resolver = startTicketResolver(store, (msg) => console.error(msg));
+	const resolver = startTicketResolver(store, log);
 	return {
 		app: createApp(deps),
 		deps,
@@ -86,6 +96,8 @@ export async function createRuntime(config: Config) {
 		firstAdmin,
 		close: async () => {
 			await resolver.stop();
+			await customers.indexer.stop();
+			customerIndex.close();
 			await store.close();
 		}
 	};

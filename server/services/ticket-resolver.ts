@@ -6,27 +6,24 @@
  */
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
+import { followChanges } from '../store/follow';
 import type { Store } from '../store';
 
-const LONGPOLL_MS = 25_000;
-const RETRY_MS = 2_000;
 const CHECKPOINT = '_local/ticket-resolver';
 
 type Doc = TicketDoc & { _conflicts?: string[] };
 
 export function startTicketResolver(store: Store, log: (msg: string) => void = () => {}) {
 	const db = store.dbName('tickets');
-	let stopped = false;
-	let abort = new AbortController();
 	const json = { 'content-type': 'application/json', accept: 'application/json' };
 
 	async function get<T>(path: string): Promise<T | null> {
-		const res = await store.fetch(`/${db}/${path}`, { headers: json, signal: abort.signal });
+		const res = await store.fetch(`/${db}/${path}`, { headers: json });
 		return res.ok ? ((await res.json()) as T) : null;
 	}
 
 	/** Merges every conflict of one ticket; returns true when something was written. */
-	async function resolve(doc: Doc): Promise<boolean> {
+	async function resolve(doc: Doc, signal: AbortSignal): Promise<boolean> {
 		if (!doc._conflicts?.length || doc.type !== 'ticket') return false;
 		let merged: TicketDoc = doc;
 		const losers: string[] = [];
@@ -43,7 +40,7 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 			body: JSON.stringify({
 				docs: [winner, ...losers.map((rev) => ({ _id: doc._id, _rev: rev, _deleted: true }))]
 			}),
-			signal: abort.signal
+			signal
 		});
 		const results = (await res.json()) as { id: string; error?: string }[];
 		const failed = results.filter((r) => r.error);
@@ -51,39 +48,22 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 		return true;
 	}
 
-	async function loop() {
-		let since = (await get<{ seq: string }>(CHECKPOINT).catch(() => null))?.seq ?? '0';
-		while (!stopped) {
-			try {
-				const res = await store.fetch(
-					`/${db}/_changes?feed=longpoll&timeout=${LONGPOLL_MS}&conflicts=true&include_docs=true&since=${encodeURIComponent(since)}`,
-					{ headers: json, signal: abort.signal }
-				);
-				const body = (await res.json()) as { results: { doc?: Doc }[]; last_seq: string };
-				for (const change of body.results) if (change.doc) await resolve(change.doc);
-				since = body.last_seq;
-				const current = await get<{ _rev: string }>(CHECKPOINT);
-				await store.fetch(`/${db}/${CHECKPOINT}`, {
-					method: 'PUT',
-					headers: json,
-					body: JSON.stringify({ seq: since, ...(current ? { _rev: current._rev } : {}) }),
-					signal: abort.signal
-				});
-			} catch (err) {
-				if (stopped) return;
-				log(`ticket resolver: ${(err as Error).message}; retrying`);
-				await new Promise((r) => setTimeout(r, RETRY_MS));
-				abort = new AbortController();
-			}
+	const follower = followChanges<Doc>(store, 'tickets', {
+		name: 'ticket resolver',
+		includeDocs: true,
+		conflicts: true,
+		log,
+		since: async () => (await get<{ seq: string }>(CHECKPOINT).catch(() => null))?.seq ?? '0',
+		onBatch: async (changes, lastSeq, signal) => {
+			for (const change of changes) if (change.doc) await resolve(change.doc, signal);
+			const current = await get<{ _rev: string }>(CHECKPOINT);
+			await store.fetch(`/${db}/${CHECKPOINT}`, {
+				method: 'PUT',
+				headers: json,
+				body: JSON.stringify({ seq: lastSeq, ...(current ? { _rev: current._rev } : {}) }),
+				signal
+			});
 		}
-	}
-
-	const running = loop();
-	return {
-		async stop() {
-			stopped = true;
-			abort.abort();
-			await running.catch(() => {});
-		}
-	};
+	});
+	return { stop: () => follower.stop() };
 }

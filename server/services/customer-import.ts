@@ -1,0 +1,202 @@
+/**
+ * Subscriber import (F18's data): a billing export — CSV with a header row, or JSON lines — streamed from the
+ * request, validated row by row, written to `cc_customers` in bulk. Bad rows are reported with their line
+ * number and reason while the rest go in; re-importing updates the same documents (the id is source +
+ * account) and leaves unchanged ones alone. Nothing is held in memory but one batch and the seen accounts.
+ */
+import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { parse } from 'csv-parse';
+import {
+	customerFromRow,
+	headerField,
+	sameCustomer,
+	type Customer,
+	type CustomerSource
+} from '#shared/customers/customer';
+import { AppError } from '../errors';
+import type { Store } from '../store';
+
+export type ImportFormat = 'csv' | 'jsonl';
+
+export interface RejectedRow {
+	line: number;
+	reason: string;
+	account?: string;
+}
+
+export interface ImportReport {
+	source: CustomerSource;
+	rows: number;
+	inserted: number;
+	updated: number;
+	unchanged: number;
+	rejected: number;
+	/** The first rejected rows (at most MAX_REPORTED), with line numbers and reasons. */
+	rejectedRows: RejectedRow[];
+	ms: number;
+}
+
+const BATCH = 2000;
+const MAX_REPORTED = 1000;
+
+interface Row {
+	line: number;
+	record: Record<string, unknown>;
+}
+
+/** CSV records (header row names the columns, in English or Chinese) with their line numbers. */
+async function* csvRows(input: Readable, reject: (r: RejectedRow) => void): AsyncGenerator<Row> {
+	const parser = input.pipe(
+		parse({
+			bom: true,
+			columns: (header: string[]) => header.map((h) => headerField(h) ?? false),
+			relax_column_count: true,
+			skip_empty_lines: true,
+			skip_records_with_error: true,
+			trim: true,
+			info: true
+		})
+	);
+	parser.on('skip', (err: Error & { lines?: number }) =>
+		reject({ line: err.lines ?? 0, reason: 'csv_malformed' })
+	);
+	for await (const { record, info } of parser as AsyncIterable<{
+		record: Record<string, unknown>;
+		info: { lines: number };
+	}>) {
+		yield { line: info.lines, record };
+	}
+}
+
+/** JSON lines: one object per line, field names as in the CSV header. */
+async function* jsonlRows(input: Readable, reject: (r: RejectedRow) => void): AsyncGenerator<Row> {
+	let line = 0;
+	for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+		line++;
+		const trimmed = text.replace(/^\uFEFF/, '').trim();
+		if (!trimmed) continue;
+		let value: unknown;
+		try {
+			value = JSON.parse(trimmed);
+		} catch {
+			reject({ line, reason: 'json_malformed' });
+			continue;
+		}
+		if (!value || typeof value !== 'object' || Array.isArray(value)) {
+			reject({ line, reason: 'json_not_object' });
+			continue;
+		}
+		const record: Record<string, unknown> = {};
+		for (const [key, v] of Object.entries(value)) {
+			const field = headerField(key);
+			if (field) record[field] = v;
+		}
+		yield { line, record };
+	}
+}
+
+export function createCustomerImport(store: Store) {
+	const db = store.dbName('customers');
+	const json = { 'content-type': 'application/json', accept: 'application/json' };
+
+	async function post<T>(path: string, body: unknown): Promise<T> {
+		const res = await store.fetch(`/${db}/${path}`, {
+			method: 'POST',
+			headers: json,
+			body: JSON.stringify(body)
+		});
+		if (!res.ok) throw new Error(`store ${path} answered ${res.status}`);
+		return (await res.json()) as T;
+	}
+
+	return {
+		async run(
+			body: ReadableStream<Uint8Array>,
+			source: CustomerSource,
+			format: ImportFormat
+		): Promise<ImportReport> {
+			const started = performance.now();
+			const report: ImportReport = {
+				source,
+				rows: 0,
+				inserted: 0,
+				updated: 0,
+				unchanged: 0,
+				rejected: 0,
+				rejectedRows: [],
+				ms: 0
+			};
+			const reject = (r: RejectedRow) => {
+				report.rejected++;
+				if (report.rejectedRows.length < MAX_REPORTED) report.rejectedRows.push(r);
+			};
+			const seen = new Set<string>();
+			const importedAt = new Date().toISOString();
+			let batch: { line: number; customer: Customer }[] = [];
+
+			const flush = async () => {
+				if (batch.length === 0) return;
+				const current = batch;
+				batch = [];
+				const existing = await post<{ rows: { key: string; doc?: Customer | null }[] }>(
+					'_all_docs?include_docs=true',
+					{ keys: current.map((b) => b.customer._id) }
+				);
+				const docs: Customer[] = [];
+				const lines: number[] = [];
+				current.forEach(({ customer, line }, i) => {
+					const old = existing.rows[i]?.doc;
+					if (old && sameCustomer(old, customer)) {
+						report.unchanged++;
+						return;
+					}
+					docs.push(old ? { ...customer, _rev: old._rev } : customer);
+					lines.push(line);
+				});
+				if (docs.length === 0) return;
+				const results = await post<{ id: string; error?: string }[]>('_bulk_docs', { docs });
+				results.forEach((r, i) => {
+					if (r.error) reject({ line: lines[i]!, reason: `store_${r.error}` });
+					else if (docs[i]!._rev) report.updated++;
+					else report.inserted++;
+				});
+			};
+
+			const input = Readable.fromWeb(body as never);
+			// Rows the parser cannot read count as rows too (they are in the file).
+			const malformed = (r: RejectedRow) => (report.rows++, reject(r));
+			const rows = format === 'csv' ? csvRows(input, malformed) : jsonlRows(input, malformed);
+			try {
+				for await (const { line, record } of rows) {
+					report.rows++;
+					const result = customerFromRow(source, record, importedAt);
+					if (!result.ok) {
+						const account = typeof record.account === 'string' ? record.account : undefined;
+						reject({ line, reason: result.reason, ...(account ? { account } : {}) });
+						continue;
+					}
+					if (seen.has(result.customer._id)) {
+						reject({ line, reason: 'duplicate_account', account: result.customer.account });
+						continue;
+					}
+					seen.add(result.customer._id);
+					batch.push({ line, customer: result.customer });
+					if (batch.length >= BATCH) await flush();
+				}
+				await flush();
+			} catch (err) {
+				// What was written stays written; the report says how far the import got.
+				throw new AppError(
+					'bad_request',
+					400,
+					`Import stopped after ${report.rows} rows: ${(err as Error).message}`
+				);
+			}
+			report.ms = Math.round(performance.now() - started);
+			return report;
+		}
+	};
+}
+
+export type CustomerImport = ReturnType<typeof createCustomerImport>;

@@ -1,0 +1,330 @@
+/**
+ * The subscriber search index (F18, DESIGN.md "Customers"): a derived, rebuildable SQLite file beside the
+ * store, fed by `cc_customers`' changes feed. Normalised phone numbers sit in a B-tree (and reversed, so a
+ * number's last digits are a range too); names and addresses in an FTS5 trigram table, which finds 西湖区
+ * inside 杭州市西湖区文三路. Deleting the file is always safe: it is rebuilt from the store at the next start.
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { normalizePhone } from '#shared/phone';
+import type {
+	Customer,
+	CustomerHit,
+	CustomerSearchQuery,
+	SearchField
+} from '#shared/customers/customer';
+import { followChanges, type Change } from '../store/follow';
+import type { Store } from '../store';
+
+/** Bump when the schema changes: the index is then rebuilt from the store. */
+const SCHEMA_VERSION = '1';
+const BATCH = 5000;
+
+const SCHEMA = `
+create table if not exists meta (key text primary key, value text not null);
+create table if not exists customers (
+	rid integer primary key,
+	id text not null unique,
+	source text not null,
+	account text not null,
+	name text not null,
+	address text not null,
+	smart_card text not null,
+	stb text not null,
+	hit text not null
+);
+create index if not exists customers_account on customers (account);
+create index if not exists customers_card on customers (smart_card) where smart_card <> '';
+create index if not exists customers_stb on customers (stb) where stb <> '';
+create index if not exists customers_name on customers (name);
+create index if not exists customers_address on customers (address);
+create table if not exists phones (phone text not null, reversed text not null, rid integer not null);
+create index if not exists phones_phone on phones (phone);
+create index if not exists phones_reversed on phones (reversed);
+create index if not exists phones_rid on phones (rid);
+create virtual table if not exists texts using fts5 (
+	name, address, content='', contentless_delete=1, tokenize='trigram'
+);
+`;
+
+const reverse = (s: string) => [...s].reverse().join('');
+/** Upper bound of a prefix range on a text column. */
+const after = (prefix: string) => prefix + '\uffff';
+/** An FTS5 string literal. */
+const phrase = (s: string) => `"${s.replaceAll('"', '""')}"`;
+
+export interface CustomerSearchResult {
+	hits: CustomerHit[];
+	/** More subscribers match than were returned: the user should narrow the search. */
+	more: boolean;
+	/** Which fields were searched (auto picks them from the query's shape). */
+	fields: Exclude<SearchField, 'auto'>[];
+}
+
+export function openCustomerIndex(file: string) {
+	const db: Db = new Database(file);
+	db.pragma('journal_mode = WAL');
+	db.pragma('synchronous = NORMAL');
+	const version = (() => {
+		try {
+			return (
+				db.prepare(`select value from meta where key = 'schema'`).get() as
+					{ value: string } | undefined
+			)?.value;
+		} catch {
+			return undefined;
+		}
+	})();
+	if (version !== SCHEMA_VERSION) {
+		db.exec(`drop table if exists meta; drop table if exists customers;
+			drop table if exists phones; drop table if exists texts;`);
+	}
+	db.exec(SCHEMA);
+	db.prepare(`insert or replace into meta values ('schema', ?)`).run(SCHEMA_VERSION);
+
+	const q = {
+		getSeq: db.prepare(`select value from meta where key = 'seq'`),
+		setSeq: db.prepare(`insert or replace into meta values ('seq', ?)`),
+		findRid: db.prepare(`select rid from customers where id = ?`),
+		insert: db.prepare(
+			`insert into customers (id, source, account, name, address, smart_card, stb, hit)
+			 values (@id, @source, @account, @name, @address, @smartCard, @stb, @hit)`
+		),
+		update: db.prepare(
+			`update customers set source = @source, account = @account, name = @name, address = @address,
+			 smart_card = @smartCard, stb = @stb, hit = @hit where rid = @rid`
+		),
+		remove: db.prepare(`delete from customers where rid = ?`),
+		removePhones: db.prepare(`delete from phones where rid = ?`),
+		removeText: db.prepare(`delete from texts where rowid = ?`),
+		addPhone: db.prepare(`insert into phones (phone, reversed, rid) values (?, ?, ?)`),
+		addText: db.prepare(`insert into texts (rowid, name, address) values (?, ?, ?)`),
+		count: db.prepare(`select count(*) as n from customers`)
+	};
+
+	function upsert(c: Customer) {
+		const { _id, _rev: _r, type: _t, importedAt: _i, ...hit } = c;
+		const row = {
+			id: _id,
+			source: c.source,
+			account: c.account,
+			name: c.name,
+			address: c.address,
+			smartCard: c.smartCard,
+			stb: c.stbSerial,
+			hit: JSON.stringify({ _id, ...hit })
+		};
+		const existing = q.findRid.get(_id) as { rid: number } | undefined;
+		let rid: number;
+		if (existing) {
+			rid = existing.rid;
+			q.update.run({ ...row, rid });
+			q.removePhones.run(rid);
+			q.removeText.run(rid);
+		} else {
+			rid = Number(q.insert.run(row).lastInsertRowid);
+		}
+		for (const phone of c.phones) q.addPhone.run(phone, reverse(phone), rid);
+		q.addText.run(rid, c.name, c.address);
+	}
+
+	function remove(id: string) {
+		const existing = q.findRid.get(id) as { rid: number } | undefined;
+		if (!existing) return;
+		q.removePhones.run(existing.rid);
+		q.removeText.run(existing.rid);
+		q.remove.run(existing.rid);
+	}
+
+	/** Applies one batch of the changes feed and its checkpoint atomically. */
+	const apply = db.transaction((changes: Change<Customer>[], lastSeq: string) => {
+		for (const change of changes) {
+			if (change.id.startsWith('_design/')) continue;
+			if (change.deleted || !change.doc || change.doc.type !== 'customer') remove(change.id);
+			else upsert(change.doc);
+		}
+		q.setSeq.run(lastSeq);
+	});
+
+	const statements = new Map<string, Statement>();
+	const prepared = (sql: string) => {
+		let s = statements.get(sql);
+		if (!s) statements.set(sql, (s = db.prepare(sql)));
+		return s;
+	};
+
+	/** Rows of one field's search, as hit JSON, at most `limit`. */
+	function searchField(
+		field: Exclude<SearchField, 'auto'>,
+		text: string,
+		exact: boolean,
+		source: string,
+		limit: number
+	): string[] {
+		const bySource = source === 'all' ? '' : ' and c.source = @source';
+		const params = { text, source, limit, end: after(text), rev: '', revEnd: '' };
+		const run = (sql: string, extra: Partial<typeof params> = {}) =>
+			(prepared(sql).all({ ...params, ...extra }) as { hit: string }[]).map((r) => r.hit);
+		const column = {
+			account: 'account',
+			smartCard: 'smart_card',
+			name: 'name',
+			address: 'address'
+		};
+		switch (field) {
+			case 'phone': {
+				const phone = normalizePhone(text);
+				if (!phone) return [];
+				const join = `select distinct c.hit from phones p join customers c on c.rid = p.rid where `;
+				if (exact) return run(`${join}p.phone = @text${bySource} limit @limit`, { text: phone });
+				// Partial: the number's beginning or its end (the last digits people read out).
+				const hits = run(`${join}p.phone >= @text and p.phone < @end${bySource} limit @limit`, {
+					text: phone,
+					end: after(phone)
+				});
+				const rev = reverse(phone);
+				return hits.concat(
+					run(`${join}p.reversed >= @rev and p.reversed < @revEnd${bySource} limit @limit`, {
+						rev,
+						revEnd: after(rev)
+					})
+				);
+			}
+			case 'account':
+			case 'smartCard': {
+				const col = `c.${column[field]}`;
+				return exact
+					? run(`select c.hit from customers c where ${col} = @text${bySource} limit @limit`)
+					: run(
+							`select c.hit from customers c where ${col} >= @text and ${col} < @end${bySource} limit @limit`
+						);
+			}
+			case 'name':
+			case 'address': {
+				const col = `c.${column[field]}`;
+				if (exact) {
+					return run(`select c.hit from customers c where ${col} = @text${bySource} limit @limit`);
+				}
+				if ([...text].length >= 3) {
+					return run(
+						`select c.hit from texts t join customers c on c.rid = t.rowid
+						 where texts match @match${bySource} limit @limit`,
+						{ match: `${field} : ${phrase(text)}` } as never
+					);
+				}
+				// One or two characters are shorter than a trigram: beginnings from the B-tree first, then a
+				// scan that stops as soon as enough rows match.
+				const starts = run(
+					`select c.hit from customers c where ${col} >= @text and ${col} < @end${bySource} limit @limit`
+				);
+				if (starts.length >= limit) return starts;
+				return starts.concat(
+					run(
+						`select c.hit from customers c where instr(${col}, @text) > 1${bySource} limit @limit`
+					)
+				);
+			}
+		}
+	}
+
+	function fieldsFor(query: CustomerSearchQuery): Exclude<SearchField, 'auto'>[] {
+		if (query.field !== 'auto') return [query.field];
+		const text = query.q;
+		if (/^[\d\s+()（）-]+$/.test(text)) return ['phone', 'account', 'smartCard'];
+		if (/^[\w.-]+$/.test(text)) return ['account', 'smartCard'];
+		return ['name', 'address'];
+	}
+
+	return {
+		search(query: CustomerSearchQuery): CustomerSearchResult {
+			const fields = fieldsFor(query);
+			const text = query.q.normalize('NFKC').trim();
+			const seen = new Set<string>();
+			const hits: CustomerHit[] = [];
+			for (const field of fields) {
+				for (const raw of searchField(
+					field,
+					text,
+					query.match === 'exact',
+					query.source,
+					query.limit + 1
+				)) {
+					const hit = JSON.parse(raw) as CustomerHit;
+					if (seen.has(hit._id)) continue;
+					seen.add(hit._id);
+					hits.push(hit);
+				}
+			}
+			return { hits: hits.slice(0, query.limit), more: hits.length > query.limit, fields };
+		},
+		get(id: string): CustomerHit | null {
+			const row = prepared(`select hit from customers where id = ?`).get(id) as
+				{ hit: string } | undefined;
+			return row ? (JSON.parse(row.hit) as CustomerHit) : null;
+		},
+		seq: () => (q.getSeq.get() as { value: string } | undefined)?.value ?? '0',
+		count: () => (q.count.get() as { n: number }).n,
+		apply,
+		reset: db.transaction(() => {
+			db.exec(`delete from customers; delete from phones;
+				insert into texts (texts) values ('delete-all');`);
+			q.setSeq.run('0');
+		}),
+		close: () => db.close()
+	};
+}
+
+export type CustomerIndex = ReturnType<typeof openCustomerIndex>;
+
+/** The sequence number a CouchDB/PouchDB `seq` starts with (CouchDB's are `N-opaque`). */
+export const seqNumber = (seq: string | number) => Number.parseInt(String(seq), 10) || 0;
+
+/** Keeps the index up to date with the store; `caughtUp(seq)` resolves once it has indexed that far. */
+export function startCustomerIndexer(
+	store: Store,
+	index: CustomerIndex,
+	log: (msg: string) => void = () => {}
+) {
+	const waiting = new Set<{ seq: number; resolve: () => void }>();
+	const wake = () => {
+		const at = seqNumber(index.seq());
+		for (const w of waiting) {
+			if (w.seq <= at) {
+				waiting.delete(w);
+				w.resolve();
+			}
+		}
+	};
+	const follower = followChanges<Customer>(store, 'customers', {
+		name: 'customer index',
+		includeDocs: true,
+		batchSize: BATCH,
+		log,
+		since: async () => {
+			// A store that is behind the index (restored, or replaced) means the index must be rebuilt.
+			const info = (await store.db('customers').info()) as { update_seq: string | number };
+			if (seqNumber(info.update_seq) < seqNumber(index.seq())) {
+				index.reset();
+				return '0';
+			}
+			return index.seq();
+		},
+		onBatch: async (changes, lastSeq) => {
+			index.apply(changes, lastSeq);
+			wake();
+		}
+	});
+	return {
+		/** Resolves when everything up to the store's current sequence is searchable. */
+		async caughtUp(): Promise<void> {
+			const info = (await store.db('customers').info()) as { update_seq: string | number };
+			const seq = seqNumber(info.update_seq);
+			if (seqNumber(index.seq()) >= seq) return;
+			await new Promise<void>((resolve) => {
+				waiting.add({ seq, resolve });
+				wake();
+			});
+		},
+		stop: () => follower.stop()
+	};
+}

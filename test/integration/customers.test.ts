@@ -1,0 +1,194 @@
+/**
+ * F18 subscribers on the real store and the real SQLite index: import of billing exports (CSV and JSON
+ * lines, 数 and 模), rejected rows with line numbers, re-import updating instead of duplicating, and search by
+ * phone (any format), account, smart card, name and address, exact or partial, per source.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server';
+import { exportChunks } from '../../server/tools/subscribers';
+import type { ImportReport } from '../../server/services/customer-import';
+import {
+	openCustomerIndex,
+	startCustomerIndexer,
+	type CustomerSearchResult
+} from '../../server/services/customer-index';
+
+let server: TestServer;
+let admin: string;
+let agent: string;
+
+const headers = (cookie: string) => ({ cookie, origin: server.url });
+
+async function importText(text: string, source: string, format = 'csv', cookie = admin) {
+	const res = await fetch(`${server.url}/api/customers/import?source=${source}&format=${format}`, {
+		method: 'POST',
+		headers: { ...headers(cookie), 'content-type': 'text/plain; charset=utf-8' },
+		body: text
+	});
+	return { status: res.status, body: (await res.json()) as ImportReport & { code?: string } };
+}
+
+async function search(params: Record<string, string>, cookie = agent) {
+	const res = await fetch(`${server.url}/api/customers/search?${new URLSearchParams(params)}`, {
+		headers: headers(cookie)
+	});
+	return { status: res.status, body: (await res.json()) as CustomerSearchResult };
+}
+
+const CSV = [
+	'账号,姓名,联系电话,装机地址,片区,智能卡号,机顶盒号,套餐,状态',
+	'D100,王建国,+86 138-0013-8000;0571-88886666,杭州市西湖区文三路90号翠苑一区3幢2单元301室,西湖区,8571000000000001,STB01A00000001,数字电视基本包;高清频道包,正常',
+	'D101,李秀英,13900001111,杭州市上城区解放路12号,上城区,8571000000000002,,数字电视基本包,欠费停机',
+	',无账号,13900002222,某地,,,,,正常',
+	'D102,张三,12ab,杭州市滨江区江南大道1号,滨江区,,,,正常',
+	'D100,王建国重复,13900003333,,,,,,正常',
+	'D103,"赵""小""明",0086 137 0000 4444,"杭州市拱墅区莫干山路1号, 大关苑",拱墅区,8571000000000004,,数字电视基本包,正常'
+].join('\n');
+
+beforeAll(async () => {
+	server = await startTestServer();
+	admin = await server.signIn('admin', ADMIN_PASSWORD);
+	agent = await server.createUser({ username: 'custagent', roleKey: 'agent' });
+});
+afterAll(async () => {
+	await server?.close();
+});
+
+describe('F18 subscriber import', () => {
+	it('imports good rows and reports bad ones with line numbers and reasons', async () => {
+		const { status, body } = await importText(CSV, 'digital');
+		expect(status).toBe(200);
+		expect(body).toMatchObject({ rows: 6, inserted: 3, updated: 0, unchanged: 0, rejected: 3 });
+		expect(body.rejectedRows).toEqual([
+			{ line: 4, reason: 'account_required' },
+			{ line: 5, reason: 'phone_invalid', account: 'D102' },
+			{ line: 6, reason: 'duplicate_account', account: 'D100' }
+		]);
+	});
+
+	it('re-importing updates changed subscribers and never duplicates', async () => {
+		const changed = CSV.replace('欠费停机', '正常');
+		const { body } = await importText(changed, 'digital');
+		expect(body).toMatchObject({ inserted: 0, updated: 1, unchanged: 2, rejected: 3 });
+		const { body: found } = await search({ q: 'D101', field: 'account', match: 'exact' });
+		expect(found.hits).toHaveLength(1);
+		expect(found.hits[0]).toMatchObject({ name: '李秀英', status: '正常', source: 'digital' });
+	});
+
+	it('imports JSON lines into the analog source and reports malformed lines', async () => {
+		const lines = [
+			JSON.stringify({
+				account: 'A200',
+				name: '王建国',
+				phones: ['13800138000'],
+				address: '杭州市西湖区古荡新村5幢',
+				status: '正常'
+			}),
+			'{not json',
+			JSON.stringify(['an', 'array']),
+			JSON.stringify({
+				账号: 'A201',
+				姓名: '陈红',
+				电话: '0571 8765 4321',
+				地址: '杭州市西湖区文二路'
+			})
+		].join('\n');
+		const { body } = await importText(lines, 'analog', 'jsonl');
+		expect(body).toMatchObject({ rows: 4, inserted: 2, rejected: 2 });
+		expect(body.rejectedRows.map((r) => [r.line, r.reason])).toEqual([
+			[2, 'json_malformed'],
+			[3, 'json_not_object']
+		]);
+	});
+
+	it('refuses an import without the permission, an unknown source and an unknown format', async () => {
+		expect((await importText(CSV, 'digital', 'csv', agent)).status).toBe(403);
+		const badSource = await importText(CSV, 'cable');
+		expect(badSource.status).toBe(400);
+		expect(badSource.body.code).toBe('validation');
+		expect((await importText(CSV, 'digital', 'xlsx')).status).toBe(400);
+	});
+});
+
+describe('F18 subscriber search', () => {
+	it('finds a subscriber by a phone number typed in any format, in both sources', async () => {
+		for (const typed of ['13800138000', '+86 138 0013 8000', '0086-138-0013-8000']) {
+			const { body } = await search({ q: typed, field: 'phone', match: 'exact' });
+			expect(body.hits.map((h) => `${h.source}:${h.account}`).sort()).toEqual([
+				'analog:A200',
+				'digital:D100'
+			]);
+		}
+		const landline = await search({ q: '(0571) 8888-6666' });
+		expect(landline.body.hits.map((h) => h.account)).toEqual(['D100']);
+	});
+
+	it('finds by the last digits of a phone and by the beginning of an account or smart card', async () => {
+		expect((await search({ q: '4444' })).body.hits.map((h) => h.account)).toEqual(['D103']);
+		expect((await search({ q: 'D10', field: 'account' })).body.hits).toHaveLength(3);
+		const card = await search({ q: '8571000000000004', field: 'smartCard', match: 'exact' });
+		expect(card.body.hits.map((h) => h.name)).toEqual(['赵"小"明']);
+	});
+
+	it('finds by part of a name or an address, per source, and says which source each came from', async () => {
+		const both = await search({ q: '建国' });
+		expect(both.body.hits.map((h) => h.source).sort()).toEqual(['analog', 'digital']);
+		const digitalOnly = await search({ q: '建国', source: 'digital' });
+		expect(digitalOnly.body.hits.map((h) => h.account)).toEqual(['D100']);
+		const street = await search({ q: '西湖区文', field: 'address' });
+		expect(street.body.hits.map((h) => h.account).sort()).toEqual(['A201', 'D100']);
+		const estate = await search({ q: '大关苑', field: 'address', source: 'digital' });
+		expect(estate.body.hits.map((h) => h.account)).toEqual(['D103']);
+		const exactName = await search({ q: '王建', field: 'name', match: 'exact' });
+		expect(exactName.body.hits).toEqual([]);
+	});
+
+	it('returns phone numbers normalised and refuses searches without the permission', async () => {
+		const { body } = await search({ q: 'D100', field: 'account', match: 'exact' });
+		expect(body.hits[0]!.phones).toEqual(['13800138000', '057188886666']);
+		const crew = await server.createUser({ username: 'custcrew', roleKey: 'crew' });
+		expect((await search({ q: 'D100' }, crew)).status).toBe(403);
+		const anonymous = await fetch(`${server.url}/api/customers/search?q=D100`);
+		expect(anonymous.status).toBe(401);
+		expect((await search({ q: '' })).status).toBe(400);
+	});
+});
+
+describe('F18 the search index is derived and rebuildable', () => {
+	it('a new index file is rebuilt from the store with the same answers', async () => {
+		const { store, customers } = server.runtime.deps;
+		const fresh = openCustomerIndex(join(server.dataDir, 'rebuilt.sqlite'));
+		const indexer = startCustomerIndexer(store, fresh);
+		await indexer.caughtUp();
+		await indexer.stop();
+		expect(fresh.count()).toBe(customers.index.count());
+		const query = {
+			q: '西湖区',
+			field: 'address',
+			match: 'partial',
+			source: 'all',
+			limit: 50
+		} as const;
+		expect(
+			fresh
+				.search(query)
+				.hits.map((h) => h._id)
+				.sort()
+		).toEqual(
+			customers.index
+				.search(query)
+				.hits.map((h) => h._id)
+				.sort()
+		);
+		expect(fresh.search(query).hits.length).toBeGreaterThanOrEqual(3);
+		fresh.close();
+	});
+
+	it('imports a generated export of realistic subscribers', async () => {
+		const text = [...exportChunks({ count: 500, source: 'analog', seed: 7 }, 'csv')].join('');
+		const { body } = await importText(text, 'analog');
+		expect(body).toMatchObject({ rows: 500, inserted: 500, rejected: 0 });
+		expect(server.runtime.deps.customers.index.count()).toBeGreaterThanOrEqual(505);
+	});
+});
