@@ -135,18 +135,33 @@ export function createCustomerImport(store: Store) {
 			const importedAt = new Date().toISOString();
 			let batch: { line: number; customer: Customer }[] = [];
 
+			/**
+			 * Writes optimistically: new subscribers go in without a look-up; those that exist come back as
+			 * conflicts and are then compared with what is stored — unchanged ones are left alone, changed
+			 * ones are written over their current revision.
+			 */
 			const flush = async () => {
 				if (batch.length === 0) return;
 				const current = batch;
 				batch = [];
-				const existing = await post<{ rows: { key: string; doc?: Customer | null }[] }>(
+				const first = await post<{ id: string; error?: string }[]>('_bulk_docs', {
+					docs: current.map((b) => b.customer)
+				});
+				const existing: { line: number; customer: Customer }[] = [];
+				first.forEach((r, i) => {
+					if (!r.error) report.inserted++;
+					else if (r.error === 'conflict') existing.push(current[i]!);
+					else reject({ line: current[i]!.line, reason: `store_${r.error}` });
+				});
+				if (existing.length === 0) return;
+				const stored = await post<{ rows: { doc?: Customer | null }[] }>(
 					'_all_docs?include_docs=true',
-					{ keys: current.map((b) => b.customer._id) }
+					{ keys: existing.map((b) => b.customer._id) }
 				);
 				const docs: Customer[] = [];
 				const lines: number[] = [];
-				current.forEach(({ customer, line }, i) => {
-					const old = existing.rows[i]?.doc;
+				existing.forEach(({ customer, line }, i) => {
+					const old = stored.rows[i]?.doc;
 					if (old && sameCustomer(old, customer)) {
 						report.unchanged++;
 						return;
@@ -155,8 +170,8 @@ export function createCustomerImport(store: Store) {
 					lines.push(line);
 				});
 				if (docs.length === 0) return;
-				const results = await post<{ id: string; error?: string }[]>('_bulk_docs', { docs });
-				results.forEach((r, i) => {
+				const second = await post<{ id: string; error?: string }[]>('_bulk_docs', { docs });
+				second.forEach((r, i) => {
 					if (r.error) reject({ line: lines[i]!, reason: `store_${r.error}` });
 					else if (docs[i]!._rev) report.updated++;
 					else report.inserted++;

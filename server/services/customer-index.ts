@@ -17,7 +17,7 @@ import { followChanges, type Change } from '../store/follow';
 import type { Store } from '../store';
 
 /** Bump when the schema changes: the index is then rebuilt from the store. */
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
 const BATCH = 5000;
 
 const SCHEMA = `
@@ -42,11 +42,21 @@ create table if not exists phones (phone text not null, reversed text not null, 
 create index if not exists phones_phone on phones (phone);
 create index if not exists phones_reversed on phones (reversed);
 create index if not exists phones_rid on phones (rid);
+create table if not exists name_grams (gram text not null, rid integer not null);
+create index if not exists name_grams_gram on name_grams (gram);
+create index if not exists name_grams_rid on name_grams (rid);
 create virtual table if not exists texts using fts5 (
 	name, address, content='', contentless_delete=1, tokenize='trigram'
 );
 `;
 
+/** The distinct two-character pieces of a name: 王建国 → 王建, 建国 (a trigram is longer than many names). */
+function bigrams(name: string): Set<string> {
+	const chars = [...name];
+	const grams = new Set<string>();
+	for (let i = 0; i + 1 < chars.length; i++) grams.add(chars[i]! + chars[i + 1]!);
+	return grams;
+}
 const reverse = (s: string) => [...s].reverse().join('');
 /** Upper bound of a prefix range on a text column. */
 const after = (prefix: string) => prefix + '\uffff';
@@ -77,7 +87,7 @@ export function openCustomerIndex(file: string) {
 	})();
 	if (version !== SCHEMA_VERSION) {
 		db.exec(`drop table if exists meta; drop table if exists customers;
-			drop table if exists phones; drop table if exists texts;`);
+			drop table if exists phones; drop table if exists texts; drop table if exists name_grams;`);
 	}
 	db.exec(SCHEMA);
 	db.prepare(`insert or replace into meta values ('schema', ?)`).run(SCHEMA_VERSION);
@@ -99,6 +109,8 @@ export function openCustomerIndex(file: string) {
 		removeText: db.prepare(`delete from texts where rowid = ?`),
 		addPhone: db.prepare(`insert into phones (phone, reversed, rid) values (?, ?, ?)`),
 		addText: db.prepare(`insert into texts (rowid, name, address) values (?, ?, ?)`),
+		removeGrams: db.prepare(`delete from name_grams where rid = ?`),
+		addGram: db.prepare(`insert into name_grams (gram, rid) values (?, ?)`),
 		count: db.prepare(`select count(*) as n from customers`)
 	};
 
@@ -121,11 +133,13 @@ export function openCustomerIndex(file: string) {
 			q.update.run({ ...row, rid });
 			q.removePhones.run(rid);
 			q.removeText.run(rid);
+			q.removeGrams.run(rid);
 		} else {
 			rid = Number(q.insert.run(row).lastInsertRowid);
 		}
 		for (const phone of c.phones) q.addPhone.run(phone, reverse(phone), rid);
 		q.addText.run(rid, c.name, c.address);
+		for (const gram of bigrams(c.name)) q.addGram.run(gram, rid);
 	}
 
 	function remove(id: string) {
@@ -133,6 +147,7 @@ export function openCustomerIndex(file: string) {
 		if (!existing) return;
 		q.removePhones.run(existing.rid);
 		q.removeText.run(existing.rid);
+		q.removeGrams.run(existing.rid);
 		q.remove.run(existing.rid);
 	}
 
@@ -212,17 +227,22 @@ export function openCustomerIndex(file: string) {
 						{ match: `${field} : ${phrase(text)}` } as never
 					);
 				}
-				// One or two characters are shorter than a trigram: beginnings from the B-tree first, then a
-				// scan that stops as soon as enough rows match.
+				// Shorter than a trigram. Beginnings come from the B-tree first; a name's two characters
+				// anywhere from the bigram table; what is still missing from a scan that stops at the limit.
 				const starts = run(
 					`select c.hit from customers c where ${col} >= @text and ${col} < @end${bySource} limit @limit`
 				);
 				if (starts.length >= limit) return starts;
-				return starts.concat(
-					run(
-						`select c.hit from customers c where instr(${col}, @text) > 1${bySource} limit @limit`
-					)
-				);
+				const inside =
+					field === 'name' && [...text].length === 2
+						? run(
+								`select c.hit from name_grams g join customers c on c.rid = g.rid
+								 where g.gram = @text${bySource} limit @limit`
+							)
+						: run(
+								`select c.hit from customers c where instr(${col}, @text) > 1${bySource} limit @limit`
+							);
+				return starts.concat(inside);
 			}
 		}
 	}
@@ -232,7 +252,8 @@ export function openCustomerIndex(file: string) {
 		const text = query.q;
 		if (/^[\d\s+()（）-]+$/.test(text)) return ['phone', 'account', 'smartCard'];
 		if (/^[\w.-]+$/.test(text)) return ['account', 'smartCard'];
-		return ['name', 'address'];
+		// One or two characters are almost always (part of) a name; addresses are searched from three.
+		return [...text].length < 3 ? ['name'] : ['name', 'address'];
 	}
 
 	return {
@@ -266,7 +287,7 @@ export function openCustomerIndex(file: string) {
 		count: () => (q.count.get() as { n: number }).n,
 		apply,
 		reset: db.transaction(() => {
-			db.exec(`delete from customers; delete from phones;
+			db.exec(`delete from customers; delete from phones; delete from name_grams;
 				insert into texts (texts) values ('delete-all');`);
 			q.setSeq.run('0');
 		}),
