@@ -137,5 +137,11 @@ export function createApp(deps: AppDeps) {
 
 export type AppType = ReturnType<typeof createApp>;
 
+/**
+ * Node's HTTP server options. A subscriber import streams a city's export for many minutes, longer than
+ * Node's default 5-minute `requestTimeout`, so requests are not cut by time; slow headers still are.
+ */
+export const SERVER_OPTIONS = { requestTimeout: 0, headersTimeout: 60_000 };
+
 /** Where the built PWA lives relative to the project root. */
 export const defaultWebDir = (root: string) => join(root, 'build', 'web');

@@ -3,13 +3,19 @@ import { serve } from '@hono/node-server';
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config';
 import { createRuntime } from './runtime';
+import { SERVER_OPTIONS } from './app';
 
 async function main() {
 	const config = loadConfig();
 	const runtime = await createRuntime(config);
 	const { deps } = runtime;
 	const server = serve(
-		{ fetch: runtime.app.fetch, port: config.port, hostname: config.host },
+		{
+			fetch: runtime.app.fetch,
+			port: config.port,
+			hostname: config.host,
+			serverOptions: SERVER_OPTIONS
+		},
 		(info) => {
 			const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
 			const lines = [

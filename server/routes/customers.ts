@@ -39,8 +39,9 @@ export const customerRoutes = ({ customers, audit }: AppDeps) =>
 		.post('/import', requirePermission('customer.import'), async (c) => {
 			const { source, format } = parseOrThrow(ImportQuery, c.req.query());
 			const body = c.req.raw.body;
-			if (!body)
+			if (!body) {
 				throw new AppError('validation', 400, 'The export file is empty', { field: 'file' });
+			}
 			const report = await customers.importer.run(body, source, format);
 			// Imported means searchable: answer once the index has caught up with what was written.
 			await customers.indexer.caughtUp();

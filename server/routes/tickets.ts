@@ -6,57 +6,179 @@ import { Hono } from 'hono';
 import * as v from 'valibot';
 import { normalizePhone } from '#shared/phone';
 import type { TicketDoc } from '#shared/tickets/ticket';
+import {
+	STAT_DIMENSIONS,
+	TicketListQuery,
+	groupTickets,
+	matches,
+	summarize
+} from '#shared/tickets/report';
+import type { UserDoc } from '../services/accounts';
+import { canRead, scopesOf } from '../services/access';
 import { AppError } from '../errors';
 import { requireUser } from '../middleware/auth';
 import { parseOrThrow } from '../validate';
 import type { AppDeps, AppEnv } from '../context';
 
 const HistoryQuery = v.object({
-	phone: v.pipe(v.string('required'), v.trim(), v.maxLength(40, 'too_long'))
+	phone: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(40, 'too_long')), ''),
+	customerId: v.optional(
+		v.pipe(
+			v.union([v.string(), v.array(v.string())]),
+			v.transform((x) => (Array.isArray(x) ? x : [x])),
+			v.maxLength(20, 'too_long')
+		),
+		[]
+	)
 });
 const HISTORY_LIMIT = 100;
+const LIST_LIMIT = 2000;
+const RANGE_MAX_DOCS = 200_000;
+/** Days are the center's (China Standard Time, UTC+8). */
+const dayStart = (day: string) => new Date(`${day}T00:00:00.000+08:00`).toISOString();
+const dayEnd = (day: string) => new Date(`${day}T23:59:59.999+08:00`).toISOString();
 
-export const ticketRoutes = ({ store }: AppDeps) =>
-	new Hono<AppEnv>().use(requireUser()).get('/history', async (c) => {
-		const user = c.get('user')!;
-		if (
-			!user.permissions.includes('ticket.create') &&
-			!user.permissions.includes('customer.search')
-		) {
-			throw new AppError('forbidden', 403, 'Missing permission ticket.create or customer.search');
-		}
-		const phone = normalizePhone(parseOrThrow(HistoryQuery, c.req.query()).phone);
-		if (phone.length < 3) return c.json({ tickets: [] }, 200);
-		const res = await store
-			.db<TicketDoc>('tickets')
-			.view('app', 'tickets_by_caller', { key: phone, include_docs: true, limit: HISTORY_LIMIT });
-		const tickets = res.rows
-			.flatMap((r) => (r.doc ? [r.doc] : []))
-			.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-			.map(
-				({
-					_id,
-					number,
-					status,
-					departmentId,
-					serviceTypeId,
-					contentCategoryId,
-					callerNumber,
-					createdAt,
-					createdBy,
-					events
-				}) => ({
-					_id,
-					number,
-					status,
-					departmentId,
-					serviceTypeId,
-					contentCategoryId,
-					callerNumber,
-					createdAt,
-					createdBy,
-					events
-				})
-			);
-		return c.json({ tickets }, 200);
-	});
+const StatsQuery = v.object({ by: v.picklist(STAT_DIMENSIONS, 'invalid') });
+
+function allowed(user: UserDoc, permissions: string[]) {
+	if (!permissions.some((p) => user.permissions.includes(p))) {
+		throw new AppError('forbidden', 403, `Missing permission ${permissions.join(' or ')}`);
+	}
+}
+
+export const ticketRoutes = ({ store }: AppDeps) => {
+	/** Tickets created in a date range (default: the last 7 days), newest first. */
+	async function inRange(q: TicketListQuery): Promise<TicketDoc[]> {
+		const to = q.to || new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+		const from = q.from || new Date(Date.parse(to) - 6 * 86_400_000).toISOString().slice(0, 10);
+		const res = await store.db<TicketDoc>('tickets').view('app', 'tickets_by_created', {
+			startkey: dayEnd(to),
+			endkey: dayStart(from),
+			descending: true,
+			include_docs: true,
+			limit: RANGE_MAX_DOCS
+		});
+		return res.rows.flatMap((r) => (r.doc ? [r.doc] : []));
+	}
+
+	return (
+		new Hono<AppEnv>()
+			.use(requireUser())
+			// F22 业务管理: the list with its filters, for team leaders and whoever manages tickets.
+			.get('/list', async (c) => {
+				allowed(c.get('user')!, ['ticket.manage', 'supervise', 'stats.view']);
+				const q = parseOrThrow(TicketListQuery, c.req.query());
+				const now = Date.now();
+				const rows = (await inRange(q)).map((t) => summarize(t, now)).filter((t) => matches(t, q));
+				return c.json(
+					{ tickets: rows.slice(0, LIST_LIMIT), truncated: rows.length > LIST_LIMIT },
+					200
+				);
+			})
+			// F25 statistics: counts by one dimension; a department's own statistics with dept.stats.
+			.get('/stats', async (c) => {
+				const user = c.get('user')!;
+				allowed(user, ['stats.view', 'dept.stats']);
+				const q = parseOrThrow(TicketListQuery, c.req.query());
+				const { by } = parseOrThrow(StatsQuery, c.req.query());
+				const now = Date.now();
+				const tickets = (await inRange(q))
+					.filter(
+						(t) =>
+							user.permissions.includes('stats.view') || t.visibleTo.includes(user.departmentId)
+					)
+					.filter((t) => matches(summarize(t, now), q));
+				return c.json({ by, total: tickets.length, rows: groupTickets(tickets, by, now) }, 200);
+			})
+			.get('/history', async (c) => {
+				const user = c.get('user')!;
+				if (
+					!user.permissions.includes('ticket.create') &&
+					!user.permissions.includes('customer.search')
+				) {
+					throw new AppError(
+						'forbidden',
+						403,
+						'Missing permission ticket.create or customer.search'
+					);
+				}
+				const query = parseOrThrow(HistoryQuery, {
+					...c.req.query(),
+					customerId: c.req.queries('customerId') ?? []
+				});
+				const phone = normalizePhone(query.phone);
+				const db = store.db<TicketDoc>('tickets');
+				const lookups = [
+					...(phone.length >= 3
+						? [
+								db.view('app', 'tickets_by_caller', {
+									key: phone,
+									include_docs: true,
+									limit: HISTORY_LIMIT
+								})
+							]
+						: []),
+					...(query.customerId.length > 0
+						? [
+								db.view('app', 'tickets_by_customer', {
+									keys: query.customerId,
+									include_docs: true,
+									limit: HISTORY_LIMIT
+								})
+							]
+						: [])
+				];
+				const byId = new Map<string, TicketDoc>();
+				for (const r of await Promise.all(lookups)) {
+					for (const row of r.rows) if (row.doc) byId.set(row.doc._id, row.doc);
+				}
+				const res = { rows: [...byId.values()].map((doc) => ({ doc })) };
+				const tickets = res.rows
+					.flatMap((r) => (r.doc ? [r.doc] : []))
+					.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+					.map(
+						({
+							_id,
+							number,
+							status,
+							departmentId,
+							serviceTypeId,
+							contentCategoryId,
+							callerNumber,
+							createdAt,
+							createdBy,
+							events
+						}) => ({
+							_id,
+							number,
+							status,
+							departmentId,
+							serviceTypeId,
+							contentCategoryId,
+							callerNumber,
+							createdAt,
+							createdBy,
+							events
+						})
+					);
+				return c.json({ tickets }, 200);
+			})
+			// One ticket, also outside the device's working set: to its holders and to those managing tickets.
+			.get('/:id', async (c) => {
+				const user = c.get('user')!;
+				const id = c.req.param('id');
+				if (!id.startsWith('ticket:')) throw new AppError('not_found', 404, 'No such ticket');
+				const doc = await store
+					.db<TicketDoc>('tickets')
+					.get(id)
+					.catch(() => null);
+				const manager = ['ticket.manage', 'supervise', 'stats.view'].some((p) =>
+					user.permissions.includes(p)
+				);
+				if (!doc || (!manager && !canRead('tickets', doc, scopesOf(user)))) {
+					throw new AppError('not_found', 404, 'No such ticket');
+				}
+				return c.json(doc, 200);
+			})
+	);
+};

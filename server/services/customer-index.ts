@@ -330,9 +330,10 @@ export function startCustomerIndexer(
 			}
 			return index.seq();
 		},
-		onBatch: async (changes, lastSeq) => {
+		onBatch: (changes, lastSeq) => {
 			index.apply(changes, lastSeq);
 			wake();
+			return Promise.resolve();
 		}
 	});
 	return {

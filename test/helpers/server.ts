@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config';
 import { createRuntime } from '../../server/runtime';
+import { SERVER_OPTIONS } from '../../server/app';
 
 export const ADMIN_PASSWORD = 'integration-admin';
 
@@ -31,7 +32,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 	const config = loadConfig({ DATA_DIR: dataDir, ADMIN_PASSWORD, TELEPHONY: 'off', ...env });
 	const runtime = await createRuntime(config);
 	const server: ServerType = await new Promise((resolve) => {
-		const s = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+		const s = serve(
+			{ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: SERVER_OPTIONS },
+			() => resolve(s)
+		);
 	});
 	const address = server.address();
 	const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

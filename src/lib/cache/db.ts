@@ -5,18 +5,24 @@
 import Dexie, { type EntityTable } from 'dexie';
 import type { SessionUser } from '#shared/schemas/user';
 import type { HomeKind } from '#shared/permissions';
+import type { CustomerHit } from '#shared/customers/customer';
 
 export interface Setting {
 	key: string;
 	value: unknown;
 }
 
+/** A subscriber this device looked up, kept for offline look-ups of returning callers. */
+export type CachedCustomer = CustomerHit & { seenAt: string };
+
 class CacheDb extends Dexie {
 	settings!: EntityTable<Setting, 'key'>;
+	customers!: EntityTable<CachedCustomer, '_id'>;
 
 	constructor() {
 		super('cc-cache');
 		this.version(1).stores({ settings: 'key' });
+		this.version(2).stores({ settings: 'key', customers: '_id, *phones, seenAt' });
 	}
 }
 
@@ -75,3 +81,20 @@ export async function nextTicketCounter(day: string): Promise<number> {
 		return n;
 	});
 }
+
+const CUSTOMER_CACHE_MAX = 2000;
+
+/** Recently looked-up subscribers (DESIGN.md: Dexie caches), bounded to the most recent ones. */
+export const customerCache = {
+	async remember(hits: CustomerHit[]): Promise<void> {
+		if (hits.length === 0) return;
+		const seenAt = new Date().toISOString();
+		await db.customers.bulkPut(hits.map((h) => ({ ...h, seenAt })));
+		const excess = (await db.customers.count()) - CUSTOMER_CACHE_MAX;
+		if (excess > 0) {
+			const oldest = await db.customers.orderBy('seenAt').limit(excess).primaryKeys();
+			await db.customers.bulkDelete(oldest);
+		}
+	},
+	byPhone: (phone: string) => db.customers.where('phones').equals(phone).toArray()
+};

@@ -39,6 +39,10 @@ function base(type: TicketEvent['type'], at = new Date()) {
 
 export interface NewTicket {
 	callerNumber: string;
+	/** Subscribers the ticket is about (F16), and a contact when the caller is not one of them. */
+	customerIds: string[];
+	contactName: string;
+	contactAddress: string;
 	serviceTypeId: string | null;
 	contentCategoryId: string | null;
 	content: string;
@@ -55,7 +59,9 @@ export async function recordTicket(input: NewTicket): Promise<TicketDoc> {
 		type: 'created',
 		number: await nextNumber(now),
 		callerNumber: input.callerNumber.trim(),
-		customerIds: [],
+		customerIds: input.customerIds,
+		...(input.contactName.trim() ? { contactName: input.contactName.trim() } : {}),
+		...(input.contactAddress.trim() ? { contactAddress: input.contactAddress.trim() } : {}),
 		departmentId: CENTER_DEPARTMENT_ID,
 		serviceTypeId: input.serviceTypeId,
 		contentCategoryId: input.contentCategoryId,
@@ -123,16 +129,24 @@ export type HistoryTicket = Pick<
 >;
 
 /**
- * F17: every earlier ticket of a caller number, newest first — from this device's replica at once, and from
- * the server for tickets outside the device's working set when the network allows.
+ * F17: every earlier ticket of a caller number or of the subscribers linked to the call, newest first — from
+ * this device's replica at once, and from the server for tickets outside the device's working set when the
+ * network allows.
  */
-export async function callerHistory(phone: string): Promise<HistoryTicket[]> {
+export async function callerHistory(
+	phone: string,
+	customerIds: string[] = []
+): Promise<HistoryTicket[]> {
 	const key = normalizePhone(phone);
-	if (key.length < 3) return [];
-	const local = (await allTickets()).filter((t) => t.callerKey === key);
-	const remote = await api<{ tickets: HistoryTicket[] }>(
-		`/tickets/history?phone=${encodeURIComponent(key)}`
-	)
+	if (key.length < 3 && customerIds.length === 0) return [];
+	const local = (await allTickets()).filter(
+		(t) =>
+			(key.length >= 3 && t.callerKey === key) || t.customerIds.some((c) => customerIds.includes(c))
+	);
+	const params = new URLSearchParams();
+	if (key.length >= 3) params.set('phone', key);
+	for (const id of customerIds) params.append('customerId', id);
+	const remote = await api<{ tickets: HistoryTicket[] }>(`/tickets/history?${params}`)
 		.then((r) => r.tickets)
 		.catch(() => [] as HistoryTicket[]);
 	const byId = new Map<string, HistoryTicket>();

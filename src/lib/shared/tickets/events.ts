@@ -19,7 +19,10 @@ export const TicketCreated = v.object({
 	type: v.literal('created'),
 	number: v.pipe(v.string(), v.maxLength(40)),
 	callerNumber: Text(32),
-	customerIds: v.array(Id),
+	customerIds: v.pipe(v.array(Id), v.maxLength(20)),
+	/** A caller not (yet) in the subscriber data leaves a contact instead (F16). */
+	contactName: v.optional(Text(80)),
+	contactAddress: v.optional(Text(200)),
 	/** The department the ticket starts at: the service center. */
 	departmentId: Id,
 	serviceTypeId: v.nullable(Id),

@@ -1,0 +1,48 @@
+/**
+ * F35: what a table shows, exported as CSV (UTF-8 with BOM, so Excel reads Chinese correctly) or as an
+ * Excel workbook (write-excel-file, loaded only when asked for). Same columns and rows as on screen.
+ */
+/** What export needs of a table column (SortableTable's columns fit). */
+interface Column<R> {
+	label: string;
+	value: (row: R) => string | number | null;
+}
+
+function download(blob: Blob, fileName: string) {
+	const url = URL.createObjectURL(blob);
+	const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
+	document.body.append(a);
+	a.click();
+	a.remove();
+	setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+const csvCell = (v: string | number | null) => {
+	const s = v === null ? '' : String(v);
+	// Quote what would break the row, and neutralise leading formula characters (CSV injection).
+	const safe = /^[=+\-@]/.test(s) && typeof v === 'string' ? `'${s}` : s;
+	return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+};
+
+export function toCsv<R>(columns: Column<R>[], rows: R[]): string {
+	const lines = [columns.map((c) => csvCell(c.label)).join(',')];
+	for (const row of rows) lines.push(columns.map((c) => csvCell(c.value(row))).join(','));
+	return lines.join('\r\n') + '\r\n';
+}
+
+export function downloadCsv<R>(columns: Column<R>[], rows: R[], fileName: string) {
+	download(
+		new Blob(['\uFEFF', toCsv(columns, rows)], { type: 'text/csv;charset=utf-8' }),
+		`${fileName}.csv`
+	);
+}
+
+export async function downloadXlsx<R>(columns: Column<R>[], rows: R[], fileName: string) {
+	const { default: writeXlsxFile } = await import('write-excel-file/browser');
+	const data = [
+		columns.map((c) => ({ value: c.label, fontWeight: 'bold' as const })),
+		...rows.map((r) => columns.map((c) => c.value(r)))
+	];
+	const blob = await writeXlsxFile(data, { columns: columns.map(() => ({ width: 18 })) }).toBlob();
+	download(blob, `${fileName}.xlsx`);
+}

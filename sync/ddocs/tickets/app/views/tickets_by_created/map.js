@@ -1,0 +1,5 @@
+function map(doc) {
+	if (doc.type === 'ticket' && doc.createdAt) {
+		emit(doc.createdAt, null);
+	}
+}
