@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
 import { createUser, signIn, uniqueName } from './helpers';
 
 test('F19 F20 F21 an agent transfers a ticket; the department sees it within seconds and returns it to the center', async ({
@@ -230,4 +231,40 @@ test('F22 a ticket whose service type needs a callback closes once the callback 
 	);
 	await expect(mine).toContainText('已完结');
 	await expect(page.getByRole('form', { name: `回访 ${number}` })).toHaveCount(0);
+});
+
+test('F20 a transfer to a department deleted meanwhile gets a clear message and nothing is lost', async ({
+	page,
+	request
+}) => {
+	const agent = uniqueName('gone');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	await request.post('/api/session', { data: { username: 'admin', password: E2E_ADMIN_PASSWORD } });
+	const created = await request.post('/api/admin/config/department', {
+		data: { name: uniqueName('临时部'), parentId: null }
+	});
+	expect(created.status()).toBe(201);
+	const { item } = (await created.json()) as { item: { _id: string; _rev: string; name: string } };
+
+	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await entry.getByLabel('来电号码').fill('13811112222');
+	await entry.getByLabel('处理部门').selectOption({ label: item.name });
+	await entry.getByLabel('服务内容').fill('线路检修预约');
+
+	// Deleted by the administrator while the agent is still typing.
+	const removed = await request.delete(
+		`/api/admin/config/department/${encodeURIComponent(item._id)}?rev=${item._rev}`
+	);
+	expect(removed.status()).toBe(200);
+	await expect(entry.getByLabel('处理部门').locator('option', { hasText: item.name })).toHaveCount(
+		0
+	);
+	await entry.getByRole('button', { name: '移交执行' }).click();
+	await expect(entry.getByText('该部门已被删除，请重新选择')).toBeVisible();
+	await expect(entry.getByLabel('服务内容')).toHaveValue('线路检修预约');
+	await entry.getByLabel('处理部门').selectOption({ label: '网络部' });
+	await entry.getByRole('button', { name: '移交执行' }).click();
+	await expect(page.getByRole('status').filter({ hasText: '已移交 网络部' })).toBeVisible();
 });

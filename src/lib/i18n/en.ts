@@ -461,6 +461,7 @@ export const en: Shape<typeof zhCN> = {
 		network: 'Cannot reach the server. Check the network.'
 	},
 	validation: {
+		department_gone: 'That department was deleted meanwhile; choose another',
 		required: 'This field is required',
 		too_long: 'Too long',
 		too_short: 'Too short',

@@ -445,6 +445,7 @@ export const zhCN = {
 		network: '无法连接服务器，请检查网络。'
 	},
 	validation: {
+		department_gone: '该部门已被删除，请重新选择',
 		required: '此项为必填项',
 		too_long: '内容过长',
 		too_short: '内容过短',

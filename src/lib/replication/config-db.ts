@@ -2,6 +2,7 @@
  * The local replica of the configuration database (departments, roles …): pulled live from `/sync/config`,
  * read-only, readable offline. The only module besides tickets-db that imports PouchDB.
  */
+import { backOff } from './backoff';
 import PouchDB from 'pouchdb-browser';
 import type { ConfigDoc } from '#shared/docs/config';
 import { syncStatus } from '$lib/state/sync-status.svelte';
@@ -24,7 +25,12 @@ export function startConfigSync(): void {
 	const remote = new PouchDB<ConfigDoc>(`${location.origin}/sync/config`, { skip_setup: true });
 	syncStatus.phase = 'pulling';
 	replication = db()
-		.replicate.from(remote, { live: true, retry: true, batch_size: BATCH_SIZE })
+		.replicate.from(remote, {
+			live: true,
+			retry: true,
+			batch_size: BATCH_SIZE,
+			back_off_function: backOff
+		})
 		.on('change', () => {
 			syncStatus.markSynced();
 			for (const l of listeners) l();

@@ -3,6 +3,7 @@
  * Writes go to the local database first (they work offline) and reach the server when the network allows.
  * Conflicting revisions (two devices edited offline) are merged here by the union of their events.
  */
+import { backOff } from './backoff';
 import PouchDB from 'pouchdb-browser';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
@@ -29,7 +30,7 @@ export function startTicketSync(): void {
 	if (replication) return;
 	const remote = new PouchDB<TicketDoc>(`${location.origin}/sync/tickets`, { skip_setup: true });
 	replication = db()
-		.sync(remote, { live: true, retry: true, batch_size: BATCH_SIZE })
+		.sync(remote, { live: true, retry: true, batch_size: BATCH_SIZE, back_off_function: backOff })
 		.on('change', () => {
 			syncStatus.markSynced();
 			notify();
