@@ -42,7 +42,13 @@ export const customerRoutes = ({ customers, audit }: AppDeps) =>
 			if (!body) {
 				throw new AppError('validation', 400, 'The export file is empty', { field: 'file' });
 			}
-			const report = await customers.importer.run(body, source, format);
+			customers.indexer.pause();
+			let report;
+			try {
+				report = await customers.importer.run(body, source, format);
+			} finally {
+				customers.indexer.resume();
+			}
 			// Imported means searchable: answer once the index has caught up with what was written.
 			await customers.indexer.caughtUp();
 			await audit.record({

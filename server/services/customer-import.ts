@@ -39,6 +39,7 @@ export interface ImportReport {
 
 const BATCH = 2000;
 const MAX_REPORTED = 1000;
+const STORE_ATTEMPTS = 3;
 
 interface Row {
 	line: number;
@@ -100,14 +101,21 @@ export function createCustomerImport(store: Store) {
 	const db = store.dbName('customers');
 	const json = { 'content-type': 'application/json', accept: 'application/json' };
 
+	/** A store request; a dropped connection is retried (a retried bulk write comes back as conflicts). */
 	async function post<T>(path: string, body: unknown): Promise<T> {
-		const res = await store.fetch(`/${db}/${path}`, {
-			method: 'POST',
-			headers: json,
-			body: JSON.stringify(body)
-		});
-		if (!res.ok) throw new Error(`store ${path} answered ${res.status}`);
-		return (await res.json()) as T;
+		const payload = JSON.stringify(body);
+		for (let attempt = 1; ; attempt++) {
+			let res: Response;
+			try {
+				res = await store.fetch(`/${db}/${path}`, { method: 'POST', headers: json, body: payload });
+			} catch (err) {
+				if (attempt >= STORE_ATTEMPTS) throw err;
+				await new Promise((r) => setTimeout(r, 200 * attempt));
+				continue;
+			}
+			if (!res.ok) throw new Error(`store ${path} answered ${res.status}`);
+			return (await res.json()) as T;
+		}
 	}
 
 	return {

@@ -347,6 +347,9 @@ export function startCustomerIndexer(
 				wake();
 			});
 		},
+		/** While a large import writes, the index waits, so both do not compete for the same thread. */
+		pause: () => follower.pause(),
+		resume: () => follower.resume(),
 		stop: () => follower.stop()
 	};
 }

@@ -30,6 +30,9 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 	const db = store.dbName(key);
 	let stopped = false;
 	let abort = new AbortController();
+	let pauses = 0;
+	let resumed: Promise<void> | null = null;
+	let wakeUp = () => {};
 	const params = new URLSearchParams({ feed: 'longpoll', timeout: String(LONGPOLL_MS) });
 	if (options.includeDocs) params.set('include_docs', 'true');
 	if (options.conflicts) params.set('conflicts', 'true');
@@ -38,6 +41,8 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 	async function loop() {
 		let since = await options.since();
 		while (!stopped) {
+			if (resumed) await resumed;
+			if (stopped) return;
 			try {
 				params.set('since', since);
 				const res = await store.fetch(`/${db}/_changes?${params}`, {
@@ -53,6 +58,10 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 				since = lastSeq;
 			} catch (err) {
 				if (stopped) return;
+				if (resumed) {
+					abort = new AbortController();
+					continue;
+				}
 				options.log?.(`${options.name}: ${(err as Error).message}; retrying`);
 				await new Promise((r) => setTimeout(r, RETRY_MS));
 				abort = new AbortController();
@@ -62,9 +71,23 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 
 	const running = loop();
 	return {
+		/** Stops reading the feed until every `pause()` has been matched by `resume()`. */
+		pause() {
+			if (pauses++ === 0) {
+				resumed = new Promise((resolve) => (wakeUp = resolve));
+				abort.abort();
+			}
+		},
+		resume() {
+			if (pauses > 0 && --pauses === 0) {
+				resumed = null;
+				wakeUp();
+			}
+		},
 		async stop() {
 			stopped = true;
 			abort.abort();
+			wakeUp();
 			await running.catch(() => {});
 		}
 	};
