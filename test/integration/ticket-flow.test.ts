@@ -219,3 +219,52 @@ describe('F17 caller history', () => {
 		expect(crew.status).toBe(403);
 	});
 });
+
+describe('F22 F25 业务管理 and statistics on the server', () => {
+	const get = (path: string, cookie: string) =>
+		fetch(`${server.url}${path}`, { headers: { cookie } }).then(async (r) => ({
+			status: r.status,
+			body: (await r.json()) as Record<string, unknown>
+		}));
+
+	it('lists and counts tickets for those allowed, and opens one ticket only for its holders', async () => {
+		const leader = await server.createUser({ username: 'mgrleader', roleKey: 'leader' });
+		const crew = await server.createUser({ username: 'mgrcrew', roleKey: 'crew' });
+		const billing = await server.createUser({
+			username: 'mgrbilling',
+			roleKey: 'department',
+			departmentId: 'department:billing'
+		});
+		const network = await server.createUser({
+			username: 'mgrnetwork',
+			roleKey: 'department',
+			departmentId: 'department:network'
+		});
+
+		expect((await get('/api/tickets/list', crew)).status).toBe(403);
+		expect((await get('/api/tickets/stats?by=agent', crew)).status).toBe(403);
+		const list = await get('/api/tickets/list?serviceTypeId=serviceType%3Arepair', leader);
+		expect(list.status).toBe(200);
+		const numbers = (list.body.tickets as { number: string; serviceTypeId: string }[]).map(
+			(t) => t.number
+		);
+		expect(numbers).toContain('N-1');
+		const bad = await get('/api/tickets/list?from=2026-02-01&to=2026-01-01', leader);
+		expect(bad.status).toBe(400);
+
+		const stats = await get('/api/tickets/stats?by=department', leader);
+		const rows = stats.body.rows as { key: string; total: number }[];
+		expect(rows.find((r) => r.key === 'department:network')?.total).toBeGreaterThanOrEqual(1);
+		// A department's own statistics count only the tickets it held.
+		const own = await get('/api/tickets/stats?by=department', billing);
+		expect(own.status).toBe(200);
+		expect((own.body.rows as { key: string }[]).map((r) => r.key)).not.toContain(
+			'department:network'
+		);
+		expect((await get('/api/tickets/stats?by=nothing', leader)).status).toBe(400);
+
+		expect((await get('/api/tickets/ticket%3Aflow-1', network)).status).toBe(200);
+		expect((await get('/api/tickets/ticket%3Aflow-1', leader)).status).toBe(200);
+		expect((await get('/api/tickets/ticket%3Aflow-1', billing)).status).toBe(404);
+	});
+});
