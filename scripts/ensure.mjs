@@ -54,7 +54,17 @@ if (
 if (args.has('--test')) {
 	const wanted = [
 		['/usr/bin/chromium', 'chromium'],
-		['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', 'fonts-noto-cjk']
+		['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', 'fonts-noto-cjk'],
+		// Telephony: Kamailio (registrar/router) and its module packages, Janus (WebRTC gateway), sipp
+		// (the carrier in tests), sox (mixing recordings).
+		['/usr/sbin/kamailio', 'kamailio'],
+		['/usr/lib/x86_64-linux-gnu/kamailio/modules/http_client.so', 'kamailio-utils-modules'],
+		['/usr/lib/x86_64-linux-gnu/kamailio/modules/evapi.so', 'kamailio-extra-modules'],
+		['/usr/lib/x86_64-linux-gnu/kamailio/modules/json.so', 'kamailio-json-modules'],
+		['/usr/bin/janus', 'janus'],
+		['/usr/bin/janus-pp-rec', 'janus-tools'],
+		['/usr/bin/sipp', 'sip-tester'],
+		['/usr/bin/sox', 'sox']
 	];
 	const missing = wanted.filter(([file]) => !existsSync(file)).map(([, pkg]) => pkg);
 	if (missing.length > 0) {

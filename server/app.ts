@@ -22,9 +22,10 @@ import { auditRoutes } from './routes/audit';
 import { deviceRoutes } from './routes/devices';
 import { ticketRoutes } from './routes/tickets';
 import { customerRoutes } from './routes/customers';
+import { internalRoutes, telephonyRoutes } from './routes/telephony';
 import type { AppDeps, AppEnv } from './context';
 
-const SERVER_PATHS = /^\/(api|sync|events)(\/|$)/;
+const SERVER_PATHS = /^\/(api|sync|events|internal)(\/|$)/;
 const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands
 const SYNC_BODY_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB: replication batches, photos arrive later
 const IMPORT_BODY_MAX_BYTES = 4 * 1024 * 1024 * 1024; // 4 GiB: a city's billing export, streamed
@@ -96,6 +97,8 @@ export function createApp(deps: AppDeps) {
 		.route('/api/devices', deviceRoutes(deps))
 		.route('/api/tickets', ticketRoutes(deps))
 		.route('/api/customers', customerRoutes(deps))
+		.route('/api/telephony', telephonyRoutes(deps))
+		.route('/internal', internalRoutes(deps))
 		.route('/sync', syncRoutes(deps));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));

@@ -28,6 +28,15 @@ const EnvSchema = v.object({
 	LOGIN_WINDOW_MINUTES: Int(15, 1, 24 * 60),
 	COOKIE_SECURE: v.optional(v.picklist(['auto', 'true', 'false']), 'auto'),
 	TELEPHONY: v.optional(v.picklist(['auto', 'on', 'off']), 'auto'),
+	SIP_HOST: v.optional(v.pipe(v.string(), v.ip()), '127.0.0.1'),
+	SIP_PORT: Int(5060, 1, 65535),
+	SIP_DOMAIN: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9.-]+$/i)), 'callcenter.local'),
+	SIP_TRUNKS: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), '127.0.0.1'),
+	HOTLINES: v.optional(v.pipe(v.string(), v.regex(/^[\d, ]+$/)), '96000'),
+	JANUS_HTTP_PORT: Int(8088, 1, 65535),
+	JANUS_WS_PORT: Int(8188, 1, 65535),
+	JANUS_ADMIN_PORT: Int(7088, 1, 65535),
+	JANUS_PUBLIC_IP: v.optional(v.pipe(v.string(), v.ip())),
 	WEB_DIR: v.optional(v.string())
 });
 
@@ -43,11 +52,28 @@ export interface Config {
 	login: { maxFailures: number; windowMs: number };
 	cookieSecure: 'auto' | boolean;
 	telephony: 'auto' | 'on' | 'off';
+	sip: {
+		host: string;
+		port: number;
+		domain: string;
+		trunks: string[];
+		hotlines: string[];
+		janusHttpPort: number;
+		janusWsPort: number;
+		janusAdminPort: number;
+		janusPublicIp: string;
+	};
 	/** The built PWA (adapter-static output); null when the server runs without a web build (API tests). */
 	webDir: string | null;
 }
 
 export class ConfigError extends Error {}
+
+const list = (s: string) =>
+	s
+		.split(',')
+		.map((x) => x.trim())
+		.filter(Boolean);
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -75,6 +101,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_MINUTES * 60_000 },
 		cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
 		telephony: e.TELEPHONY,
+		sip: {
+			host: e.SIP_HOST,
+			port: e.SIP_PORT,
+			domain: e.SIP_DOMAIN,
+			trunks: list(e.SIP_TRUNKS),
+			hotlines: list(e.HOTLINES),
+			janusHttpPort: e.JANUS_HTTP_PORT,
+			janusWsPort: e.JANUS_WS_PORT,
+			janusAdminPort: e.JANUS_ADMIN_PORT,
+			janusPublicIp: e.JANUS_PUBLIC_IP ?? ''
+		},
 		webDir: e.WEB_DIR ? resolve(e.WEB_DIR) : null
 	};
 }

@@ -8,6 +8,7 @@ import type { ConfigAdmin } from './services/config-admin';
 import type { FailureLimiter } from './services/rate-limit';
 import type { CustomerIndex, startCustomerIndexer } from './services/customer-index';
 import type { CustomerImport } from './services/customer-import';
+import type { SipCredentials } from './telephony/credentials';
 
 export interface AppDeps {
 	config: Config;
@@ -26,6 +27,8 @@ export interface AppDeps {
 	instanceId: string;
 	version: string;
 	telephony: () => { state: 'off' | 'unavailable' | 'running'; detail: string };
+	/** The running telephony (credentials, Kamailio's key), or null when it is off or unavailable. */
+	phone: () => { credentials: SipCredentials; key: string } | null;
 }
 
 export interface AppEnv {

@@ -16,12 +16,22 @@ async function main() {
 			hostname: config.host,
 			serverOptions: SERVER_OPTIONS
 		},
-		(info) => {
+		(info) =>
+			void runtime
+				.startTelephony(info.port)
+				.then(() => banner(info.port))
+				.catch((err: unknown) => {
+					console.error(`Telephony could not start (TELEPHONY=on): ${(err as Error).message}`);
+					void runtime.close().then(() => process.exit(1));
+				})
+	);
+	function banner(port: number) {
+		{
 			const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
 			const lines = [
 				'',
 				'  广电呼叫中心 / Call center ' + deps.version,
-				`  URL:       http://${shown}:${info.port}/` +
+				`  URL:       http://${shown}:${port}/` +
 					(shown === 'localhost' ? '  (all interfaces)' : ''),
 				`  Store:     ${deps.store.kind === 'embedded' ? `embedded (${config.dataDir}/store)` : 'Apache CouchDB (COUCHDB_URL)'}`,
 				`  Telephony: ${deps.telephony().state} — ${deps.telephony().detail}`,
@@ -38,7 +48,7 @@ async function main() {
 			}
 			console.log(lines.join('\n') + '\n');
 		}
-	);
+	}
 
 	server.on('error', (err: NodeJS.ErrnoException) => {
 		console.error(

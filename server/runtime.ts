@@ -17,6 +17,9 @@ import { startTicketResolver } from './services/ticket-resolver';
 import { openCustomerIndex, startCustomerIndexer } from './services/customer-index';
 import { createCustomerImport } from './services/customer-import';
 import { getSecret } from './secrets';
+import { randomBytes } from 'node:crypto';
+import { startTelephony, type RunningTelephony } from './telephony/supervisor';
+import { createSipCredentials } from './telephony/credentials';
 import type { Config } from './config';
 import type { AppDeps } from './context';
 
@@ -57,6 +60,23 @@ export async function createRuntime(config: Config) {
 		importer: createCustomerImport(store)
 	};
 	const telephonyInstalled = which('kamailio') && which('janus');
+	const telephony: {
+		status: ReturnType<AppDeps['telephony']>;
+		phone: ReturnType<AppDeps['phone']>;
+		running: RunningTelephony | null;
+	} = {
+		status:
+			config.telephony === 'off'
+				? { state: 'off', detail: 'TELEPHONY=off: tickets are entered by hand' }
+				: {
+						state: 'unavailable',
+						detail: telephonyInstalled
+							? 'Kamailio and Janus are installed; starting with the server'
+							: 'Kamailio/Janus not installed: tickets are entered by hand'
+					},
+		phone: null,
+		running: null
+	};
 
 	const deps: AppDeps = {
 		config: { ...config, webDir: config.webDir ?? defaultWebDir(root) },
@@ -78,15 +98,8 @@ export async function createRuntime(config: Config) {
 		},
 		instanceId: getSecret(config.dataDir, 'instance-id'),
 		version,
-		telephony: () =>
-			config.telephony === 'off'
-				? { state: 'off', detail: 'TELEPHONY=off: tickets are entered by hand' }
-				: {
-						state: 'unavailable',
-						detail: telephonyInstalled
-							? 'Kamailio and Janus are installed; call handling is not enabled in this version'
-							: 'Kamailio/Janus not installed: tickets are entered by hand'
-					}
+		telephony: () => telephony.status,
+		phone: () => telephony.phone
 	};
 	const resolver = startTicketResolver(store, log);
 	return {
@@ -94,7 +107,44 @@ export async function createRuntime(config: Config) {
 		deps,
 		seeded,
 		firstAdmin,
+		/**
+		 * Starts Kamailio and Janus once the app listens (Kamailio asks the app for credentials on its
+		 * port): with TELEPHONY=on always (a failure stops the start), with auto when they are installed.
+		 */
+		async startTelephony(appPort: number): Promise<void> {
+			if (config.telephony === 'off' || (config.telephony === 'auto' && !telephonyInstalled)) {
+				return;
+			}
+			const key = randomBytes(24).toString('base64url');
+			try {
+				telephony.running = await startTelephony({
+					dir: join(config.dataDir, 'telephony'),
+					sipHost: config.sip.host,
+					sipPort: config.sip.port,
+					sipDomain: config.sip.domain,
+					trunks: config.sip.trunks,
+					hotlines: config.sip.hotlines,
+					janusHttpPort: config.sip.janusHttpPort,
+					janusWsPort: config.sip.janusWsPort,
+					janusAdminPort: config.sip.janusAdminPort,
+					janusPublicIp: config.sip.janusPublicIp,
+					appPort,
+					internalKey: key,
+					secret: getSecret(config.dataDir, 'telephony')
+				});
+			} catch (err) {
+				telephony.status = {
+					state: 'unavailable',
+					detail: `Telephony failed to start: ${(err as Error).message}`
+				};
+				if (config.telephony === 'on') throw err;
+				return;
+			}
+			telephony.phone = { credentials: createSipCredentials(deps.sessions), key };
+			telephony.status = { state: 'running', detail: telephony.running.detail };
+		},
 		close: async () => {
+			await telephony.running?.stop();
 			await resolver.stop();
 			await customers.indexer.stop();
 			customerIndex.close();

@@ -38,7 +38,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 		);
 	});
 	const address = server.address();
-	const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+	const port = typeof address === 'object' && address ? address.port : 0;
+	const url = `http://127.0.0.1:${port}`;
+	await runtime.startTelephony(port);
 
 	async function signIn(username: string, password: string): Promise<string> {
 		const res = await fetch(`${url}/api/session`, {
