@@ -23,6 +23,7 @@ import { deviceRoutes } from './routes/devices';
 import { ticketRoutes } from './routes/tickets';
 import { customerRoutes } from './routes/customers';
 import { internalRoutes, telephonyRoutes } from './routes/telephony';
+import { eventRoutes } from './routes/events';
 import type { AppDeps, AppEnv } from './context';
 
 const SERVER_PATHS = /^\/(api|sync|events|internal)(\/|$)/;
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
 		.use('/api/*', loadSession(deps))
 		.use('/sync/*', loadSession(deps))
 		.use('/sync', loadSession(deps))
+		.use('/events', loadSession(deps))
 		.get('/api/health', (c) =>
 			c.json(
 				{
@@ -99,6 +101,7 @@ export function createApp(deps: AppDeps) {
 		.route('/api/customers', customerRoutes(deps))
 		.route('/api/telephony', telephonyRoutes(deps))
 		.route('/internal', internalRoutes(deps))
+		.route('/events', eventRoutes(deps))
 		.route('/sync', syncRoutes(deps));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));

@@ -37,6 +37,10 @@ const EnvSchema = v.object({
 	JANUS_WS_PORT: Int(8188, 1, 65535),
 	JANUS_ADMIN_PORT: Int(7088, 1, 65535),
 	JANUS_PUBLIC_IP: v.optional(v.pipe(v.string(), v.ip())),
+	EVAPI_PORT: Int(8448, 1, 65535),
+	ACD_OFFER_SECONDS: Int(15, 1, 120),
+	ACD_MAX_WAIT_SECONDS: Int(120, 1, 3600),
+	ACD_WRAPUP_SECONDS: Int(10, 0, 600),
 	WEB_DIR: v.optional(v.string())
 });
 
@@ -62,7 +66,9 @@ export interface Config {
 		janusWsPort: number;
 		janusAdminPort: number;
 		janusPublicIp: string;
+		evapiPort: number;
 	};
+	acd: { offerSeconds: number; maxWaitSeconds: number; wrapUpSeconds: number };
 	/** The built PWA (adapter-static output); null when the server runs without a web build (API tests). */
 	webDir: string | null;
 }
@@ -110,7 +116,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			janusHttpPort: e.JANUS_HTTP_PORT,
 			janusWsPort: e.JANUS_WS_PORT,
 			janusAdminPort: e.JANUS_ADMIN_PORT,
-			janusPublicIp: e.JANUS_PUBLIC_IP ?? ''
+			janusPublicIp: e.JANUS_PUBLIC_IP ?? '',
+			evapiPort: e.EVAPI_PORT
+		},
+		acd: {
+			offerSeconds: e.ACD_OFFER_SECONDS,
+			maxWaitSeconds: e.ACD_MAX_WAIT_SECONDS,
+			wrapUpSeconds: e.ACD_WRAPUP_SECONDS
 		},
 		webDir: e.WEB_DIR ? resolve(e.WEB_DIR) : null
 	};

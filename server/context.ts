@@ -9,6 +9,8 @@ import type { FailureLimiter } from './services/rate-limit';
 import type { CustomerIndex, startCustomerIndexer } from './services/customer-index';
 import type { CustomerImport } from './services/customer-import';
 import type { SipCredentials } from './telephony/credentials';
+import type { Acd } from './telephony/acd';
+import type { EventHub } from './services/events';
 
 export interface AppDeps {
 	config: Config;
@@ -28,7 +30,9 @@ export interface AppDeps {
 	version: string;
 	telephony: () => { state: 'off' | 'unavailable' | 'running'; detail: string };
 	/** The running telephony (credentials, Kamailio's key), or null when it is off or unavailable. */
-	phone: () => { credentials: SipCredentials; key: string } | null;
+	phone: () => { credentials: SipCredentials; key: string; acd: Acd } | null;
+	/** Server-sent events to users' open pages (`/events`). */
+	hub: EventHub;
 }
 
 export interface AppEnv {

@@ -20,6 +20,8 @@ import { getSecret } from './secrets';
 import { randomBytes } from 'node:crypto';
 import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
+import { startCallHandling, type CallHandling } from './telephony/calls';
+import { createEventHub } from './services/events';
 import type { Config } from './config';
 import type { AppDeps } from './context';
 
@@ -64,6 +66,7 @@ export async function createRuntime(config: Config) {
 		status: ReturnType<AppDeps['telephony']>;
 		phone: ReturnType<AppDeps['phone']>;
 		running: RunningTelephony | null;
+		calls: CallHandling | null;
 	} = {
 		status:
 			config.telephony === 'off'
@@ -75,8 +78,10 @@ export async function createRuntime(config: Config) {
 							: 'Kamailio/Janus not installed: tickets are entered by hand'
 					},
 		phone: null,
-		running: null
+		running: null,
+		calls: null
 	};
+	const hub = createEventHub();
 
 	const deps: AppDeps = {
 		config: { ...config, webDir: config.webDir ?? defaultWebDir(root) },
@@ -98,6 +103,7 @@ export async function createRuntime(config: Config) {
 		},
 		instanceId: getSecret(config.dataDir, 'instance-id'),
 		version,
+		hub,
 		telephony: () => telephony.status,
 		phone: () => telephony.phone
 	};
@@ -130,8 +136,21 @@ export async function createRuntime(config: Config) {
 					janusPublicIp: config.sip.janusPublicIp,
 					appPort,
 					internalKey: key,
-					secret: getSecret(config.dataDir, 'telephony')
+					secret: getSecret(config.dataDir, 'telephony'),
+					evapiPort: config.sip.evapiPort,
+					offerSeconds: config.acd.offerSeconds
 				});
+				telephony.calls = startCallHandling({
+					evapiPort: config.sip.evapiPort,
+					sipDomain: config.sip.domain,
+					maxWaitMs: config.acd.maxWaitSeconds * 1000,
+					wrapUpMs: config.acd.wrapUpSeconds * 1000,
+					store,
+					customers: customerIndex,
+					hub,
+					log
+				});
+				await telephony.calls.connected();
 			} catch (err) {
 				telephony.status = {
 					state: 'unavailable',
@@ -140,10 +159,15 @@ export async function createRuntime(config: Config) {
 				if (config.telephony === 'on') throw err;
 				return;
 			}
-			telephony.phone = { credentials: createSipCredentials(deps.sessions), key };
+			telephony.phone = {
+				credentials: createSipCredentials(deps.sessions),
+				key,
+				acd: telephony.calls!.acd
+			};
 			telephony.status = { state: 'running', detail: telephony.running.detail };
 		},
 		close: async () => {
+			telephony.calls?.stop();
 			await telephony.running?.stop();
 			await resolver.stop();
 			await customers.indexer.stop();

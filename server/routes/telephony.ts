@@ -7,6 +7,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors';
 import { requirePermission } from '../middleware/auth';
 import { clientAddress } from '../middleware/client-address';
+import * as v from 'valibot';
+import { validJson } from '../validate';
+import type { Acd } from '../telephony/acd';
 import type { AppDeps, AppEnv } from '../context';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -14,27 +17,89 @@ const sameKey = (a: string, b: string) =>
 	a.length === b.length &&
 	timingSafeEqual(new Uint8Array(Buffer.from(a)), new Uint8Array(Buffer.from(b)));
 
+const StateInput = v.object({
+	state: v.picklist(['ready', 'notReady', 'signedOut'], 'invalid'),
+	reason: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(40, 'too_long')), '')
+});
+
+/** Today's figures of the wallboard (F31), from the call records. */
+function today(records: ReturnType<Acd['records']>, serviceLevelMs: number) {
+	const start = new Date();
+	start.setHours(0, 0, 0, 0);
+	const mine = records.filter((r) => r.arrivedAt >= start.getTime());
+	const answered = mine.filter((r) => r.answeredAt !== null);
+	const inTime = answered.filter((r) => r.answeredAt! - r.arrivedAt <= serviceLevelMs);
+	return {
+		offered: mine.length,
+		answered: answered.length,
+		abandoned: mine.filter((r) => r.outcome === 'abandoned').length,
+		serviceLevel: answered.length ? inTime.length / answered.length : null
+	};
+}
+const SERVICE_LEVEL_MS = 20_000;
+
+function runningAcd(deps: AppDeps): Acd {
+	const phone = deps.phone();
+	if (!phone) throw new AppError('conflict', 409, 'Telephony is not running');
+	return phone.acd;
+}
+
 export const telephonyRoutes = (deps: AppDeps) =>
-	new Hono<AppEnv>().post('/credentials', requirePermission('call.take'), (c) => {
-		const user = c.get('user')!;
-		const phone = deps.phone();
-		if (!phone) throw new AppError('conflict', 409, 'Telephony is not running');
-		if (!user.agentId) {
-			throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
-		}
-		const password = phone.credentials.issue(user.agentId, c.get('sessionToken')!);
-		const { domain, janusWsPort } = deps.config.sip;
-		return c.json(
-			{
-				username: user.agentId,
-				password,
-				uri: `sip:${user.agentId}@${domain}`,
-				registrar: `sip:${domain}`,
-				janusPort: janusWsPort
-			},
-			200
-		);
-	});
+	new Hono<AppEnv>()
+		// F31: the agent's own state.
+		.post('/state', requirePermission('call.take'), validJson(StateInput), (c) => {
+			const user = c.get('user')!;
+			if (!user.agentId)
+				{throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');}
+			const { state, reason } = c.req.valid('json');
+			const agent = runningAcd(deps).setAgentState(
+				{ agentId: user.agentId, userId: user._id, name: user.name },
+				state,
+				reason
+			);
+			return c.json(agent, 200);
+		})
+		// F31: the team leader's live wallboard.
+		.get('/board', requirePermission('supervise'), (c) => {
+			const acd = runningAcd(deps);
+			const now = Date.now();
+			const queue = acd
+				.queue()
+				.map((q) => ({ callId: q.callId, caller: q.caller, waitingMs: now - q.queuedAt }));
+			return c.json(
+				{
+					agents: acd.agents(),
+					queue,
+					longestWaitMs: queue.reduce((m, q) => Math.max(m, q.waitingMs), 0),
+					today: today(acd.records(), SERVICE_LEVEL_MS),
+					serviceLevelSeconds: SERVICE_LEVEL_MS / 1000
+				},
+				200
+			);
+		})
+		.get('/calls', requirePermission('supervise'), (c) =>
+			c.json({ calls: runningAcd(deps).records() }, 200)
+		)
+		.post('/credentials', requirePermission('call.take'), (c) => {
+			const user = c.get('user')!;
+			const phone = deps.phone();
+			if (!phone) throw new AppError('conflict', 409, 'Telephony is not running');
+			if (!user.agentId) {
+				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
+			}
+			const password = phone.credentials.issue(user.agentId, c.get('sessionToken')!);
+			const { domain, janusWsPort } = deps.config.sip;
+			return c.json(
+				{
+					username: user.agentId,
+					password,
+					uri: `sip:${user.agentId}@${domain}`,
+					registrar: `sip:${domain}`,
+					janusPort: janusWsPort
+				},
+				200
+			);
+		});
 
 /** Kamailio's questions; answered as plain text (http_client_query reads the body). */
 export const internalRoutes = (deps: AppDeps) =>

@@ -24,6 +24,10 @@ export interface TelephonySettings {
 	internalKey: string;
 	/** Kamailio's nonce secret and Janus's admin secret. */
 	secret: string;
+	/** Kamailio's evapi port on loopback: where it tells the app about calls and takes its decisions. */
+	evapiPort: number;
+	/** How long an agent's phone rings before the call goes to the next agent. */
+	offerSeconds: number;
 }
 
 export function renderKamailio(s: TelephonySettings): string {
@@ -59,6 +63,9 @@ loadmodule "registrar.so"
 loadmodule "http_client.so"
 loadmodule "auth.so"
 loadmodule "ctl.so"
+loadmodule "htable.so"
+loadmodule "jansson.so"
+loadmodule "evapi.so"
 
 modparam("ctl", "binrpc", "unix:${s.dir}/kamailio_ctl")
 modparam("usrloc", "db_mode", 0)
@@ -69,18 +76,31 @@ modparam("http_client", "connection_timeout", 2)
 modparam("http_client", "keep_connections", 1)
 modparam("auth", "secret", "${s.secret}")
 modparam("tm", "fr_inv_timer", 30000)
+modparam("htable", "htable", "acd=>size=10;autoexpire=600;")
+modparam("evapi", "bind_addr", "127.0.0.1:${s.evapiPort}")
+
+#!define FLT_ACD 1
 
 request_route {
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
 	if (!sanity_check("17895", "7")) { exit; }
 
 	if (has_totag()) {
+		if (is_method("BYE")) {
+			$var(ev) = '{"event":"ended","callid":"' + $ci + '","cancelled":false}';
+			evapi_relay("$var(ev)");
+		}
 		if (loose_route()) { t_relay(); exit; }
 		if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
 		sl_send_reply("404", "Not here");
 		exit;
 	}
-	if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
+	if (is_method("CANCEL")) {
+		$var(ev) = '{"event":"ended","callid":"' + $ci + '","cancelled":true}';
+		evapi_relay("$var(ev)");
+		if (t_check_trans()) { t_relay(); }
+		exit;
+	}
 	t_check_trans();
 
 	if (is_method("OPTIONS") && $rU == $null) { sl_send_reply("200", "OK"); exit; }
@@ -129,14 +149,74 @@ route[REGISTER] {
 	}
 	if ($au != $tU || $au != $fU) { sl_send_reply("403", "Forbidden"); exit; }
 	consume_credentials();
-	if (!save("location")) { sl_reply_error(); }
+	if (!save("location")) { sl_reply_error(); exit; }
+	xlog("L_NOTICE", "registered $tU at $ct\n");
 	exit;
 }
 
+# The call waits, suspended, while the app chooses an agent (or queues it): no worker is held meanwhile.
 route[ACD] {
-	# Automatic distribution arrives with the ACD; until then no agent can be offered a call.
-	send_reply("480", "No agent available");
+	setflag(FLT_ACD);
+	t_newtran();
+	send_reply("180", "Ringing");
+	if (!t_suspend()) { t_reply("500", "Server Error"); exit; }
+	$var(caller) = $fU;
+	if (is_present_hf("P-Asserted-Identity")) { $var(caller) = $(ai{uri.user}); }
+	$var(ev) = '{"event":"offer","tindex":' + $T(id_index) + ',"tlabel":' + $T(id_label) + ',"callid":"' + $ci + '","from":"' + $(var(caller){s.escape.common}) + '","to":"' + $rU + '"}';
+	evapi_relay("$var(ev)");
 	exit;
+}
+
+# Resumed by the app's decision: ring that agent, or give the caller the final answer.
+route[DELIVER] {
+	$var(agent) = $sht(acd=>$T(id_index):$T(id_label));
+	$sht(acd=>$T(id_index):$T(id_label)) = $null;
+	if ($var(agent) == $null || $var(agent) == "" || $var(agent) == "none") {
+		xlog("L_NOTICE", "ACD $ci: no agent\n");
+		t_reply("480", "No agent available");
+		exit;
+	}
+	$ru = $var(agent);
+	xlog("L_NOTICE", "ACD $ci to $var(agent)\n");
+	if (!lookup("location")) {
+		xlog("L_NOTICE", "ACD $ci: $var(agent) is not registered\n");
+		route(ASK_AGAIN_404);
+		exit;
+	}
+	t_set_fr(${s.offerSeconds * 1000}, ${s.offerSeconds * 1000});
+	t_on_failure("UNANSWERED");
+	t_on_reply("ACD_REPLY");
+	if (!t_relay()) { t_reply("500", "Server Error"); }
+	exit;
+}
+
+route[ASK_AGAIN_404] {
+	if (!t_suspend()) { t_reply("480", "No agent available"); exit; }
+	$var(ev) = '{"event":"retry","tindex":' + $T(id_index) + ',"tlabel":' + $T(id_label) + ',"callid":"' + $ci + '","status":404}';
+	evapi_relay("$var(ev)");
+}
+
+onreply_route[ACD_REPLY] {
+	if (isflagset(FLT_ACD) && $rs == 200) {
+		$var(ev) = '{"event":"answered","callid":"' + $ci + '"}';
+		evapi_relay("$var(ev)");
+	}
+}
+
+# The agent did not answer (ring timeout, busy, rejected): ask the app again.
+failure_route[UNANSWERED] {
+	if (t_is_canceled()) { exit; }
+	if (!t_suspend()) { exit; }
+	$var(ev) = '{"event":"retry","tindex":' + $T(id_index) + ',"tlabel":' + $T(id_label) + ',"callid":"' + $ci + '","status":' + $T_reply_code + '}';
+	evapi_relay("$var(ev)");
+}
+
+event_route[evapi:message-received] {
+	jansson_get("tindex", "$evapi(msg)", "$var(tindex)");
+	jansson_get("tlabel", "$evapi(msg)", "$var(tlabel)");
+	jansson_get("agent", "$evapi(msg)", "$var(agent)");
+	$sht(acd=>$var(tindex):$var(tlabel)) = $var(agent);
+	t_continue("$var(tindex)", "$var(tlabel)", "DELIVER");
 }
 `;
 }

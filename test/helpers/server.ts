@@ -77,7 +77,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 			return signIn(username, 'password-123');
 		},
 		async close() {
-			await new Promise<void>((resolve) => server.close(() => resolve()));
+			// Event streams stay open until closed; end every connection so close() can finish.
+			await new Promise<void>((resolve) => {
+				server.close(() => resolve());
+				(server as { closeAllConnections?: () => void }).closeAllConnections?.();
+			});
 			await runtime.close();
 			if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
 		}

@@ -5,8 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { inviteScenario, registerScenario, runSipp } from '../helpers/sipp';
+import {
+	answerScenario,
+	callerAnsweredScenario,
+	callerCancelScenario,
+	inviteScenario,
+	registerContactScenario,
+	registerScenario,
+	runSipp,
+	samplePort
+} from '../helpers/sipp';
 
 // Ports of this run: SIP, then Janus HTTP, WebSocket and admin.
 const SIP_PORT = 30_000 + Math.floor(Math.random() * 2_000) * 4;
@@ -29,7 +39,11 @@ beforeAll(async () => {
 		HOTLINES: '96000',
 		JANUS_HTTP_PORT: String(SIP_PORT + 1),
 		JANUS_WS_PORT: String(SIP_PORT + 2),
-		JANUS_ADMIN_PORT: String(SIP_PORT + 3)
+		JANUS_ADMIN_PORT: String(SIP_PORT + 3),
+		EVAPI_PORT: String(SIP_PORT + 4),
+		ACD_OFFER_SECONDS: '2',
+		ACD_MAX_WAIT_SECONDS: '3',
+		ACD_WRAPUP_SECONDS: '1'
 	});
 }, 30_000);
 afterAll(async () => {
@@ -118,7 +132,7 @@ describe('#5 Kamailio refuses what is not an agent or a trunk', () => {
 	});
 
 	it('takes hotline calls from the trunk only, and no call to other numbers from it', async () => {
-		// From the trunk to the hotline: accepted for distribution (no agent is ready: 480).
+		// From the trunk to the hotline: accepted for distribution (nobody is ready: 480 after the maximum wait).
 		const hotline = await runSipp(inviteScenario(DOMAIN, 480), target, { service: '96000' });
 		expect(hotline.code, hotline.output).toBe(0);
 		// From the trunk to any other number: refused, so the trunk cannot be used to call out.
@@ -132,5 +146,158 @@ describe('#5 Kamailio refuses what is not an agent or a trunk', () => {
 			localIp: '127.0.0.2'
 		});
 		expect(stranger.code, stranger.output).toBe(0);
+	});
+});
+
+/**
+ * The user's `/events` stream, collected as it arrives. Read with node:http on its own connection: fetch's
+ * shared pool would otherwise hold other requests of this test behind the open stream.
+ */
+async function events(cookie: string) {
+	const received: { event: string; data: Record<string, unknown>; at: number }[] = [];
+	let text = '';
+	const req = request(`${server.url}/events`, { headers: { cookie }, agent: false }, (res) => {
+		res.setEncoding('utf8');
+		res.on('data', (chunk: string) => {
+			text += chunk;
+			let end: number;
+			while ((end = text.indexOf('\n\n')) >= 0) {
+				const block = text.slice(0, end);
+				text = text.slice(end + 2);
+				const event = /^event: (.*)$/m.exec(block)?.[1];
+				const data = /^data: (.*)$/m.exec(block)?.[1];
+				if (event && data) received.push({ event, data: JSON.parse(data), at: Date.now() });
+			}
+		});
+	});
+	req.on('error', () => {});
+	req.end();
+	const next = async (event: string, timeoutMs = 10_000) => {
+		const deadline = Date.now() + timeoutMs;
+		while (Date.now() < deadline) {
+			const found = received.find((e) => e.event === event);
+			if (found) return found;
+			await new Promise((r) => setTimeout(r, 20));
+		}
+		throw new Error(`no ${event} event`);
+	};
+	await next('hello');
+	return { received, next, close: () => req.destroy() };
+}
+
+async function setState(cookie: string, state: string, reason = '') {
+	const res = await fetch(`${server.url}/api/telephony/state`, {
+		method: 'POST',
+		headers: { cookie, origin: server.url, 'content-type': 'application/json' },
+		body: JSON.stringify({ state, reason })
+	});
+	return { status: res.status, body: (await res.json()) as { state: string; reason: string } };
+}
+
+async function board(cookie: string) {
+	const res = await fetch(`${server.url}/api/telephony/board`, { headers: { cookie } });
+	return (await res.json()) as {
+		agents: { agentId: string; state: string; reason: string }[];
+		queue: unknown[];
+		today: { offered: number; answered: number; abandoned: number };
+	};
+}
+
+/** An agent's desk phone: answers in server mode on its own port, registered there with the agent's identity. */
+async function deskPhone(cookie: string, agentId: string) {
+	const { body } = await credentials(cookie);
+	const port = samplePort();
+	const phone = runSipp(answerScenario(), target, { service: agentId, port, timeoutS: 20 });
+	await new Promise((r) => setTimeout(r, 300));
+	const reg = await runSipp(registerContactScenario(DOMAIN, port), target, {
+		service: agentId,
+		args: ['-au', agentId, '-ap', body.password]
+	});
+	expect(reg.code, reg.output).toBe(0);
+	// Wrapped: an async function returning a promise would wait for the phone's whole scenario.
+	return { done: phone };
+}
+
+describe('F15 F16 F31 automatic distribution with the screen pop', () => {
+	it('F16 a hotline call pops up on the ready agent’s page, rings the agent’s phone and is answered', async () => {
+		const leader = await server.createUser({ username: 'acdleader', roleKey: 'leader' });
+		const agent = await server.createUser({
+			username: 'acdagent',
+			roleKey: 'agent',
+			agentId: '2001'
+		});
+		await server.runtime.deps.store.db('customers').insert({
+			_id: 'digital:POP1',
+			type: 'customer',
+			source: 'digital',
+			account: 'POP1',
+			name: '来电用户',
+			phones: ['057188886666'],
+			address: '杭州市西湖区',
+			area: '',
+			smartCard: '',
+			stbSerial: '',
+			products: [],
+			status: '正常',
+			importedAt: new Date().toISOString()
+		} as never);
+		await server.runtime.deps.customers.indexer.caughtUp();
+		const before = (await board(leader)).today;
+		const page = await events(agent);
+		const phone = await deskPhone(agent, '2001');
+		expect((await setState(agent, 'ready')).body.state).toBe('ready');
+
+		const [caller, answered] = await Promise.all([
+			runSipp(callerAnsweredScenario(DOMAIN), target, { service: '96000' }),
+			phone.done
+		]);
+		expect(answered.code, answered.output).toBe(0);
+		expect(caller.code, caller.output).toBe(0);
+		const offer = await page.next('offer');
+		expect(offer.data).toMatchObject({ caller: '+8657188886666', hotline: '96000' });
+		expect((offer.data.customers as { account: string }[]).map((c) => c.account)).toEqual(['POP1']);
+		page.close();
+
+		const b = await board(leader);
+		expect(b.today).toMatchObject({
+			offered: before.offered + 1,
+			answered: before.answered + 1,
+			abandoned: before.abandoned
+		});
+		const record = (
+			(await (
+				await fetch(`${server.url}/api/telephony/calls`, { headers: { cookie: leader } })
+			).json()) as {
+				calls: { outcome: string; agentId: string }[];
+			}
+		).calls.find((c) => c.agentId === '2001');
+		expect(record).toMatchObject({ outcome: 'completed', agentId: '2001' });
+		// Wrap-up, then ready again by itself.
+		await new Promise((r) => setTimeout(r, 1500));
+		expect((await board(leader)).agents.find((a) => a.agentId === '2001')?.state).toBe('ready');
+		await setState(agent, 'notReady', 'break');
+	});
+
+	it('F15 with nobody ready the caller waits hearing ringing, and hanging up is recorded as abandoned', async () => {
+		const leader = await server.createUser({ username: 'acdleader2', roleKey: 'leader' });
+		const caller = await runSipp(callerCancelScenario(DOMAIN, 500), target, { service: '96000' });
+		expect(caller.code, caller.output).toBe(0);
+		const b = await board(leader);
+		expect(b.queue).toEqual([]);
+		expect(b.today.abandoned).toBeGreaterThanOrEqual(1);
+	});
+
+	it('F31 only agents change their own state; the wallboard is for team leaders', async () => {
+		const agent = await server.createUser({
+			username: 'acdagent3',
+			roleKey: 'agent',
+			agentId: '2003'
+		});
+		const res = await setState(agent, 'notReady', 'meal');
+		expect(res.body).toMatchObject({ state: 'notReady', reason: 'meal' });
+		expect(
+			(await fetch(`${server.url}/api/telephony/board`, { headers: { cookie: agent } })).status
+		).toBe(403);
+		expect((await setState(agent, 'dancing')).status).toBe(400);
 	});
 });

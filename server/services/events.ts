@@ -1,0 +1,33 @@
+/**
+ * The server-sent event stream (`/events`): what the server tells a signed-in user's open pages at once —
+ * the screen pop of a call being offered (F16), the agent's own state (F31). One user may have several pages.
+ */
+export interface ServerEvent {
+	event: string;
+	data: unknown;
+}
+
+type Listener = (e: ServerEvent) => void;
+
+export function createEventHub() {
+	const listeners = new Map<string, Set<Listener>>();
+	return {
+		subscribe(userId: string, listener: Listener): () => void {
+			let set = listeners.get(userId);
+			if (!set) listeners.set(userId, (set = new Set()));
+			set.add(listener);
+			return () => {
+				set.delete(listener);
+				if (set.size === 0) listeners.delete(userId);
+			};
+		},
+		/** Sends to every open page of the user; returns how many received it. */
+		send(userId: string, e: ServerEvent): number {
+			const set = listeners.get(userId);
+			for (const l of set ?? []) l(e);
+			return set?.size ?? 0;
+		},
+		connected: (userId: string) => (listeners.get(userId)?.size ?? 0) > 0
+	};
+}
+export type EventHub = ReturnType<typeof createEventHub>;

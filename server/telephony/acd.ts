@@ -1,0 +1,288 @@
+/**
+ * Automatic call distribution (F15) and agent states (F31). Kamailio suspends every hotline call and asks
+ * here; a call goes to the ready agent idle the longest; if that agent does not answer within the offer time
+ * Kamailio asks again, the agent becomes not ready ("missed") and the next one is chosen; with nobody free
+ * the call waits in this queue, first come first served, until an agent becomes ready or the maximum wait
+ * passes (then the configured fallback answer). One agent is never offered two calls at once.
+ */
+
+export type AgentStateName = 'signedOut' | 'ready' | 'notReady' | 'ringing' | 'talking' | 'wrapUp';
+
+export interface AgentState {
+	agentId: string;
+	userId: string;
+	name: string;
+	state: AgentStateName;
+	reason: string;
+	since: number;
+	/** When the agent last became free (ready); the longest idle is offered first. */
+	idleSince: number;
+	callId: string | null;
+}
+
+export interface QueuedCall {
+	callId: string;
+	caller: string;
+	hotline: string;
+	tindex: number;
+	tlabel: number;
+	queuedAt: number;
+	/** Agents already offered this call. */
+	tried: string[];
+	agentId: string | null;
+	offeredAt: number | null;
+}
+
+export interface CallRecord {
+	callId: string;
+	caller: string;
+	hotline: string;
+	arrivedAt: number;
+	offeredAt: number | null;
+	answeredAt: number | null;
+	endedAt: number | null;
+	agentId: string | null;
+	/** answered | abandoned (caller hung up first) | timeout (max wait) | ended */
+	outcome: 'queued' | 'ringing' | 'answered' | 'abandoned' | 'timeout' | 'completed';
+	tried: string[];
+}
+
+export interface AcdOptions {
+	/** Tells Kamailio where a suspended call goes: an agent's URI, or a final answer. */
+	deliver: (call: QueuedCall, to: { agentId: string } | { code: number; reason: string }) => void;
+	/** The moment an agent is chosen — before the phone rings (F16 screen pop). */
+	onOffer: (agent: AgentState, call: QueuedCall) => void | Promise<void>;
+	onChange?: () => void;
+	maxWaitMs: number;
+	wrapUpMs: number;
+	now?: () => number;
+}
+
+export function createAcd(options: AcdOptions) {
+	const now = options.now ?? Date.now;
+	const agents = new Map<string, AgentState>();
+	const queue: QueuedCall[] = [];
+	const calls = new Map<string, QueuedCall>();
+	const records = new Map<string, CallRecord>();
+	const wrapUps = new Map<string, ReturnType<typeof setTimeout>>();
+	const changed = () => options.onChange?.();
+
+	function set(
+		agent: AgentState,
+		state: AgentStateName,
+		reason = '',
+		callId: string | null = null
+	) {
+		if (state === 'ready' && agent.state !== 'ready') agent.idleSince = now();
+		agent.state = state;
+		agent.reason = reason;
+		agent.since = now();
+		agent.callId = callId;
+		const timer = wrapUps.get(agent.agentId);
+		if (timer) {
+			clearTimeout(timer);
+			wrapUps.delete(agent.agentId);
+		}
+	}
+
+	function longestIdle(exclude: string[]): AgentState | null {
+		let best: AgentState | null = null;
+		for (const a of agents.values()) {
+			if (a.state !== 'ready' || exclude.includes(a.agentId)) continue;
+			if (!best || a.idleSince < best.idleSince) best = a;
+		}
+		return best;
+	}
+
+	/** Offers the call to the longest-idle ready agent; false when nobody is free. */
+	function offer(call: QueuedCall): boolean {
+		const agent = longestIdle(call.tried);
+		if (!agent) return false;
+		set(agent, 'ringing', '', call.callId);
+		call.agentId = agent.agentId;
+		call.offeredAt = now();
+		call.tried.push(agent.agentId);
+		const record = records.get(call.callId);
+		if (record) {
+			record.offeredAt ??= call.offeredAt;
+			record.agentId = agent.agentId;
+			record.outcome = 'ringing';
+			record.tried = [...call.tried];
+		}
+		// The screen pop goes out first; the phone rings once it is on its way.
+		const target = { agentId: agent.agentId };
+		void Promise.resolve()
+			.then(() => options.onOffer(agent, call))
+			.catch(() => {})
+			.finally(() => options.deliver(call, target));
+		return true;
+	}
+
+	function enqueue(call: QueuedCall) {
+		call.agentId = null;
+		call.offeredAt = null;
+		const record = records.get(call.callId);
+		if (record) record.outcome = 'queued';
+		if (!queue.includes(call)) queue.push(call);
+	}
+
+	/** Hands waiting calls, oldest first, to agents who became free. */
+	function drain() {
+		while (queue.length > 0) {
+			const call = queue[0]!;
+			if (!offer(call)) return;
+			queue.shift();
+		}
+	}
+
+	function finish(callId: string, outcome: CallRecord['outcome']) {
+		const call = calls.get(callId);
+		const record = records.get(callId);
+		if (record && record.endedAt === null) {
+			record.endedAt = now();
+			record.outcome = record.answeredAt !== null ? 'completed' : outcome;
+		}
+		if (!call) return;
+		calls.delete(callId);
+		const i = queue.indexOf(call);
+		if (i >= 0) queue.splice(i, 1);
+		if (call.agentId) {
+			const agent = agents.get(call.agentId);
+			if (agent?.callId === callId) {
+				if (agent.state === 'talking') wrapUp(agent);
+				else if (agent.state === 'ringing') set(agent, 'ready');
+			}
+		}
+	}
+
+	function wrapUp(agent: AgentState) {
+		set(agent, 'wrapUp', '', agent.callId);
+		const timer = setTimeout(() => {
+			wrapUps.delete(agent.agentId);
+			if (agent.state === 'wrapUp') {
+				set(agent, 'ready');
+				drain();
+				changed();
+			}
+		}, options.wrapUpMs);
+		timer.unref?.();
+		wrapUps.set(agent.agentId, timer);
+	}
+
+	const sweeper = setInterval(() => {
+		const deadline = now() - options.maxWaitMs;
+		for (const call of [...queue]) {
+			if (call.queuedAt > deadline) continue;
+			queue.splice(queue.indexOf(call), 1);
+			calls.delete(call.callId);
+			const record = records.get(call.callId);
+			if (record) {
+				record.outcome = 'timeout';
+				record.endedAt = now();
+			}
+			options.deliver(call, { code: 480, reason: 'No agent available' });
+			changed();
+		}
+	}, 250);
+	sweeper.unref?.();
+
+	return {
+		/** A signed-in agent's own state change (ready, not ready with a reason, signed out). */
+		setAgentState(
+			user: { agentId: string; userId: string; name: string },
+			state: 'ready' | 'notReady' | 'signedOut',
+			reason = ''
+		): AgentState {
+			let agent = agents.get(user.agentId);
+			if (!agent) {
+				agent = {
+					...user,
+					state: 'signedOut',
+					reason: '',
+					since: now(),
+					idleSince: now(),
+					callId: null
+				};
+				agents.set(user.agentId, agent);
+			}
+			// Busy agents finish their call first; they cannot be made ready in the middle of one.
+			if (state === 'ready' && (agent.state === 'ringing' || agent.state === 'talking'))
+				{return agent;}
+			set(agent, state, reason);
+			if (state === 'ready') drain();
+			changed();
+			return agent;
+		},
+
+		/** Kamailio: a new hotline call (transaction suspended). */
+		arrived(e: { callid: string; from: string; to: string; tindex: number; tlabel: number }) {
+			const call: QueuedCall = {
+				callId: e.callid,
+				caller: e.from,
+				hotline: e.to,
+				tindex: e.tindex,
+				tlabel: e.tlabel,
+				queuedAt: now(),
+				tried: [],
+				agentId: null,
+				offeredAt: null
+			};
+			calls.set(call.callId, call);
+			records.set(call.callId, {
+				callId: call.callId,
+				caller: call.caller,
+				hotline: call.hotline,
+				arrivedAt: call.queuedAt,
+				offeredAt: null,
+				answeredAt: null,
+				endedAt: null,
+				agentId: null,
+				outcome: 'queued',
+				tried: []
+			});
+			if (!offer(call)) enqueue(call);
+			changed();
+		},
+
+		/** Kamailio: the offered agent did not answer (timeout, busy, rejected); suspended again. */
+		unanswered(e: { callid: string; tindex: number; tlabel: number; status: number }) {
+			const call = calls.get(e.callid);
+			if (!call) return;
+			call.tindex = e.tindex;
+			call.tlabel = e.tlabel;
+			const missed = call.agentId ? agents.get(call.agentId) : undefined;
+			if (missed?.callId === call.callId) set(missed, 'notReady', 'missed');
+			if (!offer(call)) enqueue(call);
+			changed();
+		},
+
+		answered(callId: string) {
+			const call = calls.get(callId);
+			const record = records.get(callId);
+			if (record) {
+				record.answeredAt = now();
+				record.outcome = 'answered';
+			}
+			const agent = call?.agentId ? agents.get(call.agentId) : undefined;
+			if (agent) set(agent, 'talking', '', callId);
+			changed();
+		},
+
+		/** The caller hung up (CANCEL while queued or ringing, or BYE in the call). */
+		ended(callId: string, cancelled: boolean) {
+			finish(callId, cancelled ? 'abandoned' : 'completed');
+			drain();
+			changed();
+		},
+
+		agents: () => [...agents.values()],
+		queue: () => [...queue],
+		records: () => [...records.values()],
+		agent: (agentId: string) => agents.get(agentId) ?? null,
+		stop() {
+			clearInterval(sweeper);
+			for (const t of wrapUps.values()) clearTimeout(t);
+		}
+	};
+}
+export type Acd = ReturnType<typeof createAcd>;
