@@ -49,8 +49,9 @@ export const telephonyRoutes = (deps: AppDeps) =>
 		// F31: the agent's own state.
 		.post('/state', requirePermission('call.take'), validJson(StateInput), (c) => {
 			const user = c.get('user')!;
-			if (!user.agentId)
-				{throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');}
+			if (!user.agentId) {
+				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
+			}
 			const { state, reason } = c.req.valid('json');
 			const agent = runningAcd(deps).setAgentState(
 				{ agentId: user.agentId, userId: user._id, name: user.name },

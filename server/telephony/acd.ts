@@ -206,8 +206,9 @@ export function createAcd(options: AcdOptions) {
 				agents.set(user.agentId, agent);
 			}
 			// Busy agents finish their call first; they cannot be made ready in the middle of one.
-			if (state === 'ready' && (agent.state === 'ringing' || agent.state === 'talking'))
-				{return agent;}
+			if (state === 'ready' && (agent.state === 'ringing' || agent.state === 'talking')) {
+				return agent;
+			}
 			set(agent, state, reason);
 			if (state === 'ready') drain();
 			changed();
