@@ -3,6 +3,8 @@ import { defineConfig } from '@playwright/test';
 /** The e2e server: the built product on its own port, with a fresh embedded store for every run. */
 export const E2E_PORT = 4173;
 export const E2E_ADMIN_PASSWORD = 'e2e-admin-password';
+/** Kamailio's port for the end-to-end server (Janus and evapi use the next four). */
+export const E2E_SIP_PORT = 35_160;
 const DATA_DIR = 'test-results/e2e-data';
 
 export default defineConfig({
@@ -40,7 +42,16 @@ export default defineConfig({
 			HOST: '127.0.0.1',
 			DATA_DIR,
 			ADMIN_PASSWORD: E2E_ADMIN_PASSWORD,
-			TELEPHONY: 'off'
+			// Kamailio and Janus run when installed (npm test installs them as root).
+			TELEPHONY: 'auto',
+			SIP_PORT: String(E2E_SIP_PORT),
+			JANUS_HTTP_PORT: String(E2E_SIP_PORT + 1),
+			JANUS_WS_PORT: String(E2E_SIP_PORT + 2),
+			JANUS_ADMIN_PORT: String(E2E_SIP_PORT + 3),
+			EVAPI_PORT: String(E2E_SIP_PORT + 4),
+			ACD_OFFER_SECONDS: '5',
+			ACD_MAX_WAIT_SECONDS: '10',
+			ACD_WRAPUP_SECONDS: '1'
 		}
 	}
 });

@@ -43,6 +43,8 @@ export interface NewTicket {
 	customerIds: string[];
 	contactName: string;
 	contactAddress: string;
+	/** The call being answered, when the entry was opened by a screen pop. */
+	callId?: string;
 	serviceTypeId: string | null;
 	contentCategoryId: string | null;
 	content: string;
@@ -62,6 +64,7 @@ export async function recordTicket(input: NewTicket): Promise<TicketDoc> {
 		customerIds: input.customerIds,
 		...(input.contactName.trim() ? { contactName: input.contactName.trim() } : {}),
 		...(input.contactAddress.trim() ? { contactAddress: input.contactAddress.trim() } : {}),
+		...(input.callId ? { callId: input.callId } : {}),
 		departmentId: CENTER_DEPARTMENT_ID,
 		serviceTypeId: input.serviceTypeId,
 		contentCategoryId: input.contentCategoryId,

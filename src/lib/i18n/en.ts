@@ -373,6 +373,28 @@ export const en: Shape<typeof zhCN> = {
 		chart: 'Bar chart of tickets by {{by}}',
 		tableCaption: 'By {{by}}'
 	},
+	phone: {
+		title: 'Phone',
+		states: {
+			signedOut: 'Signed out',
+			ready: 'Ready',
+			notReady: 'Not ready',
+			ringing: 'Ringing',
+			talking: 'Talking',
+			wrapUp: 'Wrap-up'
+		},
+		ready: 'Ready',
+		notReady: 'Not ready',
+		reason: 'Reason',
+		reasons: {
+			break: 'Break',
+			meal: 'Meal',
+			training: 'Training',
+			other: 'Other',
+			missed: 'Missed call'
+		},
+		incoming: 'Incoming call: {{caller}}'
+	},
 	tickets: {
 		callbacksDue: 'Callbacks due',
 		callbacksNone: 'No callback is due.',

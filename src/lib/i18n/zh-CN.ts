@@ -358,6 +358,22 @@ export const zhCN = {
 		chart: '按{{by}}统计的业务量柱状图',
 		tableCaption: '按{{by}}统计'
 	},
+	phone: {
+		title: '话务状态',
+		states: {
+			signedOut: '未签入',
+			ready: '就绪',
+			notReady: '示忙',
+			ringing: '振铃中',
+			talking: '通话中',
+			wrapUp: '话后整理'
+		},
+		ready: '就绪',
+		notReady: '示忙',
+		reason: '示忙原因',
+		reasons: { break: '小休', meal: '用餐', training: '培训', other: '其他', missed: '未接来电' },
+		incoming: '来电：{{caller}}'
+	},
 	tickets: {
 		callbacksDue: '待回访',
 		callbacksNone: '没有待回访的业务。',

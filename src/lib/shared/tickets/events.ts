@@ -23,6 +23,8 @@ export const TicketCreated = v.object({
 	/** A caller not (yet) in the subscriber data leaves a contact instead (F16). */
 	contactName: v.optional(Text(80)),
 	contactAddress: v.optional(Text(200)),
+	/** The hotline call this ticket was recorded for (its SIP Call-ID), when it came by telephone. */
+	callId: v.optional(Text(200)),
 	/** The department the ticket starts at: the service center. */
 	departmentId: Id,
 	serviceTypeId: v.nullable(Id),

@@ -1,0 +1,47 @@
+/**
+ * The agent's side of telephony (F15/F16/F31): whether call handling runs, the agent's state, and the
+ * server's event stream — the screen pop arrives there the moment a call is offered, before the phone rings.
+ */
+import { api } from '$lib/api/client';
+import type { CustomerHit } from '$lib/data/customers';
+
+export type AgentStateName = 'signedOut' | 'ready' | 'notReady' | 'ringing' | 'talking' | 'wrapUp';
+
+export interface AgentStatus {
+	state: AgentStateName;
+	reason: string;
+	since: number;
+	callId: string | null;
+}
+
+export interface CallOffer {
+	callId: string;
+	caller: string;
+	hotline: string;
+	customers: CustomerHit[];
+	history: { _id: string; number: string; status: string; createdAt: string }[];
+}
+
+export async function telephonyRunning(): Promise<boolean> {
+	const config = await api<{ telephony: string }>('/config').catch(() => null);
+	return config?.telephony === 'running';
+}
+
+export function setAgentState(state: 'ready' | 'notReady' | 'signedOut', reason = '') {
+	return api<AgentStatus>('/telephony/state', { method: 'POST', body: { state, reason } });
+}
+
+/** Follows `/events`; the browser reconnects by itself. Returns a function that stops listening. */
+export function listenToCalls(handlers: {
+	offer: (offer: CallOffer) => void;
+	state: (status: AgentStatus) => void;
+}): () => void {
+	const source = new EventSource('/events');
+	source.addEventListener('offer', (e) =>
+		handlers.offer(JSON.parse((e as MessageEvent<string>).data))
+	);
+	source.addEventListener('state', (e) =>
+		handlers.state(JSON.parse((e as MessageEvent<string>).data))
+	);
+	return () => source.close();
+}

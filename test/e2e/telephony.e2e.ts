@@ -1,0 +1,87 @@
+import { expect, test } from '@playwright/test';
+import { E2E_SIP_PORT } from '../../playwright.config';
+import {
+	answerScenario,
+	callerAnsweredScenario,
+	registerContactScenario,
+	runSipp,
+	samplePort
+} from '../helpers/sipp';
+import { createUser, signIn, uniqueName } from './helpers';
+
+const target = `127.0.0.1:${E2E_SIP_PORT}`;
+const DOMAIN = 'callcenter.local';
+
+test('F15 F16 F31 a ready agent gets the hotline call: the entry screen pops up with the caller and the ticket records the call', async ({
+	page,
+	request
+}) => {
+	const health = (await (await request.get('/api/health')).json()) as {
+		telephony: { state: string; detail: string };
+	};
+	expect(health.telephony.state, health.telephony.detail).toBe('running');
+	const agent = uniqueName('call');
+	await createUser(request, { username: agent, roleKey: 'agent', agentId: '3001' });
+	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	const panel = page.getByRole('region', { name: '话务状态' });
+	await expect(panel.getByTestId('agent-state')).toHaveText('未签入');
+
+	// The agent works with the desk phone (a sipp endpoint) registered under their agent ID.
+	const issued = await page.request.post('/api/telephony/credentials', { data: {} });
+	expect(issued.status(), await issued.text()).toBe(200);
+	const credentials = (await issued.json()) as { password: string };
+	const port = samplePort();
+	const phone = runSipp(answerScenario(), target, { service: '3001', port, timeoutS: 30 });
+	await page.waitForTimeout(300);
+	const registered = await runSipp(registerContactScenario(DOMAIN, port), target, {
+		service: '3001',
+		args: ['-au', '3001', '-ap', credentials.password]
+	});
+	expect(registered.code, registered.output).toBe(0);
+
+	await panel.getByRole('button', { name: '就绪' }).click();
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪');
+
+	const [caller, answered] = await Promise.all([
+		runSipp(callerAnsweredScenario(DOMAIN), target, { service: '96000', timeoutS: 20 }),
+		phone
+	]);
+	expect(answered.code, answered.output).toBe(0);
+	expect(caller.code, caller.output).toBe(0);
+
+	// The screen pop opened the entry for this caller, with the call's id in the address.
+	await expect(page).toHaveURL(/\/agent\?caller=%2B8657188886666&call=/);
+	const callId = new URL(page.url()).searchParams.get('call')!;
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await expect(entry.getByLabel('来电号码')).toHaveValue('+8657188886666');
+	// After the call: wrap-up, then ready again by itself.
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪', { timeout: 10_000 });
+
+	await entry.getByLabel('服务类型').selectOption({ label: '咨询' });
+	await entry.getByLabel('服务内容').fill('来电咨询套餐');
+	await entry.getByRole('button', { name: '中心处理' }).click();
+	await expect(page.getByRole('status').filter({ hasText: '中心处理完毕' })).toBeVisible();
+	// Saved on the device at once; on the server once replicated.
+	let ticketId = '';
+	await expect
+		.poll(async () => {
+			const list = (await (await page.request.get('/api/tickets/list')).json()) as {
+				tickets: { _id: string; content: string }[];
+			};
+			ticketId = list.tickets.find((x) => x.content === '来电咨询套餐')?._id ?? '';
+			return ticketId;
+		})
+		.not.toBe('');
+	const doc = (await (
+		await page.request.get(`/api/tickets/${encodeURIComponent(ticketId)}`)
+	).json()) as {
+		events: { type: string; callId?: string }[];
+	};
+	expect(doc.events.find((e) => e.type === 'created')?.callId).toBe(callId);
+
+	// Not ready with a reason: no calls until ready again.
+	await panel.getByLabel('示忙原因').selectOption({ label: '用餐' });
+	await panel.getByRole('button', { name: '示忙' }).click();
+	await expect(panel.getByTestId('agent-state')).toHaveText('示忙（用餐）');
+});
