@@ -85,3 +85,36 @@ test('F15 F16 F31 a ready agent gets the hotline call: the entry screen pops up 
 	await panel.getByRole('button', { name: '示忙' }).click();
 	await expect(panel.getByTestId('agent-state')).toHaveText('示忙（用餐）');
 });
+
+test('F31 the team leader’s wallboard shows agents by state and today’s calls, live', async ({
+	page,
+	browser,
+	request
+}) => {
+	const leader = uniqueName('wall');
+	const agent = uniqueName('wag');
+	await createUser(request, { username: leader, roleKey: 'leader' });
+	await createUser(request, { username: agent, roleKey: 'agent', agentId: '3002' });
+	await signIn(page, leader);
+	await expect(page.getByRole('heading', { name: '班长工作台' })).toBeVisible();
+	const board = page.getByRole('region', { name: '实时监控' });
+	await expect(board.getByText('今日来电')).toBeVisible();
+
+	const agentContext = await browser.newContext({ locale: 'zh-CN' });
+	const agentPage = await agentContext.newPage();
+	await signIn(agentPage, agent);
+	const panel = agentPage.getByRole('region', { name: '话务状态' });
+	await panel.getByLabel('示忙原因').selectOption({ label: '培训' });
+	await panel.getByRole('button', { name: '示忙' }).click();
+	await expect(panel.getByTestId('agent-state')).toHaveText('示忙（培训）');
+
+	// Within a refresh the leader sees the agent and the reason.
+	const row = board
+		.getByRole('table', { name: '坐席状态' })
+		.getByRole('row')
+		.filter({ hasText: '3002' });
+	await expect(row).toContainText('示忙（培训）', { timeout: 5_000 });
+	await panel.getByRole('button', { name: '就绪' }).click();
+	await expect(row).toContainText('就绪', { timeout: 5_000 });
+	await agentContext.close();
+});

@@ -45,3 +45,16 @@ export function listenToCalls(handlers: {
 	);
 	return () => source.close();
 }
+
+export interface Wallboard {
+	agents: { agentId: string; name: string; state: AgentStateName; reason: string; since: number }[];
+	queue: { callId: string; caller: string; waitingMs: number }[];
+	longestWaitMs: number;
+	today: { offered: number; answered: number; abandoned: number; serviceLevel: number | null };
+	serviceLevelSeconds: number;
+}
+
+/** F31 the team leader's wallboard; null when telephony does not run. */
+export function wallboard(): Promise<Wallboard | null> {
+	return api<Wallboard>('/telephony/board').catch(() => null);
+}

@@ -395,6 +395,21 @@ export const en: Shape<typeof zhCN> = {
 		},
 		incoming: 'Incoming call: {{caller}}'
 	},
+	wallboard: {
+		title: 'Wallboard',
+		off: 'Telephony is not running.',
+		agents: 'Agents',
+		agentId: 'Agent ID',
+		name: 'Name',
+		state: 'State',
+		for: 'For',
+		waiting: 'Calls waiting',
+		longestWait: 'Longest wait',
+		offered: 'Offered today',
+		answered: 'Answered today',
+		abandoned: 'Abandoned today',
+		serviceLevel: 'Service level (answered within {{seconds}} s)'
+	},
 	tickets: {
 		callbacksDue: 'Callbacks due',
 		callbacksNone: 'No callback is due.',

@@ -374,6 +374,21 @@ export const zhCN = {
 		reasons: { break: '小休', meal: '用餐', training: '培训', other: '其他', missed: '未接来电' },
 		incoming: '来电：{{caller}}'
 	},
+	wallboard: {
+		title: '实时监控',
+		off: '话务系统未运行。',
+		agents: '坐席状态',
+		agentId: '工号',
+		name: '姓名',
+		state: '状态',
+		for: '持续',
+		waiting: '排队来电',
+		longestWait: '最长等待',
+		offered: '今日来电',
+		answered: '今日接通',
+		abandoned: '今日放弃',
+		serviceLevel: '服务水平（{{seconds}} 秒内接通）'
+	},
 	tickets: {
 		callbacksDue: '待回访',
 		callbacksNone: '没有待回访的业务。',
