@@ -5,6 +5,8 @@ export const E2E_PORT = 4173;
 export const E2E_ADMIN_PASSWORD = 'e2e-admin-password';
 /** Kamailio's port for the end-to-end server (Janus and evapi use the next four). */
 export const E2E_SIP_PORT = 35_160;
+/** Where the e2e carrier's gateway (a sipp) takes agents' outbound calls. */
+export const E2E_GATEWAY_PORT = E2E_SIP_PORT + 6;
 const DATA_DIR = 'test-results/e2e-data';
 
 export default defineConfig({
@@ -28,7 +30,12 @@ export default defineConfig({
 				'--no-first-run',
 				'--disable-background-networking',
 				'--disable-component-update',
-				'--disable-sync'
+				'--disable-sync',
+				// F30: agents' microphones are Chromium's fake device; media stays on loopback.
+				'--use-fake-device-for-media-stream',
+				'--use-fake-ui-for-media-stream',
+				'--allow-loopback-in-peer-connection',
+				'--autoplay-policy=no-user-gesture-required'
 			]
 		}
 	},
@@ -49,6 +56,8 @@ export default defineConfig({
 			JANUS_WS_PORT: String(E2E_SIP_PORT + 2),
 			JANUS_ADMIN_PORT: String(E2E_SIP_PORT + 3),
 			EVAPI_PORT: String(E2E_SIP_PORT + 4),
+			JANUS_PUBLIC_IP: '127.0.0.1',
+			SIP_OUTBOUND: `127.0.0.1:${E2E_GATEWAY_PORT}`,
 			ACD_OFFER_SECONDS: '5',
 			ACD_MAX_WAIT_SECONDS: '10',
 			ACD_WRAPUP_SECONDS: '1'

@@ -33,6 +33,7 @@ const EnvSchema = v.object({
 	SIP_DOMAIN: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9.-]+$/i)), 'callcenter.local'),
 	SIP_TRUNKS: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), '127.0.0.1'),
 	HOTLINES: v.optional(v.pipe(v.string(), v.regex(/^[\d, ]+$/)), '96000'),
+	SIP_OUTBOUND: v.optional(v.pipe(v.string(), v.regex(/^([a-z0-9.-]+(:\d{1,5})?)?$/i)), ''),
 	JANUS_HTTP_PORT: Int(8088, 1, 65535),
 	JANUS_WS_PORT: Int(8188, 1, 65535),
 	JANUS_ADMIN_PORT: Int(7088, 1, 65535),
@@ -58,6 +59,8 @@ export interface Config {
 	telephony: 'auto' | 'on' | 'off';
 	sip: {
 		host: string;
+		/** The carrier's address for agents' outbound calls (host[:port]); '' = no calls out. */
+		outbound: string;
 		port: number;
 		domain: string;
 		trunks: string[];
@@ -113,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			domain: e.SIP_DOMAIN,
 			trunks: list(e.SIP_TRUNKS),
 			hotlines: list(e.HOTLINES),
+			outbound: e.SIP_OUTBOUND,
 			janusHttpPort: e.JANUS_HTTP_PORT,
 			janusWsPort: e.JANUS_WS_PORT,
 			janusAdminPort: e.JANUS_ADMIN_PORT,

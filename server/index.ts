@@ -50,6 +50,7 @@ async function main() {
 		}
 	}
 
+	server.on('upgrade', runtime.upgrade);
 	server.on('error', (err: NodeJS.ErrnoException) => {
 		console.error(
 			err.code === 'EADDRINUSE'

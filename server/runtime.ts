@@ -22,6 +22,8 @@ import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
 import { startCallHandling, type CallHandling } from './telephony/calls';
 import { createEventHub } from './services/events';
+import { createJanusProxy } from './telephony/janus-proxy';
+import { SESSION_COOKIE } from './middleware/auth';
 import type { Config } from './config';
 import type { AppDeps } from './context';
 
@@ -113,6 +115,12 @@ export async function createRuntime(config: Config) {
 		deps,
 		seeded,
 		firstAdmin,
+		/** The HTTP server's `upgrade` listener: the softphone's WebSocket to Janus (F30). */
+		upgrade: createJanusProxy({
+			sessions: deps.sessions,
+			cookieName: SESSION_COOKIE,
+			port: () => (telephony.phone ? config.sip.janusWsPort : null)
+		}),
 		/**
 		 * Starts Kamailio and Janus once the app listens (Kamailio asks the app for credentials on its
 		 * port): with TELEPHONY=on always (a failure stops the start), with auto when they are installed.
@@ -130,6 +138,7 @@ export async function createRuntime(config: Config) {
 					sipDomain: config.sip.domain,
 					trunks: config.sip.trunks,
 					hotlines: config.sip.hotlines,
+					outbound: config.sip.outbound,
 					janusHttpPort: config.sip.janusHttpPort,
 					janusWsPort: config.sip.janusWsPort,
 					janusAdminPort: config.sip.janusAdminPort,
@@ -138,7 +147,8 @@ export async function createRuntime(config: Config) {
 					internalKey: key,
 					secret: getSecret(config.dataDir, 'telephony'),
 					evapiPort: config.sip.evapiPort,
-					offerSeconds: config.acd.offerSeconds
+					offerSeconds: config.acd.offerSeconds,
+					maxWaitSeconds: config.acd.maxWaitSeconds
 				});
 				telephony.calls = startCallHandling({
 					evapiPort: config.sip.evapiPort,

@@ -10,6 +10,7 @@ import { clientAddress } from '../middleware/client-address';
 import * as v from 'valibot';
 import { validJson } from '../validate';
 import type { Acd } from '../telephony/acd';
+import { JANUS_PATH } from '../telephony/janus-proxy';
 import type { AppDeps, AppEnv } from '../context';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -89,14 +90,16 @@ export const telephonyRoutes = (deps: AppDeps) =>
 				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
 			}
 			const password = phone.credentials.issue(user.agentId, c.get('sessionToken')!);
-			const { domain, janusWsPort } = deps.config.sip;
+			const { domain, host, port } = deps.config.sip;
 			return c.json(
 				{
 					username: user.agentId,
 					password,
 					uri: `sip:${user.agentId}@${domain}`,
 					registrar: `sip:${domain}`,
-					janusPort: janusWsPort
+					// Where Janus sends this agent's REGISTER and calls (Kamailio, seen from Janus).
+					proxy: `sip:${host}:${port}`,
+					janus: JANUS_PATH
 				},
 				200
 			);

@@ -252,7 +252,10 @@ export function createAcd(options: AcdOptions) {
 			call.tindex = e.tindex;
 			call.tlabel = e.tlabel;
 			const missed = call.agentId ? agents.get(call.agentId) : undefined;
-			if (missed?.callId === call.callId) set(missed, 'notReady', 'missed');
+			// 603 Decline: the agent pressed 拒接; anything else (timeout, busy, gone): missed.
+			if (missed?.callId === call.callId) {
+				set(missed, 'notReady', e.status === 603 ? 'rejected' : 'missed');
+			}
 			if (!offer(call)) enqueue(call);
 			changed();
 		},

@@ -37,6 +37,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 			() => resolve(s)
 		);
 	});
+	server.on('upgrade', runtime.upgrade);
 	const address = server.address();
 	const port = typeof address === 'object' && address ? address.port : 0;
 	const url = `http://127.0.0.1:${port}`;

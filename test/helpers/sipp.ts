@@ -263,3 +263,164 @@ Content-Length: 0
 
 /** Picks a free-looking local port for a UAS sipp. */
 export const samplePort = () => nextPort++;
+
+const SDP = (direction = 'sendrecv') => `v=0
+o=carrier 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 0 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=${direction}
+`;
+
+/** A 200 OK with SDP to the request just received (in-dialog re-INVITE or a new INVITE). */
+const okWithSdp = (direction: string, toTag = '') => `  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]${toTag}
+[last_Call-ID:]
+[last_CSeq:]
+[last_Record-Route:]
+Contact: <sip:carrier@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP(direction)}
+]]></send>`;
+
+const ok = `  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`;
+
+/**
+ * F30 the carrier's caller talking to an agent in the browser (run with `-rtp_echo`, so every audio packet
+ * the agent sends comes back): the agent holds (re-INVITE sendonly) and resumes, presses 5 on the keypad
+ * (SIP INFO) and transfers the call (REFER to `transferTo`), after which the carrier ends its leg (BYE).
+ */
+export const callerSoftphoneScenario = (domain: string, transferTo: string) => `${HEAD}
+<scenario name="caller talks to the softphone">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@${domain} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188887777@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@${domain}>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:carrier@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP()}
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true">
+    <!-- Janus's Contact carries a display name: keep the URI only. -->
+    <action><ereg regexp="&lt;(sip:[^&gt;]*)&gt;" search_in="hdr" header="Contact:" assign_to="ct,cturi"/></action>
+  </recv>
+  <send><![CDATA[
+ACK [$cturi] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188887777@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+[routes]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="INVITE" crlf="true">
+    <action><ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="held"/></action>
+  </recv>
+${okWithSdp('recvonly')}
+  <recv request="ACK" crlf="true"/>
+  <!-- Resumed: the next offer is no longer sendonly (a=sendrecv is the default and may be left out). -->
+  <recv request="INVITE" crlf="true"/>
+${okWithSdp('sendrecv')}
+  <recv request="ACK" crlf="true"/>
+  <recv request="INFO">
+    <action><ereg regexp="Signal=5" search_in="body" check_it="true" assign_to="digit"/></action>
+  </recv>
+${ok}
+  <recv request="REFER">
+    <action><ereg regexp="Refer-To: *&lt;?sip:${transferTo}@" search_in="msg" check_it="true" assign_to="referto"/></action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 202 Accepted
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <send retrans="500"><![CDATA[
+BYE [$cturi] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188887777@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 BYE
+[routes]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+  <Reference variables="held,digit,referto,ct"/>
+</scenario>`;
+
+/**
+ * The carrier's gateway for outbound calls (run as a server with `-rtp_echo`): the agent's call arrives,
+ * is answered with audio, and the agent hangs up.
+ */
+export const gatewayAnswerScenario = () => `${HEAD}
+<scenario name="gateway answers an outbound call">
+  <recv request="INVITE" crlf="true"/>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]gw[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+[last_Record-Route:]
+Contact: <sip:carrier@[local_ip]:[local_port]>
+Content-Length: 0
+
+]]></send>
+${okWithSdp('sendrecv', ';tag=[pid]gw[call_number]')}
+  <recv request="ACK" crlf="true"/>
+  <recv request="BYE"/>
+${ok}
+</scenario>`;
+
+/** The carrier's caller for trying the product by hand (`npm run call:hotline`): waits for the agent's BYE. */
+export const callerEchoScenario = (domain: string) =>
+	callerSoftphoneScenario(domain, '')
+		.replace(
+			/ {2}<recv request="INVITE" crlf="true">[\s\S]*?<recv request="REFER">[\s\S]*?<\/send>\n/,
+			''
+		)
+		.replace(
+			/ {2}<send retrans="500"><!\[CDATA\[\nBYE [\s\S]*?<recv response="200"\/>\n/,
+			`  <recv request="BYE"/>\n${ok}\n`
+		)
+		.replace('<Reference variables="held,digit,referto,ct"/>', '<Reference variables="ct"/>');

@@ -91,6 +91,48 @@ describe('#5 Kamailio and Janus run with the app', () => {
 	});
 });
 
+/** The status line Janus's WebSocket door answers an upgrade with (101 = the softphone is through). */
+function upgradeStatus(headers: Record<string, string>): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const req = request(`${server.url}/janus`, {
+			agent: false,
+			headers: {
+				connection: 'Upgrade',
+				upgrade: 'websocket',
+				'sec-websocket-version': '13',
+				'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+				'sec-websocket-protocol': 'janus-protocol',
+				...headers
+			}
+		});
+		req.on('upgrade', (res, socket) => {
+			socket.destroy();
+			resolve(res.statusCode ?? 0);
+		});
+		req.on('response', (res) => {
+			res.resume();
+			resolve(res.statusCode ?? 0);
+		});
+		req.on('error', reject);
+		req.end();
+	});
+}
+
+describe('F30 the softphone reaches Janus only through the app', () => {
+	it('lets signed-in agents through, and nobody else, nor another site’s page', async () => {
+		const agent = await server.createUser({
+			username: 'wsagent',
+			roleKey: 'agent',
+			agentId: '1009'
+		});
+		const crew = await server.createUser({ username: 'wscrew', roleKey: 'crew' });
+		expect(await upgradeStatus({})).toBe(401);
+		expect(await upgradeStatus({ cookie: crew })).toBe(403);
+		expect(await upgradeStatus({ cookie: agent, origin: 'http://evil.example' })).toBe(403);
+		expect(await upgradeStatus({ cookie: agent, origin: server.url })).toBe(101);
+	});
+});
+
 describe('#5 Kamailio refuses what is not an agent or a trunk', () => {
 	it('registers an agent with the issued password, and refuses a wrong one or another agent’s number', async () => {
 		const agent = await server.createUser({
@@ -135,8 +177,8 @@ describe('#5 Kamailio refuses what is not an agent or a trunk', () => {
 		// From the trunk to the hotline: accepted for distribution (nobody is ready: 480 after the maximum wait).
 		const hotline = await runSipp(inviteScenario(DOMAIN, 480), target, { service: '96000' });
 		expect(hotline.code, hotline.output).toBe(0);
-		// From the trunk to any other number: refused, so the trunk cannot be used to call out.
-		const relay = await runSipp(inviteScenario(DOMAIN, 404), target, {
+		// From the trunk to any other number: challenged like a stranger, so the trunk cannot be used to call out.
+		const relay = await runSipp(inviteScenario(DOMAIN, 407), target, {
 			service: '008613800138000'
 		});
 		expect(relay.code, relay.output).toBe(0);

@@ -391,9 +391,44 @@ export const en: Shape<typeof zhCN> = {
 			meal: 'Meal',
 			training: 'Training',
 			other: 'Other',
-			missed: 'Missed call'
+			missed: 'Missed call',
+			rejected: 'Rejected call'
 		},
 		incoming: 'Incoming call: {{caller}}'
+	},
+	softphone: {
+		title: 'Softphone',
+		lines: {
+			off: 'Not connected',
+			connecting: 'Connecting…',
+			registered: 'Signed in, ready for calls',
+			failed: 'Connection failed'
+		},
+		call: 'Current call',
+		phases: {
+			incoming: 'Incoming call',
+			calling: 'Calling',
+			talking: 'In call',
+			held: 'On hold',
+			transferring: 'Transferring'
+		},
+		answer: 'Answer',
+		reject: 'Reject',
+		hangup: 'Hang up',
+		hold: 'Hold',
+		resume: 'Resume',
+		mute: 'Mute',
+		mutedNote: 'muted',
+		keypad: 'Keypad',
+		transferTo: 'Transfer to (agent ID or number)',
+		transfer: 'Transfer',
+		dialTo: 'Number to call',
+		dial: 'Call',
+		stats: 'Call audio statistics',
+		packetsSent: 'Packets sent',
+		packetsReceived: 'Packets received',
+		jitter: 'Jitter',
+		lost: 'Lost'
 	},
 	wallboard: {
 		title: 'Wallboard',

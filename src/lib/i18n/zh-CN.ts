@@ -371,8 +371,49 @@ export const zhCN = {
 		ready: '就绪',
 		notReady: '示忙',
 		reason: '示忙原因',
-		reasons: { break: '小休', meal: '用餐', training: '培训', other: '其他', missed: '未接来电' },
+		reasons: {
+			break: '小休',
+			meal: '用餐',
+			training: '培训',
+			other: '其他',
+			missed: '未接来电',
+			rejected: '拒接来电'
+		},
 		incoming: '来电：{{caller}}'
+	},
+	softphone: {
+		title: '网页电话',
+		lines: {
+			off: '未连接',
+			connecting: '正在连接…',
+			registered: '已登录，可以通话',
+			failed: '连接失败'
+		},
+		call: '当前通话',
+		phases: {
+			incoming: '来电',
+			calling: '正在呼叫',
+			talking: '通话中',
+			held: '已保持',
+			transferring: '正在转接'
+		},
+		answer: '接听',
+		reject: '拒接',
+		hangup: '挂断',
+		hold: '保持',
+		resume: '恢复通话',
+		mute: '静音',
+		mutedNote: '已静音',
+		keypad: '拨号键盘',
+		transferTo: '转接到（工号或号码）',
+		transfer: '转接',
+		dialTo: '拨打号码',
+		dial: '呼叫',
+		stats: '通话音频统计',
+		packetsSent: '发送包数',
+		packetsReceived: '接收包数',
+		jitter: '抖动',
+		lost: '丢包'
 	},
 	wallboard: {
 		title: '实时监控',

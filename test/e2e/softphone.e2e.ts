@@ -1,0 +1,130 @@
+/**
+ * F30 the softphone: Chromium (fake microphone) is the agent's phone through janus.js, Janus's SIP plugin
+ * and Kamailio; sipp plays the carrier and echoes every audio packet, so the page's own WebRTC statistics
+ * prove audio both ways.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { E2E_GATEWAY_PORT, E2E_SIP_PORT } from '../../playwright.config';
+import {
+	callerSoftphoneScenario,
+	gatewayAnswerScenario,
+	inviteScenario,
+	runSipp,
+	samplePort
+} from '../helpers/sipp';
+import { createUser, signIn, uniqueName } from './helpers';
+
+const target = `127.0.0.1:${E2E_SIP_PORT}`;
+const DOMAIN = 'callcenter.local';
+
+async function agentOnline(page: Page, request: Parameters<typeof createUser>[0], agentId: string) {
+	const agent = uniqueName('sp');
+	await createUser(request, { username: agent, roleKey: 'agent', agentId });
+	await signIn(page, agent);
+	const softphone = page.getByRole('region', { name: '网页电话' });
+	await expect(softphone.getByTestId('line-state')).toHaveText('已登录，可以通话', {
+		timeout: 15_000
+	});
+	return softphone;
+}
+
+const count = async (page: Page, id: string) =>
+	Number(
+		await page
+			.getByTestId(id)
+			.textContent()
+			.catch(() => '0')
+	);
+
+test('F30 the agent answers in the browser: audio both ways, hold and resume, mute, keypad and transfer', async ({
+	page,
+	request
+}) => {
+	const softphone = await agentOnline(page, request, '3101');
+	const panel = page.getByRole('region', { name: '话务状态' });
+	await panel.getByRole('button', { name: '就绪' }).click();
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪');
+
+	const caller = runSipp(callerSoftphoneScenario(DOMAIN, '3199'), target, {
+		service: '96000',
+		timeoutS: 45,
+		args: ['-rtp_echo', '-mp', String(samplePort() + 4000)]
+	});
+	const call = softphone.getByRole('group', { name: '当前通话' });
+	await expect(call.getByTestId('call-state')).toContainText('来电', { timeout: 15_000 });
+	await expect(call.getByTestId('call-state')).toContainText('+8657188887777');
+	// The screen pop opened the entry for the same caller.
+	await expect(page).toHaveURL(/caller=%2B8657188887777/);
+	await call.getByRole('button', { name: '接听' }).click();
+	await expect(call.getByTestId('call-state')).toContainText('通话中');
+	await expect(panel.getByTestId('agent-state')).toHaveText('通话中');
+
+	// Audio: what the browser sends comes back through Janus and the carrier.
+	await expect.poll(() => count(page, 'packets-received'), { timeout: 10_000 }).toBeGreaterThan(50);
+	expect(await count(page, 'packets-sent')).toBeGreaterThan(50);
+
+	await call.getByRole('button', { name: '保持' }).click();
+	await expect(call.getByTestId('call-state')).toContainText('已保持');
+	await call.getByRole('button', { name: '恢复通话' }).click();
+	await expect(call.getByTestId('call-state')).toContainText('通话中');
+
+	const mute = call.getByRole('button', { name: '静音' });
+	await mute.click();
+	await expect(mute).toHaveAttribute('aria-pressed', 'true');
+	await expect(call.getByTestId('call-state')).toContainText('已静音');
+	await mute.click();
+	await expect(mute).toHaveAttribute('aria-pressed', 'false');
+
+	await call.getByRole('group', { name: '拨号键盘' }).getByRole('button', { name: '5' }).click();
+	// The transfer goes out only after the carrier had the digit (the scenario checks the order).
+	await page.waitForTimeout(500);
+	await call.getByLabel('转接到（工号或号码）').fill('3199');
+	await call.getByRole('button', { name: '转接' }).click();
+
+	const result = await caller;
+	expect(result.code, result.output).toBe(0);
+	await expect(call).toBeHidden();
+	// The call record: answered by this agent, then ended; the agent goes through wrap-up to ready.
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪', { timeout: 10_000 });
+});
+
+test('F30 the agent dials a number: the call goes out through the carrier, audio flows, the agent hangs up', async ({
+	page,
+	request
+}) => {
+	const softphone = await agentOnline(page, request, '3102');
+	const gateway = runSipp(gatewayAnswerScenario(), target, {
+		port: E2E_GATEWAY_PORT,
+		timeoutS: 40,
+		args: ['-rtp_echo', '-mp', String(samplePort() + 4000)]
+	});
+	await page.waitForTimeout(300);
+	await softphone.getByLabel('拨打号码').fill('0571-8888 1234');
+	await softphone.getByLabel('拨打号码').press('Enter');
+	const call = softphone.getByRole('group', { name: '当前通话' });
+	await expect(call.getByTestId('call-state')).toContainText('通话中', { timeout: 15_000 });
+	await expect(call.getByTestId('call-state')).toContainText('057188881234');
+	await expect.poll(() => count(page, 'packets-received'), { timeout: 10_000 }).toBeGreaterThan(50);
+	await call.getByRole('button', { name: '挂断' }).click();
+	await expect(call).toBeHidden();
+	const result = await gateway;
+	expect(result.code, result.output).toBe(0);
+});
+
+test('F30 F31 an agent who rejects the call is made not ready and the caller is not left ringing there', async ({
+	page,
+	request
+}) => {
+	const softphone = await agentOnline(page, request, '3103');
+	const panel = page.getByRole('region', { name: '话务状态' });
+	await panel.getByRole('button', { name: '就绪' }).click();
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪');
+	// Nobody else is ready: after the rejection the call waits, then gets the fallback (480).
+	const caller = runSipp(inviteScenario(DOMAIN, 480), target, { service: '96000', timeoutS: 30 });
+	const call = softphone.getByRole('group', { name: '当前通话' });
+	await call.getByRole('button', { name: '拒接' }).click({ timeout: 15_000 });
+	await expect(call).toBeHidden();
+	await expect(panel.getByTestId('agent-state')).toHaveText('示忙（拒接来电）');
+	const result = await caller;
+	expect(result.code, result.output).toBe(0);
+});
