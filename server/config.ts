@@ -42,6 +42,8 @@ const EnvSchema = v.object({
 	ACD_OFFER_SECONDS: Int(15, 1, 120),
 	ACD_MAX_WAIT_SECONDS: Int(120, 1, 3600),
 	ACD_WRAPUP_SECONDS: Int(10, 0, 600),
+	AGENT_GONE_SECONDS: Int(15, 1, 600),
+	DESK_PHONES: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), ''),
 	WEB_DIR: v.optional(v.string())
 });
 
@@ -61,6 +63,8 @@ export interface Config {
 		host: string;
 		/** The carrier's address for agents' outbound calls (host[:port]); '' = no calls out. */
 		outbound: string;
+		/** Addresses whose SIP desk phones register their extensions without the app's credentials. */
+		deskPhones: string[];
 		port: number;
 		domain: string;
 		trunks: string[];
@@ -71,7 +75,13 @@ export interface Config {
 		janusPublicIp: string;
 		evapiPort: number;
 	};
-	acd: { offerSeconds: number; maxWaitSeconds: number; wrapUpSeconds: number };
+	acd: {
+		offerSeconds: number;
+		maxWaitSeconds: number;
+		wrapUpSeconds: number;
+		/** An agent with no page open this long is signed out. */
+		goneSeconds: number;
+	};
 	/** The built PWA (adapter-static output); null when the server runs without a web build (API tests). */
 	webDir: string | null;
 }
@@ -117,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			trunks: list(e.SIP_TRUNKS),
 			hotlines: list(e.HOTLINES),
 			outbound: e.SIP_OUTBOUND,
+			deskPhones: list(e.DESK_PHONES),
 			janusHttpPort: e.JANUS_HTTP_PORT,
 			janusWsPort: e.JANUS_WS_PORT,
 			janusAdminPort: e.JANUS_ADMIN_PORT,
@@ -126,7 +137,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		acd: {
 			offerSeconds: e.ACD_OFFER_SECONDS,
 			maxWaitSeconds: e.ACD_MAX_WAIT_SECONDS,
-			wrapUpSeconds: e.ACD_WRAPUP_SECONDS
+			wrapUpSeconds: e.ACD_WRAPUP_SECONDS,
+			goneSeconds: e.AGENT_GONE_SECONDS
 		},
 		webDir: e.WEB_DIR ? resolve(e.WEB_DIR) : null
 	};

@@ -131,25 +131,29 @@ export async function createRuntime(config: Config) {
 			}
 			const key = randomBytes(24).toString('base64url');
 			try {
-				telephony.running = await startTelephony({
-					dir: join(config.dataDir, 'telephony'),
-					sipHost: config.sip.host,
-					sipPort: config.sip.port,
-					sipDomain: config.sip.domain,
-					trunks: config.sip.trunks,
-					hotlines: config.sip.hotlines,
-					outbound: config.sip.outbound,
-					janusHttpPort: config.sip.janusHttpPort,
-					janusWsPort: config.sip.janusWsPort,
-					janusAdminPort: config.sip.janusAdminPort,
-					janusPublicIp: config.sip.janusPublicIp,
-					appPort,
-					internalKey: key,
-					secret: getSecret(config.dataDir, 'telephony'),
-					evapiPort: config.sip.evapiPort,
-					offerSeconds: config.acd.offerSeconds,
-					maxWaitSeconds: config.acd.maxWaitSeconds
-				});
+				telephony.running = await startTelephony(
+					{
+						dir: join(config.dataDir, 'telephony'),
+						sipHost: config.sip.host,
+						sipPort: config.sip.port,
+						sipDomain: config.sip.domain,
+						trunks: config.sip.trunks,
+						hotlines: config.sip.hotlines,
+						outbound: config.sip.outbound,
+						deskPhones: config.sip.deskPhones,
+						janusHttpPort: config.sip.janusHttpPort,
+						janusWsPort: config.sip.janusWsPort,
+						janusAdminPort: config.sip.janusAdminPort,
+						janusPublicIp: config.sip.janusPublicIp,
+						appPort,
+						internalKey: key,
+						secret: getSecret(config.dataDir, 'telephony'),
+						evapiPort: config.sip.evapiPort,
+						offerSeconds: config.acd.offerSeconds,
+						maxWaitSeconds: config.acd.maxWaitSeconds
+					},
+					log
+				);
 				telephony.calls = startCallHandling({
 					evapiPort: config.sip.evapiPort,
 					sipDomain: config.sip.domain,
@@ -158,7 +162,8 @@ export async function createRuntime(config: Config) {
 					store,
 					customers: customerIndex,
 					hub,
-					log
+					log,
+					agentGoneMs: config.acd.goneSeconds * 1000
 				});
 				await telephony.calls.connected();
 			} catch (err) {
@@ -176,6 +181,8 @@ export async function createRuntime(config: Config) {
 			};
 			telephony.status = { state: 'running', detail: telephony.running.detail };
 		},
+		/** Kamailio's and Janus's child processes, while they run. */
+		telephonyProcesses: () => telephony.running,
 		close: async () => {
 			telephony.calls?.stop();
 			await telephony.running?.stop();

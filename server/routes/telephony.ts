@@ -9,7 +9,7 @@ import { requirePermission } from '../middleware/auth';
 import { clientAddress } from '../middleware/client-address';
 import * as v from 'valibot';
 import { validJson } from '../validate';
-import type { Acd } from '../telephony/acd';
+import { DeskPhoneTaken, type Acd } from '../telephony/acd';
 import { JANUS_PATH } from '../telephony/janus-proxy';
 import type { AppDeps, AppEnv } from '../context';
 
@@ -20,8 +20,11 @@ const sameKey = (a: string, b: string) =>
 
 const StateInput = v.object({
 	state: v.picklist(['ready', 'notReady', 'signedOut'], 'invalid'),
-	reason: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(40, 'too_long')), '')
+	reason: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(40, 'too_long')), ''),
+	/** F1 本座位旁话机号: the extension to ring instead of the browser ('' = the browser). */
+	deskPhone: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^(\d{2,20})?$/, 'invalid')), '')
 });
+const CallEndedInput = v.object({ callId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)) });
 
 /** Today's figures of the wallboard (F31), from the call records. */
 function today(records: ReturnType<Acd['records']>, serviceLevelMs: number) {
@@ -53,13 +56,25 @@ export const telephonyRoutes = (deps: AppDeps) =>
 			if (!user.agentId) {
 				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
 			}
-			const { state, reason } = c.req.valid('json');
-			const agent = runningAcd(deps).setAgentState(
-				{ agentId: user.agentId, userId: user._id, name: user.name },
-				state,
-				reason
-			);
-			return c.json(agent, 200);
+			const { state, reason, deskPhone } = c.req.valid('json');
+			try {
+				const agent = runningAcd(deps).setAgentState(
+					{ agentId: user.agentId, userId: user._id, name: user.name },
+					state,
+					reason,
+					deskPhone
+				);
+				return c.json(agent, 200);
+			} catch (err) {
+				if (err instanceof DeskPhoneTaken) throw new AppError('conflict', 409, err.message);
+				throw err;
+			}
+		})
+		// F30: the agent's softphone says a call ended (whatever happened to Kamailio's BYE).
+		.post('/call-ended', requirePermission('call.take'), validJson(CallEndedInput), (c) => {
+			const user = c.get('user')!;
+			if (user.agentId) runningAcd(deps).agentHungUp(user.agentId, c.req.valid('json').callId);
+			return c.json({ ok: true }, 200);
 		})
 		// F31: the team leader's live wallboard.
 		.get('/board', requirePermission('supervise'), (c) => {

@@ -9,17 +9,29 @@ export interface ServerEvent {
 
 type Listener = (e: ServerEvent) => void;
 
+/** Told when a user's first page connects (true) and when the last one goes away (false). */
+type PresenceListener = (userId: string, online: boolean) => void;
+
 export function createEventHub() {
 	const listeners = new Map<string, Set<Listener>>();
+	const presence = new Set<PresenceListener>();
 	return {
 		subscribe(userId: string, listener: Listener): () => void {
 			let set = listeners.get(userId);
 			if (!set) listeners.set(userId, (set = new Set()));
 			set.add(listener);
+			if (set.size === 1) for (const p of presence) p(userId, true);
 			return () => {
 				set.delete(listener);
-				if (set.size === 0) listeners.delete(userId);
+				if (set.size === 0 && listeners.get(userId) === set) {
+					listeners.delete(userId);
+					for (const p of presence) p(userId, false);
+				}
 			};
+		},
+		onPresence(listener: PresenceListener): () => void {
+			presence.add(listener);
+			return () => presence.delete(listener);
 		},
 		/** Sends to every open page of the user; returns how many received it. */
 		send(userId: string, e: ServerEvent): number {

@@ -18,6 +18,8 @@ export interface AgentState {
 	/** When the agent last became free (ready); the longest idle is offered first. */
 	idleSince: number;
 	callId: string | null;
+	/** The desk phone's extension the ACD rings instead of the browser, or '' (F1 本座位旁话机号). */
+	deskPhone: string;
 }
 
 export interface QueuedCall {
@@ -42,20 +44,29 @@ export interface CallRecord {
 	answeredAt: number | null;
 	endedAt: number | null;
 	agentId: string | null;
-	/** answered | abandoned (caller hung up first) | timeout (max wait) | ended */
-	outcome: 'queued' | 'ringing' | 'answered' | 'abandoned' | 'timeout' | 'completed';
+	/**
+	 * abandoned (caller hung up first) | timeout (max wait) | completed | lost (the call's transaction
+	 * went away with a Kamailio restart before anyone answered)
+	 */
+	outcome: 'queued' | 'ringing' | 'answered' | 'abandoned' | 'timeout' | 'completed' | 'lost';
 	tried: string[];
 }
 
 export interface AcdOptions {
-	/** Tells Kamailio where a suspended call goes: an agent's URI, or a final answer. */
-	deliver: (call: QueuedCall, to: { agentId: string } | { code: number; reason: string }) => void;
+	/** Tells Kamailio where a suspended call goes: the number to ring, or a final answer. */
+	deliver: (call: QueuedCall, to: { number: string } | { code: number; reason: string }) => void;
 	/** The moment an agent is chosen — before the phone rings (F16 screen pop). */
 	onOffer: (agent: AgentState, call: QueuedCall) => void | Promise<void>;
 	onChange?: () => void;
 	maxWaitMs: number;
 	wrapUpMs: number;
 	now?: () => number;
+}
+
+export class DeskPhoneTaken extends Error {
+	constructor(readonly extension: string) {
+		super(`The desk phone ${extension} is already used by another agent`);
+	}
 }
 
 export function createAcd(options: AcdOptions) {
@@ -110,7 +121,7 @@ export function createAcd(options: AcdOptions) {
 			record.tried = [...call.tried];
 		}
 		// The screen pop goes out first; the phone rings once it is on its way.
-		const target = { agentId: agent.agentId };
+		const target = { number: agent.deskPhone || agent.agentId };
 		void Promise.resolve()
 			.then(() => options.onOffer(agent, call))
 			.catch(() => {})
@@ -191,8 +202,18 @@ export function createAcd(options: AcdOptions) {
 		setAgentState(
 			user: { agentId: string; userId: string; name: string },
 			state: 'ready' | 'notReady' | 'signedOut',
-			reason = ''
+			reason = '',
+			deskPhone?: string
 		): AgentState {
+			if (deskPhone) {
+				// One phone rings for one agent: never an extension that is another agent's number or phone.
+				for (const other of agents.values()) {
+					if (other.agentId === user.agentId || other.state === 'signedOut') continue;
+					if (other.agentId === deskPhone || other.deskPhone === deskPhone) {
+						throw new DeskPhoneTaken(deskPhone);
+					}
+				}
+			}
 			let agent = agents.get(user.agentId);
 			if (!agent) {
 				agent = {
@@ -201,9 +222,13 @@ export function createAcd(options: AcdOptions) {
 					reason: '',
 					since: now(),
 					idleSince: now(),
-					callId: null
+					callId: null,
+					deskPhone: ''
 				};
 				agents.set(user.agentId, agent);
+			}
+			if (deskPhone !== undefined && agent.state !== 'ringing' && agent.state !== 'talking') {
+				agent.deskPhone = deskPhone;
 			}
 			// Busy agents finish their call first; they cannot be made ready in the middle of one.
 			if (state === 'ready' && (agent.state === 'ringing' || agent.state === 'talking')) {
@@ -276,6 +301,31 @@ export function createAcd(options: AcdOptions) {
 		ended(callId: string, cancelled: boolean) {
 			finish(callId, cancelled ? 'abandoned' : 'completed');
 			drain();
+			changed();
+		},
+
+		/**
+		 * The agent's own phone says its call ended (the browser knows even when Kamailio's BYE went
+		 * astray): the call is over for the ACD, the agent goes to wrap-up.
+		 */
+		agentHungUp(agentId: string, callId: string) {
+			const agent = agents.get(agentId);
+			if (agent?.callId !== callId || agent.state !== 'talking') return;
+			finish(callId, 'completed');
+			drain();
+			changed();
+		},
+
+		/**
+		 * Kamailio went away (restart, crash): the suspended and ringing calls' transactions went with it.
+		 * Calls already answered go on between the phones and end through the new Kamailio.
+		 */
+		lost() {
+			for (const call of [...calls.values()]) {
+				const record = records.get(call.callId);
+				if (record?.answeredAt !== null && record?.answeredAt !== undefined) continue;
+				finish(call.callId, 'lost');
+			}
 			changed();
 		},
 

@@ -22,6 +22,8 @@ export interface CallHandlingOptions {
 	customers: CustomerIndex;
 	hub: EventHub;
 	log: (msg: string) => void;
+	/** How long an agent may have no page open before being signed out. */
+	agentGoneMs: number;
 }
 
 export function startCallHandling(o: CallHandlingOptions) {
@@ -74,8 +76,26 @@ export function startCallHandling(o: CallHandlingOptions) {
 			evapi.send({
 				tindex: call.tindex,
 				tlabel: call.tlabel,
-				agent: 'agentId' in to ? `sip:${to.agentId}@${o.sipDomain}` : 'none'
+				agent: 'number' in to ? `sip:${to.number}@${o.sipDomain}` : 'none'
 			})
+	});
+
+	// An agent whose pages are all gone (browser closed, network lost) is signed out after a grace period
+	// that covers a reload, so the ACD never keeps offering calls to nobody.
+	const gone = new Map<string, ReturnType<typeof setTimeout>>();
+	const stopPresence = o.hub.onPresence((userId, online) => {
+		clearTimeout(gone.get(userId));
+		gone.delete(userId);
+		if (online) return;
+		const timer = setTimeout(() => {
+			gone.delete(userId);
+			const agent = acd.agents().find((a) => a.userId === userId);
+			if (!agent || agent.state === 'signedOut' || o.hub.connected(userId)) return;
+			acd.setAgentState(agent, 'signedOut', 'disconnected');
+			o.log(`agent ${agent.agentId} signed out: no page open for ${o.agentGoneMs} ms`);
+		}, o.agentGoneMs);
+		timer.unref?.();
+		gone.set(userId, timer);
 	});
 
 	const evapi = connectEvapi(
@@ -110,13 +130,16 @@ export function startCallHandling(o: CallHandlingOptions) {
 					o.log(`evapi: unknown event ${JSON.stringify(msg)}`);
 			}
 		},
-		o.log
+		o.log,
+		() => acd.lost()
 	);
 
 	return {
 		acd,
 		connected: () => evapi.connected(),
 		stop() {
+			stopPresence();
+			for (const t of gone.values()) clearTimeout(t);
 			acd.stop();
 			evapi.close();
 		}

@@ -10,7 +10,9 @@ const RECONNECT_MS = 300;
 export function connectEvapi(
 	port: number,
 	onMessage: (msg: Record<string, unknown>) => void,
-	log: (msg: string) => void = () => {}
+	log: (msg: string) => void = () => {},
+	/** The link broke after being up: Kamailio restarted or stopped. */
+	onDisconnect: () => void = () => {}
 ) {
 	let socket: Socket | null = null;
 	let stopped = false;
@@ -22,7 +24,11 @@ export function connectEvapi(
 		ready = new Promise((resolve) => (markReady = resolve));
 		const s = connect(port, '127.0.0.1');
 		socket = s;
-		s.on('connect', () => markReady());
+		let up = false;
+		s.on('connect', () => {
+			up = true;
+			markReady();
+		});
 		s.on('data', (chunk: Buffer) => {
 			buffer = Buffer.concat([new Uint8Array(buffer), new Uint8Array(chunk)]);
 			for (;;) {
@@ -43,6 +49,7 @@ export function connectEvapi(
 		s.on('close', () => {
 			socket = null;
 			buffer = Buffer.alloc(0);
+			if (up && !stopped) onDisconnect();
 			if (!stopped) setTimeout(open, RECONNECT_MS);
 		});
 	}

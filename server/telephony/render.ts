@@ -15,6 +15,8 @@ export interface TelephonySettings {
 	hotlines: string[];
 	/** The carrier's address for agents' outbound calls (host[:port]); '' = agents call agents only. */
 	outbound: string;
+	/** Addresses whose desk phones register their extensions without the app's credentials. */
+	deskPhones: string[];
 	janusHttpPort: number;
 	janusWsPort: number;
 	janusAdminPort: number;
@@ -36,6 +38,9 @@ export interface TelephonySettings {
 
 export function renderKamailio(s: TelephonySettings): string {
 	const fromTrunk = s.trunks.length ? s.trunks.map((ip) => `$si == "${ip}"`).join(' || ') : '0';
+	const fromDesk = s.deskPhones.length
+		? s.deskPhones.map((ip) => `$si == "${ip}"`).join(' || ')
+		: '0';
 	const isHotline = s.hotlines.length ? s.hotlines.map((n) => `$rU == "${n}"`).join(' || ') : '0';
 	const internal = `http://127.0.0.1:${s.appPort}/internal/sip`;
 	// A suspended call is kept by a blind branch whose timer must outlast the app's maximum wait.
@@ -170,6 +175,16 @@ route[CREDENTIALS] {
 }
 
 route[REGISTER] {
+	if ((${fromDesk}) && $au == $null && $tU =~ "^[0-9]{2,20}$") {
+		# A desk phone on the call center's own network (DESK_PHONES) registers its extension, unless the
+		# number is a signed-in agent's identity: that one always needs the app's credentials.
+		http_client_query("${internal}/password?key=${s.internalKey}&user=$(tU{s.urlencode.param})", "$var(password)");
+		if ($rc != 200) {
+			if (!save("location")) { sl_reply_error(); exit; }
+			xlog("L_NOTICE", "desk phone $tU registered at $ct\n");
+			exit;
+		}
+	}
 	route(CREDENTIALS);
 	# The password must match, and the agent may register only its own number ("1" = From and To user).
 	if ($var(password) == "" || !pv_www_authenticate("${s.sipDomain}", "$var(password)", "0")) {

@@ -6,7 +6,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import {
+	createWriteStream,
+	mkdirSync,
+	readdirSync,
+	readFileSync,
+	writeFileSync,
+	type WriteStream
+} from 'node:fs';
 import { join } from 'node:path';
 import { renderJanus, renderKamailio, type TelephonySettings } from './render';
 
@@ -57,12 +64,45 @@ async function until(check: () => Promise<boolean>, what: string, child: ChildPr
 	throw new Error(`${what} did not become ready within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+/**
+ * Every process running with `marker` (an argument naming this app's data folder, NUL-terminated so it
+ * matches whole arguments only) in its command line. Kamailio
+ * forks workers that outlive a killed main process and keep its ports; they are found this way, whoever
+ * their parent is now (also after the app itself was killed without stopping them).
+ */
+function processesOf(marker: string): number[] {
+	const pids: number[] = [];
+	for (const entry of readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+		try {
+			if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) pids.push(Number(entry));
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return pids;
+}
+
+function killAll(marker: string) {
+	for (const pid of processesOf(marker)) {
+		try {
+			process.kill(pid, 'SIGKILL');
+		} catch {
+			// gone meanwhile
+		}
+	}
+}
+
+function stopChild(child: ChildProcess, marker: string): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) {
+		killAll(marker);
+		return Promise.resolve();
+	}
 	return new Promise((resolve) => {
 		const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
 		child.once('exit', () => {
 			clearTimeout(kill);
+			killAll(marker);
 			resolve();
 		});
 		child.kill('SIGTERM');
@@ -71,48 +111,110 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 export interface RunningTelephony {
 	detail: string;
+	/** How many times each child was started again after it died. */
+	restarts(): Record<string, number>;
+	/** The current child process of `name` (for tests and diagnostics). */
+	pid(name: 'kamailio' | 'janus'): number | undefined;
 	stop(): Promise<void>;
 }
 
-export async function startTelephony(s: TelephonySettings): Promise<RunningTelephony> {
+const RESTART_FIRST_MS = 200;
+const RESTART_MAX_MS = 10_000;
+
+/**
+ * One child kept alive: started, checked until ready, and started again whenever it dies while the app
+ * runs (waiting longer after each quick death, so a broken configuration does not spin).
+ */
+function supervise(
+	name: string,
+	marker: string,
+	run: () => ChildProcess,
+	ready: () => Promise<boolean>,
+	log: (msg: string) => void
+) {
+	killAll(marker); // left over from an app that was killed
+	let child = run();
+	let stopping = false;
+	let restarts = 0;
+	let delay = RESTART_FIRST_MS;
+	let startedAt = Date.now();
+	const watch = (c: ChildProcess) =>
+		c.once('exit', (code, signal) => {
+			if (stopping) return;
+			log(`${name} exited (${signal ?? code}); starting it again in ${delay} ms`);
+			killAll(marker);
+			delay = Date.now() - startedAt > 60_000 ? RESTART_FIRST_MS : delay;
+			setTimeout(() => {
+				if (stopping) return;
+				restarts += 1;
+				startedAt = Date.now();
+				child = run();
+				watch(child);
+			}, delay).unref();
+			delay = Math.min(delay * 2, RESTART_MAX_MS);
+		});
+	return {
+		started: until(ready, name, child).then(() => watch(child)),
+		restarts: () => restarts,
+		pid: () => child.pid,
+		stop() {
+			stopping = true;
+			return stopChild(child, marker);
+		}
+	};
+}
+
+export async function startTelephony(
+	s: TelephonySettings,
+	log: (msg: string) => void = () => {}
+): Promise<RunningTelephony> {
 	const janusDir = join(s.dir, 'janus');
 	mkdirSync(janusDir, { recursive: true });
 	writeFileSync(join(s.dir, 'kamailio.cfg'), renderKamailio(s));
 	for (const [name, text] of Object.entries(renderJanus(s))) {
 		writeFileSync(join(janusDir, name), text);
 	}
-	const log = (name: string) => createWriteStream(join(s.dir, `${name}.log`), { flags: 'a' });
-	const children: ChildProcess[] = [];
+	const logs: WriteStream[] = [];
+	const spawnLogged = (name: string, command: string, args: string[]) => {
+		const out = createWriteStream(join(s.dir, `${name}.log`), { flags: 'a' });
+		out.on('error', () => {});
+		logs.push(out);
+		return () => {
+			const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+			child.stdout!.pipe(out, { end: false });
+			child.stderr!.pipe(out, { end: false });
+			return child;
+		};
+	};
+	const kamailioCfg = join(s.dir, 'kamailio.cfg');
+	const kamailio = supervise(
+		'kamailio',
+		`${kamailioCfg}\0`,
+		spawnLogged('kamailio', 'kamailio', ['-f', kamailioCfg, '-DD', '-E', '-m', '64', '-M', '8']),
+		async () => (await sipOptions(s.sipHost, s.sipPort)) === 200,
+		log
+	);
+	const janus = supervise(
+		'janus',
+		`${janusDir}\0`,
+		spawnLogged('janus', 'janus', ['-F', janusDir, '-o']),
+		async () => (await fetch(`http://127.0.0.1:${s.janusHttpPort}/janus/info`)).ok,
+		log
+	);
 	const stopAll = async () => {
-		await Promise.all(children.map(stopChild));
+		await Promise.all([kamailio.stop(), janus.stop()]);
+		for (const out of logs) out.end();
 	};
 	try {
-		const kamailio = spawn(
-			'kamailio',
-			['-f', join(s.dir, 'kamailio.cfg'), '-DD', '-E', '-m', '64', '-M', '8'],
-			{ stdio: ['ignore', 'pipe', 'pipe'] }
-		);
-		children.push(kamailio);
-		kamailio.stdout.pipe(log('kamailio'));
-		kamailio.stderr.pipe(log('kamailio'));
-		const janus = spawn('janus', ['-F', janusDir, '-o'], { stdio: ['ignore', 'pipe', 'pipe'] });
-		children.push(janus);
-		janus.stdout.pipe(log('janus'));
-		janus.stderr.pipe(log('janus'));
-		await Promise.all([
-			until(async () => (await sipOptions(s.sipHost, s.sipPort)) === 200, 'Kamailio', kamailio),
-			until(
-				async () => (await fetch(`http://127.0.0.1:${s.janusHttpPort}/janus/info`)).ok,
-				'Janus',
-				janus
-			)
-		]);
+		await Promise.all([kamailio.started, janus.started]);
 	} catch (err) {
 		await stopAll();
 		throw err;
 	}
 	return {
 		detail: `Kamailio on udp ${s.sipHost}:${s.sipPort} (hotlines ${s.hotlines.join(', ')}), Janus on ws 127.0.0.1:${s.janusWsPort}`,
+		restarts: () => ({ kamailio: kamailio.restarts(), janus: janus.restarts() }),
+		pid: (name) => (name === 'kamailio' ? kamailio.pid() : janus.pid()),
 		stop: stopAll
 	};
 }

@@ -63,6 +63,17 @@ test('F30 the agent answers in the browser: audio both ways, hold and resume, mu
 	await expect.poll(() => count(page, 'packets-received'), { timeout: 10_000 }).toBeGreaterThan(50);
 	expect(await count(page, 'packets-sent')).toBeGreaterThan(50);
 
+	// The call goes on while the agent looks something up on another page of the app.
+	const before = await count(page, 'packets-received');
+	await page
+		.getByRole('navigation', { name: '主导航' })
+		.getByRole('link', { name: '客户查询' })
+		.click();
+	const bar = page.getByRole('region', { name: '当前通话' });
+	await expect(bar).toContainText('通话中');
+	await bar.getByRole('link', { name: '回到坐席工作台' }).click();
+	await expect.poll(() => count(page, 'packets-received')).toBeGreaterThan(before);
+
 	await call.getByRole('button', { name: '保持' }).click();
 	await expect(call.getByTestId('call-state')).toContainText('已保持');
 	await call.getByRole('button', { name: '恢复通话' }).click();

@@ -3,7 +3,7 @@ import { E2E_SIP_PORT } from '../../playwright.config';
 import {
 	answerScenario,
 	callerAnsweredScenario,
-	registerContactScenario,
+	registerOpenScenario,
 	runSipp,
 	samplePort
 } from '../helpers/sipp';
@@ -11,8 +11,10 @@ import { createUser, signIn, uniqueName } from './helpers';
 
 const target = `127.0.0.1:${E2E_SIP_PORT}`;
 const DOMAIN = 'callcenter.local';
+/** Desk phones' network in the e2e server's DESK_PHONES. */
+const DESK_IP = '127.0.0.3';
 
-test('F15 F16 F31 a ready agent gets the hotline call: the entry screen pops up with the caller and the ticket records the call', async ({
+test('F1 F15 F16 F31 a ready agent working with the desk phone gets the hotline call: the phone under the remembered extension rings, the entry screen pops up and the ticket records the call', async ({
 	page,
 	request
 }) => {
@@ -22,21 +24,27 @@ test('F15 F16 F31 a ready agent gets the hotline call: the entry screen pops up 
 	expect(health.telephony.state, health.telephony.detail).toBe('running');
 	const agent = uniqueName('call');
 	await createUser(request, { username: agent, roleKey: 'agent', agentId: '3001' });
-	await signIn(page, agent);
+	// The desk phone's extension is typed at sign-in (remembered on this computer).
+	await signIn(page, agent, undefined, '8301');
 	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
 	const panel = page.getByRole('region', { name: '话务状态' });
 	await expect(panel.getByTestId('agent-state')).toHaveText('未签入');
+	await expect(panel.getByText('接听话机：8301')).toBeVisible();
+	// The browser is not the phone this time.
+	await expect(page.getByRole('region', { name: '网页电话' })).toHaveCount(0);
 
-	// The agent works with the desk phone (a sipp endpoint) registered under their agent ID.
-	const issued = await page.request.post('/api/telephony/credentials', { data: {} });
-	expect(issued.status(), await issued.text()).toBe(200);
-	const credentials = (await issued.json()) as { password: string };
+	// The desk phone (a sipp endpoint on the call center's network) registers its extension.
 	const port = samplePort();
-	const phone = runSipp(answerScenario(), target, { service: '3001', port, timeoutS: 30 });
+	const phone = runSipp(answerScenario(), target, {
+		service: '8301',
+		port,
+		localIp: DESK_IP,
+		timeoutS: 30
+	});
 	await page.waitForTimeout(300);
-	const registered = await runSipp(registerContactScenario(DOMAIN, port), target, {
-		service: '3001',
-		args: ['-au', '3001', '-ap', credentials.password]
+	const registered = await runSipp(registerOpenScenario(DOMAIN, port), target, {
+		service: '8301',
+		localIp: DESK_IP
 	});
 	expect(registered.code, registered.output).toBe(0);
 

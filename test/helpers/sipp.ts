@@ -89,6 +89,25 @@ Content-Length: 0
   <recv response="${finalCode}"/>
 </scenario>`;
 
+/** A desk phone's REGISTER without credentials (trusted network), Contact on `contactPort`, expecting 200. */
+export const registerOpenScenario = (domain: string, contactPort: number) => `${HEAD}
+<scenario name="desk phone registers">
+  <send retrans="500"><![CDATA[
+REGISTER sip:${domain} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[service]@${domain}>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@${domain}>
+Call-ID: [call_id]
+CSeq: 1 REGISTER
+Contact: <sip:[service]@[local_ip]:${contactPort}>
+Expires: 60
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>`;
+
 /** An INVITE to `[service]` (no media), expecting the final answer `finalCode`, then ACK. */
 export const inviteScenario = (domain: string, finalCode: number) => `${HEAD}
 <scenario name="invite">

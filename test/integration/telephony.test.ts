@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { sipOptions } from '../../server/telephony/supervisor';
 import {
 	answerScenario,
+	registerOpenScenario,
 	callerAnsweredScenario,
 	callerCancelScenario,
 	inviteScenario,
@@ -43,7 +45,9 @@ beforeAll(async () => {
 		EVAPI_PORT: String(SIP_PORT + 4),
 		ACD_OFFER_SECONDS: '2',
 		ACD_MAX_WAIT_SECONDS: '3',
-		ACD_WRAPUP_SECONDS: '1'
+		ACD_WRAPUP_SECONDS: '1',
+		AGENT_GONE_SECONDS: '2',
+		DESK_PHONES: '127.0.0.3'
 	});
 }, 30_000);
 afterAll(async () => {
@@ -227,11 +231,11 @@ async function events(cookie: string) {
 	return { received, next, close: () => req.destroy() };
 }
 
-async function setState(cookie: string, state: string, reason = '') {
+async function setState(cookie: string, state: string, reason = '', deskPhone = '') {
 	const res = await fetch(`${server.url}/api/telephony/state`, {
 		method: 'POST',
 		headers: { cookie, origin: server.url, 'content-type': 'application/json' },
-		body: JSON.stringify({ state, reason })
+		body: JSON.stringify({ state, reason, deskPhone })
 	});
 	return { status: res.status, body: (await res.json()) as { state: string; reason: string } };
 }
@@ -298,7 +302,6 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		const offer = await page.next('offer');
 		expect(offer.data).toMatchObject({ caller: '+8657188886666', hotline: '96000' });
 		expect((offer.data.customers as { account: string }[]).map((c) => c.account)).toEqual(['POP1']);
-		page.close();
 
 		const b = await board(leader);
 		expect(b.today).toMatchObject({
@@ -318,6 +321,7 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		await new Promise((r) => setTimeout(r, 1500));
 		expect((await board(leader)).agents.find((a) => a.agentId === '2001')?.state).toBe('ready');
 		await setState(agent, 'notReady', 'break');
+		page.close();
 	});
 
 	it('F15 with nobody ready the caller waits hearing ringing, and hanging up is recorded as abandoned', async () => {
@@ -342,4 +346,144 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		).toBe(403);
 		expect((await setState(agent, 'dancing')).status).toBe(400);
 	});
+});
+
+async function calls(cookie: string) {
+	const res = await fetch(`${server.url}/api/telephony/calls`, { headers: { cookie } });
+	return ((await res.json()) as { calls: { callId: string; outcome: string; agentId: string }[] })
+		.calls;
+}
+
+const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (await check().catch(() => false)) return;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+};
+
+describe('F1 F15 desk phones and what goes wrong', () => {
+	it('rings the desk phone under the remembered extension while the screen pop reaches the agent’s page', async () => {
+		const agent = await server.createUser({
+			username: 'deskagent',
+			roleKey: 'agent',
+			agentId: '2101'
+		});
+		const other = await server.createUser({
+			username: 'deskother',
+			roleKey: 'agent',
+			agentId: '2102'
+		});
+		const page = await events(agent);
+		// The desk phone (on DESK_PHONES' network) registers its extension without the app's credentials.
+		const port = samplePort();
+		const phone = runSipp(answerScenario(), target, {
+			service: '8201',
+			port,
+			localIp: '127.0.0.3',
+			timeoutS: 20
+		});
+		await new Promise((r) => setTimeout(r, 300));
+		const reg = await runSipp(registerOpenScenario(DOMAIN, port), target, {
+			service: '8201',
+			localIp: '127.0.0.3'
+		});
+		expect(reg.code, reg.output).toBe(0);
+		// The same phone cannot ring for two agents, nor may an agent name another agent's number.
+		expect((await setState(agent, 'ready', '', '8201')).body.state).toBe('ready');
+		expect((await setState(other, 'ready', '', '8201')).status).toBe(409);
+		expect((await setState(other, 'ready', '', '2101')).status).toBe(409);
+
+		const [caller, answered] = await Promise.all([
+			runSipp(callerAnsweredScenario(DOMAIN), target, { service: '96000' }),
+			phone
+		]);
+		expect(answered.code, answered.output).toBe(0);
+		expect(caller.code, caller.output).toBe(0);
+		expect((await page.next('offer')).data).toMatchObject({ caller: '+8657188886666' });
+		await setState(agent, 'notReady', 'break');
+		page.close();
+	});
+
+	it('signs out an agent whose pages are all gone, so calls are not offered to nobody', async () => {
+		const leader = await server.createUser({ username: 'goneleader', roleKey: 'leader' });
+		const agent = await server.createUser({
+			username: 'goneagent',
+			roleKey: 'agent',
+			agentId: '2103'
+		});
+		const page = await events(agent);
+		expect((await setState(agent, 'ready')).body.state).toBe('ready');
+		const state = async () => (await board(leader)).agents.find((a) => a.agentId === '2103');
+		// A reload within the grace period keeps the agent ready.
+		page.close();
+		const again = await events(agent);
+		await new Promise((r) => setTimeout(r, 2_500));
+		expect((await state())?.state).toBe('ready');
+		// The browser closed for good: signed out.
+		again.close();
+		await until(async () => (await state())?.state === 'signedOut', 'the agent signed out');
+		expect((await state())?.reason).toBe('disconnected');
+	});
+
+	it('ends a call the agent’s browser reports as over, even when Kamailio never said so', async () => {
+		const leader = await server.createUser({ username: 'hupleader', roleKey: 'leader' });
+		const agent = await server.createUser({
+			username: 'hupagent',
+			roleKey: 'agent',
+			agentId: '2104'
+		});
+		const page = await events(agent);
+		const acd = server.runtime.deps.phone()!.acd;
+		await setState(agent, 'ready');
+		// A call answered by this agent whose BYE was lost (e.g. during a Kamailio restart).
+		acd.arrived({ callid: 'lost-bye-1', from: '13900000000', to: '96000', tindex: 1, tlabel: 1 });
+		acd.answered('lost-bye-1');
+		expect(acd.agent('2104')?.state).toBe('talking');
+		const ended = await fetch(`${server.url}/api/telephony/call-ended`, {
+			method: 'POST',
+			headers: { cookie: agent, origin: server.url, 'content-type': 'application/json' },
+			body: JSON.stringify({ callId: 'lost-bye-1' })
+		});
+		expect(ended.status).toBe(200);
+		expect(acd.agent('2104')?.state).toBe('wrapUp');
+		expect((await calls(leader)).find((c) => c.callId === 'lost-bye-1')?.outcome).toBe('completed');
+		await setState(agent, 'notReady', 'break');
+		page.close();
+	});
+
+	it('starts Kamailio again when it dies; waiting calls are recorded as lost, agents are not stuck', async () => {
+		const leader = await server.createUser({ username: 'killleader', roleKey: 'leader' });
+		const running = server.runtime.deps.phone()!;
+		const pid = server.runtime.telephonyProcesses()!.pid('kamailio')!;
+		// A caller waits in the queue (nobody is ready)…
+		const caller = runSipp(inviteScenario(DOMAIN, 480), target, { service: '96000', timeoutS: 4 });
+		await until(() => Promise.resolve(running.acd.queue().length === 1), 'the call queued');
+		const callId = running.acd.queue()[0]!.callId;
+		// …when Kamailio is killed.
+		process.kill(pid, 'SIGKILL');
+		await until(
+			async () => (await calls(leader)).find((c) => c.callId === callId)?.outcome === 'lost',
+			'the call recorded as lost'
+		);
+		expect(running.acd.queue()).toEqual([]);
+		await caller;
+		// Back by itself, and taking registrations again.
+		await until(
+			async () => (await sipOptions('127.0.0.1', SIP_PORT)) === 200,
+			'Kamailio answering again'
+		);
+		const agent = await server.createUser({
+			username: 'killagent',
+			roleKey: 'agent',
+			agentId: '2105'
+		});
+		const { body } = await credentials(agent);
+		const reg = await runSipp(registerScenario(DOMAIN, 200), target, {
+			service: '2105',
+			args: ['-au', '2105', '-ap', body.password]
+		});
+		expect(reg.code, reg.output).toBe(0);
+	}, 30_000);
 });

@@ -27,8 +27,16 @@ export async function telephonyRunning(): Promise<boolean> {
 	return config?.telephony === 'running';
 }
 
-export function setAgentState(state: 'ready' | 'notReady' | 'signedOut', reason = '') {
-	return api<AgentStatus>('/telephony/state', { method: 'POST', body: { state, reason } });
+/** The agent's own state; `deskPhone` = the extension the ACD rings instead of the browser. */
+export function setAgentState(
+	state: 'ready' | 'notReady' | 'signedOut',
+	reason = '',
+	deskPhone = ''
+) {
+	return api<AgentStatus>('/telephony/state', {
+		method: 'POST',
+		body: { state, reason, deskPhone }
+	});
 }
 
 /** Follows `/events`; the browser reconnects by itself. Returns a function that stops listening. */

@@ -385,6 +385,7 @@ export const en: Shape<typeof zhCN> = {
 		},
 		ready: 'Ready',
 		notReady: 'Not ready',
+		deskPhone: 'Calls ring the desk phone {{extension}}',
 		reason: 'Reason',
 		reasons: {
 			break: 'Break',
@@ -412,6 +413,7 @@ export const en: Shape<typeof zhCN> = {
 			held: 'On hold',
 			transferring: 'Transferring'
 		},
+		backToDesk: 'Back to the agent desk',
 		answer: 'Answer',
 		reject: 'Reject',
 		hangup: 'Hang up',

@@ -370,6 +370,7 @@ export const zhCN = {
 		},
 		ready: '就绪',
 		notReady: '示忙',
+		deskPhone: '接听话机：{{extension}}',
 		reason: '示忙原因',
 		reasons: {
 			break: '小休',
@@ -397,6 +398,7 @@ export const zhCN = {
 			held: '已保持',
 			transferring: '正在转接'
 		},
+		backToDesk: '回到坐席工作台',
 		answer: '接听',
 		reject: '拒接',
 		hangup: '挂断',

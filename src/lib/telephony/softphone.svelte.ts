@@ -42,7 +42,10 @@ interface Credentials {
 }
 
 const AUDIO_ONLY: JanusJS.TrackOption[] = [{ type: 'audio', capture: true, recv: true }];
-const REJECT_CODE = 603; // Decline: the ACD takes the agent out of the rotation and offers the call on.
+const REJECT_CODE = 603;
+// Janus or the network went away: try again, waiting longer each time (a restart takes well under a second).
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000; // Decline: the ACD takes the agent out of the rotation and offers the call on.
 
 let initialised: Promise<void> | null = null;
 function initJanus(): Promise<void> {
@@ -67,6 +70,8 @@ export class Softphone {
 	error = $state('');
 	call = $state<PhoneCall | null>(null);
 	stats = $state<AudioStats | null>(null);
+	/** Called with the Call-ID when a call of this phone ends, however it ended. */
+	onEnded: ((callId: string) => void) | null = null;
 
 	#janus: JanusJS.Janus | null = null;
 	#handle: JanusJS.PluginHandle | null = null;
@@ -74,10 +79,14 @@ export class Softphone {
 	#audio: HTMLAudioElement | null = null;
 	#statsTimer: ReturnType<typeof setInterval> | null = null;
 	#pendingOffer: JanusJS.JSEP | undefined;
+	#stopped = true;
+	#retryMs = RETRY_FIRST_MS;
+	#retry: ReturnType<typeof setTimeout> | null = null;
 
 	/** Connects to Janus and registers the agent's SIP identity; resolves once registered. */
 	async start(): Promise<void> {
 		if (this.line === 'connecting' || this.line === 'registered') return;
+		this.#stopped = false;
 		this.line = 'connecting';
 		this.error = '';
 		try {
@@ -126,6 +135,9 @@ export class Softphone {
 	}
 
 	stop(): void {
+		this.#stopped = true;
+		if (this.#retry) clearTimeout(this.#retry);
+		this.#retry = null;
 		this.#janus?.destroy({ cleanupHandles: true });
 		this.#janus = null;
 		this.#handle = null;
@@ -230,6 +242,8 @@ export class Softphone {
 		switch (event) {
 			case 'registered':
 				this.line = 'registered';
+				this.error = '';
+				this.#retryMs = RETRY_FIRST_MS;
 				break;
 			case 'registration_failed':
 				this.#lost(`${String(result.code)} ${String(result.reason)}`);
@@ -332,6 +346,8 @@ export class Softphone {
 	}
 
 	#cleanup() {
+		const ended = this.call?.callId;
+		if (ended) this.onEnded?.(ended);
 		if (this.#statsTimer) clearInterval(this.#statsTimer);
 		this.#statsTimer = null;
 		this.#pendingOffer = undefined;
@@ -342,5 +358,14 @@ export class Softphone {
 	#lost(reason: string) {
 		this.error = reason;
 		this.line = 'failed';
+		this.#handle = null;
+		this.#janus = null;
+		this.#cleanup();
+		if (this.#stopped || this.#retry) return;
+		this.#retry = setTimeout(() => {
+			this.#retry = null;
+			if (!this.#stopped && this.line === 'failed') void this.start();
+		}, this.#retryMs);
+		this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
 	}
 }

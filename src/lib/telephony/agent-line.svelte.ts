@@ -1,0 +1,64 @@
+/**
+ * The agent's line for the whole signed-in visit, not for one page: the `/events` stream (screen pop and the
+ * agent's state, F16/F31) and the softphone (F30) live here, so a call survives moving between the app's
+ * pages. Started by the layout for users with an agent ID and `call.take` while telephony runs.
+ */
+import { api } from '$lib/api/client';
+import {
+	listenToCalls,
+	setAgentState,
+	telephonyRunning,
+	type AgentStatus,
+	type CallOffer
+} from '$lib/data/telephony';
+import { Softphone } from './softphone.svelte';
+
+const SIGNED_OUT: AgentStatus = { state: 'signedOut', reason: '', since: 0, callId: null };
+
+class AgentLine {
+	/** Telephony runs and this user takes calls. */
+	active = $state(false);
+	status = $state<AgentStatus>({ ...SIGNED_OUT });
+	offer = $state<CallOffer | null>(null);
+	/** The desk phone named at sign-in, or '' when the browser is the phone. */
+	deskPhone = $state('');
+	readonly softphone = new Softphone();
+	#userId = '';
+	#unlisten: (() => void) | null = null;
+
+	async start(userId: string, deskPhone: string, onOffer: (offer: CallOffer) => void) {
+		if (this.#userId === userId && this.deskPhone === deskPhone) return;
+		this.stop();
+		this.#userId = userId;
+		this.deskPhone = deskPhone;
+		if (!(await telephonyRunning()) || this.#userId !== userId) return;
+		this.active = true;
+		this.#unlisten = listenToCalls({
+			offer: (o) => {
+				this.offer = o;
+				onOffer(o);
+			},
+			state: (s) => (this.status = s)
+		});
+		// The server learns at once when a call ends in the browser, even if Kamailio's BYE went astray.
+		this.softphone.onEnded = (callId) =>
+			void api('/telephony/call-ended', { method: 'POST', body: { callId } }).catch(() => {});
+		if (!deskPhone) void this.softphone.start();
+	}
+
+	async change(state: 'ready' | 'notReady', reason = '') {
+		this.status = await setAgentState(state, state === 'notReady' ? reason : '', this.deskPhone);
+	}
+
+	stop() {
+		this.#unlisten?.();
+		this.#unlisten = null;
+		this.softphone.stop();
+		this.#userId = '';
+		this.active = false;
+		this.offer = null;
+		this.status = { ...SIGNED_OUT };
+	}
+}
+
+export const agentLine = new AgentLine();
