@@ -59,6 +59,7 @@ export default defineConfig({
 			JANUS_PUBLIC_IP: '127.0.0.1',
 			SIP_OUTBOUND: `127.0.0.1:${E2E_GATEWAY_PORT}`,
 			DESK_PHONES: '127.0.0.3',
+			RECORD_CALLS: 'on',
 			AGENT_GONE_SECONDS: '5',
 			ACD_OFFER_SECONDS: '5',
 			ACD_MAX_WAIT_SECONDS: '10',

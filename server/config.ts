@@ -44,6 +44,7 @@ const EnvSchema = v.object({
 	ACD_WRAPUP_SECONDS: Int(10, 0, 600),
 	AGENT_GONE_SECONDS: Int(15, 1, 600),
 	DESK_PHONES: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), ''),
+	RECORD_CALLS: v.optional(v.picklist(['on', 'off']), 'off'),
 	WEB_DIR: v.optional(v.string())
 });
 
@@ -75,6 +76,8 @@ export interface Config {
 		janusPublicIp: string;
 		evapiPort: number;
 	};
+	/** F32: record every agent call (both directions mixed) into `DATA_DIR/recordings`. */
+	recordCalls: boolean;
 	acd: {
 		offerSeconds: number;
 		maxWaitSeconds: number;
@@ -134,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			janusPublicIp: e.JANUS_PUBLIC_IP ?? '',
 			evapiPort: e.EVAPI_PORT
 		},
+		recordCalls: e.RECORD_CALLS === 'on',
 		acd: {
 			offerSeconds: e.ACD_OFFER_SECONDS,
 			maxWaitSeconds: e.ACD_MAX_WAIT_SECONDS,

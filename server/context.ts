@@ -2,6 +2,7 @@
 import type { Config } from './config';
 import type { Store } from './store';
 import type { Accounts, UserDoc } from './services/accounts';
+import type { Recordings } from './telephony/recordings';
 import type { Sessions } from './services/sessions';
 import type { Audit } from './services/audit';
 import type { ConfigAdmin } from './services/config-admin';
@@ -33,6 +34,8 @@ export interface AppDeps {
 	phone: () => { credentials: SipCredentials; key: string; acd: Acd } | null;
 	/** Server-sent events to users' open pages (`/events`). */
 	hub: EventHub;
+	/** F32 call recordings (playable also while telephony is off). */
+	recordings: Recordings;
 }
 
 export interface AppEnv {

@@ -23,6 +23,7 @@ import { createSipCredentials } from './telephony/credentials';
 import { startCallHandling, type CallHandling } from './telephony/calls';
 import { createEventHub } from './services/events';
 import { createJanusProxy } from './telephony/janus-proxy';
+import { createRecordings } from './telephony/recordings';
 import { SESSION_COOKIE } from './middleware/auth';
 import type { Config } from './config';
 import type { AppDeps } from './context';
@@ -84,6 +85,12 @@ export async function createRuntime(config: Config) {
 		calls: null
 	};
 	const hub = createEventHub();
+	const recordings = createRecordings({
+		dir: join(config.dataDir, 'recordings'),
+		enabled: config.recordCalls,
+		log,
+		onReady: (callId) => void telephony.calls?.recorded(callId)
+	});
 
 	const deps: AppDeps = {
 		config: { ...config, webDir: config.webDir ?? defaultWebDir(root) },
@@ -106,6 +113,7 @@ export async function createRuntime(config: Config) {
 		instanceId: getSecret(config.dataDir, 'instance-id'),
 		version,
 		hub,
+		recordings,
 		telephony: () => telephony.status,
 		phone: () => telephony.phone
 	};
@@ -119,7 +127,13 @@ export async function createRuntime(config: Config) {
 		upgrade: createJanusProxy({
 			sessions: deps.sessions,
 			cookieName: SESSION_COOKIE,
-			port: () => (telephony.phone ? config.sip.janusWsPort : null)
+			port: () => (telephony.phone ? config.sip.janusWsPort : null),
+			sip: () => ({
+				proxy: `sip:${config.sip.host}:${config.sip.port}`,
+				domain: config.sip.domain
+			}),
+			recordingBase: (callId) => recordings.base(callId),
+			onRecorded: (r) => void recordings.finish(r)
 		}),
 		/**
 		 * Starts Kamailio and Janus once the app listens (Kamailio asks the app for credentials on its

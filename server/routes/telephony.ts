@@ -2,8 +2,10 @@
  * Telephony for the browser (F30 groundwork): an agent's SIP identity for this sign-in, and the internal
  * endpoint Kamailio asks for an agent's password — loopback only, with the key generated at each start.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { AppError } from '../errors';
 import { requirePermission } from '../middleware/auth';
 import { clientAddress } from '../middleware/client-address';
@@ -97,6 +99,19 @@ export const telephonyRoutes = (deps: AppDeps) =>
 		.get('/calls', requirePermission('supervise'), (c) =>
 			c.json({ calls: runningAcd(deps).records() }, 200)
 		)
+		// F32: a call's recording, for users allowed to listen (the ticket keeps the call's id).
+		.get('/recordings/:callId', requirePermission('recording.listen'), (c) => {
+			const file = deps.recordings.find(c.req.param('callId'));
+			if (!file) throw new AppError('not_found', 404, 'No recording of this call');
+			const size = statSync(file).size;
+			return new Response(Readable.toWeb(createReadStream(file)) as ReadableStream, {
+				headers: {
+					'content-type': 'audio/wav',
+					'content-length': String(size),
+					'cache-control': 'private, max-age=3600'
+				}
+			});
+		})
 		.post('/credentials', requirePermission('call.take'), (c) => {
 			const user = c.get('user')!;
 			const phone = deps.phone();
@@ -121,16 +136,26 @@ export const telephonyRoutes = (deps: AppDeps) =>
 		});
 
 /** Kamailio's questions; answered as plain text (http_client_query reads the body). */
-export const internalRoutes = (deps: AppDeps) =>
-	new Hono<AppEnv>().get('/sip/password', async (c) => {
+export const internalRoutes = (deps: AppDeps) => {
+	/** Only Kamailio: from loopback, with the key of this start. */
+	const kamailio = (c: Context<AppEnv>) => {
 		const phone = deps.phone();
-		if (
-			!phone ||
-			!LOOPBACK.has(clientAddress(c)) ||
-			!sameKey(c.req.query('key') ?? '', phone.key)
-		) {
-			return c.text('', 403);
-		}
-		const password = await phone.credentials.passwordOf(c.req.query('user') ?? '');
-		return password ? c.text(password, 200) : c.text('', 404);
-	});
+		return phone && LOOPBACK.has(clientAddress(c)) && sameKey(c.req.query('key') ?? '', phone.key)
+			? phone
+			: null;
+	};
+	return new Hono<AppEnv>()
+		.get('/sip/password', async (c) => {
+			const phone = kamailio(c);
+			if (!phone) return c.text('', 403);
+			const password = await phone.credentials.passwordOf(c.req.query('user') ?? '');
+			return password ? c.text(password, 200) : c.text('', 404);
+		})
+		.get('/sip/outbound', async (c) => {
+			const phone = kamailio(c);
+			if (!phone) return c.text('', 403);
+			return (await phone.credentials.mayCallOut(c.req.query('user') ?? ''))
+				? c.text('yes', 200)
+				: c.text('', 403);
+		});
+};

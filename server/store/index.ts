@@ -11,7 +11,7 @@ import { readDesignDocs } from '../../sync/ddocs';
 import { getSecret } from '../secrets';
 import type { Config } from '../config';
 
-export const DB_KEYS = ['config', 'tickets', 'users', 'audit', 'customers'] as const;
+export const DB_KEYS = ['config', 'tickets', 'users', 'audit', 'customers', 'calls'] as const;
 export type DbKey = (typeof DB_KEYS)[number];
 
 export interface Store {

@@ -58,6 +58,8 @@ export interface AcdOptions {
 	/** The moment an agent is chosen — before the phone rings (F16 screen pop). */
 	onOffer: (agent: AgentState, call: QueuedCall) => void | Promise<void>;
 	onChange?: () => void;
+	/** A call is over: its record is final (to be stored). */
+	onFinished?: (record: CallRecord) => void;
 	maxWaitMs: number;
 	wrapUpMs: number;
 	now?: () => number;
@@ -152,6 +154,7 @@ export function createAcd(options: AcdOptions) {
 		if (record && record.endedAt === null) {
 			record.endedAt = now();
 			record.outcome = record.answeredAt !== null ? 'completed' : outcome;
+			options.onFinished?.({ ...record });
 		}
 		if (!call) return;
 		calls.delete(callId);
@@ -190,6 +193,7 @@ export function createAcd(options: AcdOptions) {
 			if (record) {
 				record.outcome = 'timeout';
 				record.endedAt = now();
+				options.onFinished?.({ ...record });
 			}
 			options.deliver(call, { code: 480, reason: 'No agent available' });
 			changed();
@@ -254,6 +258,11 @@ export function createAcd(options: AcdOptions) {
 				offeredAt: null
 			};
 			calls.set(call.callId, call);
+			// The live records cover today (the wallboard); older ones are in the store.
+			const old = now() - 26 * 3_600_000;
+			for (const [id, r] of records) {
+				if (r.arrivedAt < old && r.endedAt !== null) records.delete(id);
+			}
 			records.set(call.callId, {
 				callId: call.callId,
 				caller: call.caller,
@@ -327,6 +336,11 @@ export function createAcd(options: AcdOptions) {
 				finish(call.callId, 'lost');
 			}
 			changed();
+		},
+
+		/** Records stored before a restart (today's), so the wallboard's figures go on. */
+		restore(stored: CallRecord[]) {
+			for (const r of stored) if (!records.has(r.callId)) records.set(r.callId, r);
 		},
 
 		agents: () => [...agents.values()],

@@ -8,7 +8,7 @@ import type { TicketDoc } from '#shared/tickets/ticket';
 import type { Store } from '../store';
 import type { CustomerIndex } from '../services/customer-index';
 import type { EventHub } from '../services/events';
-import { createAcd, type AgentState, type QueuedCall } from './acd';
+import { createAcd, type AgentState, type CallRecord, type QueuedCall } from './acd';
 import { connectEvapi } from './evapi';
 
 const HISTORY_LIMIT = 20;
@@ -26,7 +26,41 @@ export interface CallHandlingOptions {
 	agentGoneMs: number;
 }
 
+/** A finished call as stored in `calls` (id sorts by arrival, so a date range is a key range). */
+export type CallDoc = CallRecord & { _id: string; _rev?: string; type: 'call'; recording: boolean };
+export const callDocId = (r: Pick<CallRecord, 'arrivedAt' | 'callId'>) =>
+	`call:${new Date(r.arrivedAt).toISOString()}:${r.callId}`;
+
 export function startCallHandling(o: CallHandlingOptions) {
+	async function storeCall(record: CallRecord, attempt = 0): Promise<void> {
+		const _id = callDocId(record);
+		try {
+			const current = await calls.get(_id).catch(() => null);
+			await calls.insert({
+				...record,
+				_id,
+				type: 'call',
+				recording: current?.recording ?? false,
+				...(current ? { _rev: current._rev } : {})
+			});
+		} catch (err) {
+			if (attempt < 3) return storeCall(record, attempt + 1);
+			o.log(`call record ${record.callId} not stored: ${(err as Error).message}`);
+		}
+	}
+
+	/** Today's stored calls back into the wallboard's figures (after a restart). */
+	async function restoreToday() {
+		const start = new Date();
+		start.setHours(0, 0, 0, 0);
+		const rows = await calls.list({
+			startkey: `call:${start.toISOString()}`,
+			endkey: 'call:\ufff0',
+			include_docs: true
+		});
+		acd.restore(rows.rows.flatMap((r) => (r.doc ? [r.doc] : [])));
+	}
+
 	async function screenPop(agent: AgentState, call: QueuedCall) {
 		const phone = normalizePhone(call.caller);
 		const customers =
@@ -60,7 +94,9 @@ export function startCallHandling(o: CallHandlingOptions) {
 		});
 	}
 
+	const calls = o.store.db<CallDoc>('calls');
 	const acd = createAcd({
+		onFinished: (record) => void storeCall(record),
 		maxWaitMs: o.maxWaitMs,
 		wrapUpMs: o.wrapUpMs,
 		onOffer: screenPop,
@@ -134,8 +170,25 @@ export function startCallHandling(o: CallHandlingOptions) {
 		() => acd.lost()
 	);
 
+	void restoreToday().catch((err: unknown) =>
+		o.log(`today's call records not restored: ${(err as Error).message}`)
+	);
+
 	return {
 		acd,
+		/** Marks a stored call as having a recording to play (F32). */
+		async recorded(callId: string) {
+			for (let attempt = 0; attempt < 5; attempt++) {
+				const record = acd.records().find((r) => r.callId === callId);
+				const doc = record ? await calls.get(callDocId(record)).catch(() => null) : null;
+				if (!doc) {
+					await new Promise((r) => setTimeout(r, 200));
+					continue;
+				}
+				await calls.insert({ ...doc, recording: true }).catch(() => null);
+				return;
+			}
+		},
 		connected: () => evapi.connected(),
 		stop() {
 			stopPresence();

@@ -29,6 +29,12 @@ export function createSipCredentials(sessions: Pick<Sessions, 'resolve'>) {
 				return null;
 			}
 			return issued.password;
+		},
+		/** Whether the agent's live sign-in may call numbers outside (permission `call.outbound`). */
+		async mayCallOut(agentId: string): Promise<boolean> {
+			const issued = byAgent.get(agentId);
+			const user = issued ? await sessions.resolve(issued.sessionToken) : null;
+			return !!user && user.agentId === agentId && user.permissions.includes('call.outbound');
 		}
 	};
 }

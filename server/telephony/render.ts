@@ -156,6 +156,9 @@ route[OUTBOUND] {
 ${
 	s.outbound
 		? `	if ($rU =~ "^[+]?[0-9]{3,20}$") {
+		# Only agents whose role has call.outbound: the app answers for the live sign-in.
+		http_client_query("${internal}/outbound?key=${s.internalKey}&user=$(au{s.urlencode.param})", "$var(may)");
+		if ($rc != 200) { sl_send_reply("403", "Outbound calls not allowed"); exit; }
 		$ru = "sip:" + $rU + "@${s.outbound}";
 		xlog("L_NOTICE", "outbound call by $au to $rU\\n");
 		t_relay();

@@ -36,8 +36,9 @@ const count = async (page: Page, id: string) =>
 			.catch(() => '0')
 	);
 
-test('F30 the agent answers in the browser: audio both ways, hold and resume, mute, keypad and transfer', async ({
+test('F30 F32 the agent answers in the browser: audio both ways, hold and resume, mute, keypad and transfer; the call is recorded onto its ticket', async ({
 	page,
+	browser,
 	request
 }) => {
 	const softphone = await agentOnline(page, request, '3101');
@@ -97,6 +98,47 @@ test('F30 the agent answers in the browser: audio both ways, hold and resume, mu
 	await expect(call).toBeHidden();
 	// The call record: answered by this agent, then ended; the agent goes through wrap-up to ready.
 	await expect(panel.getByTestId('agent-state')).toHaveText('就绪', { timeout: 10_000 });
+
+	// F32 the ticket taken during the call keeps the call; a team leader plays its recording there.
+	const callId = new URL(page.url()).searchParams.get('call')!;
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await entry.getByLabel('服务类型').selectOption({ label: '咨询' });
+	await entry.getByLabel('服务内容').fill('网页电话来电录音');
+	await entry.getByRole('button', { name: '中心处理' }).click();
+	await expect(page.getByRole('status').filter({ hasText: '中心处理完毕' })).toBeVisible();
+	const leader = uniqueName('rec');
+	await createUser(request, { username: leader, roleKey: 'leader' });
+	const leaderContext = await browser.newContext({ locale: 'zh-CN' });
+	const leaderPage = await leaderContext.newPage();
+	await signIn(leaderPage, leader);
+	await expect(leaderPage.getByRole('heading', { name: '班长工作台' })).toBeVisible();
+	let ticketId = '';
+	await expect
+		.poll(async () => {
+			const list = (await (await leaderPage.request.get('/api/tickets/list')).json()) as {
+				tickets: { _id: string; content: string }[];
+			};
+			ticketId = list.tickets.find((x) => x.content === '网页电话来电录音')?._id ?? '';
+			return ticketId;
+		})
+		.not.toBe('');
+	await leaderPage.goto(`/tickets/${encodeURIComponent(ticketId)}`);
+	const player = leaderPage.getByRole('region', { name: '通话录音' });
+	await expect(player.locator('audio')).toHaveAttribute('src', /recordings/, { timeout: 15_000 });
+	// Both directions mixed into one WAV as long as the call (a few seconds of 8 kHz audio).
+	const wav = await leaderPage.request.get(
+		`/api/telephony/recordings/${encodeURIComponent(callId)}`
+	);
+	expect(wav.status()).toBe(200);
+	expect(wav.headers()['content-type']).toBe('audio/wav');
+	const bytes = await wav.body();
+	expect(bytes.subarray(0, 4).toString()).toBe('RIFF');
+	expect(bytes.length).toBeGreaterThan(2 * 8000 * 2);
+	// Agents may not listen.
+	expect(
+		(await page.request.get(`/api/telephony/recordings/${encodeURIComponent(callId)}`)).status()
+	).toBe(403);
+	await leaderContext.close();
 });
 
 test('F30 the agent dials a number: the call goes out through the carrier, audio flows, the agent hangs up', async ({

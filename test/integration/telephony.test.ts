@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { WebSocket, type RawData } from 'ws';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { sipOptions } from '../../server/telephony/supervisor';
 import {
@@ -134,6 +135,74 @@ describe('F30 the softphone reaches Janus only through the app', () => {
 		expect(await upgradeStatus({ cookie: crew })).toBe(403);
 		expect(await upgradeStatus({ cookie: agent, origin: 'http://evil.example' })).toBe(403);
 		expect(await upgradeStatus({ cookie: agent, origin: server.url })).toBe(101);
+	});
+
+	it('relays only what an agent may ask: the SIP plugin, its own identity at Kamailio, no recordings', async () => {
+		const agent = await server.createUser({
+			username: 'wsagent2',
+			roleKey: 'agent',
+			agentId: '1010'
+		});
+		const ws = new WebSocket(`${server.url.replace('http', 'ws')}/janus`, 'janus-protocol', {
+			headers: { cookie: agent, origin: server.url }
+		});
+		const replies = new Map<string, Record<string, unknown>>();
+		ws.on('message', (d: RawData) => {
+			const msg = JSON.parse(String(d)) as Record<string, unknown>;
+			if (typeof msg.transaction === 'string' && msg.janus !== 'ack') {
+				replies.set(msg.transaction, msg);
+			}
+		});
+		await new Promise((r) => ws.once('open', r));
+		let n = 0;
+		const ask = async (msg: Record<string, unknown>) => {
+			const transaction = `t${n++}`;
+			ws.send(JSON.stringify({ ...msg, transaction }));
+			await until(
+				() => Promise.resolve(replies.has(transaction)),
+				`reply to ${transaction}`,
+				5_000
+			);
+			return replies.get(transaction)!;
+		};
+		const session = ((await ask({ janus: 'create' })).data as { id: number }).id;
+		expect(
+			(
+				(await ask({ janus: 'attach', session_id: session, plugin: 'janus.plugin.videoroom' }))
+					.error as { code: number }
+			).code
+		).toBe(403);
+		const attached = await ask({
+			janus: 'attach',
+			session_id: session,
+			plugin: 'janus.plugin.sip'
+		});
+		const handle = (attached.data as { id: number }).id;
+		const message = (body: object) =>
+			ask({ janus: 'message', session_id: session, handle_id: handle, body });
+		const proxy = `sip:127.0.0.1:${SIP_PORT}`;
+		// Someone else's identity, or another registrar: refused before Janus sees it.
+		for (const body of [
+			{ request: 'register', username: `sip:1001@${DOMAIN}`, secret: 'x', proxy },
+			{
+				request: 'register',
+				username: `sip:1010@${DOMAIN}`,
+				secret: 'x',
+				proxy: 'sip:203.0.113.9'
+			},
+			{ request: 'recording', action: 'start', audio: true, filename: '/etc/evil' }
+		]) {
+			expect(((await message(body)).error as { code: number }).code).toBe(403);
+		}
+		// Its own identity at Kamailio goes through (Janus acknowledges and registers).
+		const own = await message({
+			request: 'register',
+			username: `sip:1010@${DOMAIN}`,
+			secret: 'wrong',
+			proxy
+		});
+		expect(own.janus).toBe('event');
+		ws.close();
 	});
 });
 
@@ -317,6 +386,13 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 			}
 		).calls.find((c) => c.agentId === '2001');
 		expect(record).toMatchObject({ outcome: 'completed', agentId: '2001' });
+		// Call records are stored (they feed statistics and outlive a restart).
+		await until(async () => {
+			const stored = await server.runtime.deps.store
+				.db<{ agentId: string; outcome: string }>('calls')
+				.list({ include_docs: true });
+			return stored.rows.some((r) => r.doc?.agentId === '2001' && r.doc.outcome === 'completed');
+		}, 'the call record stored');
 		// Wrap-up, then ready again by itself.
 		await new Promise((r) => setTimeout(r, 1500));
 		expect((await board(leader)).agents.find((a) => a.agentId === '2001')?.state).toBe('ready');

@@ -320,6 +320,7 @@ export const en: Shape<typeof zhCN> = {
 		}
 	},
 	manage: {
+		recording: 'Call recording',
 		text: 'Filter tickets by period, status, department, service type and agent; open one for its whole history; print the work order.',
 		filters: 'Filters',
 		from: 'From',

@@ -310,6 +310,7 @@ export const zhCN = {
 		}
 	},
 	manage: {
+		recording: '通话录音',
 		text: '按时间、状态、部门、服务类型、坐席筛选业务，打开查看全部处理经过，打印派工单。',
 		filters: '筛选条件',
 		from: '开始日期',
