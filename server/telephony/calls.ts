@@ -79,14 +79,27 @@ export function startCallHandling(o: CallHandlingOptions) {
 					).rows
 						.flatMap((r) => (r.doc ? [r.doc] : []))
 						.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-						.map(({ _id, number, status, serviceTypeId, createdAt, events }) => ({
-							_id,
-							number,
-							status,
-							serviceTypeId,
-							createdAt,
-							events
-						}))
+						.map(
+							({
+								_id,
+								number,
+								status,
+								departmentId,
+								serviceTypeId,
+								callerNumber,
+								createdAt,
+								events
+							}) => ({
+								_id,
+								number,
+								status,
+								departmentId,
+								serviceTypeId,
+								callerNumber,
+								createdAt,
+								events
+							})
+						)
 				: [];
 		o.hub.send(agent.userId, {
 			event: 'offer',

@@ -18,9 +18,11 @@ export async function runSipp(
 		args?: string[];
 		timeoutS?: number;
 		port?: number;
+		/** Where sipp runs and writes its logs (a fresh temporary folder by default). */
+		cwd?: string;
 	} = {}
 ): Promise<{ code: number; output: string }> {
-	const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
+	const dir = options.cwd ?? mkdtempSync(join(tmpdir(), 'sipp-'));
 	const file = join(dir, 'scenario.xml');
 	writeFileSync(file, scenario);
 	const args = [
@@ -56,7 +58,7 @@ export async function runSipp(
 const HEAD = `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">`;
 
 /** REGISTER as `[service]`, answer the challenge with -au/-ap, expect `finalCode`. */
-export const registerScenario = (domain: string, finalCode: number) => `${HEAD}
+export const registerScenario = (domain: string, finalCode: number, expires = 60) => `${HEAD}
 <scenario name="register">
   <send retrans="500"><![CDATA[
 REGISTER sip:${domain} SIP/2.0
@@ -66,7 +68,7 @@ To: <sip:[service]@${domain}>
 Call-ID: [call_id]
 CSeq: 1 REGISTER
 Contact: <sip:[service]@[local_ip]:[local_port]>
-Expires: 60
+Expires: ${expires}
 Max-Forwards: 70
 Content-Length: 0
 
@@ -81,7 +83,7 @@ Call-ID: [call_id]
 CSeq: 2 REGISTER
 Contact: <sip:[service]@[local_ip]:[local_port]>
 [authentication]
-Expires: 60
+Expires: ${expires}
 Max-Forwards: 70
 Content-Length: 0
 
@@ -140,8 +142,8 @@ Content-Length: 0
 </scenario>`;
 
 /** REGISTER whose Contact is another port (where a UAS scenario listens), with -au/-ap credentials. */
-export const registerContactScenario = (domain: string, contactPort: number) =>
-	registerScenario(domain, 200).replaceAll(
+export const registerContactScenario = (domain: string, contactPort: number, expires = 60) =>
+	registerScenario(domain, 200, expires).replaceAll(
 		'Contact: <sip:[service]@[local_ip]:[local_port]>',
 		`Contact: <sip:[service]@[local_ip]:${contactPort}>`
 	);

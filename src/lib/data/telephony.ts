@@ -4,6 +4,7 @@
  */
 import { api } from '$lib/api/client';
 import type { CustomerHit } from '$lib/data/customers';
+import type { HistoryTicket } from '$lib/data/tickets';
 
 export type AgentStateName = 'signedOut' | 'ready' | 'notReady' | 'ringing' | 'talking' | 'wrapUp';
 
@@ -19,7 +20,7 @@ export interface CallOffer {
 	caller: string;
 	hotline: string;
 	customers: CustomerHit[];
-	history: { _id: string; number: string; status: string; createdAt: string }[];
+	history: HistoryTicket[];
 }
 
 export async function telephonyRunning(): Promise<boolean> {

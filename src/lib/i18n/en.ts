@@ -426,6 +426,7 @@ export const en: Shape<typeof zhCN> = {
 		transferTo: 'Transfer to (agent ID or number)',
 		transfer: 'Transfer',
 		dialTo: 'Number to call',
+		dialNumber: 'Call {{number}}',
 		dial: 'Call',
 		stats: 'Call audio statistics',
 		packetsSent: 'Packets sent',

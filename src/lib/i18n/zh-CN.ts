@@ -411,6 +411,7 @@ export const zhCN = {
 		transferTo: '转接到（工号或号码）',
 		transfer: '转接',
 		dialTo: '拨打号码',
+		dialNumber: '呼叫 {{number}}',
 		dial: '呼叫',
 		stats: '通话音频统计',
 		packetsSent: '发送包数',
