@@ -9,6 +9,9 @@ import { AppError } from './errors';
 export const validJson = <S extends v.GenericSchema>(schema: S) =>
 	validator('json', (value) => parseOrThrow(schema, value));
 
+export const validQuery = <S extends v.GenericSchema>(schema: S) =>
+	validator('query', (value) => parseOrThrow(schema, value));
+
 export const validParam = <S extends v.GenericSchema>(schema: S) =>
 	validator('param', (value) => parseOrThrow(schema, value));
 

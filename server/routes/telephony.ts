@@ -10,7 +10,8 @@ import { AppError } from '../errors';
 import { requirePermission } from '../middleware/auth';
 import { clientAddress } from '../middleware/client-address';
 import * as v from 'valibot';
-import { validJson } from '../validate';
+import { validJson, validQuery } from '../validate';
+import { callStats, type CallFacts } from '#shared/calls/stats';
 import { DeskPhoneTaken, type Acd } from '../telephony/acd';
 import { JANUS_PATH } from '../telephony/janus-proxy';
 import type { AppDeps, AppEnv } from '../context';
@@ -26,6 +27,8 @@ const StateInput = v.object({
 	/** F1 本座位旁话机号: the extension to ring instead of the browser ('' = the browser). */
 	deskPhone: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^(\d{2,20})?$/, 'invalid')), '')
 });
+const Day = v.pipe(v.string(), v.isoDate('invalid'));
+const StatsQuery = v.object({ from: Day, to: Day });
 const CallEndedInput = v.object({ callId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)) });
 
 /** Today's figures of the wallboard (F31), from the call records. */
@@ -99,6 +102,29 @@ export const telephonyRoutes = (deps: AppDeps) =>
 		.get('/calls', requirePermission('supervise'), (c) =>
 			c.json({ calls: runningAcd(deps).records() }, 200)
 		)
+		// F25: call statistics of a period (center days, UTC+8), from the stored call records.
+		.get('/stats', validQuery(StatsQuery), async (c) => {
+			const user = c.get('user');
+			if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
+			if (!(['stats.view', 'supervise'] as const).some((p) => user.permissions.includes(p))) {
+				throw new AppError('forbidden', 403, 'Missing permission stats.view');
+			}
+			const { from, to } = c.req.valid('query');
+			const start = new Date(`${from}T00:00:00+08:00`);
+			const end = new Date(Date.parse(`${to}T00:00:00+08:00`) + 86_400_000);
+			const rows = await deps.store.db<CallFacts>('calls').list({
+				startkey: `call:${start.toISOString()}`,
+				endkey: `call:${end.toISOString()}`,
+				include_docs: true
+			});
+			return c.json(
+				callStats(
+					rows.rows.flatMap((r) => (r.doc ? [r.doc] : [])),
+					SERVICE_LEVEL_MS / 1000
+				),
+				200
+			);
+		})
 		// F32: a call's recording, for users allowed to listen (the ticket keeps the call's id).
 		.get('/recordings/:callId', requirePermission('recording.listen'), (c) => {
 			const file = deps.recordings.find(c.req.param('callId'));

@@ -3,9 +3,12 @@
  * and Kamailio; sipp plays the carrier and echoes every audio packet, so the page's own WebRTC statistics
  * prove audio both ways.
  */
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { E2E_GATEWAY_PORT, E2E_SIP_PORT } from '../../playwright.config';
 import {
+	callerCancelScenario,
 	callerSoftphoneScenario,
 	gatewayAnswerScenario,
 	inviteScenario,
@@ -138,6 +141,18 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	expect(
 		(await page.request.get(`/api/telephony/recordings/${encodeURIComponent(callId)}`)).status()
 	).toBe(403);
+	// F25 the call counts in the period's call statistics.
+	await leaderPage
+		.getByRole('navigation', { name: '主导航' })
+		.getByRole('link', { name: '统计报表' })
+		.click();
+	const callStats = leaderPage.getByRole('region', { name: '话务统计' });
+	await expect(
+		callStats
+			.getByRole('table', { name: '各坐席话务量' })
+			.getByRole('row')
+			.filter({ hasText: '3101' })
+	).toBeVisible();
 	await leaderContext.close();
 });
 
@@ -180,4 +195,36 @@ test('F30 F31 an agent who rejects the call is made not ready and the caller is 
 	await expect(panel.getByTestId('agent-state')).toHaveText('示忙（拒接来电）');
 	const result = await caller;
 	expect(result.code, result.output).toBe(0);
+});
+
+test('F30 the softphone comes back by itself when Janus restarts, and takes the next call', async ({
+	page,
+	request
+}) => {
+	const softphone = await agentOnline(page, request, '3104');
+	const line = softphone.getByTestId('line-state');
+	// Janus dies (the app starts it again); the page loses its connection…
+	// This server's Janus only (its configuration folder is under this checkout's test-results).
+	const folder = resolve('test-results/e2e-data/telephony/janus');
+	const janus = execFileSync('pgrep', ['-f', `janus -F ${folder} `], { encoding: 'utf8' })
+		.trim()
+		.split('\n')
+		.map(Number);
+	expect(janus.length).toBeGreaterThan(0);
+	for (const pid of janus) process.kill(pid, 'SIGKILL');
+	await expect(line).not.toHaveText('已登录，可以通话', { timeout: 10_000 });
+	// …and registers again without anyone touching it.
+	await expect(line).toHaveText('已登录，可以通话', { timeout: 20_000 });
+
+	const panel = page.getByRole('region', { name: '话务状态' });
+	await panel.getByRole('button', { name: '就绪' }).click();
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪');
+	const caller = runSipp(callerCancelScenario(DOMAIN, 1_000, 2), target, {
+		service: '96000',
+		timeoutS: 20
+	});
+	await expect(softphone.getByTestId('call-state')).toContainText('来电', { timeout: 10_000 });
+	const result = await caller;
+	expect(result.code, result.output).toBe(0);
+	await expect(softphone.getByTestId('call-state')).toBeHidden();
 });

@@ -238,8 +238,11 @@ Content-Length: 0
   <recv response="200"/>
 </scenario>`;
 
-/** The caller hears ringing and gives up: CANCEL after `afterMs`. */
-export const callerCancelScenario = (domain: string, afterMs: number) => `${HEAD}
+/**
+ * The caller hears ringing and gives up: CANCEL after `afterMs`. `rings` = how many 180s come first
+ * (Kamailio's own, then the agent's phone when one is known to ring).
+ */
+export const callerCancelScenario = (domain: string, afterMs: number, rings = 1) => `${HEAD}
 <scenario name="caller cancels">
   <send retrans="500"><![CDATA[
 INVITE sip:[service]@${domain} SIP/2.0
@@ -254,11 +257,10 @@ Content-Length: 0
 
 ]]></send>
   <recv response="100" optional="true"/>
-  <recv response="180"/>
-  <pause milliseconds="${afterMs}"/>
+${'  <recv response="180"/>\n'.repeat(rings)}  <pause milliseconds="${afterMs}"/>
   <send><![CDATA[
 CANCEL sip:[service]@${domain} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4]
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-${3 + rings}]
 From: <sip:+8613900001111@carrier.example>;tag=[pid]c[call_number]
 To: <sip:[service]@${domain}>
 Call-ID: [call_id]
@@ -271,7 +273,7 @@ Content-Length: 0
   <recv response="487"/>
   <send><![CDATA[
 ACK sip:[service]@${domain} SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-7]
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-${6 + rings}]
 From: <sip:+8613900001111@carrier.example>;tag=[pid]c[call_number]
 To: <sip:[service]@${domain}>[peer_tag_param]
 Call-ID: [call_id]

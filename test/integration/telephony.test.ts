@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { sipOptions } from '../../server/telephony/supervisor';
+import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 import {
 	answerScenario,
 	registerOpenScenario,
@@ -357,6 +358,29 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 			importedAt: new Date().toISOString()
 		} as never);
 		await server.runtime.deps.customers.indexer.caughtUp();
+		// An earlier ticket of this caller (F17): it comes with the screen pop.
+		await server.runtime.deps.store.db('tickets').insert(
+			buildTicket(
+				'ticket:pop-history',
+				[
+					{
+						id: 'pop-e0',
+						type: 'created',
+						at: new Date(Date.now() - 86_400_000).toISOString(),
+						by: 'user:admin',
+						number: '20261125-001-0042',
+						callerNumber: '0571-88886666',
+						customerIds: [],
+						departmentId: 'department:center',
+						serviceTypeId: 'serviceType:repair',
+						contentCategoryId: null,
+						content: '机顶盒无信号',
+						callbackRequired: false
+					}
+				],
+				'department:center'
+			) as never
+		);
 		const before = (await board(leader)).today;
 		const page = await events(agent);
 		const phone = await deskPhone(agent, '2001');
@@ -371,6 +395,9 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		const offer = await page.next('offer');
 		expect(offer.data).toMatchObject({ caller: '+8657188886666', hotline: '96000' });
 		expect((offer.data.customers as { account: string }[]).map((c) => c.account)).toEqual(['POP1']);
+		expect((offer.data.history as { number: string }[]).map((t) => t.number)).toEqual([
+			'20261125-001-0042'
+		]);
 
 		const b = await board(leader);
 		expect(b.today).toMatchObject({
@@ -393,6 +420,22 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 				.list({ include_docs: true });
 			return stored.rows.some((r) => r.doc?.agentId === '2001' && r.doc.outcome === 'completed');
 		}, 'the call record stored');
+		// F25 the stored records feed the period's call statistics.
+		const day = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+		const stats = (await (
+			await fetch(`${server.url}/api/telephony/stats?from=${day}&to=${day}`, {
+				headers: { cookie: leader }
+			})
+		).json()) as { answered: number; agents: { agentId: string; answered: number }[] };
+		expect(stats.answered).toBeGreaterThanOrEqual(1);
+		expect(stats.agents.find((a) => a.agentId === '2001')?.answered).toBe(1);
+		expect(
+			(
+				await fetch(`${server.url}/api/telephony/stats?from=${day}&to=${day}`, {
+					headers: { cookie: agent }
+				})
+			).status
+		).toBe(403);
 		// Wrap-up, then ready again by itself.
 		await new Promise((r) => setTimeout(r, 1500));
 		expect((await board(leader)).agents.find((a) => a.agentId === '2001')?.state).toBe('ready');

@@ -5,6 +5,7 @@
 import { api } from '$lib/api/client';
 import type { CustomerHit } from '$lib/data/customers';
 import type { HistoryTicket } from '$lib/data/tickets';
+import type { CallStats } from '#shared/calls/stats';
 
 export type AgentStateName = 'signedOut' | 'ready' | 'notReady' | 'ringing' | 'talking' | 'wrapUp';
 
@@ -66,4 +67,9 @@ export interface Wallboard {
 /** F31 the team leader's wallboard; null when telephony does not run. */
 export function wallboard(): Promise<Wallboard | null> {
 	return api<Wallboard>('/telephony/board').catch(() => null);
+}
+
+/** F25 call statistics of a period (center days, `YYYY-MM-DD`). */
+export function callStatistics(from: string, to: string): Promise<CallStats> {
+	return api<CallStats>(`/telephony/stats?${new URLSearchParams({ from, to })}`);
 }

@@ -351,6 +351,18 @@ export const en: Shape<typeof zhCN> = {
 		signature: 'Customer signature'
 	},
 	stats: {
+		calls: {
+			title: 'Calls',
+			summary:
+				'{{offered}} calls: {{answered}} answered, {{abandoned}} abandoned, {{timeout}} timed out in the queue, {{lost}} lost.',
+			serviceLevel: 'Service level (answered within {{seconds}} s): {{percent}}%',
+			table: 'Calls by agent',
+			agent: 'Agent ID',
+			answered: 'Answered',
+			avgQueue: 'Average queue (s)',
+			avgTalk: 'Average talk (s)',
+			totalTalk: 'Total talk (s)'
+		},
 		text: 'Ticket volumes by service type, content, department, agent or period, exportable.',
 		groupBy: 'Group by',
 		by: {

@@ -336,6 +336,18 @@ export const zhCN = {
 		signature: '客户签字'
 	},
 	stats: {
+		calls: {
+			title: '话务统计',
+			summary:
+				'来电 {{offered}} 个，接通 {{answered}} 个，放弃 {{abandoned}} 个，排队超时 {{timeout}} 个，中断 {{lost}} 个。',
+			serviceLevel: '服务水平（{{seconds}} 秒内接通）：{{percent}}%',
+			table: '各坐席话务量',
+			agent: '工号',
+			answered: '接通数',
+			avgQueue: '平均排队（秒）',
+			avgTalk: '平均通话（秒）',
+			totalTalk: '通话总时长（秒）'
+		},
 		text: '按服务类型、内容、部门、坐席或时间统计业务量，可导出。',
 		groupBy: '统计方式',
 		by: {

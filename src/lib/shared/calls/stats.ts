@@ -1,0 +1,70 @@
+/**
+ * F25 F31 call statistics from the stored call records: totals of a period (offered, answered, abandoned,
+ * timed out, lost, service level) and per agent (calls answered, average queue time, talk time).
+ */
+export interface CallFacts {
+	callId: string;
+	arrivedAt: number;
+	offeredAt: number | null;
+	answeredAt: number | null;
+	endedAt: number | null;
+	agentId: string | null;
+	outcome: string;
+}
+
+export interface AgentCallRow {
+	agentId: string;
+	answered: number;
+	/** Seconds, rounded to one decimal. */
+	avgQueue: number;
+	avgTalk: number;
+	totalTalk: number;
+}
+
+export interface CallStats {
+	offered: number;
+	answered: number;
+	abandoned: number;
+	timeout: number;
+	lost: number;
+	/** Share of answered calls answered within `serviceLevelSeconds`, or null without answered calls. */
+	serviceLevel: number | null;
+	serviceLevelSeconds: number;
+	agents: AgentCallRow[];
+}
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+export function callStats(calls: readonly CallFacts[], serviceLevelSeconds = 20): CallStats {
+	const answered = calls.filter((c) => c.answeredAt !== null);
+	const byAgent = new Map<string, CallFacts[]>();
+	for (const c of answered) {
+		if (!c.agentId) continue;
+		byAgent.set(c.agentId, [...(byAgent.get(c.agentId) ?? []), c]);
+	}
+	return {
+		offered: calls.length,
+		answered: answered.length,
+		abandoned: calls.filter((c) => c.outcome === 'abandoned').length,
+		timeout: calls.filter((c) => c.outcome === 'timeout').length,
+		lost: calls.filter((c) => c.outcome === 'lost').length,
+		serviceLevel: answered.length
+			? answered.filter((c) => c.answeredAt! - c.arrivedAt <= serviceLevelSeconds * 1000).length /
+				answered.length
+			: null,
+		serviceLevelSeconds,
+		agents: [...byAgent.entries()]
+			.map(([agentId, list]) => {
+				const talk = list.map((c) => (c.endedAt ?? c.answeredAt!) - c.answeredAt!);
+				return {
+					agentId,
+					answered: list.length,
+					avgQueue: seconds(avg(list.map((c) => (c.offeredAt ?? c.arrivedAt) - c.arrivedAt))),
+					avgTalk: seconds(avg(talk)),
+					totalTalk: seconds(talk.reduce((a, b) => a + b, 0))
+				};
+			})
+			.sort((a, b) => b.answered - a.answered || a.agentId.localeCompare(b.agentId))
+	};
+}
