@@ -79,27 +79,16 @@ export function startCallHandling(o: CallHandlingOptions) {
 					).rows
 						.flatMap((r) => (r.doc ? [r.doc] : []))
 						.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-						.map(
-							({
-								_id,
-								number,
-								status,
-								departmentId,
-								serviceTypeId,
-								callerNumber,
-								createdAt,
-								events
-							}) => ({
-								_id,
-								number,
-								status,
-								departmentId,
-								serviceTypeId,
-								callerNumber,
-								createdAt,
-								events
-							})
-						)
+						.map((t) => ({
+							_id: t._id,
+							number: t.number,
+							status: t.status,
+							departmentId: t.departmentId,
+							serviceTypeId: t.serviceTypeId,
+							callerNumber: t.callerNumber,
+							createdAt: t.createdAt,
+							events: t.events
+						}))
 				: [];
 		o.hub.send(agent.userId, {
 			event: 'offer',
