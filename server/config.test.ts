@@ -32,4 +32,18 @@ describe('loadConfig', () => {
 			expect((err as Error).message).toContain('TELEPHONY');
 		}
 	});
+
+	it('reads TURN servers for softphones and refuses what is not a STUN/TURN URI', () => {
+		const config = loadConfig({
+			TURN_URLS: 'stun:turn.example.cn:3478, turns:turn.example.cn:5349',
+			TURN_SECRET: 'k'
+		});
+		expect(config.ice).toEqual({
+			urls: ['stun:turn.example.cn:3478', 'turns:turn.example.cn:5349'],
+			secret: 'k',
+			username: '',
+			password: ''
+		});
+		expect(() => loadConfig({ TURN_URLS: 'http://turn.example.cn' })).toThrow(/TURN_URLS/);
+	});
 });

@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot';
 import { resolve } from 'node:path';
+import type { IceSettings } from './telephony/ice';
 
 const Int = (fallback: number, min: number, max: number) =>
 	v.pipe(
@@ -38,6 +39,13 @@ const EnvSchema = v.object({
 	JANUS_WS_PORT: Int(8188, 1, 65535),
 	JANUS_ADMIN_PORT: Int(7088, 1, 65535),
 	JANUS_PUBLIC_IP: v.optional(v.pipe(v.string(), v.ip())),
+	TURN_URLS: v.optional(
+		v.pipe(v.string(), v.regex(/^(((stun|turns?):[^\s,]+)(\s*,\s*(stun|turns?):[^\s,]+)*)?$/)),
+		''
+	),
+	TURN_SECRET: v.optional(v.string(), ''),
+	TURN_USERNAME: v.optional(v.string(), ''),
+	TURN_PASSWORD: v.optional(v.string(), ''),
 	EVAPI_PORT: Int(8448, 1, 65535),
 	ACD_OFFER_SECONDS: Int(15, 1, 120),
 	ACD_MAX_WAIT_SECONDS: Int(120, 1, 3600),
@@ -76,6 +84,8 @@ export interface Config {
 		janusPublicIp: string;
 		evapiPort: number;
 	};
+	/** STUN/TURN servers handed to softphones behind NAT. */
+	ice: IceSettings;
 	/** F32: record every agent call (both directions mixed) into `DATA_DIR/recordings`. */
 	recordCalls: boolean;
 	acd: {
@@ -136,6 +146,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			janusAdminPort: e.JANUS_ADMIN_PORT,
 			janusPublicIp: e.JANUS_PUBLIC_IP ?? '',
 			evapiPort: e.EVAPI_PORT
+		},
+		ice: {
+			urls: list(e.TURN_URLS),
+			secret: e.TURN_SECRET,
+			username: e.TURN_USERNAME,
+			password: e.TURN_PASSWORD
 		},
 		recordCalls: e.RECORD_CALLS === 'on',
 		acd: {

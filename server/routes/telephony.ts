@@ -15,6 +15,7 @@ import { callStats, type CallFacts } from '#shared/calls/stats';
 import { DeskPhoneTaken, type Acd } from '../telephony/acd';
 import { JANUS_PATH } from '../telephony/janus-proxy';
 import type { AppDeps, AppEnv } from '../context';
+import { iceServers } from '../telephony/ice';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 const sameKey = (a: string, b: string) =>
@@ -155,7 +156,8 @@ export const telephonyRoutes = (deps: AppDeps) =>
 					registrar: `sip:${domain}`,
 					// Where Janus sends this agent's REGISTER and calls (Kamailio, seen from Janus).
 					proxy: `sip:${host}:${port}`,
-					janus: JANUS_PATH
+					janus: JANUS_PATH,
+					iceServers: iceServers(deps.config.ice, user.agentId, deps.config.sessionTtlMs)
 				},
 				200
 			);

@@ -49,7 +49,9 @@ beforeAll(async () => {
 		ACD_MAX_WAIT_SECONDS: '3',
 		ACD_WRAPUP_SECONDS: '1',
 		AGENT_GONE_SECONDS: '2',
-		DESK_PHONES: '127.0.0.3'
+		DESK_PHONES: '127.0.0.3',
+		TURN_URLS: 'turn:127.0.0.1:3478',
+		TURN_SECRET: 'turn-secret'
 	});
 }, 30_000);
 afterAll(async () => {
@@ -61,7 +63,14 @@ async function credentials(cookie: string) {
 		method: 'POST',
 		headers: { cookie, origin: server.url }
 	});
-	return { status: res.status, body: (await res.json()) as { username: string; password: string } };
+	return {
+		status: res.status,
+		body: (await res.json()) as {
+			username: string;
+			password: string;
+			iceServers: { urls: string[]; username: string; credential: string }[];
+		}
+	};
 }
 
 describe('#5 Kamailio and Janus run with the app', () => {
@@ -87,6 +96,13 @@ describe('#5 Kamailio and Janus run with the app', () => {
 		expect(issued.status).toBe(200);
 		expect(issued.body).toMatchObject({ username: '1001', uri: `sip:1001@${DOMAIN}` });
 		expect(issued.body.password.length).toBeGreaterThanOrEqual(20);
+		// TURN for browsers behind NAT: time-limited credentials bound to this agent.
+		const [turn, ...more] = issued.body.iceServers;
+		expect(more).toEqual([]);
+		expect(turn?.urls).toEqual(['turn:127.0.0.1:3478']);
+		const [expiry, who] = (turn?.username ?? '').split(':');
+		expect(who).toBe('1001');
+		expect(Number(expiry) * 1000).toBeGreaterThan(Date.now() + 3_600_000);
 		expect((await credentials(noId)).status).toBe(409);
 		expect((await credentials(crew)).status).toBe(403);
 		const anonymous = await fetch(`${server.url}/api/telephony/credentials`, {

@@ -39,6 +39,8 @@ interface Credentials {
 	uri: string;
 	proxy: string;
 	janus: string;
+	/** STUN/TURN for browsers behind NAT (TURN_URLS); empty on a LAN. */
+	iceServers: RTCIceServer[];
 }
 
 const AUDIO_ONLY: JanusJS.TrackOption[] = [{ type: 'audio', capture: true, recv: true }];
@@ -100,7 +102,7 @@ export class Softphone {
 			this.#janus = await new Promise<JanusJS.Janus>((resolve, reject) => {
 				const janus: JanusJS.Janus = new Janus({
 					server: ws,
-					iceServers: [],
+					iceServers: credentials.iceServers,
 					success: () => resolve(janus),
 					error: (e: unknown) => {
 						reject(new Error(String(e)));
