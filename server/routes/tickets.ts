@@ -46,7 +46,7 @@ function allowed(user: UserDoc, permissions: string[]) {
 	}
 }
 
-export const ticketRoutes = ({ store }: AppDeps) => {
+export const ticketRoutes = ({ store, configAdmin }: AppDeps) => {
 	/** Tickets created in a date range (default: the last 7 days), newest first. */
 	async function inRange(q: TicketListQuery): Promise<TicketDoc[]> {
 		const to = q.to || new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
@@ -59,6 +59,25 @@ export const ticketRoutes = ({ store }: AppDeps) => {
 			limit: RANGE_MAX_DOCS
 		});
 		return res.rows.flatMap((r) => (r.doc ? [r.doc] : []));
+	}
+
+	/** The ticket, if this user holds it (its scopes) or manages tickets; 404 otherwise. */
+	async function readable(user: UserDoc, id: string): Promise<TicketDoc> {
+		if (!id.startsWith('ticket:')) throw new AppError('not_found', 404, 'No such ticket');
+		const doc = await store
+			.db<TicketDoc>('tickets')
+			.get(id)
+			.catch(() => null);
+		const manager = ['ticket.manage', 'supervise', 'stats.view'].some((p) =>
+			user.permissions.includes(p)
+		);
+		const scopes = manager
+			? []
+			: scopesOf({ ...user, crewIds: await configAdmin.crewsOf(user._id) });
+		if (!doc || (!manager && !canRead('tickets', doc, scopes))) {
+			throw new AppError('not_found', 404, 'No such ticket');
+		}
+		return doc;
 	}
 
 	return (
@@ -164,21 +183,28 @@ export const ticketRoutes = ({ store }: AppDeps) => {
 				return c.json({ tickets }, 200);
 			})
 			// One ticket, also outside the device's working set: to its holders and to those managing tickets.
-			.get('/:id', async (c) => {
-				const user = c.get('user')!;
-				const id = c.req.param('id');
-				if (!id.startsWith('ticket:')) throw new AppError('not_found', 404, 'No such ticket');
-				const doc = await store
-					.db<TicketDoc>('tickets')
-					.get(id)
-					.catch(() => null);
-				const manager = ['ticket.manage', 'supervise', 'stats.view'].some((p) =>
-					user.permissions.includes(p)
-				);
-				if (!doc || (!manager && !canRead('tickets', doc, scopesOf(user)))) {
-					throw new AppError('not_found', 404, 'No such ticket');
+			.get('/:id', async (c) => c.json(await readable(c.get('user')!, c.req.param('id')), 200))
+			// A ticket's photo (F28): to whoever may read the ticket; crews' tablets hold their own copies.
+			.get('/:id/attachments/:attId', async (c) => {
+				const ticket = await readable(c.get('user')!, c.req.param('id'));
+				const attId = c.req.param('attId');
+				if (!attId.startsWith(`att:${ticket._id}:`)) {
+					throw new AppError('not_found', 404, 'No such attachment');
 				}
-				return c.json(doc, 200);
+				// The tablet names every attachment's one file `photo` (see src/lib/data/work-orders.ts).
+				const res = await store.fetch(
+					`/${store.dbName('tickets')}/${encodeURIComponent(attId)}/photo`
+				);
+				const type = res.headers.get('content-type') ?? '';
+				if (!res.ok || !res.body || !type.startsWith('image/')) {
+					throw new AppError('not_found', 404, 'No such attachment');
+				}
+				return new Response(res.body, {
+					headers: {
+						'content-type': type,
+						'cache-control': 'private, max-age=86400, immutable'
+					}
+				});
 			})
 	);
 };

@@ -10,6 +10,21 @@ describe('access rules', () => {
 		expect(scopes).toEqual(['user:alice', 'department:center']);
 	});
 
+	it('F28 a field crew member’s scopes are the user and the crews, not the whole department', () => {
+		const fitter = {
+			_id: 'user:bob',
+			departmentId: 'department:engineering-install',
+			permissions: ['workOrder.execute'],
+			crewIds: ['crew:a']
+		};
+		expect(scopesOf(fitter)).toEqual(['user:bob', 'crew:a']);
+		expect(scopesOf({ ...fitter, permissions: ['workOrder.execute', 'dept.process'] })).toEqual([
+			'user:bob',
+			'department:engineering-install',
+			'crew:a'
+		]);
+	});
+
 	it('tickets are readable when visibleTo meets a scope; design and local docs never', () => {
 		expect(canRead('tickets', { _id: 'ticket:1', visibleTo: ['department:center'] }, scopes)).toBe(
 			true

@@ -10,7 +10,7 @@ import * as v from 'valibot';
 import { TicketEvent, type TicketEventType } from '#shared/tickets/events';
 import { deriveTicket } from '#shared/tickets/ticket';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
-import type { Permission } from '#shared/permissions';
+import { homeOf, type Permission } from '#shared/permissions';
 import type { UserDoc } from './accounts';
 
 /** Which permission lets a user record which kind of ticket event. */
@@ -21,16 +21,21 @@ const EVENT_PERMISSION: Record<TicketEventType, Permission | null> = {
 	handled: 'dept.process',
 	callback: 'callback.record',
 	closed: 'supervise',
-	comment: null
+	comment: null,
+	dispatched: 'workOrder.dispatch',
+	workStep: 'workOrder.execute',
+	attached: null
 };
 
 export type SyncDb = 'config' | 'tickets';
 export const SYNC_DBS: readonly SyncDb[] = ['config', 'tickets'];
 
 export function scopesOf(
-	user: Pick<UserDoc, '_id' | 'departmentId'> & { crewIds?: string[] }
+	user: Pick<UserDoc, '_id' | 'departmentId'> & { permissions?: string[]; crewIds?: string[] }
 ): string[] {
-	return [user._id, user.departmentId, ...(user.crewIds ?? [])];
+	// A field crew's tablet holds its work orders, not everything its department handles (DESIGN.md).
+	const fieldOnly = user.permissions !== undefined && homeOf(user.permissions) === 'field';
+	return [user._id, ...(fieldOnly ? [] : [user.departmentId]), ...(user.crewIds ?? [])];
 }
 
 /** Stable hash of what a user may see in one database; part of every checkpoint id. */
@@ -81,6 +86,38 @@ interface TicketLike extends AnyDoc {
 	events?: { id?: unknown; by?: unknown }[];
 }
 
+/** A photo's bytes as base64 may be at most this long (≈ 4 MB of image); the tablet scales photos down. */
+const ATTACHMENT_MAX_BASE64 = 5_600_000;
+const ATTACHMENT_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+
+/** Attachment documents are written once, by their author, with one image and the fields the selector needs. */
+function refuseAttachment(
+	doc: TicketLike,
+	user: Pick<UserDoc, '_id'>,
+	exists: boolean
+): string | null {
+	const att = doc as TicketLike & {
+		ticketId?: unknown;
+		by?: unknown;
+		updatedAt?: unknown;
+		_attachments?: Record<string, { content_type?: unknown; data?: unknown; stub?: unknown }>;
+	};
+	if (exists) return 'attachments are never changed';
+	if (att.by !== user._id) return 'attachments are added by their author only';
+	if (typeof att.ticketId !== 'string' || !doc._id.startsWith(`att:${att.ticketId}:`)) {
+		return 'an attachment names its ticket in its id';
+	}
+	if (typeof att.updatedAt !== 'string') return 'an attachment carries its time';
+	const names = Object.keys(att._attachments ?? {});
+	if (names.length !== 1 || names[0] !== 'photo') return 'an attachment holds one file, photo';
+	const file = att._attachments?.photo;
+	if (!ATTACHMENT_TYPES.includes(String(file?.content_type))) return 'only images are attached';
+	if (typeof file?.data === 'string' && file.data.length > ATTACHMENT_MAX_BASE64) {
+		return 'the image is too large';
+	}
+	return null;
+}
+
 /**
  * May this user push this revision of a ticket? `known` are the event ids the server already holds for the
  * document (in any leaf revision); every other event must be the user's own.
@@ -104,6 +141,7 @@ export function refuseTicketWrite(
 	}
 	if (existing && !existing.readable) return 'not visible to you';
 	if (!canRead('tickets', doc, scopes)) return 'the document would not be visible to you';
+	if (doc.type === 'att') return refuseAttachment(doc, user, existing !== null);
 	if (doc.type === 'ticket') {
 		const parsed = v.safeParse(v.array(TicketEvent), doc.events);
 		if (!parsed.success) return 'malformed event';
@@ -116,6 +154,12 @@ export function refuseTicketWrite(
 			}
 			if (e.type === 'handled' && e.departmentId !== user.departmentId) {
 				return 'a department records only its own handling';
+			}
+			if (
+				e.type === 'workStep' &&
+				!parsed.output.some((d) => d.type === 'dispatched' && scopes.includes(d.crewId))
+			) {
+				return 'only the crew the work order went to records its steps';
 			}
 		}
 		// The list fields must be exactly what the events say: a device cannot widen visibleTo by hand.

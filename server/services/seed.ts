@@ -59,7 +59,7 @@ export const SEED_ROLES: RoleDoc[] = [
 				].includes(p)
 		)
 	),
-	role('department', '部门处理员', ['dept.process', 'dept.stats']),
+	role('department', '部门处理员', ['dept.process', 'dept.stats', 'workOrder.dispatch']),
 	role('crew', '施工队员', ['workOrder.execute'])
 ];
 

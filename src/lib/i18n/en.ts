@@ -18,6 +18,7 @@ export const en: Shape<typeof zhCN> = {
 		synced: 'Synced',
 		syncing: 'Syncing…',
 		syncError: 'Sync error',
+		pending: '{{count}} changes waiting to sync',
 		sortAscending: 'ascending',
 		listSeparator: ', ',
 		sortDescending: 'descending'
@@ -524,8 +525,61 @@ export const en: Shape<typeof zhCN> = {
 			handled: '{{who}} handled it: {{note}}',
 			callback: '{{who}} called back',
 			closed: '{{who}} closed it',
-			comment: '{{who}} commented'
+			comment: '{{who}} commented',
+			dispatched: '{{who}} dispatched to {{crew}} ({{from}} – {{to}})',
+			workStep: '{{who}}: {{step}}',
+			attached: '{{who}} added a photo'
 		}
+	},
+	workOrders: {
+		dispatch: 'Dispatch',
+		dispatchTitle: 'Work order',
+		crew: 'Crew',
+		from: 'Appointment from',
+		to: 'Appointment until',
+		note: 'Instructions',
+		submitDispatch: 'Dispatch',
+		dispatched: 'Ticket {{number}} dispatched to {{crew}}.',
+		windowOrder: 'The end must be after the start.',
+		current: 'Work order: {{crew}} · {{step}}',
+		steps: {
+			dispatched: 'Dispatched',
+			accepted: 'Accepted',
+			onTheWay: 'On the way',
+			onSite: 'On site',
+			done: 'Done',
+			failed: 'Could not complete'
+		},
+		act: {
+			accepted: 'Accept',
+			onTheWay: 'On my way',
+			onSite: 'Arrived on site',
+			done: 'Done',
+			failed: 'Could not complete'
+		},
+		today: "Today's work orders",
+		upcoming: 'Coming days',
+		finished: 'Finished',
+		none: 'No work orders.',
+		noCrew: 'You are not a member of any crew yet; ask an administrator.',
+		window: 'Appointment',
+		customer: 'Customer',
+		address: 'Address',
+		phones: 'Phone',
+		ticketContent: 'Reported problem',
+		resultNote: 'What was done',
+		parts: 'Parts used',
+		confirmedBy: "Customer's confirmation (name)",
+		reason: 'Why it could not be completed',
+		photo: 'Take / add a photo',
+		photos: 'Photos',
+		photoSaved: 'Photo saved on this device.',
+		stepSaved: 'Recorded: {{step}}.',
+		allSynced: 'Everything is synced to the server.',
+		waiting: '{{count}} records saved on this device; they sync when the network returns.',
+		refused:
+			'{{count}} records were refused by the server; they stay on this device. Contact your team leader or an administrator.',
+		persistDenied: 'The browser did not promise to keep local data; sync soon.'
 	},
 	telephony: { off: 'off', unavailable: 'not enabled', running: 'running' },
 	error: {

@@ -12,6 +12,25 @@ import { syncStatus } from '$lib/state/sync-status.svelte';
 const LOCAL_NAME = 'cc-tickets';
 const BATCH_SIZE = 500;
 
+/** A photo kept as its own immutable document beside its ticket (DESIGN.md, Attachments). */
+export interface AttachmentDoc {
+	_id: string;
+	_rev?: string;
+	type: 'att';
+	ticketId: string;
+	by: string;
+	at: string;
+	updatedAt: string;
+	visibleTo: string[];
+	_attachments: Record<'photo', { content_type: string; data: Blob }>;
+}
+
+const PENDING_KEY = 'cc-tickets-pushed-seq';
+
+interface EventEmitterLike {
+	on(event: string, listener: (info: unknown) => void): unknown;
+}
+
 let local: PouchDB.Database<TicketDoc> | null = null;
 let replication: PouchDB.Replication.Sync<TicketDoc> | null = null;
 let localChanges: PouchDB.Core.Changes<TicketDoc> | null = null;
@@ -40,11 +59,41 @@ export function startTicketSync(): void {
 			else syncStatus.markSynced();
 		})
 		.on('active', () => (syncStatus.phase = 'pulling'))
-		.on('denied', () => (syncStatus.phase = 'error'))
+		.on('denied', (info) => {
+			syncStatus.phase = 'error';
+			// The server refused a local change: it stays on this device; say so rather than "synced".
+			const id = (info as { doc?: { id?: string } }).doc?.id;
+			if (id && !syncStatus.refused.includes(id)) syncStatus.refused = [...syncStatus.refused, id];
+		})
 		.on('error', () => (syncStatus.phase = 'error'));
+	// The push side writes a checkpoint once the server has every local change up to that sequence.
+	(replication as unknown as { push: EventEmitterLike }).push.on('checkpoint', (info) => {
+		const seq = (info as { checkpoint?: string | number }).checkpoint;
+		if (seq !== undefined) pushedUpTo(seq);
+	});
 	localChanges = db()
 		.changes({ since: 'now', live: true })
-		.on('change', () => notify());
+		.on('change', () => {
+			void countPending();
+			notify();
+		});
+	void countPending();
+}
+
+/** Local writes up to this sequence have been pushed to the server. */
+function pushedUpTo(seq: string | number) {
+	localStorage.setItem(PENDING_KEY, String(seq));
+	void countPending();
+}
+
+/** How many local changes wait for the server (shown on the tablet; F28). */
+async function countPending(): Promise<number> {
+	// The browser's adapter numbers its sequence; stored as text, it must be a number again.
+	const stored = localStorage.getItem(PENDING_KEY) ?? '0';
+	const since = /^\d+$/.test(stored) ? Number(stored) : stored;
+	const { results } = await db().changes({ since, limit: 10_000 });
+	syncStatus.pending = results.length;
+	return results.length;
 }
 
 export function stopTicketSync(): void {
@@ -94,6 +143,17 @@ export async function allTickets(): Promise<TicketDoc[]> {
 	return Promise.all(docs.map((d) => merged(d)));
 }
 
+export async function putAttachment(doc: AttachmentDoc): Promise<void> {
+	await (db() as unknown as PouchDB.Database<AttachmentDoc>).put(doc);
+}
+
+/** An attachment's image from this device, or null when it is not here (then the server has it). */
+export async function getAttachmentBlob(id: string): Promise<Blob | null> {
+	return (await db()
+		.getAttachment(id, 'photo')
+		.catch(() => null)) as Blob | null;
+}
+
 export function onTicketsChange(listener: () => void): () => void {
 	listeners.add(listener);
 	return () => listeners.delete(listener);
@@ -102,5 +162,6 @@ export function onTicketsChange(listener: () => void): () => void {
 export async function destroyTicketReplica(): Promise<void> {
 	stopTicketSync();
 	await db().destroy();
+	localStorage.removeItem(PENDING_KEY);
 	local = null;
 }

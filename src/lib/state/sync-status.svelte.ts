@@ -4,6 +4,10 @@ export type SyncPhase = 'idle' | 'pulling' | 'paused' | 'error';
 export class SyncStatus {
 	phase = $state<SyncPhase>('idle');
 	lastSyncedAt = $state<number | null>(null);
+	/** Local changes not yet on the server. */
+	pending = $state(0);
+	/** Documents the server refused in this session (kept on the device, never silently dropped). */
+	refused = $state<string[]>([]);
 
 	markSynced() {
 		this.phase = 'paused';

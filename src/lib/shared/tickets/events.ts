@@ -80,6 +80,56 @@ export const TicketComment = v.object({
 	text: v.pipe(Text(2000), v.nonEmpty())
 });
 
+/** A customer as the crew needs them on site, copied into the work order so the tablet has it offline. */
+export const WorkOrderCustomer = v.object({
+	id: Id,
+	name: Text(80),
+	address: Text(200),
+	phones: v.pipe(v.array(Text(32)), v.maxLength(5))
+});
+export type WorkOrderCustomer = v.InferOutput<typeof WorkOrderCustomer>;
+
+/** 派工: the ticket's work order goes to a field crew (施工队) with an appointment window. */
+export const TicketDispatched = v.object({
+	...Base,
+	type: v.literal('dispatched'),
+	crewId: Id,
+	/** The appointment window agreed with the customer. */
+	from: v.pipe(v.string(), v.isoTimestamp()),
+	to: v.pipe(v.string(), v.isoTimestamp()),
+	note: Text(2000),
+	customers: v.pipe(v.array(WorkOrderCustomer), v.maxLength(5))
+});
+
+export const WORK_STEPS = ['accepted', 'onTheWay', 'onSite', 'done', 'failed'] as const;
+export type WorkStep = (typeof WORK_STEPS)[number];
+
+/** A crew's step on its work order: accepted → on the way → on site → done | could not complete. */
+export const TicketWorkStep = v.pipe(
+	v.object({
+		...Base,
+		type: v.literal('workStep'),
+		step: v.picklist(WORK_STEPS),
+		/** Why the work could not be completed (required for `failed`). */
+		reason: v.optional(Text(500)),
+		note: v.optional(Text(2000)),
+		/** Parts used, as the crew writes them (型号 × 数量). */
+		parts: v.optional(Text(500)),
+		/** The customer's name as they confirmed the work on the tablet. */
+		confirmedBy: v.optional(Text(80))
+	}),
+	v.check((e) => e.step !== 'failed' || !!e.reason, 'reason_required')
+);
+
+/** A photo (or other file) kept as its own immutable document `att:<ticket>:<id>` (DESIGN.md). */
+export const TicketAttached = v.object({
+	...Base,
+	type: v.literal('attached'),
+	attachmentId: v.pipe(v.string(), v.startsWith('att:'), v.maxLength(200)),
+	contentType: v.picklist(['image/jpeg', 'image/png', 'image/webp']),
+	caption: v.optional(Text(200))
+});
+
 export const TicketEvent = v.variant('type', [
 	TicketCreated,
 	TicketClosedAtCenter,
@@ -87,7 +137,10 @@ export const TicketEvent = v.variant('type', [
 	TicketHandled,
 	TicketCallback,
 	TicketClosed,
-	TicketComment
+	TicketComment,
+	TicketDispatched,
+	TicketWorkStep,
+	TicketAttached
 ]);
 export type TicketEvent = v.InferOutput<typeof TicketEvent>;
 export type TicketEventType = TicketEvent['type'];

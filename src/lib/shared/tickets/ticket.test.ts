@@ -22,6 +22,47 @@ const created = (over: Partial<Extract<TicketEvent, { type: 'created' }>> = {}):
 const at = (minute: number) => `2026-01-01T08:${String(minute).padStart(2, '0')}:00.000Z`;
 
 describe('deriveTicket', () => {
+	it('F28 a work order follows its crew’s steps, shows the crew the ticket, and restarts on a new dispatch', () => {
+		const dispatch = (id: string, minute: number, crewId: string): TicketEvent => ({
+			id,
+			type: 'dispatched',
+			at: at(minute),
+			by: 'user:clerk',
+			crewId,
+			from: at(30),
+			to: at(50),
+			note: '',
+			customers: [{ id: 'c', name: '王', address: '文三路', phones: [] }]
+		});
+		const step = (id: string, minute: number, s: 'accepted' | 'failed' | 'done'): TicketEvent => ({
+			id,
+			type: 'workStep',
+			at: at(minute),
+			by: 'user:fitter',
+			step: s,
+			...(s === 'failed' ? { reason: '客户不在家' } : {})
+		});
+		const first = [
+			created(),
+			dispatch('e1', 1, 'crew:a'),
+			step('e2', 2, 'accepted'),
+			step('e3', 3, 'failed')
+		];
+		expect(deriveTicket(first, CENTER).workOrder).toMatchObject({
+			crewId: 'crew:a',
+			step: 'failed',
+			finishedAt: at(3)
+		});
+		const again = deriveTicket([...first, dispatch('e4', 4, 'crew:b')], CENTER);
+		expect(again.workOrder).toMatchObject({
+			crewId: 'crew:b',
+			step: 'dispatched',
+			finishedAt: null
+		});
+		expect(again.visibleTo).toEqual(expect.arrayContaining(['crew:a', 'crew:b']));
+		expect(deriveTicket([created()], CENTER).workOrder).toBeNull();
+	});
+
 	it('a new ticket is at the center, visible to its author and the center', () => {
 		expect(deriveTicket([created()], CENTER)).toMatchObject({
 			status: 'new',

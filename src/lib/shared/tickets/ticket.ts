@@ -2,10 +2,21 @@
  * The ticket document and the one pure function that derives its list fields from its events, and the
  * union-of-events merge that resolves concurrent offline edits without a human (DESIGN.md).
  */
-import type { TicketEvent } from './events';
+import type { TicketEvent, WorkOrderCustomer, WorkStep } from './events';
 import { normalizePhone } from '../phone';
 
 export type TicketStatus = 'new' | 'atDepartment' | 'resolved' | 'callback' | 'closed';
+
+/** The ticket's current work order (派工单): the latest dispatch and the crew's latest step on it. */
+export interface WorkOrder {
+	crewId: string;
+	from: string;
+	to: string;
+	step: 'dispatched' | WorkStep;
+	/** When the crew finished (done or could not complete); null while open. */
+	finishedAt: string | null;
+	customers: WorkOrderCustomer[];
+}
 
 export interface TicketDerived {
 	number: string;
@@ -24,6 +35,7 @@ export interface TicketDerived {
 	updatedAt: string;
 	/** Grow-only: every principal that ever held the ticket (DESIGN.md, Access). */
 	visibleTo: string[];
+	workOrder: WorkOrder | null;
 }
 
 export interface TicketDoc extends TicketDerived {
@@ -53,6 +65,7 @@ export function deriveTicket(events: readonly TicketEvent[], centerId: string): 
 	let flowId: string | null = null;
 	let callbackDone = false;
 	let closed = false;
+	let workOrder: WorkOrder | null = null;
 
 	const resolve = () => {
 		departmentId = centerId;
@@ -64,6 +77,22 @@ export function deriveTicket(events: readonly TicketEvent[], centerId: string): 
 		visible.add(e.by);
 		if (e.type === 'transferred') visible.add(e.toDepartmentId);
 		if (e.type === 'handled' && e.nextDepartmentId) visible.add(e.nextDepartmentId);
+		if (e.type === 'dispatched') visible.add(e.crewId);
+		// Work orders follow their own steps, also after the ticket closed (a crew finishing offline).
+		if (e.type === 'dispatched') {
+			workOrder = {
+				crewId: e.crewId,
+				from: e.from,
+				to: e.to,
+				step: 'dispatched',
+				finishedAt: null,
+				customers: e.customers
+			};
+		} else if (e.type === 'workStep') {
+			const current = workOrder as WorkOrder | null; // set by an earlier iteration
+			const finished = e.step === 'done' || e.step === 'failed';
+			if (current) workOrder = { ...current, step: e.step, finishedAt: finished ? e.at : null };
+		}
 		if (closed) continue; // later events (comments, late offline edits) are kept but do not reopen
 		switch (e.type) {
 			case 'closedAtCenter':
@@ -110,7 +139,8 @@ export function deriveTicket(events: readonly TicketEvent[], centerId: string): 
 		createdAt: created.at,
 		createdBy: created.by,
 		updatedAt: ordered.at(-1)!.at,
-		visibleTo: [...visible].sort()
+		visibleTo: [...visible].sort(),
+		workOrder
 	};
 }
 
