@@ -4,9 +4,31 @@
  * date + code + its own counter, with no further round-trip.
  */
 import { Hono } from 'hono';
-import { requireUser } from '../middleware/auth';
+import * as v from 'valibot';
+import { requirePermission, requireUser } from '../middleware/auth';
 import { storeStatus } from '../errors';
+import { parseOrThrow, validJson } from '../validate';
 import type { AppDeps, AppEnv } from '../context';
+
+/** What a device reports about its replica (F28/F29 sync health, for administrators). */
+const Health = v.object({
+	pending: v.pipe(v.number(), v.integer(), v.minValue(0)),
+	held: v.pipe(v.number(), v.integer(), v.minValue(0)),
+	refused: v.pipe(v.number(), v.integer(), v.minValue(0)),
+	lastSyncedAt: v.nullable(v.pipe(v.string(), v.isoTimestamp())),
+	client: v.pipe(v.string(), v.maxLength(200))
+});
+const CodeParam = v.object({ code: v.pipe(v.string(), v.regex(/^[0-9A-Z]{3,8}$/)) });
+
+export interface DeviceHealthDoc extends v.InferOutput<typeof Health> {
+	_id: string;
+	_rev?: string;
+	type: 'device';
+	code: string;
+	userId: string;
+	/** When the server last heard from the device. */
+	seenAt: string;
+}
 
 interface Counter {
 	_id: string;
@@ -16,23 +38,57 @@ interface Counter {
 }
 
 export const deviceRoutes = ({ store }: AppDeps) =>
-	new Hono<AppEnv>().use(requireUser()).post('/', async (c) => {
-		const db = store.db<Counter>('users');
-		// Optimistic increment: a concurrent allocation makes the store answer 409, and we read again.
-		for (let attempt = 0; attempt < 20; attempt++) {
-			const current = await db.get('counter:devices').catch(() => null);
-			const next: Counter = current
-				? { ...current, value: current.value + 1 }
-				: { _id: 'counter:devices', type: 'counter', value: 1 };
-			try {
-				await db.insert(next);
-				return c.json({ code: next.value.toString(36).toUpperCase().padStart(3, '0') }, 201);
-			} catch (err) {
-				if (storeStatus(err) !== 409) throw err;
+	new Hono<AppEnv>()
+		.use(requireUser())
+		// Every device, what it holds and what waits on it — before the outage, not after (DESIGN.md, CHT).
+		.get('/health', requirePermission('admin.settings'), async (c) => {
+			const res = await store.db<DeviceHealthDoc>('users').list({
+				startkey: 'device:',
+				endkey: 'device:\ufff0',
+				include_docs: true
+			});
+			const devices = res.rows.flatMap((r) => (r.doc ? [r.doc] : []));
+			return c.json({ devices: devices.map(({ _id: _, _rev: __, type: ___, ...d }) => d) }, 200);
+		})
+		.put('/:code/health', validJson(Health), async (c) => {
+			const { code } = parseOrThrow(CodeParam, c.req.param());
+			const db = store.db<DeviceHealthDoc>('users');
+			const doc: DeviceHealthDoc = {
+				_id: `device:${code}`,
+				type: 'device',
+				code,
+				userId: c.get('user')!._id,
+				seenAt: new Date().toISOString(),
+				...c.req.valid('json')
+			};
+			for (let attempt = 0; attempt < 5; attempt++) {
+				const current = await db.get(doc._id).catch(() => null);
+				try {
+					await db.insert(current ? { ...doc, _rev: current._rev } : doc);
+					return c.body(null, 204);
+				} catch (err) {
+					if (storeStatus(err) !== 409) throw err;
+				}
 			}
-		}
-		return c.json(
-			{ code: 'conflict', message: 'Too many devices registering at once; try again' },
-			503
-		);
-	});
+			return c.body(null, 204); // another report of the same device won the race; it is as fresh
+		})
+		.post('/', async (c) => {
+			const db = store.db<Counter>('users');
+			// Optimistic increment: a concurrent allocation makes the store answer 409, and we read again.
+			for (let attempt = 0; attempt < 20; attempt++) {
+				const current = await db.get('counter:devices').catch(() => null);
+				const next: Counter = current
+					? { ...current, value: current.value + 1 }
+					: { _id: 'counter:devices', type: 'counter', value: 1 };
+				try {
+					await db.insert(next);
+					return c.json({ code: next.value.toString(36).toUpperCase().padStart(3, '0') }, 201);
+				} catch (err) {
+					if (storeStatus(err) !== 409) throw err;
+				}
+			}
+			return c.json(
+				{ code: 'conflict', message: 'Too many devices registering at once; try again' },
+				503
+			);
+		});

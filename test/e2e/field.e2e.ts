@@ -23,7 +23,7 @@ async function createCrew(request: APIRequestContext, name: string, memberIds: s
 	await request.delete('/api/session');
 }
 
-test('F28 F22 a dispatched work order reaches the crew tablet, is worked offline with a photo, survives a reload and syncs on reconnect', async ({
+test('F28 F22 a dispatched work order reaches the crew tablet, is worked offline with a photo, survives a reload, syncs on reconnect and leaves the tablet a week after it is done', async ({
 	page,
 	browser,
 	request
@@ -139,6 +139,37 @@ test('F28 F22 a dispatched work order reaches the crew tablet, is worked offline
 	await expect
 		.poll(() => photo.evaluate((img) => (img as HTMLImageElement).naturalWidth))
 		.toBeGreaterThan(0);
-	await tablet.close();
-	await office.close();
+
+	// The administrator sees the tablet among the devices: who uses it, nothing waiting, what it holds.
+	const adminContext = await browser.newContext({ locale: 'zh-CN' });
+	const admin = await adminContext.newPage();
+	await signIn(admin, 'admin', E2E_ADMIN_PASSWORD);
+	await expect(admin.getByRole('heading', { name: '系统管理' })).toBeVisible();
+	await admin.goto('/admin/sync');
+	const row = admin
+		.getByRole('table', { name: '终端设备' })
+		.getByRole('row')
+		.filter({ hasText: fitter });
+	// The tablet reports once a minute and a few seconds after the network returns.
+	await expect(async () => {
+		await admin.reload();
+		// Device, user, heard from, synced, waiting, refused, held.
+		const cells = row.getByRole('cell');
+		await expect(cells.nth(4)).toHaveText('0', { timeout: 5_000 });
+		await expect(cells.nth(5)).toHaveText('0');
+		// The ticket and the photo at least.
+		expect(Number(await cells.nth(6).textContent())).toBeGreaterThanOrEqual(2);
+	}).toPass({ timeout: 30_000 });
+
+	// A week later the finished, synced work order has left the tablet (purged, not deleted: the server and
+	// the department keep it).
+	await crewPage.clock.setFixedTime(Date.now() + 8 * 86_400_000);
+	await crewPage.reload();
+	await expect(crewPage.getByRole('heading', { name: '施工任务' })).toBeVisible();
+	await expect(finished.getByText('暂无工单。')).toBeVisible();
+	await expect(crewPage.getByRole('button', { name: new RegExp(number) })).toHaveCount(0);
+	await dept.reload();
+	await dept.getByRole('button', { name: `处理 ${number}` }).click();
+	await expect(dept.getByTestId('work-order-line')).toContainText(`${crew} · 完工`);
+	await Promise.all([tablet.close(), office.close(), adminContext.close()]);
 });

@@ -12,6 +12,7 @@ import {
 } from '$lib/cache/db';
 import { destroyConfigReplica, startConfigSync, stopConfigSync } from '$lib/replication/config-db';
 import { destroyTicketReplica, startTicketSync, stopTicketSync } from '$lib/replication/tickets-db';
+import { startHealthReports, stopHealthReports } from './device-health';
 import { ensureDeviceCode } from '$lib/data/tickets';
 import { session } from '$lib/state/session.svelte';
 import { i18n, isLocale, type Locale } from '$lib/i18n/index.svelte';
@@ -46,7 +47,12 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 	if (answer && !answer.user.mustChangePassword) {
 		startConfigSync();
 		startTicketSync();
-		if (!offlineCopy) void ensureDeviceCode().catch(() => {});
+		if (offlineCopy) startHealthReports();
+		else {
+			void ensureDeviceCode()
+				.catch(() => {})
+				.finally(() => startHealthReports());
+		}
 	}
 }
 
@@ -104,6 +110,7 @@ export async function signIn(input: {
 export async function signOut(): Promise<void> {
 	stopConfigSync();
 	stopTicketSync();
+	stopHealthReports();
 	try {
 		await api('/session', { method: 'DELETE' });
 	} catch {

@@ -531,6 +531,33 @@ export const en: Shape<typeof zhCN> = {
 			attached: '{{who}} added a photo'
 		}
 	},
+	syncHealth: {
+		title: 'Sync health',
+		devices: 'Devices',
+		device: 'Device',
+		user: 'User',
+		seenAt: 'Last heard from',
+		lastSynced: 'Last synced',
+		pending: 'Waiting',
+		refused: 'Refused',
+		held: 'Documents held',
+		branches: 'Branch offices',
+		branch: 'Branch',
+		tickets: 'Tickets',
+		link: 'Link to the center {{center}}',
+		linkTable: 'Replication with the center',
+		db: 'Database',
+		state: 'State',
+		docs: 'Written',
+		lastError: 'Last error',
+		states: {
+			starting: 'Starting',
+			active: 'Syncing',
+			paused: 'Synced',
+			offline: 'Link down',
+			error: 'Error'
+		}
+	},
 	workOrders: {
 		dispatch: 'Dispatch',
 		dispatchTitle: 'Work order',

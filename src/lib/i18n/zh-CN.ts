@@ -516,6 +516,33 @@ export const zhCN = {
 			attached: '{{who}} 上传照片'
 		}
 	},
+	syncHealth: {
+		title: '同步状态',
+		devices: '终端设备',
+		device: '设备',
+		user: '用户',
+		seenAt: '最近联系',
+		lastSynced: '最近同步',
+		pending: '待同步',
+		refused: '被拒绝',
+		held: '本机文档',
+		branches: '分支机构',
+		branch: '分支',
+		tickets: '业务数',
+		link: '与中心 {{center}} 的连接',
+		linkTable: '与中心的复制',
+		db: '数据库',
+		state: '状态',
+		docs: '已写入',
+		lastError: '最近错误',
+		states: {
+			starting: '正在启动',
+			active: '同步中',
+			paused: '已同步',
+			offline: '连接中断',
+			error: '出错'
+		}
+	},
 	workOrders: {
 		dispatch: '派工',
 		dispatchTitle: '派工单',

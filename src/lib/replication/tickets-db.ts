@@ -2,15 +2,25 @@
  * The local replica of the tickets this user may see: live two-way replication with `/sync/tickets`.
  * Writes go to the local database first (they work offline) and reach the server when the network allows.
  * Conflicting revisions (two devices edited offline) are merged here by the union of their events.
+ *
+ * The replica lives in PouchDB's `indexeddb` adapter because it can purge: finished work orders and closed
+ * tickets leave the device after the retention window (`#shared/tickets/retention`) without a deletion that
+ * would replicate to the server. Replicas of the older `idb` adapter are moved over once, unsynced work included.
  */
 import { backOff } from './backoff';
 import PouchDB from 'pouchdb-browser';
+import IndexedDbAdapter from 'pouchdb-adapter-indexeddb';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
+import { expiredIds } from '#shared/tickets/retention';
 import { syncStatus } from '$lib/state/sync-status.svelte';
 
-const LOCAL_NAME = 'cc-tickets';
+PouchDB.plugin(IndexedDbAdapter);
+
+const LOCAL_NAME = 'cc-tickets-v2';
+const LEGACY_NAME = 'cc-tickets';
 const BATCH_SIZE = 500;
+const RETENTION_EVERY_MS = 6 * 3_600_000;
 
 /** A photo kept as its own immutable document beside its ticket (DESIGN.md, Attachments). */
 export interface AttachmentDoc {
@@ -31,14 +41,33 @@ interface EventEmitterLike {
 	on(event: string, listener: (info: unknown) => void): unknown;
 }
 
-let local: PouchDB.Database<TicketDoc> | null = null;
+type PurgeableDb = PouchDB.Database<TicketDoc> & {
+	purge(id: string, rev: string): Promise<unknown>;
+};
+
+let local: Promise<PurgeableDb> | null = null;
 let replication: PouchDB.Replication.Sync<TicketDoc> | null = null;
 let localChanges: PouchDB.Core.Changes<TicketDoc> | null = null;
+let retentionTimer: ReturnType<typeof setInterval> | null = null;
+let stopped = true;
 const listeners = new Set<() => void>();
 
-function db(): PouchDB.Database<TicketDoc> {
-	local ??= new PouchDB<TicketDoc>(LOCAL_NAME);
+function db(): Promise<PurgeableDb> {
+	local ??= open();
 	return local;
+}
+
+async function open(): Promise<PurgeableDb> {
+	const current = new PouchDB<TicketDoc>(LOCAL_NAME, { adapter: 'indexeddb' }) as PurgeableDb;
+	const names = (await indexedDB.databases?.().catch(() => [])) ?? [];
+	if (names.some((d) => d.name === `_pouch_${LEGACY_NAME}`)) {
+		// Everything the old replica held, unsynced edits and conflicts too, before it goes.
+		const legacy = new PouchDB<TicketDoc>(LEGACY_NAME, { adapter: 'idb' });
+		await legacy.replicate.to(current);
+		await legacy.destroy();
+		localStorage.removeItem(PENDING_KEY);
+	}
+	return current;
 }
 
 function notify() {
@@ -46,9 +75,18 @@ function notify() {
 }
 
 export function startTicketSync(): void {
-	if (replication) return;
+	if (!stopped) return;
+	stopped = false;
+	void db().then(async (local) => {
+		await forgetExpired().catch(() => {});
+		if (!stopped) startReplication(local);
+	});
+	retentionTimer = setInterval(() => void forgetExpired().catch(() => {}), RETENTION_EVERY_MS);
+}
+
+function startReplication(local: PurgeableDb) {
 	const remote = new PouchDB<TicketDoc>(`${location.origin}/sync/tickets`, { skip_setup: true });
-	replication = db()
+	replication = local
 		.sync(remote, { live: true, retry: true, batch_size: BATCH_SIZE, back_off_function: backOff })
 		.on('change', () => {
 			syncStatus.markSynced();
@@ -71,12 +109,10 @@ export function startTicketSync(): void {
 		const seq = (info as { checkpoint?: string | number }).checkpoint;
 		if (seq !== undefined) pushedUpTo(seq);
 	});
-	localChanges = db()
-		.changes({ since: 'now', live: true })
-		.on('change', () => {
-			void countPending();
-			notify();
-		});
+	localChanges = local.changes({ since: 'now', live: true }).on('change', () => {
+		void countPending();
+		notify();
+	});
 	void countPending();
 }
 
@@ -86,21 +122,45 @@ function pushedUpTo(seq: string | number) {
 	void countPending();
 }
 
-/** How many local changes wait for the server (shown on the tablet; F28). */
-async function countPending(): Promise<number> {
-	// The browser's adapter numbers its sequence; stored as text, it must be a number again.
+/** Ids of the documents with local changes the server does not have yet. */
+async function unsyncedIds(): Promise<Set<string>> {
+	// The adapters number their sequence; stored as text, it must be a number again.
 	const stored = localStorage.getItem(PENDING_KEY) ?? '0';
 	const since = /^\d+$/.test(stored) ? Number(stored) : stored;
-	const { results } = await db().changes({ since, limit: 10_000 });
-	syncStatus.pending = results.length;
-	return results.length;
+	const { results } = await (await db()).changes({ since, limit: 10_000 });
+	return new Set(results.map((r) => r.id));
+}
+
+/** How many local changes wait for the server (shown on the tablet; F28). */
+async function countPending(): Promise<number> {
+	syncStatus.pending = (await unsyncedIds()).size;
+	return syncStatus.pending;
+}
+
+/** Purges what the device no longer needs (finished, synced, past the retention window); returns how many. */
+export async function forgetExpired(now = Date.now()): Promise<number> {
+	const local = await db();
+	const all = await local.allDocs({ include_docs: true, conflicts: true });
+	const docs = all.rows.flatMap((r) =>
+		r.doc ? [r.doc as TicketDoc & { _conflicts?: string[] }] : []
+	);
+	const ids = new Set(expiredIds(docs, await unsyncedIds(), now));
+	for (const doc of docs) {
+		if (!ids.has(doc._id)) continue;
+		for (const rev of [doc._rev!, ...(doc._conflicts ?? [])]) await local.purge(doc._id, rev);
+	}
+	if (ids.size > 0) notify();
+	return ids.size;
 }
 
 export function stopTicketSync(): void {
+	stopped = true;
 	replication?.cancel();
 	replication = null;
 	localChanges?.cancel();
 	localChanges = null;
+	if (retentionTimer) clearInterval(retentionTimer);
+	retentionTimer = null;
 }
 
 /**
@@ -111,9 +171,7 @@ export function stopTicketSync(): void {
 async function merged(doc: TicketDoc & { _conflicts?: string[] }): Promise<TicketDoc> {
 	let out: TicketDoc = doc;
 	for (const rev of doc._conflicts ?? []) {
-		const other = await db()
-			.get(doc._id, { rev })
-			.catch(() => null);
+		const other = await (await db()).get(doc._id, { rev }).catch(() => null);
 		if (other) out = mergeTickets(out, other, CENTER_DEPARTMENT_ID);
 	}
 	const { _conflicts: _, ...clean } = out as TicketDoc & { _conflicts?: string[] };
@@ -121,19 +179,19 @@ async function merged(doc: TicketDoc & { _conflicts?: string[] }): Promise<Ticke
 }
 
 export async function putTicket(doc: TicketDoc): Promise<TicketDoc> {
-	const res = await db().put(doc);
+	const res = await (await db()).put(doc);
 	return { ...doc, _rev: res.rev };
 }
 
 export async function getTicket(id: string): Promise<TicketDoc | null> {
-	const doc = await db()
-		.get(id, { conflicts: true })
-		.catch(() => null);
+	const doc = await (await db()).get(id, { conflicts: true }).catch(() => null);
 	return doc ? merged(doc) : null;
 }
 
 export async function allTickets(): Promise<TicketDoc[]> {
-	const res = await db().allDocs({
+	const res = await (
+		await db()
+	).allDocs({
 		include_docs: true,
 		conflicts: true,
 		startkey: 'ticket:',
@@ -143,15 +201,18 @@ export async function allTickets(): Promise<TicketDoc[]> {
 	return Promise.all(docs.map((d) => merged(d)));
 }
 
+/** How many documents this device holds. */
+export async function heldCount(): Promise<number> {
+	return (await (await db()).info()).doc_count;
+}
+
 export async function putAttachment(doc: AttachmentDoc): Promise<void> {
-	await (db() as unknown as PouchDB.Database<AttachmentDoc>).put(doc);
+	await ((await db()) as unknown as PouchDB.Database<AttachmentDoc>).put(doc);
 }
 
 /** An attachment's image from this device, or null when it is not here (then the server has it). */
 export async function getAttachmentBlob(id: string): Promise<Blob | null> {
-	return (await db()
-		.getAttachment(id, 'photo')
-		.catch(() => null)) as Blob | null;
+	return (await (await db()).getAttachment(id, 'photo').catch(() => null)) as Blob | null;
 }
 
 export function onTicketsChange(listener: () => void): () => void {
@@ -161,7 +222,7 @@ export function onTicketsChange(listener: () => void): () => void {
 
 export async function destroyTicketReplica(): Promise<void> {
 	stopTicketSync();
-	await db().destroy();
+	await (await db()).destroy();
 	localStorage.removeItem(PENDING_KEY);
 	local = null;
 }

@@ -1,0 +1,83 @@
+/**
+ * Each signed-in device tells the server, about once a minute while it can, how its replica is doing: changes
+ * waiting to sync, documents refused, documents held, last successful sync. Administrators see it per device
+ * (同步状态) before an outage turns into lost work.
+ */
+import { api } from '$lib/api/client';
+import { deviceCode } from '$lib/cache/db';
+import { heldCount } from '$lib/replication/tickets-db';
+import { syncStatus } from '$lib/state/sync-status.svelte';
+
+const EVERY_MS = 60_000;
+let timer: ReturnType<typeof setInterval> | null = null;
+
+async function report(): Promise<void> {
+	const code = await deviceCode.get();
+	if (!code || !navigator.onLine) return;
+	await api(`/devices/${code}/health`, {
+		method: 'PUT',
+		body: {
+			pending: syncStatus.pending,
+			held: await heldCount(),
+			refused: syncStatus.refused.length,
+			lastSyncedAt: syncStatus.lastSyncedAt
+				? new Date(syncStatus.lastSyncedAt).toISOString()
+				: null,
+			client: navigator.userAgent.slice(0, 200)
+		}
+	}).catch(() => {});
+}
+
+export function startHealthReports(): void {
+	if (timer) return;
+	timer = setInterval(() => void report(), EVERY_MS);
+	addEventListener('online', onOnline);
+	void report();
+}
+
+function onOnline() {
+	// Give replication a moment to push what waited, then report.
+	setTimeout(() => void report(), 5_000);
+}
+
+export function stopHealthReports(): void {
+	if (timer) clearInterval(timer);
+	timer = null;
+	removeEventListener('online', onOnline);
+}
+
+export interface DeviceHealth {
+	code: string;
+	userId: string;
+	seenAt: string;
+	lastSyncedAt: string | null;
+	pending: number;
+	refused: number;
+	held: number;
+	client: string;
+}
+
+export interface BranchReplication {
+	db: string;
+	direction: string;
+	state: string;
+	lastSyncAt: string | null;
+	docsRead: number;
+	docsWritten: number;
+	docsDenied: number;
+	lastError: string | null;
+}
+
+export interface BranchHealth {
+	branches: { name: string; departmentIds: string[]; lastSeenAt: string | null; tickets: number }[];
+	link: { center: string; name: string; state: string; replications: BranchReplication[] } | null;
+}
+
+/** For administrators (同步状态): every device's last report, and the branch offices' replication. */
+export async function syncHealth(): Promise<{ devices: DeviceHealth[]; branches: BranchHealth }> {
+	const [devices, branches] = await Promise.all([
+		api<{ devices: DeviceHealth[] }>('/devices/health').then((r) => r.devices),
+		api<BranchHealth>('/branches').catch((): BranchHealth => ({ branches: [], link: null }))
+	]);
+	return { devices, branches };
+}
