@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { requirePermission, requireUser } from '../middleware/auth';
 import { storeStatus } from '../errors';
 import { parseOrThrow, validJson } from '../validate';
+import type { UnresolvedConflict } from '../services/ticket-resolver';
 import type { AppDeps, AppEnv } from '../context';
 
 /** What a device reports about its replica (F28/F29 sync health, for administrators). */
@@ -49,6 +50,16 @@ export const deviceRoutes = ({ store }: AppDeps) =>
 			});
 			const devices = res.rows.flatMap((r) => (r.doc ? [r.doc] : []));
 			return c.json({ devices: devices.map(({ _id: _, _rev: __, type: ___, ...d }) => d) }, 200);
+		})
+		// Conflicts the union-of-events rule could not merge, with every version (DESIGN.md: surface the rest).
+		.get('/conflicts', requirePermission('admin.settings'), async (c) => {
+			const res = await store.db<UnresolvedConflict>('audit').list({
+				startkey: 'conflict:',
+				endkey: 'conflict:\ufff0',
+				include_docs: true
+			});
+			const conflicts = res.rows.flatMap((r) => (r.doc ? [r.doc] : []));
+			return c.json({ conflicts: conflicts.map(({ _id: _, _rev: __, ...d }) => d) }, 200);
 		})
 		.put('/:code/health', validJson(Health), async (c) => {
 			const { code } = parseOrThrow(CodeParam, c.req.param());

@@ -11,6 +11,18 @@ import type { Store } from '../store';
 
 const CHECKPOINT = '_local/ticket-resolver';
 
+/** A conflict set aside for administrators, in the audit database beside the audit trail. */
+export interface UnresolvedConflict {
+	_id: string;
+	_rev?: string;
+	type: 'conflict';
+	docId: string;
+	at: string;
+	reason: string;
+	/** The winning revision first, then each conflicting one, as stored. */
+	versions: object[];
+}
+
 type Doc = TicketDoc & { _conflicts?: string[] };
 
 export function startTicketResolver(store: Store, log: (msg: string) => void = () => {}) {
@@ -22,15 +34,56 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 		return res.ok ? ((await res.json()) as T) : null;
 	}
 
+	/**
+	 * The rare conflict the rule cannot merge (a revision that is not a valid ticket, or two revisions of a
+	 * document that is not a ticket): kept as it is, with every version, for administrators (同步状态).
+	 */
+	async function setAside(doc: Doc, reason: string, signal: AbortSignal) {
+		const versions = [doc as object];
+		for (const rev of doc._conflicts ?? []) {
+			const other = await get<object>(`${encodeURIComponent(doc._id)}?rev=${rev}`);
+			if (other) versions.push(other);
+		}
+		const id = `conflict:${doc._id}`;
+		const audit = `/${store.dbName('audit')}/${encodeURIComponent(id)}`;
+		const current = await store
+			.fetch(audit, { headers: json })
+			.then((r) => (r.ok ? (r.json() as Promise<{ _rev: string }>) : null));
+		const record: UnresolvedConflict = {
+			_id: id,
+			type: 'conflict',
+			docId: doc._id,
+			at: new Date().toISOString(),
+			reason,
+			versions
+		};
+		await store.fetch(audit, {
+			method: 'PUT',
+			headers: json,
+			body: JSON.stringify(current ? { ...record, _rev: current._rev } : record),
+			signal
+		});
+		log(`ticket resolver: ${doc._id} cannot be merged (${reason}); shown to administrators`);
+	}
+
 	/** Merges every conflict of one ticket; returns true when something was written. */
 	async function resolve(doc: Doc, signal: AbortSignal): Promise<boolean> {
-		if (!doc._conflicts?.length || doc.type !== 'ticket') return false;
+		if (!doc._conflicts?.length) return false;
+		if (doc.type !== 'ticket') {
+			await setAside(doc, 'not a ticket', signal);
+			return false;
+		}
 		let merged: TicketDoc = doc;
 		const losers: string[] = [];
 		for (const rev of doc._conflicts) {
 			const other = await get<TicketDoc>(`${encodeURIComponent(doc._id)}?rev=${rev}`);
 			if (!other) continue;
-			merged = mergeTickets(merged, other, CENTER_DEPARTMENT_ID);
+			try {
+				merged = mergeTickets(merged, other, CENTER_DEPARTMENT_ID);
+			} catch (err) {
+				await setAside(doc, err instanceof Error ? err.message : String(err), signal);
+				return false;
+			}
 			losers.push(rev);
 		}
 		const { _conflicts: _, ...winner } = { ...merged, _rev: doc._rev } as Doc;

@@ -73,11 +73,26 @@ export interface BranchHealth {
 	link: { center: string; name: string; state: string; replications: BranchReplication[] } | null;
 }
 
-/** For administrators (同步状态): every device's last report, and the branch offices' replication. */
-export async function syncHealth(): Promise<{ devices: DeviceHealth[]; branches: BranchHealth }> {
-	const [devices, branches] = await Promise.all([
+export interface UnresolvedConflict {
+	docId: string;
+	at: string;
+	reason: string;
+	versions: object[];
+}
+
+/**
+ * For administrators (同步状态): every device's last report, the branch offices' replication, and the
+ * conflicts the union-of-events rule could not merge.
+ */
+export async function syncHealth(): Promise<{
+	devices: DeviceHealth[];
+	branches: BranchHealth;
+	conflicts: UnresolvedConflict[];
+}> {
+	const [devices, branches, conflicts] = await Promise.all([
 		api<{ devices: DeviceHealth[] }>('/devices/health').then((r) => r.devices),
-		api<BranchHealth>('/branches').catch((): BranchHealth => ({ branches: [], link: null }))
+		api<BranchHealth>('/branches').catch((): BranchHealth => ({ branches: [], link: null })),
+		api<{ conflicts: UnresolvedConflict[] }>('/devices/conflicts').then((r) => r.conflicts)
 	]);
-	return { devices, branches };
+	return { devices, branches, conflicts };
 }

@@ -550,6 +550,9 @@ export const en: Shape<typeof zhCN> = {
 		state: 'State',
 		docs: 'Written',
 		lastError: 'Last error',
+		conflicts: 'Conflicts that could not be merged',
+		noConflicts: 'None. Every concurrent edit was merged by its events.',
+		version: 'Version {{n}}',
 		states: {
 			starting: 'Starting',
 			active: 'Syncing',

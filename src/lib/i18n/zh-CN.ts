@@ -535,6 +535,9 @@ export const zhCN = {
 		state: '状态',
 		docs: '已写入',
 		lastError: '最近错误',
+		conflicts: '无法自动合并的冲突',
+		noConflicts: '没有。所有并发修改都已按事件合并。',
+		version: '版本 {{n}}',
 		states: {
 			starting: '正在启动',
 			active: '同步中',

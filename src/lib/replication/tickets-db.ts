@@ -172,7 +172,13 @@ async function merged(doc: TicketDoc & { _conflicts?: string[] }): Promise<Ticke
 	let out: TicketDoc = doc;
 	for (const rev of doc._conflicts ?? []) {
 		const other = await (await db()).get(doc._id, { rev }).catch(() => null);
-		if (other) out = mergeTickets(out, other, CENTER_DEPARTMENT_ID);
+		if (!other) continue;
+		// A conflict the rule cannot merge (an event changed) waits for an administrator; show the winner.
+		try {
+			out = mergeTickets(out, other, CENTER_DEPARTMENT_ID);
+		} catch {
+			continue;
+		}
 	}
 	const { _conflicts: _, ...clean } = out as TicketDoc & { _conflicts?: string[] };
 	return clean;

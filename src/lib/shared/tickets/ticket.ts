@@ -161,9 +161,22 @@ export function buildTicket(
 	};
 }
 
+/** An event's content, whatever the order of its keys. */
+const canonical = (e: TicketEvent) =>
+	JSON.stringify(e, Object.keys(e).sort() as (keyof TicketEvent)[]);
+
+/** Thrown when two revisions hold different events under one id: no union keeps both (events never change). */
+export class EventMismatch extends Error {}
+
 function dedupe(events: readonly TicketEvent[]): TicketEvent[] {
 	const byId = new Map<string, TicketEvent>();
-	for (const e of events) if (!byId.has(e.id)) byId.set(e.id, e);
+	for (const e of events) {
+		const seen = byId.get(e.id);
+		if (!seen) byId.set(e.id, e);
+		else if (seen !== e && canonical(seen) !== canonical(e)) {
+			throw new EventMismatch(`event ${e.id} differs between revisions`);
+		}
+	}
 	return [...byId.values()];
 }
 
