@@ -24,9 +24,11 @@ import { ticketRoutes } from './routes/tickets';
 import { customerRoutes } from './routes/customers';
 import { internalRoutes, telephonyRoutes } from './routes/telephony';
 import { eventRoutes } from './routes/events';
+import { replicateRoutes } from './routes/replicate';
+import { branchRoutes } from './routes/branches';
 import type { AppDeps, AppEnv } from './context';
 
-const SERVER_PATHS = /^\/(api|sync|events|internal)(\/|$)/;
+const SERVER_PATHS = /^\/(api|sync|replicate|events|internal)(\/|$)/;
 const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands
 const SYNC_BODY_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB: replication batches, photos arrive later
 const IMPORT_BODY_MAX_BYTES = 4 * 1024 * 1024 * 1024; // 4 GiB: a city's billing export, streamed
@@ -63,6 +65,7 @@ export function createApp(deps: AppDeps) {
 		.use(IMPORT_PATH, bodyLimit({ maxSize: IMPORT_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/api/*', (c, next) => (c.req.path === IMPORT_PATH ? next() : apiBodyLimit(c, next)))
 		.use('/sync/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
+		.use('/replicate/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/api/*', loadSession(deps))
 		.use('/sync/*', loadSession(deps))
 		.use('/sync', loadSession(deps))
@@ -73,7 +76,11 @@ export function createApp(deps: AppDeps) {
 					status: 'ok',
 					version: deps.version,
 					store: deps.store.kind,
-					telephony: deps.telephony()
+					telephony: deps.telephony(),
+					branch: {
+						servesBranches: deps.branches.center.isCenter,
+						link: deps.branches.link?.status().state ?? null
+					}
 				},
 				200
 			)
@@ -102,7 +109,9 @@ export function createApp(deps: AppDeps) {
 		.route('/api/telephony', telephonyRoutes(deps))
 		.route('/internal', internalRoutes(deps))
 		.route('/events', eventRoutes(deps))
-		.route('/sync', syncRoutes(deps));
+		.route('/sync', syncRoutes(deps))
+		.route('/replicate', replicateRoutes(deps))
+		.route('/api/branches', branchRoutes(deps));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));
 

@@ -47,3 +47,45 @@ describe('loadConfig', () => {
 		expect(() => loadConfig({ TURN_URLS: 'http://turn.example.cn' })).toThrow(/TURN_URLS/);
 	});
 });
+
+describe('F29 branch offices', () => {
+	const key = 'k'.repeat(16);
+
+	it('reads BRANCHES at the center and the link settings at a branch', () => {
+		const config = loadConfig({
+			BRANCHES: `north=${key}@department:north-ops+department:north-field; south=${key}2@department:south`
+		});
+		expect(config.branches).toEqual([
+			{ name: 'north', key, departmentIds: ['department:north-ops', 'department:north-field'] },
+			{ name: 'south', key: `${key}2`, departmentIds: ['department:south'] }
+		]);
+		expect(config.center).toBeNull();
+		expect(
+			loadConfig({ CENTER_URL: 'http://center:3000/', BRANCH_NAME: 'north', BRANCH_KEY: key })
+				.center
+		).toEqual({ url: 'http://center:3000', name: 'north', key });
+		expect(loadConfig({}).branches).toEqual([]);
+	});
+
+	it('names BRANCHES or the link variables when they are wrong, without echoing a key', () => {
+		for (const bad of [
+			'north',
+			`north=short@department:a`,
+			`North=${key}@department:a`,
+			`north=${key}@`,
+			`north=${key}@dept:a`,
+			`north=${key}@department:a;north=${key}@department:b`
+		]) {
+			expect(() => loadConfig({ BRANCHES: bad })).toThrow(ConfigError);
+			expect(() => loadConfig({ BRANCHES: bad })).toThrow(/BRANCHES/);
+		}
+		expect(() => loadConfig({ BRANCHES: `north=${key}@dept:a` })).not.toThrow(new RegExp(key));
+		expect(() => loadConfig({ CENTER_URL: 'http://center:3000' })).toThrow(/BRANCH_NAME/);
+		expect(() =>
+			loadConfig({ CENTER_URL: 'http://center:3000', BRANCH_NAME: 'north', BRANCH_KEY: 'short' })
+		).toThrow(/BRANCH_KEY/);
+		expect(() =>
+			loadConfig({ CENTER_URL: 'ftp://center', BRANCH_NAME: 'north', BRANCH_KEY: key })
+		).toThrow(/CENTER_URL/);
+	});
+});

@@ -53,8 +53,87 @@ const EnvSchema = v.object({
 	AGENT_GONE_SECONDS: Int(15, 1, 600),
 	DESK_PHONES: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), ''),
 	RECORD_CALLS: v.optional(v.picklist(['on', 'off']), 'off'),
-	WEB_DIR: v.optional(v.string())
+	WEB_DIR: v.optional(v.string()),
+	// F29 branch offices; their secrets are checked by parseBranches/parseLink, which never echo them.
+	BRANCHES: v.optional(v.string(), ''),
+	CENTER_URL: v.optional(v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//))),
+	BRANCH_NAME: v.optional(v.string()),
+	BRANCH_KEY: v.optional(v.string())
 });
+
+/** A branch office's name: also its `Bearer <name>:<key>` user part and part of checkpoint ids. */
+const BRANCH_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+/** Shared branch keys: long enough not to be guessed, and free of the separators of BRANCHES. */
+const BRANCH_KEY_PATTERN = /^[A-Za-z0-9._~-]{16,}$/;
+const BranchEntry = v.object({
+	name: v.pipe(
+		v.string(),
+		v.regex(BRANCH_NAME_PATTERN, 'a name is lower-case letters, digits and -, up to 32')
+	),
+	key: v.pipe(
+		v.string(),
+		v.regex(BRANCH_KEY_PATTERN, 'a key is at least 16 of A-Z a-z 0-9 . _ ~ -')
+	),
+	departmentIds: v.pipe(
+		v.array(v.pipe(v.string(), v.regex(/^department:[^\s;+@=,]+$/, 'not a department id'))),
+		v.minLength(1, 'at least one department')
+	)
+});
+export type BranchConfig = v.InferOutput<typeof BranchEntry>;
+
+/**
+ * `BRANCHES=north=<key>@department:north-ops+department:north-field;south=<key>@department:south`:
+ * entries separated by `;`, each `name=key@department+department…`. Error messages name the entry, never
+ * the key.
+ */
+export function parseBranches(raw: string): BranchConfig[] {
+	const out: BranchConfig[] = [];
+	const entries = raw
+		.split(';')
+		.map((s) => s.trim())
+		.filter(Boolean);
+	for (const [i, entry] of entries.entries()) {
+		const match = /^([^=]*)=([^@]*)@(.*)$/.exec(entry);
+		const label = `BRANCHES entry ${i + 1}${match ? ` (${match[1]})` : ''}`;
+		if (!match) throw new ConfigError(`${label}: expected name=key@department:a+department:b`);
+		const parsed = v.safeParse(BranchEntry, {
+			name: match[1]!.trim(),
+			key: match[2]!.trim(),
+			departmentIds: match[3]!
+				.split('+')
+				.map((d) => d.trim())
+				.filter(Boolean)
+		});
+		if (!parsed.success) {
+			throw new ConfigError(`${label}: ${parsed.issues.map((x) => x.message).join('; ')}`);
+		}
+		if (out.some((b) => b.name === parsed.output.name)) {
+			throw new ConfigError(`${label}: the name ${parsed.output.name} is used twice`);
+		}
+		out.push(parsed.output);
+	}
+	return out;
+}
+
+/** CENTER_URL, BRANCH_NAME and BRANCH_KEY go together: this server is then a branch of that center. */
+function parseLink(e: {
+	CENTER_URL?: string | undefined;
+	BRANCH_NAME?: string | undefined;
+	BRANCH_KEY?: string | undefined;
+}): Config['center'] {
+	const given = [e.CENTER_URL, e.BRANCH_NAME, e.BRANCH_KEY].filter((x) => x !== undefined);
+	if (given.length === 0) return null;
+	if (given.length !== 3) {
+		throw new ConfigError('CENTER_URL, BRANCH_NAME and BRANCH_KEY are set together or not at all');
+	}
+	if (!BRANCH_NAME_PATTERN.test(e.BRANCH_NAME!)) {
+		throw new ConfigError('BRANCH_NAME: lower-case letters, digits and -, up to 32');
+	}
+	if (!BRANCH_KEY_PATTERN.test(e.BRANCH_KEY!)) {
+		throw new ConfigError('BRANCH_KEY: at least 16 of A-Z a-z 0-9 . _ ~ -');
+	}
+	return { url: e.CENTER_URL!.replace(/\/+$/, ''), name: e.BRANCH_NAME!, key: e.BRANCH_KEY! };
+}
 
 export interface Config {
 	port: number;
@@ -97,6 +176,10 @@ export interface Config {
 	};
 	/** The built PWA (adapter-static output); null when the server runs without a web build (API tests). */
 	webDir: string | null;
+	/** F29, at the center: the branch offices allowed to replicate through `/replicate`. */
+	branches: BranchConfig[];
+	/** F29, at a branch: the center it replicates with; null when this server is no branch. */
+	center: { url: string; name: string; key: string } | null;
 }
 
 export class ConfigError extends Error {}
@@ -160,6 +243,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			wrapUpSeconds: e.ACD_WRAPUP_SECONDS,
 			goneSeconds: e.AGENT_GONE_SECONDS
 		},
-		webDir: e.WEB_DIR ? resolve(e.WEB_DIR) : null
+		webDir: e.WEB_DIR ? resolve(e.WEB_DIR) : null,
+		branches: parseBranches(e.BRANCHES),
+		center: parseLink(e)
 	};
 }

@@ -12,6 +12,8 @@ import type { CustomerImport } from './services/customer-import';
 import type { SipCredentials } from './telephony/credentials';
 import type { Acd } from './telephony/acd';
 import type { EventHub } from './services/events';
+import type { BranchRegistry } from './branches/center';
+import type { BranchLink } from './branches/link';
 
 export interface AppDeps {
 	config: Config;
@@ -36,6 +38,8 @@ export interface AppDeps {
 	hub: EventHub;
 	/** F32 call recordings (playable also while telephony is off). */
 	recordings: Recordings;
+	/** F29: the branch offices this center serves (`BRANCHES`), and this branch's link to its center. */
+	branches: { center: BranchRegistry; link: BranchLink | null };
 }
 
 export interface AppEnv {

@@ -14,6 +14,8 @@ import { createFailureLimiter } from './services/rate-limit';
 import { seedConfig } from './services/seed';
 import { createConfigAdmin } from './services/config-admin';
 import { startTicketResolver } from './services/ticket-resolver';
+import { createBranchRegistry } from './branches/center';
+import { startBranchLink } from './branches/link';
 import { openCustomerIndex, startCustomerIndexer } from './services/customer-index';
 import { createCustomerImport } from './services/customer-import';
 import { getSecret } from './secrets';
@@ -53,10 +55,13 @@ export async function createRuntime(config: Config) {
 	).version;
 	const store = await openStore(config);
 	await provisionStore(store, join(root, 'sync', 'ddocs'));
-	const seeded = await seedConfig(store);
+	// A branch office (F29) takes its configuration and accounts from the center: seeding its own would
+	// put a second, different revision of the same ids (`setting:seed`, roles, `user:admin`) beside them.
+	const isBranch = config.center !== null;
+	const seeded = isBranch ? false : await seedConfig(store);
 	const audit = createAudit(store);
 	const accounts = createAccounts({ store, audit });
-	const firstAdmin = await accounts.ensureFirstAdmin(config.adminPassword);
+	const firstAdmin = isBranch ? null : await accounts.ensureFirstAdmin(config.adminPassword);
 	const customerIndex = openCustomerIndex(join(config.dataDir, 'customer-index.sqlite'));
 	const log = (msg: string) => console.error(msg);
 	const customers = {
@@ -115,7 +120,11 @@ export async function createRuntime(config: Config) {
 		hub,
 		recordings,
 		telephony: () => telephony.status,
-		phone: () => telephony.phone
+		phone: () => telephony.phone,
+		branches: {
+			center: createBranchRegistry({ store, branches: config.branches }),
+			link: config.center ? startBranchLink({ store, center: config.center, log }) : null
+		}
 	};
 	const resolver = startTicketResolver(store, log);
 	return {
@@ -200,6 +209,7 @@ export async function createRuntime(config: Config) {
 		close: async () => {
 			telephony.calls?.stop();
 			await telephony.running?.stop();
+			await deps.branches.link?.stop();
 			await resolver.stop();
 			await customers.indexer.stop();
 			customerIndex.close();

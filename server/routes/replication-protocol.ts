@@ -1,0 +1,407 @@
+/**
+ * The part of the CouchDB replication protocol PouchDB's replicator uses, served over the store for one
+ * caller under a policy: which database, which documents it may read, which writes it may make, where its
+ * checkpoints live. Shared by `/sync/<db>` (a signed-in user's device) and `/replicate/<db>` (a branch
+ * office's server, F29); each door only decides the policy. Everything else (`_all_docs`, `_find`,
+ * `_all_dbs`, design documents, attachments by path) is refused.
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../context';
+import type { DbKey, Store } from '../store';
+
+export type Doc = { _id: string; _rev?: string; _deleted?: boolean; [key: string]: unknown };
+
+/** What the store already holds of a document that a caller writes. */
+export interface Existing {
+	/** The current winning revision (never a deletion). */
+	winner: Doc;
+	/** The ids of all events in any leaf revision. */
+	events: Set<string>;
+	/** The revisions of the leaves that are not deleted. */
+	liveRevs: string[];
+}
+
+/** What one caller may do with one database. */
+export interface ReplicationPolicy {
+	/** The store database behind the door. */
+	dbKey: DbKey;
+	/** The name the caller knows the database by (`db_name` of its info). */
+	name: string;
+	readOnly: boolean;
+	/** Store id (after `_local/`) of the caller's checkpoint document `_local/<clientId>`. */
+	checkpointId(clientId: string): string;
+	/** The server's own `_changes` selector; `docIds` when the replicator asked for those only. */
+	selector(docIds?: string[]): Record<string, unknown>;
+	canRead(doc: Doc): boolean;
+	/** Whether a deleted revision is served to whoever may read the document's current winner. */
+	tombstonesFollowWinner: boolean;
+	/**
+	 * Whether `GET <id>/<file>` serves a readable document's attachment (the replicator fetches each one
+	 * so); otherwise attachment paths are refused.
+	 */
+	servesAttachments: boolean;
+	/** Null when the caller may store this revision, or the reason it may not. `batch`: the whole request. */
+	refuseWrite(doc: Doc, existing: Existing | null, batch: readonly Doc[]): string | null;
+}
+
+const CHANGES_PARAMS = [
+	'since',
+	'limit',
+	'feed',
+	'heartbeat',
+	'timeout',
+	'style',
+	'seq_interval',
+	'include_docs',
+	'conflicts'
+];
+const DOC_PARAMS = ['rev', 'revs', 'open_revs', 'latest', 'conflicts', 'revs_info'];
+const BULK_GET_PARAMS = ['revs', 'latest', 'attachments'];
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+
+export const couchError = (status: number, error: string, reason: string) =>
+	new Response(JSON.stringify({ error, reason }), {
+		status,
+		headers: { 'content-type': 'application/json' }
+	});
+
+/**
+ * The store's streamed answer, ended quietly when the caller goes away mid-stream (a long-poll that the
+ * replicator cancels): the store request is aborted with it, which is not an error.
+ */
+function relay(body: ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> | null {
+	if (!body) return null;
+	const reader = body.getReader();
+	return new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			try {
+				const { done, value } = await reader.read();
+				if (done) controller.close();
+				else controller.enqueue(value);
+			} catch {
+				controller.close();
+			}
+		},
+		cancel() {
+			reader.cancel().catch(() => {});
+		}
+	});
+}
+
+function pick(url: URL, names: string[]): URLSearchParams {
+	const out = new URLSearchParams();
+	for (const name of names) {
+		const value = url.searchParams.get(name);
+		if (value !== null) out.set(name, value);
+	}
+	return out;
+}
+
+/**
+ * A handler for every request under `mount` (e.g. `/sync`). `policyOf` answers the policy for a database
+ * key in the path, or null when the caller may not replicate it (403).
+ */
+export function replicationHandler({
+	store,
+	instanceId,
+	mount,
+	policyOf
+}: {
+	store: Store;
+	instanceId: string;
+	mount: string;
+	policyOf: (c: Context<AppEnv>, db: string) => Promise<ReplicationPolicy | null>;
+}) {
+	/** Winning revisions (and their leaf event ids) of the given ids, as the store holds them now. */
+	async function winners(dbName: string, ids: string[]): Promise<Map<string, Doc>> {
+		const out = new Map<string, Doc>();
+		if (ids.length === 0) return out;
+		const res = await store.fetch(`/${dbName}/_all_docs?include_docs=true`, {
+			method: 'POST',
+			headers: JSON_HEADERS,
+			body: JSON.stringify({ keys: ids })
+		});
+		const body = (await res.json()) as { rows: { key: string; doc?: Doc | null }[] };
+		for (const row of body.rows) if (row.doc) out.set(row.key, row.doc);
+		return out;
+	}
+
+	/** For each id with a live winner: the winner, the ids of all events in any leaf, the live leaves. */
+	async function existing(dbName: string, ids: string[]): Promise<Map<string, Existing>> {
+		const out = new Map<string, Existing>();
+		const current = await winners(dbName, ids);
+		await Promise.all(
+			[...current].map(async ([id, winner]) => {
+				const res = await store.fetch(`/${dbName}/${encodeURIComponent(id)}?open_revs=all`, {
+					headers: JSON_HEADERS
+				});
+				const leaves = res.ok ? ((await res.json()) as { ok?: Doc }[]) : [];
+				const events = new Set<string>();
+				const liveRevs: string[] = [];
+				for (const leaf of leaves) {
+					if (leaf.ok && !leaf.ok._deleted && leaf.ok._rev) liveRevs.push(leaf.ok._rev);
+					for (const e of (leaf.ok?.events as { id?: string }[] | undefined) ?? []) {
+						if (e.id) events.add(e.id);
+					}
+				}
+				out.set(id, { winner, events, liveRevs });
+			})
+		);
+		return out;
+	}
+
+	async function handle(c: Context<AppEnv>): Promise<Response> {
+		const url = new URL(c.req.url);
+		const parts = url.pathname
+			.slice(mount.length)
+			.split('/')
+			.filter((p) => p !== '')
+			.map((p) => decodeURIComponent(p));
+		const method = c.req.method;
+
+		if (parts.length === 0) {
+			if (method !== 'GET' && method !== 'HEAD') {
+				return couchError(405, 'method_not_allowed', 'Only GET');
+			}
+			return c.json({
+				couchdb: 'Welcome',
+				uuid: instanceId,
+				version: '3.3.3',
+				vendor: { name: 'guangdian-callcenter' }
+			});
+		}
+		const [dbKey, ...rest] = parts;
+		const policy = await policyOf(c, dbKey!);
+		if (!policy) return couchError(403, 'forbidden', 'Not a replicated database');
+		const dbName = store.dbName(policy.dbKey);
+		const head = rest[0] ?? '';
+
+		// Database info, without counts that would reveal what others hold.
+		if (rest.length === 0) {
+			if (method !== 'GET' && method !== 'HEAD') {
+				return couchError(403, 'forbidden', 'Databases are managed by the server');
+			}
+			const info = (await (await store.fetch(`/${dbName}`)).json()) as { update_seq?: unknown };
+			return c.json({
+				db_name: policy.name,
+				update_seq: info.update_seq ?? 0,
+				instance_start_time: '0'
+			});
+		}
+
+		// Checkpoints: stored under the policy's id, never under the caller's own.
+		if (head === '_local' && rest.length === 2) {
+			const clientId = rest[1]!;
+			const storeId = policy.checkpointId(clientId);
+			const storePath = `/${dbName}/_local/${storeId}`;
+			if (method === 'GET') {
+				const res = await store.fetch(storePath, { headers: JSON_HEADERS });
+				if (res.status === 404) return couchError(404, 'not_found', 'missing');
+				const doc = (await res.json()) as Doc;
+				return c.json({ ...doc, _id: `_local/${clientId}` });
+			}
+			if (method === 'PUT') {
+				const doc = (await c.req.json()) as Doc;
+				const res = await store.fetch(storePath, {
+					method: 'PUT',
+					headers: JSON_HEADERS,
+					body: JSON.stringify({ ...doc, _id: `_local/${storeId}` })
+				});
+				const body = (await res.json()) as Record<string, unknown>;
+				return new Response(JSON.stringify(res.ok ? { ...body, id: `_local/${clientId}` } : body), {
+					status: res.status,
+					headers: { 'content-type': 'application/json' }
+				});
+			}
+			return couchError(405, 'method_not_allowed', 'Only GET and PUT');
+		}
+
+		if (head === '_changes' && rest.length === 1) {
+			if (method !== 'GET' && method !== 'POST') {
+				return couchError(405, 'method_not_allowed', 'Only GET and POST');
+			}
+			const filter = url.searchParams.get('filter');
+			let docIds: string[] | undefined;
+			if (filter === '_doc_ids') {
+				const body =
+					method === 'POST'
+						? ((await c.req.json().catch(() => ({}))) as { doc_ids?: unknown })
+						: {};
+				const raw = body.doc_ids ?? JSON.parse(url.searchParams.get('doc_ids') ?? '[]');
+				if (!Array.isArray(raw) || raw.some((id) => typeof id !== 'string')) {
+					return couchError(400, 'bad_request', 'doc_ids must be a list of ids');
+				}
+				docIds = raw as string[];
+			} else if (
+				filter !== null ||
+				url.searchParams.has('view') ||
+				url.searchParams.has('selector')
+			) {
+				return couchError(400, 'bad_request', 'Replication filters are chosen by the server');
+			}
+			const feed = url.searchParams.get('feed');
+			if (feed && feed !== 'normal' && feed !== 'longpoll') {
+				return couchError(400, 'bad_request', 'Only normal and longpoll feeds are served');
+			}
+			const query = pick(url, CHANGES_PARAMS);
+			query.set('filter', '_selector');
+			const res = await store.fetch(`/${dbName}/_changes?${query}`, {
+				method: 'POST',
+				headers: JSON_HEADERS,
+				body: JSON.stringify({ selector: policy.selector(docIds) }),
+				signal: c.req.raw.signal
+			});
+			return new Response(relay(res.body), {
+				status: res.status,
+				headers: { 'content-type': 'application/json' }
+			});
+		}
+
+		if (head === '_revs_diff' && rest.length === 1 && method === 'POST') {
+			if (policy.readOnly) return couchError(403, 'forbidden', 'This database is read-only');
+			const asked = (await c.req.json()) as Record<string, string[]>;
+			const res = await store.fetch(`/${dbName}/_revs_diff`, {
+				method: 'POST',
+				headers: JSON_HEADERS,
+				body: JSON.stringify(asked)
+			});
+			const diff = (await res.json()) as Record<string, { missing: string[] }>;
+			// Say nothing about documents the caller cannot see: report every asked revision as missing.
+			const current = await winners(dbName, Object.keys(asked));
+			for (const [id, doc] of current) {
+				if (!doc._deleted && !policy.canRead(doc)) diff[id] = { missing: asked[id] ?? [] };
+			}
+			return c.json(diff);
+		}
+
+		if (head === '_bulk_get' && rest.length === 1 && method === 'POST') {
+			const res = await store.fetch(`/${dbName}/_bulk_get?${pick(url, BULK_GET_PARAMS)}`, {
+				method: 'POST',
+				headers: JSON_HEADERS,
+				body: JSON.stringify(await c.req.json())
+			});
+			if (!res.ok) {
+				return new Response(relay(res.body), {
+					status: res.status,
+					headers: { 'content-type': 'application/json' }
+				});
+			}
+			const body = (await res.json()) as {
+				results: { id: string; docs: ({ ok: Doc } | { error: unknown })[] }[];
+			};
+			const deletedIds = body.results
+				.filter((r) => r.docs.some((d) => 'ok' in d && d.ok._deleted))
+				.map((r) => r.id);
+			const current = await winners(dbName, deletedIds);
+			for (const result of body.results) {
+				result.docs = result.docs.map((d) => {
+					if (!('ok' in d)) return d;
+					// A tombstone (a merged-away conflict) is served to whoever may read the document.
+					const allowed =
+						d.ok._deleted && policy.tombstonesFollowWinner
+							? policy.canRead(current.get(result.id) ?? { _id: result.id })
+							: policy.canRead(d.ok);
+					return allowed
+						? d
+						: { error: { id: result.id, rev: d.ok._rev, error: 'not_found', reason: 'missing' } };
+				});
+			}
+			return c.json(body);
+		}
+
+		if (head === '_bulk_docs' && rest.length === 1 && method === 'POST') {
+			if (policy.readOnly) return couchError(403, 'forbidden', 'This database is read-only');
+			const body = (await c.req.json()) as { docs?: Doc[]; new_edits?: boolean };
+			if (!Array.isArray(body.docs) || body.new_edits !== false) {
+				return couchError(
+					400,
+					'bad_request',
+					'Only replicated writes (new_edits: false) are accepted'
+				);
+			}
+			const held = await existing(dbName, [...new Set(body.docs.map((d) => d._id))]);
+			const refused: { id: string; rev?: string; error: string; reason: string }[] = [];
+			const accepted: Doc[] = [];
+			for (const doc of body.docs) {
+				const reason = policy.refuseWrite(doc, held.get(doc._id) ?? null, body.docs);
+				if (reason) {
+					refused.push({
+						id: doc._id,
+						...(doc._rev ? { rev: doc._rev } : {}),
+						error: 'forbidden',
+						reason
+					});
+				} else accepted.push(doc);
+			}
+			let stored: unknown[] = [];
+			if (accepted.length > 0) {
+				const res = await store.fetch(`/${dbName}/_bulk_docs`, {
+					method: 'POST',
+					headers: JSON_HEADERS,
+					body: JSON.stringify({ docs: accepted, new_edits: false })
+				});
+				if (!res.ok) {
+					return new Response(relay(res.body), {
+						status: res.status,
+						headers: { 'content-type': 'application/json' }
+					});
+				}
+				stored = (await res.json()) as unknown[];
+			}
+			return c.json([...stored, ...refused], 201);
+		}
+
+		// A single document by id (PouchDB's fallback when _bulk_get is missing): never design docs.
+		if (rest.length === 1 && !head.startsWith('_') && method === 'GET') {
+			const res = await store.fetch(
+				`/${dbName}/${encodeURIComponent(head)}?${pick(url, DOC_PARAMS)}`,
+				{
+					headers: JSON_HEADERS
+				}
+			);
+			if (!res.ok) return couchError(404, 'not_found', 'missing');
+			const body = (await res.json()) as Doc | ({ ok: Doc } | { missing: string })[];
+			if (Array.isArray(body)) {
+				const current = await winners(dbName, [head]);
+				const visible = policy.canRead(current.get(head) ?? { _id: head });
+				return c.json(
+					body.map((entry) =>
+						'ok' in entry && !(visible && (entry.ok._deleted || policy.canRead(entry.ok)))
+							? { missing: entry.ok._rev }
+							: entry
+					)
+				);
+			}
+			return policy.canRead(body) ? c.json(body) : couchError(404, 'not_found', 'missing');
+		}
+
+		if (
+			policy.servesAttachments &&
+			rest.length === 2 &&
+			!head.startsWith('_') &&
+			(method === 'GET' || method === 'HEAD')
+		) {
+			const rev = url.searchParams.get('rev');
+			const query = rev ? `?rev=${encodeURIComponent(rev)}` : '';
+			const docPath = `/${dbName}/${encodeURIComponent(head)}`;
+			const docRes = await store.fetch(docPath + query, { headers: JSON_HEADERS });
+			const doc = docRes.ok ? ((await docRes.json()) as Doc) : null;
+			const file = rest[1]!;
+			if (!doc || !policy.canRead(doc) || !(doc._attachments as Record<string, unknown>)?.[file]) {
+				return couchError(404, 'not_found', 'missing');
+			}
+			const res = await store.fetch(`${docPath}/${encodeURIComponent(file)}${query}`, { method });
+			if (!res.ok) return couchError(404, 'not_found', 'missing');
+			return new Response(relay(res.body), {
+				status: 200,
+				headers: {
+					'content-type': res.headers.get('content-type') ?? 'application/octet-stream'
+				}
+			});
+		}
+
+		return couchError(403, 'forbidden', `Not available through ${mount}`);
+	}
+
+	return handle;
+}

@@ -1,0 +1,517 @@
+/**
+ * F29 branch offices: a center and a branch (two real servers, each with its own store) linked through a
+ * TCP proxy the test can cut. Accounts and tickets reach the branch; both sides keep working while the link
+ * is down; once it returns they converge with every event on both; `/replicate` lets a branch read and
+ * write only what belongs to its departments.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { device, syncRemote } from '../helpers/pouch';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server';
+import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
+import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+
+const CENTER_DEPT = 'department:center';
+const EAST = 'department:business-east';
+const KEY = 'east-office-key-0123456789';
+const CONVERGE_MS = 20_000;
+const PIXEL_PNG =
+	'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+/** A TCP relay between the branch and the center; `cut()` drops every connection and refuses new ones. */
+async function startLinkProxy(targetUrl: string) {
+	const target = new URL(targetUrl);
+	const sockets = new Set<Socket>();
+	let isCut = false;
+	const server: Server = createServer((client) => {
+		if (isCut) {
+			client.destroy();
+			return;
+		}
+		const upstream = connect(Number(target.port), target.hostname);
+		sockets.add(client).add(upstream);
+		const drop = () => {
+			client.destroy();
+			upstream.destroy();
+			sockets.delete(client);
+			sockets.delete(upstream);
+		};
+		client.on('error', drop).on('close', drop);
+		upstream.on('error', drop).on('close', drop);
+		client.pipe(upstream).pipe(client);
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const address = server.address();
+	const port = typeof address === 'object' && address ? address.port : 0;
+	return {
+		url: `http://127.0.0.1:${port}`,
+		cut() {
+			isCut = true;
+			for (const s of sockets) s.destroy();
+			sockets.clear();
+		},
+		restore() {
+			isCut = false;
+		},
+		close: () =>
+			new Promise<void>((resolve) => {
+				for (const s of sockets) s.destroy();
+				server.close(() => resolve());
+			})
+	};
+}
+
+const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+
+function created(id: string, by: string, departmentId: string): TicketEvent {
+	return {
+		id: `${id}-e0`,
+		type: 'created',
+		at: at(0),
+		by,
+		number: id,
+		callerNumber: '13900000000',
+		customerIds: [],
+		departmentId,
+		serviceTypeId: null,
+		contentCategoryId: null,
+		content: '报修',
+		callbackRequired: true
+	};
+}
+
+const transferred = (id: string, by: string, to: string): TicketEvent => ({
+	id: `${id}-e1`,
+	type: 'transferred',
+	at: at(1),
+	by,
+	toDepartmentId: to,
+	flowId: null,
+	note: ''
+});
+
+let center: TestServer;
+let branch: TestServer;
+let proxy: Awaited<ReturnType<typeof startLinkProxy>>;
+let hqAgent: string; // center agent's session at the center
+
+const centerTickets = () => center.runtime.deps.store.db<TicketDoc>('tickets');
+const branchTickets = () => branch.runtime.deps.store.db<TicketDoc>('tickets');
+
+/** A ticket as a store holds it: winner's events and the number of conflicts left. */
+async function state(db: ReturnType<typeof centerTickets>, id: string) {
+	const doc = (await db.get(id, { conflicts: true }).catch(() => null)) as
+		(TicketDoc & { _conflicts?: string[] }) | null;
+	return doc
+		? {
+				rev: doc._rev,
+				conflicts: doc._conflicts?.length ?? 0,
+				events: doc.events.map((e) => e.id).sort()
+			}
+		: null;
+}
+
+const replicate = (path: string, init: RequestInit & { key?: string } = {}) =>
+	fetch(`${center.url}/replicate${path}`, {
+		...init,
+		headers: {
+			'content-type': 'application/json',
+			...(init.key === '' ? {} : { authorization: `Bearer east:${init.key ?? KEY}` })
+		}
+	});
+
+async function branchesOf(server: TestServer, cookie: string) {
+	const res = await fetch(`${server.url}/api/branches`, { headers: { cookie } });
+	return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+	center = await startTestServer({ BRANCHES: `east=${KEY}@${EAST}` });
+	proxy = await startLinkProxy(center.url);
+	branch = await startTestServer({ CENTER_URL: proxy.url, BRANCH_NAME: 'east', BRANCH_KEY: KEY });
+	hqAgent = await center.createUser({ username: 'hqagent', roleKey: 'agent' });
+});
+afterAll(async () => {
+	await branch?.close();
+	await proxy?.close();
+	await center?.close();
+});
+
+describe('F29 branch offices', () => {
+	it('F29 a user created at the center signs in at the branch with the center password', async () => {
+		await center.createUser({ username: 'eastclerk', roleKey: 'department', departmentId: EAST });
+		await center.createUser({ username: 'eastagent', roleKey: 'agent', departmentId: EAST });
+		const users = branch.runtime.deps.store.db('users');
+		await expect
+			.poll(
+				() =>
+					users.get('user:eastagent').then(
+						() => true,
+						() => false
+					),
+				{
+					timeout: CONVERGE_MS
+				}
+			)
+			.toBe(true);
+		expect(await branch.signIn('eastclerk', 'password-123')).toMatch(/=/);
+		// The branch seeded nothing itself: its configuration is the center's.
+		const seed = await branch.runtime.deps.store.db('config').get('setting:seed');
+		expect(seed._rev).toBe((await center.runtime.deps.store.db('config').get('setting:seed'))._rev);
+		expect(branch.runtime.seeded).toBe(false);
+	});
+
+	it('F29 a ticket transferred at the center to a branch department reaches the branch', async () => {
+		const agentDb = device<TicketDoc>('hq-agent');
+		const events = [
+			created('br-1', 'user:hqagent', CENTER_DEPT),
+			transferred('br-1', 'user:hqagent', EAST)
+		];
+		await agentDb.put(buildTicket('ticket:br-1', events, CENTER_DEPT));
+		const up = await agentDb.replicate.to(syncRemote(center.url, 'tickets', hqAgent));
+		expect(up.doc_write_failures).toBe(0);
+		await expect
+			.poll(() => state(branchTickets(), 'ticket:br-1'), { timeout: CONVERGE_MS })
+			.toMatchObject({ events: ['br-1-e0', 'br-1-e1'] });
+		expect((await branchTickets().get('ticket:br-1')).status).toBe('atDepartment');
+	});
+
+	it('F29 both sides work while the link is down and converge when it returns', async () => {
+		const admin = await branch.signIn('admin', ADMIN_PASSWORD);
+		const clerk = await branch.signIn('eastclerk', 'password-123');
+		const eastAgent = await branch.signIn('eastagent', 'password-123');
+		const clerkDb = device<TicketDoc>('east-clerk');
+		const eastAgentDb = device<TicketDoc>('east-agent');
+		const hqDb = device<TicketDoc>('hq-agent-2');
+		await clerkDb.replicate.from(syncRemote(branch.url, 'tickets', clerk));
+		await hqDb.replicate.from(syncRemote(center.url, 'tickets', hqAgent));
+		await expect
+			.poll(async () => ((await branchesOf(branch, admin)).body.link as { state: string }).state, {
+				timeout: CONVERGE_MS
+			})
+			.toBe('paused');
+
+		proxy.cut();
+
+		// At the center: the agent comments on the ticket.
+		const atCenter = await hqDb.get('ticket:br-1');
+		const comment: TicketEvent = {
+			id: 'br-1-c',
+			type: 'comment',
+			at: at(10),
+			by: 'user:hqagent',
+			text: '客户又来电催'
+		};
+		await hqDb.put(
+			buildTicket('ticket:br-1', [...atCenter.events, comment], CENTER_DEPT, atCenter._rev)
+		);
+		expect(
+			(await hqDb.replicate.to(syncRemote(center.url, 'tickets', hqAgent))).doc_write_failures
+		).toBe(0);
+
+		// At the branch: the department records its handling, and an agent records a new ticket.
+		const atBranch = await clerkDb.get('ticket:br-1');
+		const handled: TicketEvent = {
+			id: 'br-1-h',
+			type: 'handled',
+			at: at(11),
+			by: 'user:eastclerk',
+			departmentId: EAST,
+			note: '已上门修复',
+			nextDepartmentId: null
+		};
+		await clerkDb.put(
+			buildTicket('ticket:br-1', [...atBranch.events, handled], CENTER_DEPT, atBranch._rev)
+		);
+		expect(
+			(await clerkDb.replicate.to(syncRemote(branch.url, 'tickets', clerk))).doc_write_failures
+		).toBe(0);
+		await eastAgentDb.put(
+			buildTicket('ticket:br-2', [created('br-2', 'user:eastagent', EAST)], CENTER_DEPT)
+		);
+		expect(
+			(await eastAgentDb.replicate.to(syncRemote(branch.url, 'tickets', eastAgent)))
+				.doc_write_failures
+		).toBe(0);
+
+		// A photo taken at the branch (stored as the branch's /sync stores a crew's photo).
+		await branchTickets().insert({
+			_id: 'att:ticket:br-2:p1',
+			type: 'att',
+			ticketId: 'ticket:br-2',
+			by: 'user:eastagent',
+			updatedAt: at(12),
+			visibleTo: ['user:eastagent', EAST],
+			_attachments: { photo: { content_type: 'image/png', data: PIXEL_PNG } }
+		} as never);
+
+		// The branch sees the link down, and neither side has the other's writes.
+		await expect
+			.poll(async () => ((await branchesOf(branch, admin)).body.link as { state: string }).state, {
+				timeout: CONVERGE_MS
+			})
+			.toBe('offline');
+		expect((await state(centerTickets(), 'ticket:br-1'))?.events).not.toContain('br-1-h');
+		expect((await state(branchTickets(), 'ticket:br-1'))?.events).not.toContain('br-1-c');
+		expect(await state(centerTickets(), 'ticket:br-2')).toBeNull();
+
+		const restoredAt = Date.now();
+		proxy.restore();
+		const all = ['br-1-c', 'br-1-e0', 'br-1-e1', 'br-1-h'];
+		await expect
+			.poll(
+				async () => {
+					const [c, b] = [
+						await state(centerTickets(), 'ticket:br-1'),
+						await state(branchTickets(), 'ticket:br-1')
+					];
+					return {
+						center: { conflicts: c?.conflicts, events: c?.events },
+						branch: { conflicts: b?.conflicts, events: b?.events },
+						sameRev: c?.rev === b?.rev,
+						newTicket: (await state(centerTickets(), 'ticket:br-2'))?.events ?? null
+					};
+				},
+				{ timeout: CONVERGE_MS, interval: 100 }
+			)
+			.toEqual({
+				center: { conflicts: 0, events: all },
+				branch: { conflicts: 0, events: all },
+				sameRev: true,
+				newTicket: ['br-2-e0']
+			});
+		console.log(`F29 converged ${Date.now() - restoredAt} ms after the link returned`);
+		const { store } = center.runtime.deps;
+		await expect
+			.poll(
+				async () => {
+					const res = await store.fetch(
+						`/${store.dbName('tickets')}/${encodeURIComponent('att:ticket:br-2:p1')}/photo`
+					);
+					return res.ok ? Buffer.from(await res.arrayBuffer()).toString('base64') : res.status;
+				},
+				{ timeout: CONVERGE_MS }
+			)
+			.toBe(PIXEL_PNG);
+		// The merged ticket is what its events say: handled by the branch, waiting for the callback.
+		expect((await centerTickets().get('ticket:br-1')).status).toBe('callback');
+		// The center's agent sees the branch's handling on their device.
+		await hqDb.replicate.from(syncRemote(center.url, 'tickets', hqAgent));
+		expect((await hqDb.get('ticket:br-1')).events.map((e) => e.id)).toContain('br-1-h');
+
+		// The link reports itself caught up again.
+		await expect
+			.poll(async () => ((await branchesOf(branch, admin)).body.link as { state: string }).state, {
+				timeout: CONVERGE_MS
+			})
+			.toBe('paused');
+	});
+
+	it('F29 /replicate asks for the branch key on every request', async () => {
+		expect((await replicate('/tickets', { key: '' })).status).toBe(401);
+		expect((await replicate('/tickets', { key: `${KEY}x` })).status).toBe(401);
+		const stranger = await fetch(`${center.url}/replicate/tickets`, {
+			headers: { authorization: `Bearer west:${KEY}` }
+		});
+		expect(stranger.status).toBe(401);
+		// A signed-in user's cookie is no branch key either.
+		const withCookie = await fetch(`${center.url}/replicate/tickets`, {
+			headers: { cookie: hqAgent }
+		});
+		expect(withCookie.status).toBe(401);
+		expect((await replicate('/tickets')).status).toBe(200);
+	});
+
+	it('F29 a branch reads only its departments’ tickets and the accounts, never other databases', async () => {
+		const agentDb = device<TicketDoc>('hq-agent-3');
+		await agentDb.put(
+			buildTicket('ticket:br-hq', [created('br-hq', 'user:hqagent', CENTER_DEPT)], CENTER_DEPT)
+		);
+		await agentDb.replicate.to(syncRemote(center.url, 'tickets', hqAgent));
+
+		expect((await replicate('/tickets/ticket%3Abr-hq')).status).toBe(404);
+		expect((await replicate('/tickets/ticket%3Abr-1')).status).toBe(200);
+		const changes = (await (await replicate('/tickets/_changes')).json()) as {
+			results: { id: string }[];
+		};
+		const ids = changes.results.map((r) => r.id);
+		expect(ids).toEqual(expect.arrayContaining(['ticket:br-1', 'ticket:br-2']));
+		expect(ids).not.toContain('ticket:br-hq');
+		const bulk = (await (
+			await replicate('/tickets/_bulk_get', {
+				method: 'POST',
+				body: JSON.stringify({ docs: [{ id: 'ticket:br-hq' }] })
+			})
+		).json()) as { results: { docs: ({ ok: unknown } | { error: unknown })[] }[] };
+		expect(bulk.results[0]!.docs.every((d) => 'error' in d)).toBe(true);
+
+		// Accounts without sessions or counters; no other database, no design documents, no _all_docs.
+		const users = (await (await replicate('/users/_changes')).json()) as {
+			results: { id: string }[];
+		};
+		expect(users.results.length).toBeGreaterThan(0);
+		expect(users.results.every((r) => r.id.startsWith('user:'))).toBe(true);
+		expect((await replicate('/audit/_changes')).status).toBe(403);
+		expect((await replicate('/customers')).status).toBe(403);
+		expect((await replicate('/tickets/_all_docs')).status).toBe(403);
+		expect((await replicate('/tickets/_design%2Fapp')).status).toBe(403);
+		expect(
+			(
+				await replicate('/config/_bulk_docs', {
+					method: 'POST',
+					body: JSON.stringify({ docs: [], new_edits: false })
+				})
+			).status
+		).toBe(403);
+	});
+
+	it('F29 a branch writes only valid tickets visible to its departments', async () => {
+		const rev = (id: string) => ({ _rev: `1-${id}`, _revisions: { start: 1, ids: [id] } });
+		const network = buildTicket(
+			'ticket:br-net',
+			[
+				created('br-net', 'user:eastagent', CENTER_DEPT),
+				transferred('br-net', 'user:eastagent', 'department:network')
+			],
+			CENTER_DEPT
+		);
+		// Claiming the branch's department in visibleTo without an event that puts it there.
+		const forged = { ...network, _id: 'ticket:br-forged', visibleTo: [...network.visibleTo, EAST] };
+		const valid = buildTicket(
+			'ticket:br-ok',
+			[created('br-ok', 'user:eastagent', EAST)],
+			CENTER_DEPT
+		);
+		const photo = {
+			_id: 'att:ticket:br-ok:p1',
+			type: 'att',
+			ticketId: 'ticket:br-ok',
+			by: 'user:eastagent',
+			updatedAt: at(0),
+			visibleTo: valid.visibleTo,
+			_attachments: { photo: { content_type: 'image/png', data: PIXEL_PNG } }
+		};
+		const current = await centerTickets().get('ticket:br-1');
+		const res = await replicate('/tickets/_bulk_docs', {
+			method: 'POST',
+			body: JSON.stringify({
+				new_edits: false,
+				docs: [
+					{ ...network, ...rev('a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1') },
+					{ ...forged, ...rev('b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2') },
+					{ ...valid, ...rev('c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3') },
+					{ ...photo, ...rev('e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5') },
+					// A photo of a ticket of another department.
+					{
+						...photo,
+						_id: 'att:ticket:br-net:p1',
+						ticketId: 'ticket:br-net',
+						visibleTo: network.visibleTo,
+						...rev('f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6')
+					},
+					// Deleting the ticket itself, not a merged-away conflict.
+					{
+						_id: 'ticket:br-1',
+						_deleted: true,
+						_rev: `${Number(current._rev!.split('-')[0]) + 1}-d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4`,
+						_revisions: {
+							start: Number(current._rev!.split('-')[0]) + 1,
+							ids: ['d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4', current._rev!.split('-')[1]]
+						}
+					}
+				]
+			})
+		});
+		expect(res.status).toBe(201);
+		const results = (await res.json()) as { id: string; error?: string; reason?: string }[];
+		const byId = Object.fromEntries(results.map((r) => [r.id, r]));
+		expect(byId['ticket:br-net']).toMatchObject({ error: 'forbidden' });
+		expect(byId['ticket:br-forged']).toMatchObject({
+			error: 'forbidden',
+			reason: expect.stringMatching(/not derived/)
+		});
+		expect(byId['ticket:br-ok']?.error).toBeUndefined();
+		expect(byId['att:ticket:br-ok:p1']?.error).toBeUndefined();
+		expect(byId['att:ticket:br-net:p1']).toMatchObject({ error: 'forbidden' });
+		expect(byId['ticket:br-1']).toMatchObject({
+			error: 'forbidden',
+			reason: expect.stringMatching(/never deleted/)
+		});
+		expect(await state(centerTickets(), 'ticket:br-net')).toBeNull();
+		expect((await centerTickets().get('ticket:br-1'))._rev).toBe(current._rev);
+		// What the center accepted travels on to the branch, the photo with its bytes.
+		const { store } = branch.runtime.deps;
+		await expect
+			.poll(
+				async () => {
+					const res = await store.fetch(
+						`/${store.dbName('tickets')}/${encodeURIComponent(photo._id)}/photo`
+					);
+					return res.ok ? Buffer.from(await res.arrayBuffer()).toString('base64') : res.status;
+				},
+				{ timeout: CONVERGE_MS }
+			)
+			.toBe(PIXEL_PNG);
+	});
+
+	it('F29 /api/branches shows the center its branches and the branch its link', async () => {
+		const centerAdmin = await center.signIn('admin', ADMIN_PASSWORD);
+		const atCenter = await branchesOf(center, centerAdmin);
+		expect(atCenter.status).toBe(200);
+		const east = (atCenter.body.branches as Record<string, unknown>[])[0];
+		expect(east).toMatchObject({ name: 'east', departmentIds: [EAST] });
+		expect(Date.now() - Date.parse(east!.lastSeenAt as string)).toBeLessThan(60_000);
+		expect(east!.tickets).toBeGreaterThanOrEqual(3); // br-1, br-2, br-ok
+		expect(atCenter.body.link).toBeNull();
+
+		const branchAdmin = await branch.signIn('admin', ADMIN_PASSWORD);
+		const atBranch = await branchesOf(branch, branchAdmin);
+		const link = atBranch.body.link as {
+			name: string;
+			replications: {
+				db: string;
+				direction: string;
+				lastSyncAt: string | null;
+				docsWritten: number;
+			}[];
+		};
+		expect(link.name).toBe('east');
+		expect(link.replications.map((r) => `${r.direction} ${r.db}`)).toEqual([
+			'pull config',
+			'pull users',
+			'pull tickets',
+			'push tickets'
+		]);
+		expect(link.replications.every((r) => r.lastSyncAt !== null)).toBe(true);
+		expect(link.replications.find((r) => r.direction === 'push')!.docsWritten).toBeGreaterThan(0);
+		expect(atBranch.body.branches).toEqual([]);
+
+		const clerk = await branch.signIn('eastclerk', 'password-123');
+		expect((await branchesOf(branch, clerk)).status).toBe(403);
+
+		// A branch with a wrong key is refused, says so, and keeps trying.
+		const stray = await startTestServer({
+			CENTER_URL: center.url,
+			BRANCH_NAME: 'east',
+			BRANCH_KEY: `${KEY}-wrong`
+		});
+		try {
+			await expect
+				.poll(() => stray.runtime.deps.branches.link!.status().replications[0], {
+					timeout: CONVERGE_MS
+				})
+				.toMatchObject({ state: 'error', lastError: expect.stringMatching(/^401/) });
+		} finally {
+			await stray.close();
+		}
+		await expect
+			.poll(
+				async () =>
+					((await (await fetch(`${branch.url}/api/health`)).json()) as { branch: unknown }).branch,
+				{
+					timeout: CONVERGE_MS
+				}
+			)
+			.toEqual({ servesBranches: false, link: 'paused' });
+	});
+});
