@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTicket } from '#shared/tickets/ticket';
+import { buildTicket, eventFingerprint } from '#shared/tickets/ticket';
 import type { TicketEvent } from '#shared/tickets/events';
 import { branchCanRead, branchSelector, refuseBranchWrite } from './access';
 
@@ -20,7 +20,11 @@ const created: TicketEvent = {
 	callbackRequired: false
 };
 const ticket = { ...buildTicket('ticket:t', [created], CENTER), _rev: '1-a' };
-const existing = (liveRevs: string[]) => ({ winner: ticket, events: new Set(['e0']), liveRevs });
+const existing = (liveRevs: string[]) => ({
+	winner: ticket,
+	events: new Map([[created.id, eventFingerprint(created)]]),
+	liveRevs
+});
 const tombstone = (parent: string) => ({
 	_id: 'ticket:t',
 	_deleted: true,
@@ -46,6 +50,11 @@ describe('F29 what a branch may read and write', () => {
 		expect(refuseBranchWrite(ticket, ['department:west'], null, [ticket])).toMatch(/visible/);
 		const forged = { ...ticket, status: 'closed' };
 		expect(refuseBranchWrite(forged, [EAST], null, [forged])).toMatch(/not derived/);
+		// An event the center holds arrives unchanged or not at all.
+		const edited = { ...buildTicket('ticket:t', [{ ...created, content: '改过' }], CENTER) };
+		expect(refuseBranchWrite(edited, [EAST], existing(['1-a']), [edited])).toBe(
+			'events are never changed'
+		);
 	});
 
 	it('deletes merged-away conflicts but never the last live revision of a ticket', () => {

@@ -88,11 +88,15 @@ export function refuseBranchWrite(
 		if (existing) return readable ? 'attachments are never changed' : 'not visible to this branch';
 		return canRead('tickets', doc, scopes) ? null : 'not visible to this branch';
 	}
-	// Every event counts as known: its author and their permissions were checked at the branch's /sync.
-	// What remains is refuseTicketWrite's own part: type and id, visibility, valid events, derived fields.
-	const events = Array.isArray(doc.events) ? (doc.events as { id?: unknown }[]) : [];
-	const known = new Set(events.flatMap((e) => (typeof e?.id === 'string' ? [e.id] : [])));
-	return refuseTicketWrite(doc, BRANCH_WRITER, scopes, { readable, known });
+	// The authors and their permissions were checked at the branch's /sync. What remains is
+	// refuseTicketWrite's own part: type and id, visibility, valid and unchanged events, derived fields.
+	return refuseTicketWrite(
+		doc,
+		BRANCH_WRITER,
+		scopes,
+		{ readable, known: existing?.events ?? new Map() },
+		{ authorsChecked: true }
+	);
 }
 
 /** Stands for "the branch server" where refuseTicketWrite wants a user; never an event author. */

@@ -19,7 +19,9 @@ const Health = v.object({
 	lastSyncedAt: v.nullable(v.pipe(v.string(), v.isoTimestamp())),
 	client: v.pipe(v.string(), v.maxLength(200))
 });
-const CodeParam = v.object({ code: v.pipe(v.string(), v.regex(/^[0-9A-Z]{3,8}$/)) });
+const CodeParam = v.object({
+	code: v.pipe(v.string(), v.regex(/^([0-9A-Z]{1,40}-)?[0-9A-Z]{3,8}$/))
+});
 
 export interface DeviceHealthDoc extends v.InferOutput<typeof Health> {
 	_id: string;
@@ -38,7 +40,7 @@ interface Counter {
 	value: number;
 }
 
-export const deviceRoutes = ({ store }: AppDeps) =>
+export const deviceRoutes = ({ store, config }: AppDeps) =>
 	new Hono<AppEnv>()
 		.use(requireUser())
 		// Every device, what it holds and what waits on it — before the outage, not after (DESIGN.md, CHT).
@@ -93,7 +95,10 @@ export const deviceRoutes = ({ store }: AppDeps) =>
 					: { _id: 'counter:devices', type: 'counter', value: 1 };
 				try {
 					await db.insert(next);
-					return c.json({ code: next.value.toString(36).toUpperCase().padStart(3, '0') }, 201);
+					const serial = next.value.toString(36).toUpperCase().padStart(3, '0');
+					// A branch's store counts on its own: its name keeps its codes apart from the center's.
+					const branch = config.center?.name.toUpperCase().replace(/[^0-9A-Z]/g, '');
+					return c.json({ code: branch ? `${branch}-${serial}` : serial }, 201);
 				} catch (err) {
 					if (storeStatus(err) !== 409) throw err;
 				}

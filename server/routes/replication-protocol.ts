@@ -8,6 +8,8 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../context';
 import type { DbKey, Store } from '../store';
+import { eventFingerprint } from '#shared/tickets/ticket';
+import type { TicketEvent } from '#shared/tickets/events';
 
 export type Doc = { _id: string; _rev?: string; _deleted?: boolean; [key: string]: unknown };
 
@@ -15,8 +17,8 @@ export type Doc = { _id: string; _rev?: string; _deleted?: boolean; [key: string
 export interface Existing {
 	/** The current winning revision (never a deletion). */
 	winner: Doc;
-	/** The ids of all events in any leaf revision. */
-	events: Set<string>;
+	/** Every event in any leaf revision: its id and its content's fingerprint (`eventFingerprint`). */
+	events: Map<string, string>;
 	/** The revisions of the leaves that are not deleted. */
 	liveRevs: string[];
 }
@@ -136,12 +138,12 @@ export function replicationHandler({
 					headers: JSON_HEADERS
 				});
 				const leaves = res.ok ? ((await res.json()) as { ok?: Doc }[]) : [];
-				const events = new Set<string>();
+				const events = new Map<string, string>();
 				const liveRevs: string[] = [];
 				for (const leaf of leaves) {
 					if (leaf.ok && !leaf.ok._deleted && leaf.ok._rev) liveRevs.push(leaf.ok._rev);
-					for (const e of (leaf.ok?.events as { id?: string }[] | undefined) ?? []) {
-						if (e.id) events.add(e.id);
+					for (const e of (leaf.ok?.events as TicketEvent[] | undefined) ?? []) {
+						if (e.id) events.set(e.id, eventFingerprint(e));
 					}
 				}
 				out.set(id, { winner, events, liveRevs });

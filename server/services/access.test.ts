@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canRead, changesSelector, refuseTicketWrite, scopeHash, scopesOf } from './access';
-import { buildTicket } from '#shared/tickets/ticket';
+import { buildTicket, eventFingerprint } from '#shared/tickets/ticket';
 
 const user = { _id: 'user:alice', departmentId: 'department:center' };
 const scopes = scopesOf(user);
@@ -88,12 +88,25 @@ describe('access rules', () => {
 		);
 		const forged = buildTicket('ticket:1', [{ ...created, by: 'user:bob' }], 'department:center');
 		expect(refuseTicketWrite(forged, agent, [...scopes, 'user:bob'], null)).toMatch(/author/);
+		// An event the server already holds was checked when it arrived; it must arrive unchanged.
+		const held = forged.events[0]!;
 		expect(
 			refuseTicketWrite(forged, agent, [...scopes, 'user:bob'], {
 				readable: true,
-				known: new Set(['e1'])
+				known: new Map([['e1', eventFingerprint(held)]])
 			})
 		).toBeNull();
+		const edited = buildTicket(
+			'ticket:1',
+			[{ ...created, by: 'user:bob', content: '改过' }],
+			'department:center'
+		);
+		expect(
+			refuseTicketWrite(edited, agent, [...scopes, 'user:bob'], {
+				readable: true,
+				known: new Map([['e1', eventFingerprint(held)]])
+			})
+		).toBe('events are never changed');
 		expect(
 			refuseTicketWrite(
 				{ ...doc, visibleTo: [...doc.visibleTo, 'department:x'] },
@@ -120,7 +133,7 @@ describe('access rules', () => {
 				null
 			)
 		).toMatch(/its own handling/);
-		expect(refuseTicketWrite(doc, agent, scopes, { readable: false, known: new Set() })).toMatch(
+		expect(refuseTicketWrite(doc, agent, scopes, { readable: false, known: new Map() })).toMatch(
 			/not visible/
 		);
 		expect(refuseTicketWrite({ ...doc, events: [{ id: 'x' }] }, agent, scopes, null)).toMatch(

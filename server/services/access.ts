@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { TicketEvent, type TicketEventType } from '#shared/tickets/events';
-import { deriveTicket } from '#shared/tickets/ticket';
+import { deriveTicket, eventFingerprint } from '#shared/tickets/ticket';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { homeOf, type Permission } from '#shared/permissions';
 import type { UserDoc } from './accounts';
@@ -127,7 +127,8 @@ export function refuseTicketWrite(
 	doc: TicketLike,
 	user: Pick<UserDoc, '_id' | 'permissions' | 'departmentId'>,
 	scopes: readonly string[],
-	existing: { readable: boolean; known: Set<string> } | null
+	existing: { readable: boolean; known: ReadonlyMap<string, string> } | null,
+	{ authorsChecked = false }: { authorsChecked?: boolean } = {}
 ): string | null {
 	if (doc._deleted) return 'only the server deletes documents';
 	if (
@@ -146,7 +147,13 @@ export function refuseTicketWrite(
 		const parsed = v.safeParse(v.array(TicketEvent), doc.events);
 		if (!parsed.success) return 'malformed event';
 		for (const e of parsed.output) {
-			if (existing?.known.has(e.id)) continue; // already on the server: whoever recorded it was checked then
+			const held = existing?.known.get(e.id);
+			if (held !== undefined) {
+				// Already on the server: whoever recorded it was checked then; its content never changes.
+				if (held !== eventFingerprint(e)) return 'events are never changed';
+				continue;
+			}
+			if (authorsChecked) continue; // a branch server checked its own users' events
 			if (e.by !== user._id) return 'events are recorded by their author only';
 			const needed = EVENT_PERMISSION[e.type];
 			if (needed && !user.permissions.includes(needed)) {

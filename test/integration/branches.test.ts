@@ -159,6 +159,22 @@ describe('F29 branch offices', () => {
 		const seed = await branch.runtime.deps.store.db('config').get('setting:seed');
 		expect(seed._rev).toBe((await center.runtime.deps.store.db('config').get('setting:seed'))._rev);
 		expect(branch.runtime.seeded).toBe(false);
+
+		// Devices at the branch number tickets with codes the center's devices never get.
+		const code = async (server: TestServer, cookie: string) =>
+			(
+				(await (
+					await fetch(`${server.url}/api/devices`, {
+						method: 'POST',
+						headers: { cookie, origin: server.url }
+					})
+				).json()) as { code: string }
+			).code;
+		const branchCode = await code(branch, await branch.signIn('eastclerk', 'password-123'));
+		expect(branchCode).toMatch(/^EAST-[0-9A-Z]{3}$/);
+		expect(await code(center, await center.signIn('eastclerk', 'password-123'))).toMatch(
+			/^[0-9A-Z]{3}$/
+		);
 	});
 
 	it('F29 a ticket transferred at the center to a branch department reaches the branch', async () => {

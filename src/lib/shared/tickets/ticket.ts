@@ -161,8 +161,8 @@ export function buildTicket(
 	};
 }
 
-/** An event's content, whatever the order of its keys. */
-const canonical = (e: TicketEvent) =>
+/** An event's content, whatever the order of its keys: the same event has the same fingerprint everywhere. */
+export const eventFingerprint = (e: TicketEvent) =>
 	JSON.stringify(e, Object.keys(e).sort() as (keyof TicketEvent)[]);
 
 /** Thrown when two revisions hold different events under one id: no union keeps both (events never change). */
@@ -173,7 +173,7 @@ function dedupe(events: readonly TicketEvent[]): TicketEvent[] {
 	for (const e of events) {
 		const seen = byId.get(e.id);
 		if (!seen) byId.set(e.id, e);
-		else if (seen !== e && canonical(seen) !== canonical(e)) {
+		else if (seen !== e && eventFingerprint(seen) !== eventFingerprint(e)) {
 			throw new EventMismatch(`event ${e.id} differs between revisions`);
 		}
 	}
