@@ -37,6 +37,13 @@ async function main() {
 				`  Telephony: ${deps.telephony().state} — ${deps.telephony().detail}`,
 				`  Web app:   ${deps.config.webDir && existsSync(deps.config.webDir) ? deps.config.webDir : 'not built (run npm run build)'}`
 			];
+			if (config.center) {
+				lines.push(
+					`  Branch:    ${config.center.name} of ${config.center.url} — sign in with the center's accounts`
+				);
+			} else if (config.branches.length > 0) {
+				lines.push(`  Branches:  ${config.branches.map((b) => b.name).join(', ')} (/replicate)`);
+			}
 			if (runtime.firstAdmin) {
 				lines.push(
 					'',
