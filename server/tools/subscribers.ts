@@ -79,8 +79,8 @@ const DIGITAL_PRODUCTS = [
 const ANALOG_PRODUCTS = ['模拟电视基本收视', '副机收视'];
 const STATUSES = ['正常', '正常', '正常', '正常', '正常', '正常', '欠费停机', '报停', '销户'];
 
-/** mulberry32: small, fast, good enough for test data. */
-function random(seed: number) {
+/** mulberry32: a tiny deterministic PRNG, uniform in [0, 1); good enough for test data. */
+export function mulberry32(seed: number): () => number {
 	let a = seed >>> 0;
 	return () => {
 		a = (a + 0x6d2b79f5) >>> 0;
@@ -117,7 +117,7 @@ export function* generateSubscribers({
 	seed = 1,
 	start = 0
 }: GenerateOptions): Generator<SubscriberRow> {
-	const rnd = random(seed * 7919 + start);
+	const rnd = mulberry32(seed * 7919 + start);
 	const pick = <T>(list: readonly T[]) => list[Math.floor(rnd() * list.length)]!;
 	const digits = (n: number) => {
 		let s = '';

@@ -15,17 +15,9 @@ const DEPARTMENT = 'department:billing';
 const BATCH_SIZE = 500; // as the browser (src/lib/replication/tickets-db.ts)
 const SETTLE_MS = 10_000; // how long the server's resolver may take to merge every conflict
 
-/** mulberry32: a tiny deterministic PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+import { mulberry32 } from '../../server/tools/subscribers';
+
+export { mulberry32 };
 
 export interface MergeUser {
 	id: string;
