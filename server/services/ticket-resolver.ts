@@ -66,7 +66,12 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 		log(`ticket resolver: ${doc._id} cannot be merged (${reason}); shown to administrators`);
 	}
 
-	/** Merges every conflict of one ticket; returns true when something was written. */
+	/**
+	 * Merges every conflict of one ticket; returns true when something was written. The merged winner is
+	 * written alone first; only once it is stored are the merged losing revisions deleted, so a write that
+	 * races a device (409) never leaves a loser deleted whose events are not yet in the winner. A revision
+	 * that cannot be read is left as it is (nothing to merge, and rewriting for it would loop).
+	 */
 	async function resolve(doc: Doc, signal: AbortSignal): Promise<boolean> {
 		if (!doc._conflicts?.length) return false;
 		if (doc.type !== 'ticket') {
@@ -76,8 +81,10 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 		let merged: TicketDoc = doc;
 		const losers: string[] = [];
 		for (const rev of doc._conflicts) {
-			const other = await get<TicketDoc>(`${encodeURIComponent(doc._id)}?rev=${rev}`);
-			if (!other) continue;
+			const other = await get<TicketDoc & { _deleted?: boolean }>(
+				`${encodeURIComponent(doc._id)}?rev=${rev}`
+			);
+			if (!other || other._deleted) continue;
 			try {
 				merged = mergeTickets(merged, other, CENTER_DEPARTMENT_ID);
 			} catch (err) {
@@ -86,12 +93,26 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 			}
 			losers.push(rev);
 		}
+		if (losers.length === 0) return false;
 		const { _conflicts: _, ...winner } = { ...merged, _rev: doc._rev } as Doc;
+		const written = await store.fetch(`/${db}/${encodeURIComponent(doc._id)}`, {
+			method: 'PUT',
+			headers: json,
+			body: JSON.stringify(winner),
+			signal
+		});
+		if (!written.ok) {
+			// Someone wrote the ticket since we read it: the changes feed brings it back with its conflicts.
+			log(
+				`ticket resolver: ${doc._id}: winner not written (${written.status}), retried from the feed`
+			);
+			return false;
+		}
 		const res = await store.fetch(`/${db}/_bulk_docs`, {
 			method: 'POST',
 			headers: json,
 			body: JSON.stringify({
-				docs: [winner, ...losers.map((rev) => ({ _id: doc._id, _rev: rev, _deleted: true }))]
+				docs: losers.map((rev) => ({ _id: doc._id, _rev: rev, _deleted: true }))
 			}),
 			signal
 		});
