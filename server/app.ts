@@ -27,10 +27,10 @@ import { eventRoutes } from './routes/events';
 import { replicateRoutes } from './routes/replicate';
 import { branchRoutes } from './routes/branches';
 import type { AppDeps, AppEnv } from './context';
+import { SYNC_BODY_MAX_BYTES } from '#shared/tickets/sync-limits';
 
 const SERVER_PATHS = /^\/(api|sync|replicate|events|internal)(\/|$)/;
 const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands
-const SYNC_BODY_MAX_BYTES = 64 * 1024 * 1024; // 64 MiB: replication batches, photos arrive later
 const IMPORT_BODY_MAX_BYTES = 4 * 1024 * 1024 * 1024; // 4 GiB: a city's billing export, streamed
 const IMPORT_PATH = '/api/customers/import';
 

@@ -9,6 +9,7 @@
  * center.
  */
 import { createRequire } from 'node:module';
+import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
 import type { Store } from '../store';
 
 const require = createRequire(import.meta.url);
@@ -281,7 +282,7 @@ export function startBranchLink({
 				live: true,
 				retry: true,
 				back_off_function: backOff,
-				...(direction === 'push' ? { selector: PUSH_SELECTOR } : {})
+				...(direction === 'push' ? { selector: PUSH_SELECTOR, batch_size: PUSH_BATCH_SIZE } : {})
 			});
 			current = rep;
 			const ours = (f: (...args: never[]) => void) =>

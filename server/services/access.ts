@@ -10,6 +10,7 @@ import * as v from 'valibot';
 import { TicketEvent, type TicketEventType } from '#shared/tickets/events';
 import { deriveTicket, eventFingerprint } from '#shared/tickets/ticket';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
+import { ATTACHMENT_MAX_BASE64 } from '#shared/tickets/sync-limits';
 import { homeOf, type Permission } from '#shared/permissions';
 import type { UserDoc } from './accounts';
 
@@ -86,8 +87,6 @@ interface TicketLike extends AnyDoc {
 	events?: { id?: unknown; by?: unknown }[];
 }
 
-/** A photo's bytes as base64 may be at most this long (≈ 4 MB of image); the tablet scales photos down. */
-const ATTACHMENT_MAX_BASE64 = 5_600_000;
 const ATTACHMENT_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
 /** Attachment documents are written once, by their author, with one image and the fields the selector needs. */

@@ -13,13 +13,15 @@ import { mulberry32 } from '../helpers/offline-merge';
 import { ADMIN_PASSWORD, startTestServer } from '../helpers/server';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+import { PUSH_BATCH_SIZE } from '../../src/lib/shared/tickets/sync-limits';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 300);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000);
 const PHOTOS = Number(process.env.BENCH_PHOTOS ?? 200);
 const PHOTO_BYTES = Number(process.env.BENCH_PHOTO_KB ?? 150) * 1024;
 const ATT_NAME = process.env.BENCH_ATT_NAME ?? 'photo';
-const BATCH_SIZE = 500; // as the browser (src/lib/replication/tickets-db.ts)
+// As the browser pushes (src/lib/replication/tickets-db.ts); BENCH_PUSH_BATCH compares other sizes.
+const BATCH_SIZE = Number(process.env.BENCH_PUSH_BATCH ?? PUSH_BATCH_SIZE);
 const CENTER = 'department:center';
 const CREW_DEPARTMENT = 'department:engineering-install';
 const DAY_MS = 86_400_000;
@@ -105,7 +107,7 @@ try {
 	// Online once: the tablet receives its work orders.
 	const pullStarted = performance.now();
 	const pulled = await tablet.replicate.from(syncRemote(server.url, 'tickets', crewCookie), {
-		batch_size: BATCH_SIZE
+		batch_size: 500 // the browser's pull batch
 	});
 	const pullMs = performance.now() - pullStarted;
 
@@ -209,6 +211,3 @@ try {
 	await tablet.destroy();
 	await server.close();
 }
-// The embedded store leaks the heartbeat timer of every long-poll `_changes` cancelled by its client
-// (express-pouchdb), which would keep this process alive after the server has closed.
-process.exit(process.exitCode ?? 0);

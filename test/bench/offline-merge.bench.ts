@@ -44,6 +44,3 @@ try {
 } finally {
 	await server.close();
 }
-// The embedded store leaks the heartbeat timer of every long-poll `_changes` cancelled by its client
-// (express-pouchdb), which would keep this process alive after the server has closed.
-process.exit(process.exitCode ?? 0);

@@ -8,6 +8,7 @@ import { PouchDB, syncRemote } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+import { ATTACHMENT_MAX_BASE64, PUSH_BATCH_SIZE } from '../../src/lib/shared/tickets/sync-limits';
 
 const CENTER = 'department:center';
 const INSTALL = 'department:engineering-install';
@@ -211,4 +212,41 @@ describe('F28 work orders on crew devices', () => {
 		expect(photoRefused.doc_write_failures).toBe(1);
 		expect(JSON.stringify(photoRefused.errors)).toContain('by their author only');
 	});
+
+	it('F28 a backlog of the largest photos uploads in push batches that fit the server’s body limit', async () => {
+		const crew = await createCrew('三队', ['user:wofitter']);
+		const tablet = new PouchDB('wo-big-photos', { adapter: 'memory' });
+		// More of the largest photos the server takes than one request may carry (64 MiB).
+		const bytes = Math.floor((ATTACHMENT_MAX_BASE64 * 3) / 4) - 3;
+		const count = 14;
+		for (let i = 0; i < count; i++) {
+			const stamp = at();
+			await tablet.put({
+				_id: `att:ticket:wo-1:big-${i}`,
+				type: 'att',
+				ticketId: 'ticket:wo-1',
+				by: 'user:wofitter',
+				at: stamp,
+				updatedAt: stamp,
+				visibleTo: ['user:wofitter', crew],
+				_attachments: {
+					photo: { content_type: 'image/jpeg', data: Buffer.alloc(bytes, i).toString('base64') }
+				}
+			});
+		}
+		// All in one batch the request is too large, on every retry: the device would never sync.
+		const oneBatch = await tablet.replicate.to(remote('wofitter'), { batch_size: 500 }).then(
+			() => null,
+			(err: { status?: number }) => err.status
+		);
+		expect(oneBatch).toBe(413);
+		// In the devices' push batches every photo arrives.
+		const up = await tablet.replicate.to(remote('wofitter'), { batch_size: PUSH_BATCH_SIZE });
+		expect(up.doc_write_failures).toBe(0);
+		const held = await server.runtime.deps.store
+			.db('tickets')
+			.list({ startkey: 'att:ticket:wo-1:big-', endkey: 'att:ticket:wo-1:big-\uffff' });
+		expect(held.rows).toHaveLength(count);
+		await tablet.destroy();
+	}, 120_000);
 });

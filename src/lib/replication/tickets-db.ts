@@ -13,6 +13,7 @@ import IndexedDbAdapter from 'pouchdb-adapter-indexeddb';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
 import { expiredIds } from '#shared/tickets/retention';
+import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
 import { syncStatus } from '$lib/state/sync-status.svelte';
 
 PouchDB.plugin(IndexedDbAdapter);
@@ -87,7 +88,14 @@ export function startTicketSync(): void {
 function startReplication(local: PurgeableDb) {
 	const remote = new PouchDB<TicketDoc>(`${location.origin}/sync/tickets`, { skip_setup: true });
 	replication = local
-		.sync(remote, { live: true, retry: true, batch_size: BATCH_SIZE, back_off_function: backOff })
+		.sync(remote, {
+			live: true,
+			retry: true,
+			back_off_function: backOff,
+			// Pulls in large batches (first sync); pushes in batches that always fit the server's body limit.
+			pull: { batch_size: BATCH_SIZE },
+			push: { batch_size: PUSH_BATCH_SIZE }
+		})
 		.on('change', () => {
 			syncStatus.markSynced();
 			notify();
