@@ -288,13 +288,16 @@ export function replicationHandler({
 					headers: { 'content-type': 'application/json' }
 				});
 			}
-			const body = (await res.json()) as {
+			// Parsed to check each revision, answered with the store's own bytes when nothing is withheld.
+			const bytes = await res.arrayBuffer();
+			const body = JSON.parse(new TextDecoder().decode(bytes)) as {
 				results: { id: string; docs: ({ ok: Doc } | { error: unknown })[] }[];
 			};
 			const deletedIds = body.results
 				.filter((r) => r.docs.some((d) => 'ok' in d && d.ok._deleted))
 				.map((r) => r.id);
 			const current = await winners(dbName, deletedIds);
+			let withheld = false;
 			for (const result of body.results) {
 				result.docs = result.docs.map((d) => {
 					if (!('ok' in d)) return d;
@@ -303,12 +306,15 @@ export function replicationHandler({
 						d.ok._deleted && policy.tombstonesFollowWinner
 							? policy.canRead(current.get(result.id) ?? { _id: result.id })
 							: policy.canRead(d.ok);
-					return allowed
-						? d
-						: { error: { id: result.id, rev: d.ok._rev, error: 'not_found', reason: 'missing' } };
+					if (allowed) return d;
+					withheld = true;
+					return {
+						error: { id: result.id, rev: d.ok._rev, error: 'not_found', reason: 'missing' }
+					};
 				});
 			}
-			return c.json(body);
+			if (withheld) return c.json(body);
+			return new Response(bytes, { headers: { 'content-type': 'application/json' } });
 		}
 
 		if (head === '_bulk_docs' && rest.length === 1 && method === 'POST') {
