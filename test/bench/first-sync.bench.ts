@@ -3,19 +3,27 @@
  * PouchDB replication of the same documents straight from the store (admin credentials, no access checks)
  * in the same run. Both use the browser's batch size and keep their connections open as a browser does.
  * Target: `/sync` ≤ 1.2× the raw replication.
- * After one untimed pass of each, rounds alternate which goes first. BENCH_TICKETS (default 10000) and BENCH_ROUNDS (default 4).
+ * After one untimed pass of each, rounds alternate which goes first. BENCH_TICKETS (default 10000) and BENCH_ROUNDS (default 8).
  */
-import { PouchDB, device, syncRemote } from '../helpers/pouch';
+import { Worker } from 'node:worker_threads';
+import type { DeviceResult, DeviceTask } from './first-sync-device';
 import { startTestServer } from '../helpers/server';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 10_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const BATCH_SIZE = 500; // as the browser (src/lib/replication/tickets-db.ts)
 const CENTER = 'department:center';
 
 const server = await startTestServer();
+// The device runs in its own thread, as a browser is its own process beside the server.
+const deviceThread = new Worker(
+	`import('tsx/esm/api').then((tsx) => tsx.tsImport(${JSON.stringify(
+		new URL('./first-sync-device.ts', import.meta.url).href
+	)}, ${JSON.stringify(import.meta.url)}))`,
+	{ eval: true }
+);
 try {
 	const cookie = await server.createUser({ username: 'firstsync', roleKey: 'agent' });
 	const user = 'user:firstsync';
@@ -69,31 +77,33 @@ try {
 		await new Promise((r) => setTimeout(r, 200));
 	}
 
-	/** The store's tickets database as a PouchDB remote, through the server's own store door. */
-	const raw = new PouchDB<TicketDoc>(`http://store.invalid/${store.dbName('tickets')}`, {
-		skip_setup: true,
-		fetch: (url: string | Request, opts?: RequestInit) => {
-			const u = new URL(String(url));
-			return store.fetch(u.pathname + u.search, opts);
-		}
-	} as PouchDB.Configuration.RemoteDatabaseConfiguration);
+	// The store's own HTTP door (the embedded store listens on loopback) and its credentials.
+	const storeDoor = (
+		store.nano as unknown as { config: { url: string; headers?: Record<string, string> } }
+	).config;
 
 	async function time(kind: 'sync' | 'raw', round: number): Promise<number> {
-		const db = device<TicketDoc>(`first-sync-${kind}-${round}-${Date.now()}`);
-		const source =
-			kind === 'sync'
-				? syncRemote<TicketDoc>(server.url, 'tickets', cookie, { keepAlive: true })
-				: raw;
-		const started = performance.now();
-		const res = await db.replicate.from(source, { batch_size: BATCH_SIZE });
-		const ms = performance.now() - started;
-		const count = (await db.info()).doc_count;
-		await db.destroy();
+		const task: DeviceTask = {
+			name: `first-sync-${kind}-${round}-${Date.now()}`,
+			batchSize: BATCH_SIZE,
+			...(kind === 'sync'
+				? { url: `${server.url}/sync/tickets`, headers: { cookie } }
+				: { url: `${storeDoor.url}/${store.dbName('tickets')}`, headers: storeDoor.headers ?? {} })
+		};
+		const answer = new Promise<DeviceResult>((resolve, reject) => {
+			deviceThread.once('error', reject);
+			deviceThread.once('message', (result: DeviceResult) => {
+				deviceThread.off('error', reject);
+				resolve(result);
+			});
+		});
+		deviceThread.postMessage(task);
+		const res = await answer;
 		// The raw replication also carries the design document; the device must get every ticket.
-		if (res.doc_write_failures > 0 || count < TICKETS) {
-			throw new Error(`${kind}: ${count} docs, ${res.doc_write_failures} failures`);
+		if (res.failures > 0 || res.docs < TICKETS) {
+			throw new Error(`${kind}: ${res.docs} docs, ${res.failures} failures`);
 		}
-		return ms;
+		return res.ms;
 	}
 
 	// One untimed pass of each first: the first full replication of a fresh process is ~30% slower
@@ -118,5 +128,6 @@ try {
 			`ratio ${ratio.toFixed(2)}× (target ≤ 1.2×)`
 	);
 } finally {
+	await deviceThread.terminate();
 	await server.close();
 }

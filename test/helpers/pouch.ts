@@ -12,23 +12,14 @@ export { PouchDB };
 export const device = <T extends object>(name: string) =>
 	new PouchDB<T>(name, { adapter: 'memory' });
 
-/**
- * `/sync/<db>` on `baseUrl` as the user whose session cookie is given. PouchDB's own fetch in Node
- * (node-fetch) opens a connection per request; `keepAlive` uses Node's fetch, which keeps connections
- * open as a browser does (benchmarks).
- */
-export function syncRemote<T extends object>(
-	baseUrl: string,
-	db: string,
-	cookie: string,
-	{ keepAlive = false } = {}
-) {
+/** `/sync/<db>` on `baseUrl` as the user whose session cookie is given. */
+export function syncRemote<T extends object>(baseUrl: string, db: string, cookie: string) {
 	return new PouchDB<T>(`${baseUrl}/sync/${db}`, {
 		skip_setup: true,
 		fetch: (url: string | Request, opts?: RequestInit) => {
 			const headers = new Headers(opts?.headers);
 			headers.set('cookie', cookie);
-			return (keepAlive ? fetch : PouchDB.fetch)(url, { ...opts, headers });
+			return PouchDB.fetch(url, { ...opts, headers });
 		}
 	} as PouchDB.Configuration.RemoteDatabaseConfiguration);
 }
