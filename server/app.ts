@@ -42,6 +42,24 @@ const tooLarge = (c: Context) =>
 	c.json({ code: 'bad_request', message: 'Request body too large' }, 413);
 const apiBodyLimit = bodyLimit({ maxSize: API_BODY_MAX_BYTES, onError: tooLarge });
 
+/** What a branch office takes from its center (F29): accounts, registrations, passwords, configuration. */
+const CENTER_MANAGED = /^\/api\/(users|accounts|register|admin\/config|session\/password)(\/|$)/;
+
+/**
+ * At a branch office these are read-only: its accounts and configuration are replicated from the center,
+ * and a change made here would never reach the center and be replaced by the center's next one.
+ */
+const managedAtCenter: MiddlewareHandler = async (c, next) => {
+	if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && CENTER_MANAGED.test(c.req.path)) {
+		throw new AppError(
+			'managed_at_center',
+			409,
+			'This is a branch office: accounts, passwords and configuration are changed at the center'
+		);
+	}
+	await next();
+};
+
 export function createApp(deps: AppDeps) {
 	const app = new Hono<AppEnv>()
 		.use(
@@ -67,6 +85,7 @@ export function createApp(deps: AppDeps) {
 		.use('/sync/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/replicate/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/api/*', loadSession(deps))
+		.use('/api/*', deps.branches.link ? managedAtCenter : (_c, next) => next())
 		.use('/sync/*', loadSession(deps))
 		.use('/sync', loadSession(deps))
 		.use('/events', loadSession(deps))

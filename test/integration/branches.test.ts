@@ -323,6 +323,44 @@ describe('F29 branch offices', () => {
 			.toBe('paused');
 	});
 
+	it('F29 accounts, passwords and configuration are changed at the center, not at a branch', async () => {
+		const admin = await branch.signIn('admin', ADMIN_PASSWORD);
+		const send = (method: string, path: string, body: unknown, cookie = admin) =>
+			fetch(`${branch.url}${path}`, {
+				method,
+				headers: { cookie, origin: branch.url, 'content-type': 'application/json' },
+				body: JSON.stringify(body)
+			});
+		const attempts = [
+			await send('POST', '/api/admin/config/department', { name: '分支新部门', kind: 'branch' }),
+			await send('POST', '/api/users/user:eastclerk/password-reset', {}),
+			await send('PUT', '/api/users/user:eastclerk/status', { status: 'disabled' }),
+			await send(
+				'POST',
+				'/api/session/password',
+				{ currentPassword: 'password-123', newPassword: 'password-456' },
+				await branch.signIn('eastclerk', 'password-123')
+			),
+			await send('POST', '/api/register', { username: 'eastnew', password: 'password-123' }, '')
+		];
+		for (const res of attempts) {
+			expect(res.status).toBe(409);
+			expect(((await res.json()) as { code: string }).code).toBe('managed_at_center');
+		}
+		// Reading still works, and nothing changed: the clerk signs in with the same password.
+		const list = await fetch(`${branch.url}/api/admin/config/department`, {
+			headers: { cookie: admin }
+		});
+		expect(list.status).toBe(200);
+		expect(JSON.stringify(await list.json())).not.toContain('分支新部门');
+		expect(await branch.signIn('eastclerk', 'password-123')).toMatch(/=/);
+		// The center itself still manages them.
+		const atCenter = await fetch(`${center.url}/api/admin/config/department`, {
+			headers: { cookie: await center.signIn('admin', ADMIN_PASSWORD) }
+		});
+		expect(atCenter.status).toBe(200);
+	});
+
 	it('F29 /replicate asks for the branch key on every request', async () => {
 		expect((await replicate('/tickets', { key: '' })).status).toBe(401);
 		expect((await replicate('/tickets', { key: `${KEY}x` })).status).toBe(401);

@@ -96,3 +96,9 @@ export async function syncHealth(): Promise<{
 	]);
 	return { devices, branches, conflicts };
 }
+
+/** Whether this server is a branch office, whose accounts and configuration are changed at the center (F29). */
+export async function atBranchOffice(): Promise<boolean> {
+	const health = await api<{ branch?: { link: string | null } }>('/health').catch(() => null);
+	return Boolean(health?.branch?.link);
+}

@@ -106,6 +106,8 @@ export const en: Shape<typeof zhCN> = {
 		approved: 'Approved {{username}} as {{role}}',
 		registeredAt: 'Registered',
 		nav: 'Administration menu',
+		branchReadOnly:
+			'This is a branch office: accounts, passwords and settings come from the center and are changed there.',
 		pending: 'Approvals',
 		users: 'Users',
 		roles: 'Roles',
@@ -629,6 +631,8 @@ export const en: Shape<typeof zhCN> = {
 		stale: 'Someone else changed this record; reload and try again.',
 		in_use: 'Cannot delete: still in use.',
 		self: 'You cannot do this to your own account.',
+		managed_at_center:
+			'This is a branch office: accounts, passwords and settings are changed at the center.',
 		internal: 'Server error. Please try again later.',
 		network: 'Cannot reach the server. Check the network.'
 	},

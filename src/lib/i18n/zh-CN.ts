@@ -99,6 +99,7 @@ export const zhCN = {
 		approved: '已批准 {{username}}，角色：{{role}}',
 		registeredAt: '注册时间',
 		nav: '系统管理菜单',
+		branchReadOnly: '这里是分支机构：账号、密码和系统设置来自中心，请在中心修改。',
 		pending: '待审批',
 		users: '用户管理',
 		roles: '角色管理',
@@ -612,6 +613,7 @@ export const zhCN = {
 		stale: '该记录已被他人修改，请刷新后重试。',
 		in_use: '无法删除：仍在使用中。',
 		self: '不能对自己的账号执行此操作。',
+		managed_at_center: '这里是分支机构：账号、密码和系统设置请在中心修改。',
 		internal: '服务器出错，请稍后再试。',
 		network: '无法连接服务器，请检查网络。'
 	},

@@ -18,6 +18,7 @@ export const ERROR_CODES = [
 	'stale',
 	'in_use',
 	'self',
+	'managed_at_center',
 	'internal'
 ] as const;
 
