@@ -1,19 +1,21 @@
 /**
  * The center's view of its branch offices (F29, `BRANCHES`): who may call `/replicate` (bearer
  * `<name>:<key>`, compared in constant time), each branch's scopes (its departments and their crews), when
- * each was last seen, and how many tickets it holds. Only `/replicate` and `/api/branches` use it.
+ * each was last seen (kept across restarts), and how many tickets it holds. Only `/replicate` and `/api/branches` use it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BranchConfig } from '../config';
 import type { Store } from '../store';
 
 const CREW_CACHE_MS = 2_000;
+/** How often the last-seen times are written down: a replicating branch calls many times a minute. */
+const SEEN_SAVE_MS = 10_000;
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
 export interface BranchSummary {
 	name: string;
 	departmentIds: string[];
-	/** When the branch last called `/replicate` (since this server started); null if not yet. */
+	/** When the branch last called `/replicate`; null if never. */
 	lastSeenAt: string | null;
 	/** Ticket documents visible to the branch's scopes, i.e. those it holds once caught up. */
 	tickets: number;
@@ -32,6 +34,45 @@ export function createBranchRegistry({
 	const keys = new Map(branches.map((b) => [b.name, digest(b.key)]));
 	const unknownKey = digest(`unknown:${Math.random()}`);
 	let crews: { list: { _id: string; departmentId: string }[]; until: number } | null = null;
+
+	// Last-seen times live in a `_local` document of the audit database (server-only, never replicated).
+	const seenPath = `/${store.dbName('audit')}/_local/branches-seen`;
+	let loaded: Promise<void> | null = null;
+	let savedAt = 0;
+	let saving = false;
+
+	function loadSeen(): Promise<void> {
+		loaded ??= store
+			.fetch(seenPath, { headers: JSON_HEADERS })
+			.then((r) => (r.ok ? (r.json() as Promise<{ seen?: Record<string, string> }>) : null))
+			.then((doc) => {
+				for (const [name, at] of Object.entries(doc?.seen ?? {})) {
+					if (!seen.has(name) || seen.get(name)! < at) seen.set(name, at);
+				}
+			})
+			.catch(() => {});
+		return loaded;
+	}
+
+	async function saveSeen(): Promise<void> {
+		if (saving || Date.now() - savedAt < SEEN_SAVE_MS) return;
+		saving = true;
+		savedAt = Date.now();
+		try {
+			await loadSeen();
+			const current = await store.fetch(seenPath, { headers: JSON_HEADERS });
+			const rev = current.ok ? ((await current.json()) as { _rev: string })._rev : null;
+			await store.fetch(seenPath, {
+				method: 'PUT',
+				headers: JSON_HEADERS,
+				body: JSON.stringify({ seen: Object.fromEntries(seen), ...(rev ? { _rev: rev } : {}) })
+			});
+		} catch {
+			savedAt = 0; // the store is away: try again with the next call
+		} finally {
+			saving = false;
+		}
+	}
 
 	/** Every crew and its department, cached briefly: a replicator asks many times a minute. */
 	async function allCrews() {
@@ -81,9 +122,11 @@ export function createBranchRegistry({
 
 		markSeen(name: string): void {
 			seen.set(name, new Date().toISOString());
+			void saveSeen();
 		},
 
 		async summaries(): Promise<BranchSummary[]> {
+			await loadSeen();
 			return Promise.all(
 				branches.map(async (branch) => {
 					const res = await store.fetch(

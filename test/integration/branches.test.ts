@@ -5,6 +5,9 @@
  * write only what belongs to its departments.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { device, syncRemote } from '../helpers/pouch';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server';
@@ -359,6 +362,34 @@ describe('F29 branch offices', () => {
 			headers: { cookie: await center.signIn('admin', ADMIN_PASSWORD) }
 		});
 		expect(atCenter.status).toBe(200);
+	});
+
+	it('F29 the center remembers when each branch was last seen across a restart', async () => {
+		const dataDir = mkdtempSync(join(tmpdir(), 'cc-seen-'));
+		const env = { BRANCHES: `north=${KEY}@${EAST}`, DATA_DIR: dataDir };
+		let hq = await startTestServer(env);
+		try {
+			const called = await fetch(`${hq.url}/replicate/tickets`, {
+				headers: { authorization: `Bearer north:${KEY}` }
+			});
+			expect(called.status).toBe(200);
+			const seenAt = async () => {
+				const { body } = await branchesOf(hq, await hq.signIn('admin', ADMIN_PASSWORD));
+				return (body.branches as { name: string; lastSeenAt: string | null }[])[0]!.lastSeenAt;
+			};
+			const before = await seenAt();
+			expect(before).not.toBeNull();
+			const audit = `/${hq.runtime.deps.store.dbName('audit')}/_local/branches-seen`;
+			await expect
+				.poll(async () => (await hq.runtime.deps.store.fetch(audit)).status, { timeout: 5_000 })
+				.toBe(200);
+			await hq.close();
+			hq = await startTestServer(env);
+			expect(await seenAt()).toBe(before);
+		} finally {
+			await hq.close();
+			rmSync(dataDir, { recursive: true, force: true });
+		}
 	});
 
 	it('F29 /replicate asks for the branch key on every request', async () => {
