@@ -1,7 +1,8 @@
 /**
  * The center's view of its branch offices (F29, `BRANCHES`): who may call `/replicate` (bearer
  * `<name>:<key>`, compared in constant time), each branch's scopes (its departments and their crews), when
- * each was last seen (kept across restarts), and how many tickets it holds. Only `/replicate` and `/api/branches` use it.
+ * each was last seen (kept across restarts), and how many tickets it holds. Only `/replicate` and
+ * `/api/branches` use it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BranchConfig } from '../config';
