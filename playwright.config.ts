@@ -5,6 +5,9 @@ export const E2E_PORT = 4173;
 export const E2E_ADMIN_PASSWORD = 'e2e-admin-password';
 /** Kamailio's port for the end-to-end server (Janus and evapi use the next four). */
 export const E2E_SIP_PORT = 35_160;
+/** F29: the e2e server is the center of one branch office, which `branch.e2e.ts` starts on this port. */
+export const E2E_BRANCH_PORT = E2E_PORT + 7;
+export const E2E_BRANCH = { name: 'e2e-east', key: 'e2e-branch-key-0123456789' };
 /** Where the e2e carrier's gateway (a sipp) takes agents' outbound calls. */
 export const E2E_GATEWAY_PORT = E2E_SIP_PORT + 6;
 const DATA_DIR = 'test-results/e2e-data';
@@ -63,7 +66,8 @@ export default defineConfig({
 			AGENT_GONE_SECONDS: '5',
 			ACD_OFFER_SECONDS: '5',
 			ACD_MAX_WAIT_SECONDS: '10',
-			ACD_WRAPUP_SECONDS: '1'
+			ACD_WRAPUP_SECONDS: '1',
+			BRANCHES: `${E2E_BRANCH.name}=${E2E_BRANCH.key}@department:business-east`
 		}
 	}
 });
