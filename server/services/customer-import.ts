@@ -12,30 +12,14 @@ import {
 	headerField,
 	sameCustomer,
 	type Customer,
-	type CustomerSource
+	type CustomerSource,
+	type ImportReport,
+	type RejectedRow
 } from '#shared/customers/customer';
 import { AppError } from '../errors';
 import type { Store } from '../store';
 
 export type ImportFormat = 'csv' | 'jsonl';
-
-export interface RejectedRow {
-	line: number;
-	reason: string;
-	account?: string;
-}
-
-export interface ImportReport {
-	source: CustomerSource;
-	rows: number;
-	inserted: number;
-	updated: number;
-	unchanged: number;
-	rejected: number;
-	/** The first rejected rows (at most MAX_REPORTED), with line numbers and reasons. */
-	rejectedRows: RejectedRow[];
-	ms: number;
-}
 
 const BATCH = 2000;
 const MAX_REPORTED = 1000;

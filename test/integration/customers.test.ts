@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server';
 import { exportChunks } from '../../server/tools/subscribers';
-import type { ImportReport } from '../../server/services/customer-import';
+import type { ImportReport } from '../../src/lib/shared/customers/customer';
 import {
 	openCustomerIndex,
 	startCustomerIndexer,

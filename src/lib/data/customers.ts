@@ -6,7 +6,14 @@
 import { api, ApiError } from '$lib/api/client';
 import { customerCache } from '$lib/cache/db';
 import { normalizePhone } from '#shared/phone';
-import type { CustomerHit, CustomerSource, SearchField } from '#shared/customers/customer';
+import type {
+	CustomerHit,
+	CustomerSource,
+	ImportReport,
+	SearchField
+} from '#shared/customers/customer';
+
+export type { ImportReport };
 import type { ApiErrorBody } from '#shared/errors';
 
 export type { CustomerHit };
@@ -59,23 +66,6 @@ export async function customerCount(): Promise<number | null> {
 /** F16: the subscribers registered under a caller's number (exact match on the normalised number). */
 export function customersOfCaller(caller: string): Promise<CustomerResults> {
 	return searchCustomers({ q: caller, field: 'phone', match: 'exact' });
-}
-
-export interface RejectedRow {
-	line: number;
-	reason: string;
-	account?: string;
-}
-
-export interface ImportReport {
-	source: CustomerSource;
-	rows: number;
-	inserted: number;
-	updated: number;
-	unchanged: number;
-	rejected: number;
-	rejectedRows: RejectedRow[];
-	ms: number;
 }
 
 /**

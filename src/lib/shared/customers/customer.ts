@@ -184,3 +184,22 @@ export const CustomerSearchQuery = v.object({
 	)
 });
 export type CustomerSearchQuery = v.InferOutput<typeof CustomerSearchQuery>;
+
+export interface RejectedRow {
+	line: number;
+	reason: string;
+	account?: string;
+}
+
+/** What an import (F18) did: counts, and the first rejected rows with line numbers and reasons. */
+export interface ImportReport {
+	source: CustomerSource;
+	rows: number;
+	inserted: number;
+	updated: number;
+	unchanged: number;
+	rejected: number;
+	/** At most the first MAX_REPORTED of them (server/services/customer-import.ts). */
+	rejectedRows: RejectedRow[];
+	ms: number;
+}
