@@ -10,7 +10,7 @@ import * as v from 'valibot';
 import { TicketEvent, type TicketEventType } from '#shared/tickets/events';
 import { deriveTicket, eventFingerprint } from '#shared/tickets/ticket';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
-import { ATTACHMENT_MAX_BASE64 } from '#shared/tickets/sync-limits';
+import { ATTACHMENT_MAX_BASE64, isPhotoType } from '#shared/tickets/attachment';
 import { homeOf, type Permission } from '#shared/permissions';
 import type { UserDoc } from './accounts';
 
@@ -87,8 +87,6 @@ interface TicketLike extends AnyDoc {
 	events?: { id?: unknown; by?: unknown }[];
 }
 
-const ATTACHMENT_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
-
 /** Attachment documents are written once, by their author, with one image and the fields the selector needs. */
 function refuseAttachment(
 	doc: TicketLike,
@@ -110,7 +108,7 @@ function refuseAttachment(
 	const names = Object.keys(att._attachments ?? {});
 	if (names.length !== 1 || names[0] !== 'photo') return 'an attachment holds one file, photo';
 	const file = att._attachments?.photo;
-	if (!ATTACHMENT_TYPES.includes(String(file?.content_type))) return 'only images are attached';
+	if (!isPhotoType(file?.content_type)) return 'only images are attached';
 	if (typeof file?.data === 'string' && file.data.length > ATTACHMENT_MAX_BASE64) {
 		return 'the image is too large';
 	}

@@ -14,6 +14,7 @@ import { ADMIN_PASSWORD, startTestServer } from '../helpers/server';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 import { PUSH_BATCH_SIZE } from '../../src/lib/shared/tickets/sync-limits';
+import type { AttachmentDoc } from '../../src/lib/shared/tickets/attachment';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 300);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000);
@@ -26,16 +27,7 @@ const CENTER = 'department:center';
 const CREW_DEPARTMENT = 'department:engineering-install';
 const DAY_MS = 86_400_000;
 
-interface AttDoc {
-	_id: string;
-	type: 'att';
-	ticketId: string;
-	by: string;
-	at: string;
-	updatedAt: string;
-	visibleTo: string[];
-	_attachments: Record<string, { content_type: string; data: string }>;
-}
+type AttDoc = AttachmentDoc<string, string>;
 
 const rng = mulberry32(6);
 const server = await startTestServer();

@@ -8,7 +8,8 @@ import { PouchDB, syncRemote } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
-import { ATTACHMENT_MAX_BASE64, PUSH_BATCH_SIZE } from '../../src/lib/shared/tickets/sync-limits';
+import { PUSH_BATCH_SIZE } from '../../src/lib/shared/tickets/sync-limits';
+import { ATTACHMENT_MAX_BASE64 } from '../../src/lib/shared/tickets/attachment';
 
 const CENTER = 'department:center';
 const INSTALL = 'department:engineering-install';

@@ -17,6 +17,7 @@ import { session } from '$lib/state/session.svelte';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { buildTicket, type TicketDoc, type WorkOrder } from '#shared/tickets/ticket';
 import type { TicketEvent, WorkOrderCustomer, WorkStep } from '#shared/tickets/events';
+import { isPhotoType, type PhotoType } from '#shared/tickets/attachment';
 
 export type { WorkStep };
 
@@ -126,15 +127,13 @@ export function nextStep(workOrder: WorkOrder | null): WorkStep | null {
 
 const PHOTO_MAX_SIDE = 1600;
 const PHOTO_QUALITY = 0.8;
-/** What the server accepts (server/services/access.ts). */
-const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
 /** A camera photo scaled down to a sensible size for the field (a phone photo is 3–8 MB; this is ~0.3 MB). */
 async function scaled(file: Blob): Promise<Blob> {
 	if (!file.type.startsWith('image/')) throw new Error('not an image');
 	const bitmap = await createImageBitmap(file).catch(() => null);
 	if (!bitmap) {
-		if (PHOTO_TYPES.includes(file.type)) return file;
+		if (isPhotoType(file.type)) return file;
 		throw new Error('unsupported image');
 	}
 	const ratio = Math.min(1, PHOTO_MAX_SIDE / Math.max(bitmap.width, bitmap.height));
@@ -171,7 +170,7 @@ export async function attachPhoto(ticket: TicketDoc, file: Blob, caption = ''): 
 		...stamp(),
 		type: 'attached',
 		attachmentId: id,
-		contentType: photo.type as 'image/jpeg' | 'image/png' | 'image/webp',
+		contentType: photo.type as PhotoType,
 		...(caption.trim() ? { caption: caption.trim() } : {})
 	});
 	return id;

@@ -14,6 +14,7 @@ import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
 import { expiredIds } from '#shared/tickets/retention';
 import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
+import type { AttachmentDoc } from '#shared/tickets/attachment';
 import { syncStatus } from '$lib/state/sync-status.svelte';
 
 PouchDB.plugin(IndexedDbAdapter);
@@ -22,19 +23,6 @@ const LOCAL_NAME = 'cc-tickets-v2';
 const LEGACY_NAME = 'cc-tickets';
 const BATCH_SIZE = 500;
 const RETENTION_EVERY_MS = 6 * 3_600_000;
-
-/** A photo kept as its own immutable document beside its ticket (DESIGN.md, Attachments). */
-export interface AttachmentDoc {
-	_id: string;
-	_rev?: string;
-	type: 'att';
-	ticketId: string;
-	by: string;
-	at: string;
-	updatedAt: string;
-	visibleTo: string[];
-	_attachments: Record<'photo', { content_type: string; data: Blob }>;
-}
 
 const PENDING_KEY = 'cc-tickets-pushed-seq';
 

@@ -4,6 +4,7 @@
  * new event. The list fields (status, current department, visibleTo …) are derived by `deriveTicket`.
  */
 import * as v from 'valibot';
+import { PHOTO_TYPES } from './attachment';
 
 const Id = v.pipe(v.string(), v.nonEmpty(), v.maxLength(80));
 const Text = (max: number) => v.pipe(v.string(), v.trim(), v.maxLength(max, 'too_long'));
@@ -126,7 +127,7 @@ export const TicketAttached = v.object({
 	...Base,
 	type: v.literal('attached'),
 	attachmentId: v.pipe(v.string(), v.startsWith('att:'), v.maxLength(200)),
-	contentType: v.picklist(['image/jpeg', 'image/png', 'image/webp']),
+	contentType: v.picklist(PHOTO_TYPES),
 	caption: v.optional(Text(200))
 });
 

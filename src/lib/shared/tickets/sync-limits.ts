@@ -2,12 +2,10 @@
  * Sizes the server and the devices agree on, so a replication batch always fits the server's body limit:
  * a device that pushed batches too large for it would be refused (413) on every retry and never sync.
  */
+import { ATTACHMENT_MAX_BASE64 } from './attachment';
 
 /** The largest replication request `/sync` and `/replicate` accept. */
 export const SYNC_BODY_MAX_BYTES = 64 * 1024 * 1024;
-
-/** A photo's bytes as base64 may be at most this long (≈ 4 MB of image); the tablet scales photos down. */
-export const ATTACHMENT_MAX_BASE64 = 5_600_000;
 
 /** Room for a document's fields beside its photo. */
 const DOC_OVERHEAD_BYTES = 64 * 1024;
