@@ -2,16 +2,17 @@
  * createApp(deps): the whole HTTP surface on one origin — `/api` (JSON), `/sync` (replication, per user)
  * and the built PWA with its SPA fallback. Tests build it with their own deps; index.ts with the real ones.
  */
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from './errors';
 import { loadSession, requireUser } from './middleware/auth';
+import { bufferedBody, streamedBody } from './middleware/body';
+import { branchFirst, perUserLimits } from './middleware/limits';
 import { sessionRoutes } from './routes/session';
 import { registerRoutes } from './routes/register';
 import { accountRoutes } from './routes/accounts';
@@ -27,20 +28,53 @@ import { eventRoutes } from './routes/events';
 import { replicateRoutes } from './routes/replicate';
 import { branchRoutes } from './routes/branches';
 import type { AppDeps, AppEnv } from './context';
+import type { Config } from './config';
 import { SYNC_BODY_MAX_BYTES } from '#shared/tickets/sync-limits';
 
 const SERVER_PATHS = /^\/(api|sync|replicate|events|internal)(\/|$)/;
 const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands
+const PUBLIC_BODY_MAX_BYTES = 16 * 1024; // 16 KiB: sign-in and registration, sent by anyone
 const IMPORT_BODY_MAX_BYTES = 4 * 1024 * 1024 * 1024; // 4 GiB: a city's billing export, streamed
 const IMPORT_PATH = '/api/customers/import';
+/** A big replication body may take minutes on a tablet's mobile link, as long as bytes keep coming. */
+const SYNC_BODY_DEADLINE_MS = 10 * 60_000;
+
+/** What anyone may call without signing in (everything else under /api needs a session first). */
+const PUBLIC_API = new Set(['GET /api/health', 'POST /api/session', 'DELETE /api/session']);
+const isPublicApi = (method: string, path: string) =>
+	PUBLIC_API.has(`${method} ${path.replace(/\/+$/, '')}`) || path.startsWith('/api/register');
+
+/** Routes that serve stored files (photos, recordings). */
+const FILE_PATHS = /^\/api\/(tickets\/[^/]+\/attachments|telephony\/recordings)\//;
+const pageHeaders = secureHeaders({
+	contentSecurityPolicy: {
+		defaultSrc: ["'self'"],
+		scriptSrc: ["'self'", "'unsafe-inline'"],
+		styleSrc: ["'self'", "'unsafe-inline'"],
+		imgSrc: ["'self'", 'data:', 'blob:'],
+		connectSrc: ["'self'", 'ws:', 'wss:'],
+		workerSrc: ["'self'"]
+	}
+});
+const fileHeaders = secureHeaders({
+	contentSecurityPolicy: { defaultSrc: ["'none'"], sandbox: [] },
+	crossOriginResourcePolicy: 'same-origin'
+});
 
 const originCheck = csrf();
 const postsFromThisOrigin: MiddlewareHandler = (c, next) =>
 	c.req.method === 'POST' ? originCheck(c, next) : next();
 
-const tooLarge = (c: Context) =>
-	c.json({ code: 'bad_request', message: 'Request body too large' }, 413);
-const apiBodyLimit = bodyLimit({ maxSize: API_BODY_MAX_BYTES, onError: tooLarge });
+/**
+ * Who is asking is settled before any body is read: an anonymous caller is answered 401 at once, whatever
+ * it is still sending (issue #13: a chunked upload was buffered in full before its 401).
+ */
+const signedInFirst: MiddlewareHandler<AppEnv> = async (c, next) => {
+	if (!c.get('user') && !isPublicApi(c.req.method, c.req.path)) {
+		throw new AppError('unauthorized', 401, 'Sign in first');
+	}
+	await next();
+};
 
 /** What a branch office takes from its center (F29): accounts, registrations, passwords, configuration. */
 const CENTER_MANAGED = /^\/api\/(users|accounts|register|admin\/config|session\/password)(\/|$)/;
@@ -61,34 +95,45 @@ const managedAtCenter: MiddlewareHandler = async (c, next) => {
 };
 
 export function createApp(deps: AppDeps) {
+	const deadlineMs = deps.config.requestTimeoutMs;
+	const apiBody = bufferedBody({ maxBytes: API_BODY_MAX_BYTES, deadlineMs });
+	const publicBody = bufferedBody({ maxBytes: PUBLIC_BODY_MAX_BYTES, deadlineMs });
+	const importBody = streamedBody({ maxBytes: IMPORT_BODY_MAX_BYTES, stallMs: deadlineMs });
+	const syncBody = bufferedBody({
+		maxBytes: SYNC_BODY_MAX_BYTES,
+		deadlineMs: SYNC_BODY_DEADLINE_MS,
+		stallMs: deadlineMs
+	});
 	const app = new Hono<AppEnv>()
-		.use(
-			'*',
-			secureHeaders({
-				contentSecurityPolicy: {
-					defaultSrc: ["'self'"],
-					scriptSrc: ["'self'", "'unsafe-inline'"],
-					styleSrc: ["'self'", "'unsafe-inline'"],
-					imgSrc: ["'self'", 'data:', 'blob:'],
-					connectSrc: ["'self'", 'ws:', 'wss:'],
-					workerSrc: ["'self'"]
-				}
-			})
+		// Stored files carry their own, stricter policy (`attachmentHeaders`): no page CSP over it.
+		.use('*', (c, next) =>
+			FILE_PATHS.test(c.req.path) ? fileHeaders(c, next) : pageHeaders(c, next)
 		)
 		// Form posts from other sites never reach the API or sync (the cookie is SameSite=Lax as well).
 		// Other methods cannot be sent cross-site without a CORS preflight, which this server never grants,
 		// so scripts may still `DELETE /api/session` without an Origin header.
 		.use('/api/*', postsFromThisOrigin)
 		.use('/sync/*', postsFromThisOrigin)
-		.use(IMPORT_PATH, bodyLimit({ maxSize: IMPORT_BODY_MAX_BYTES, onError: tooLarge }))
-		.use('/api/*', (c, next) => (c.req.path === IMPORT_PATH ? next() : apiBodyLimit(c, next)))
-		.use('/sync/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
-		.use('/replicate/*', bodyLimit({ maxSize: SYNC_BODY_MAX_BYTES, onError: tooLarge }))
 		.use('/api/*', loadSession(deps))
-		.use('/api/*', deps.branches.link ? managedAtCenter : (_c, next) => next())
 		.use('/sync/*', loadSession(deps))
 		.use('/sync', loadSession(deps))
 		.use('/events', loadSession(deps))
+		.use('/api/*', signedInFirst)
+		.use('/sync/*', requireUser())
+		.use('/events', requireUser())
+		.use('/replicate/*', branchFirst(deps))
+		// Bodies only now, each within the bounds of its route.
+		.use('/api/*', (c, next) =>
+			c.req.path === IMPORT_PATH
+				? importBody(c, next)
+				: isPublicApi(c.req.method, c.req.path)
+					? publicBody(c, next)
+					: apiBody(c, next)
+		)
+		.use('/internal/*', publicBody)
+		.use('/sync/*', perUserLimits(), syncBody)
+		.use('/replicate/*', syncBody)
+		.use('/api/*', deps.branches.link ? managedAtCenter : (_c, next) => next())
 		.get('/api/health', (c) =>
 			c.json(
 				{
@@ -156,6 +201,10 @@ export function createApp(deps: AppDeps) {
 
 	app.onError((err, c) => {
 		if (err instanceof AppError) return c.json(err.body(), err.status);
+		// A body that is not JSON where a route reads JSON (`c.req.json()`): the caller's mistake.
+		if (err instanceof SyntaxError) {
+			return c.json({ code: 'bad_request', message: 'The request body is not valid JSON' }, 400);
+		}
 		if (err instanceof HTTPException) {
 			return c.json(
 				{ code: 'bad_request', message: err.message || 'Bad request' },
@@ -172,10 +221,24 @@ export function createApp(deps: AppDeps) {
 export type AppType = ReturnType<typeof createApp>;
 
 /**
- * Node's HTTP server options. A subscriber import streams a city's export for many minutes, longer than
- * Node's default 5-minute `requestTimeout`, so requests are not cut by time; slow headers still are.
+ * Node's HTTP server options. Headers must arrive within REQUEST_TIMEOUT_SECONDS (a stalled or trickling
+ * sender is cut off, checked every second). Bodies are timed per route by `middleware/body.ts` instead of
+ * Node's `requestTimeout`, which cannot tell a 1 KiB form from a city's subscriber export streamed for
+ * minutes.
  */
-export const SERVER_OPTIONS = { requestTimeout: 0, headersTimeout: 60_000 };
+export const serverOptions = (config: Pick<Config, 'requestTimeoutMs'>) => ({
+	requestTimeout: 0,
+	headersTimeout: config.requestTimeoutMs,
+	connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs)
+});
+
+/** A connection that carries nothing either way this long is closed (event streams and feeds send more often). */
+export const IDLE_SOCKET_MS = 120_000;
+
+/** Applies what `serverOptions` cannot: the idle-socket timeout. */
+export function hardenServer(server: { setTimeout(ms: number): unknown }): void {
+	server.setTimeout(IDLE_SOCKET_MS);
+}
 
 /** Where the built PWA lives relative to the project root. */
 export const defaultWebDir = (root: string) => join(root, 'build', 'web');

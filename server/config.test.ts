@@ -33,6 +33,36 @@ describe('loadConfig', () => {
 		}
 	});
 
+	it('#13 names a bad secret without echoing it', () => {
+		const secrets = {
+			ADMIN_PASSWORD: 'Pa$5w',
+			COUCHDB_URL: 'http//admin:hunter2-secret@couch:5984',
+			BRANCH_KEY: 'k3y'
+		};
+		let message = '';
+		try {
+			loadConfig(secrets);
+		} catch (err) {
+			message = (err as Error).message;
+		}
+		expect(message).toContain('ADMIN_PASSWORD');
+		expect(message).toContain('COUCHDB_URL');
+		expect(message).toContain('not shown');
+		for (const value of ['Pa$5w', 'hunter2-secret', 'k3y']) expect(message).not.toContain(value);
+	});
+
+	it('reads the request timeout, the idle session timeout and trusted proxies', () => {
+		const config = loadConfig({
+			REQUEST_TIMEOUT_SECONDS: '5',
+			SESSION_IDLE_MINUTES: '20',
+			TRUST_PROXY: '10.0.0.1, ::1'
+		});
+		expect(config.requestTimeoutMs).toBe(5_000);
+		expect(config.sessionIdleMs).toBe(1_200_000);
+		expect(config.trustedProxies).toEqual(['10.0.0.1', '::1']);
+		expect(() => loadConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(ConfigError);
+	});
+
 	it('reads TURN servers for softphones and refuses what is not a STUN/TURN URI', () => {
 		const config = loadConfig({
 			TURN_URLS: 'stun:turn.example.cn:3478, turns:turn.example.cn:5349',

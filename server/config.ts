@@ -24,6 +24,9 @@ const EnvSchema = v.object({
 	DB_PREFIX: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/)), 'cc_'),
 	ADMIN_PASSWORD: v.optional(v.pipe(v.string(), v.minLength(8))),
 	SESSION_TTL_HOURS: Int(12, 1, 24 * 30),
+	SESSION_IDLE_MINUTES: Int(60, 1, 24 * 60 * 30),
+	REQUEST_TIMEOUT_SECONDS: Int(30, 1, 600),
+	TRUST_PROXY: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), ''),
 	SYNC_WINDOW_DAYS: Int(90, 1, 3650),
 	LOGIN_MAX_FAILURES: Int(10, 1, 1000),
 	LOGIN_WINDOW_MINUTES: Int(15, 1, 24 * 60),
@@ -143,6 +146,12 @@ export interface Config {
 	dbPrefix: string;
 	adminPassword: string | null;
 	sessionTtlMs: number;
+	/** A session nobody used this long ends, before its absolute lifetime. */
+	sessionIdleMs: number;
+	/** Headers, and every request body but the subscriber import, must arrive within this. */
+	requestTimeoutMs: number;
+	/** Reverse proxies whose `X-Forwarded-For`/`-Proto` are believed (the client's address for limits). */
+	trustedProxies: string[];
 	syncWindowMs: number;
 	login: { maxFailures: number; windowMs: number };
 	cookieSecure: 'auto' | boolean;
@@ -190,6 +199,16 @@ const list = (s: string) =>
 		.map((x) => x.trim())
 		.filter(Boolean);
 
+/** Variables that hold secrets: a bad value is named, never echoed (it would land in logs). */
+const SECRET_VARIABLES = new Set([
+	'ADMIN_PASSWORD',
+	'COUCHDB_URL',
+	'TURN_SECRET',
+	'TURN_PASSWORD',
+	'BRANCH_KEY',
+	'BRANCHES'
+]);
+
 /** Parses the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
 	// An empty variable means "not set", as in most shells' and .env conventions.
@@ -198,9 +217,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 	);
 	const result = v.safeParse(EnvSchema, given);
 	if (!result.success) {
-		const lines = result.issues.map(
-			(i) => `${v.getDotPath(i) ?? '?'}: ${i.message} (got ${JSON.stringify(i.input)})`
-		);
+		const lines = result.issues.map((i) => {
+			const name = v.getDotPath(i) ?? '?';
+			if (!SECRET_VARIABLES.has(name)) {
+				return `${name}: ${i.message} (got ${JSON.stringify(i.input)})`;
+			}
+			// valibot's own message repeats the value: describe the problem without it.
+			const problem =
+				i.type === 'min_length'
+					? `shorter than ${String(i.requirement)} characters`
+					: `not a valid ${i.type}`;
+			return `${name}: ${problem} (a value of ${String(i.input).length} characters, not shown)`;
+		});
 		throw new ConfigError(`Invalid environment:\n  ${lines.join('\n  ')}`);
 	}
 	const e = result.output;
@@ -212,6 +240,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		dbPrefix: e.DB_PREFIX,
 		adminPassword: e.ADMIN_PASSWORD ?? null,
 		sessionTtlMs: e.SESSION_TTL_HOURS * 3_600_000,
+		sessionIdleMs: e.SESSION_IDLE_MINUTES * 60_000,
+		requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000,
+		trustedProxies: list(e.TRUST_PROXY),
 		syncWindowMs: e.SYNC_WINDOW_DAYS * 86_400_000,
 		login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_MINUTES * 60_000 },
 		cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',

@@ -27,7 +27,8 @@ export interface AppDeps {
 		indexer: ReturnType<typeof startCustomerIndexer>;
 		importer: CustomerImport;
 	};
-	limiter: { perUser: FailureLimiter; perAddress: FailureLimiter };
+	/** Failed sign-ins per account and address, per address, per account (and registrations per address). */
+	limiter: { perPair: FailureLimiter; perAddress: FailureLimiter; perAccount: FailureLimiter };
 	/** A stable id of this server instance (the CouchDB-protocol `uuid` of /sync). */
 	instanceId: string;
 	version: string;

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config';
 import { createRuntime } from './runtime';
-import { SERVER_OPTIONS } from './app';
+import { hardenServer, serverOptions } from './app';
 
 async function main() {
 	const config = loadConfig();
@@ -14,7 +14,7 @@ async function main() {
 			fetch: runtime.app.fetch,
 			port: config.port,
 			hostname: config.host,
-			serverOptions: SERVER_OPTIONS
+			serverOptions: serverOptions(config)
 		},
 		(info) =>
 			void runtime
@@ -57,6 +57,7 @@ async function main() {
 		}
 	}
 
+	hardenServer(server);
 	server.on('upgrade', runtime.upgrade);
 	server.on('error', (err: NodeJS.ErrnoException) => {
 		console.error(

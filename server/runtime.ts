@@ -101,16 +101,24 @@ export async function createRuntime(config: Config) {
 		config: { ...config, webDir: config.webDir ?? defaultWebDir(root) },
 		store,
 		accounts,
-		sessions: createSessions({ store, ttlMs: config.sessionTtlMs }),
+		sessions: createSessions({
+			store,
+			ttlMs: config.sessionTtlMs,
+			idleMs: config.sessionIdleMs
+		}),
 		audit,
 		configAdmin: createConfigAdmin({ store, audit }),
 		customers,
 		limiter: {
-			perUser: createFailureLimiter({
+			perPair: createFailureLimiter({
 				max: config.login.maxFailures,
 				windowMs: config.login.windowMs
 			}),
 			perAddress: createFailureLimiter({
+				max: config.login.maxFailures * 5,
+				windowMs: config.login.windowMs
+			}),
+			perAccount: createFailureLimiter({
 				max: config.login.maxFailures * 5,
 				windowMs: config.login.windowMs
 			})
@@ -127,6 +135,16 @@ export async function createRuntime(config: Config) {
 		}
 	};
 	const resolver = startTicketResolver(store, log);
+	// A user whose sign-ins ended is offered no more calls (issue #13): at once when every session ended
+	// (disabled, password reset, sign-out everywhere), or when the last page of a signed-out session went.
+	const stopSignOuts = deps.sessions.onUserSessionEnd((userId, why, all) => {
+		setImmediate(() => {
+			const acd = telephony.calls?.acd;
+			const agent = acd?.agents().find((a) => a.userId === userId);
+			if (!acd || !agent || agent.state === 'signedOut') return;
+			if (all || !hub.connected(userId)) acd.setAgentState(agent, 'signedOut', why);
+		});
+	});
 	return {
 		app: createApp(deps),
 		deps,
@@ -207,6 +225,8 @@ export async function createRuntime(config: Config) {
 		/** Kamailio's and Janus's child processes, while they run. */
 		telephonyProcesses: () => telephony.running,
 		close: async () => {
+			stopSignOuts();
+			deps.sessions.close();
 			telephony.calls?.stop();
 			await telephony.running?.stop();
 			await deps.branches.link?.stop();

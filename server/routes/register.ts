@@ -10,7 +10,7 @@ import { AppError } from '../errors';
 import { clientAddress } from '../middleware/client-address';
 import type { AppDeps, AppEnv } from '../context';
 
-export const registerRoutes = ({ accounts, store, limiter }: AppDeps) =>
+export const registerRoutes = ({ accounts, store, limiter, config }: AppDeps) =>
 	new Hono<AppEnv>()
 		.get('/departments', async (c) => {
 			const res = await store
@@ -25,7 +25,7 @@ export const registerRoutes = ({ accounts, store, limiter }: AppDeps) =>
 		})
 		.post('/', validJson(Registration), async (c) => {
 			// Anonymous registrations are limited per client address like failed sign-ins.
-			const key = [`register|${clientAddress(c)}`];
+			const key = [`register|${clientAddress(c, config.trustedProxies)}`];
 			const wait = limiter.perAddress.retryAfterMs(key);
 			if (wait > 0) {
 				c.header('Retry-After', String(Math.ceil(wait / 1000)));

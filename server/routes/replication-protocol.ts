@@ -6,6 +6,7 @@
  * `_all_dbs`, design documents, attachments by path) is refused.
  */
 import type { Context } from 'hono';
+import { createHash } from 'node:crypto';
 import type { AppEnv } from '../context';
 import type { DbKey, Store } from '../store';
 import { eventFingerprint } from '#shared/tickets/ticket';
@@ -58,7 +59,47 @@ const CHANGES_PARAMS = [
 	'conflicts'
 ];
 const DOC_PARAMS = ['rev', 'revs', 'open_revs', 'latest', 'conflicts', 'revs_info'];
-const BULK_GET_PARAMS = ['revs', 'latest', 'attachments'];
+/**
+ * `attachments` is not passed on: PouchDB's replicator fetches files one by one (`GET <id>/<file>`), and
+ * inlining them let one request grow into gigabytes (issue #13).
+ */
+const BULK_GET_PARAMS = ['revs', 'latest'];
+
+/** Bounds of one request (issue #13): what PouchDB sends stays well inside them (batches of 500). */
+export const REPLICATION_LIMITS = {
+	/** Revisions one `_bulk_get` may ask for (after removing repeats). */
+	bulkGetRevs: 1_000,
+	/** Revisions fetched from the store at a time while a `_bulk_get` answer streams out. */
+	bulkGetChunk: 100,
+	/** Documents one `_revs_diff` may ask about, and revisions in all. */
+	revsDiffDocs: 1_000,
+	revsDiffRevs: 5_000,
+	/** `doc_ids` of a filtered `_changes`. */
+	docIds: 1_000,
+	/** `limit` of `_changes`. */
+	changesLimit: 1_000,
+	/** `heartbeat` of a feed is clamped into this range (ms): 1 ms heartbeats were accepted. */
+	heartbeatMinMs: 5_000,
+	heartbeatMaxMs: 60_000,
+	/** `timeout` of a feed at most (ms). */
+	feedTimeoutMaxMs: 60_000,
+	/** Live feeds one caller (user) may hold open at once; more get 429. */
+	feedsPerOwner: 12,
+	/** A checkpoint (`_local`) document's size, and how many one caller keeps (the oldest go first). */
+	checkpointBytes: 16 * 1024,
+	checkpointsPerOwner: 32
+} as const;
+
+/** What a PouchDB checkpoint document holds (pouchdb-checkpointer); anything else is refused. */
+const CHECKPOINT_FIELDS = new Set([
+	'_id',
+	'_rev',
+	'last_seq',
+	'session_id',
+	'history',
+	'replicator',
+	'version'
+]);
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
 export const couchError = (status: number, error: string, reason: string) =>
@@ -69,25 +110,51 @@ export const couchError = (status: number, error: string, reason: string) =>
 
 /**
  * The store's streamed answer, ended quietly when the caller goes away mid-stream (a long-poll that the
- * replicator cancels): the store request is aborted with it, which is not an error.
+ * replicator cancels): the store request is aborted with it, which is not an error. `onClose` is told once
+ * when the stream is over, however it ends.
  */
-function relay(body: ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> | null {
-	if (!body) return null;
+function relay(
+	body: ReadableStream<Uint8Array> | null,
+	onClose: () => void = () => {}
+): ReadableStream<Uint8Array> | null {
+	if (!body) {
+		onClose();
+		return null;
+	}
 	const reader = body.getReader();
+	let closed = false;
+	const close = () => {
+		if (closed) return;
+		closed = true;
+		onClose();
+	};
 	return new ReadableStream<Uint8Array>({
 		async pull(controller) {
 			try {
 				const { done, value } = await reader.read();
-				if (done) controller.close();
-				else controller.enqueue(value);
+				if (done) {
+					close();
+					controller.close();
+				} else controller.enqueue(value);
 			} catch {
+				close();
 				controller.close();
 			}
 		},
 		cancel() {
+			close();
 			reader.cancel().catch(() => {});
 		}
 	});
+}
+
+/** A whole-number query parameter clamped into [min, max]; absent stays absent unless `fallback`. */
+function clamp(query: URLSearchParams, name: string, min: number, max: number, fallback?: number) {
+	const raw = query.get(name);
+	const n = raw === null ? NaN : Number(raw);
+	if (Number.isFinite(n)) query.set(name, String(Math.min(max, Math.max(min, Math.floor(n)))));
+	else if (fallback !== undefined) query.set(name, String(fallback));
+	else query.delete(name);
 }
 
 function pick(url: URL, names: string[]): URLSearchParams {
@@ -107,13 +174,170 @@ export function replicationHandler({
 	store,
 	instanceId,
 	mount,
-	policyOf
+	policyOf,
+	ownerOf,
+	watch
 }: {
 	store: Store;
 	instanceId: string;
 	mount: string;
 	policyOf: (c: Context<AppEnv>, db: string) => Promise<ReplicationPolicy | null>;
+	/** Who is asking, for per-caller bounds (live feeds, checkpoints); none for trusted callers. */
+	ownerOf?: (c: Context<AppEnv>) => string;
+	/** Ends a live feed when the caller's sign-in ends (returns the unwatch function). */
+	watch?: (c: Context<AppEnv>, onEnd: () => void) => () => void;
 }) {
+	const feeds = new Map<string, number>();
+
+	/**
+	 * Keeps at most `checkpointsPerOwner` checkpoints per caller: a new one beyond that removes the oldest
+	 * (costing that replication a restart from zero, never data). The list lives in its own `_local`
+	 * document per caller, written only when a checkpoint is new.
+	 */
+	async function keepCheckpoint(dbName: string, owner: string, storeId: string): Promise<void> {
+		const indexPath = `/${dbName}/_local/ck-owner-${createHash('sha256').update(owner).digest('hex')}`;
+		for (let attempt = 0; attempt < 3; attempt++) {
+			const res = await store.fetch(indexPath, { headers: JSON_HEADERS });
+			const index = res.ok
+				? ((await res.json()) as { _rev: string; ids: string[] })
+				: { _rev: undefined, ids: [] as string[] };
+			if (index.ids.includes(storeId)) return;
+			const ids = [...index.ids, storeId];
+			const evicted = ids.splice(
+				0,
+				Math.max(0, ids.length - REPLICATION_LIMITS.checkpointsPerOwner)
+			);
+			const written = await store.fetch(indexPath, {
+				method: 'PUT',
+				headers: JSON_HEADERS,
+				body: JSON.stringify({ ids, ...(index._rev ? { _rev: index._rev } : {}) })
+			});
+			if (written.status === 409) continue; // another checkpoint of this caller at the same moment
+			for (const id of evicted) {
+				const old = await store.fetch(`/${dbName}/_local/${id}`, { headers: JSON_HEADERS });
+				if (!old.ok) continue;
+				const { _rev } = (await old.json()) as { _rev: string };
+				await store.fetch(`/${dbName}/_local/${id}?rev=${encodeURIComponent(_rev)}`, {
+					method: 'DELETE'
+				});
+			}
+			return;
+		}
+	}
+
+	/** The `docs` of a `_bulk_get`, checked, bounded and without repeats; or why it is refused. */
+	function bulkGetRequest(docs: unknown): { id: string; rev?: string }[] | string {
+		if (!Array.isArray(docs)) return 'docs must be a list';
+		const seen = new Set<string>();
+		const out: { id: string; rev?: string }[] = [];
+		for (const d of docs as unknown[]) {
+			const { id, rev } = (d ?? {}) as { id?: unknown; rev?: unknown };
+			if (typeof id !== 'string' || (rev !== undefined && typeof rev !== 'string')) {
+				return 'each entry is {id, rev}';
+			}
+			const key = `${id}\u0000${rev ?? ''}`;
+			if (seen.has(key)) continue;
+			seen.add(key);
+			out.push(rev === undefined ? { id } : { id, rev });
+		}
+		if (out.length > REPLICATION_LIMITS.bulkGetRevs) {
+			return `At most ${REPLICATION_LIMITS.bulkGetRevs} revisions per request`;
+		}
+		return out;
+	}
+
+	/**
+	 * One chunk of a `_bulk_get` from the store, each revision checked: the results' JSON text (without
+	 * the surrounding list), the store's own bytes when nothing is withheld.
+	 */
+	async function bulkGetChunk(
+		dbName: string,
+		policy: ReplicationPolicy,
+		docs: { id: string; rev?: string }[],
+		params: URLSearchParams
+	): Promise<string> {
+		const res = await store.fetch(`/${dbName}/_bulk_get?${params}`, {
+			method: 'POST',
+			headers: JSON_HEADERS,
+			body: JSON.stringify({ docs })
+		});
+		if (!res.ok) throw new Error(`store _bulk_get answered ${res.status}`);
+		const text = await res.text();
+		const body = JSON.parse(text) as {
+			results: { id: string; docs: ({ ok: Doc } | { error: unknown })[] }[];
+		};
+		const deletedIds = body.results
+			.filter((r) => r.docs.some((d) => 'ok' in d && d.ok._deleted))
+			.map((r) => r.id);
+		const current = await winners(dbName, deletedIds);
+		let withheld = false;
+		for (const result of body.results) {
+			result.docs = result.docs.map((d) => {
+				if (!('ok' in d)) return d;
+				// A tombstone (a merged-away conflict) is served to whoever may read the document.
+				const allowed =
+					d.ok._deleted && policy.tombstonesFollowWinner
+						? policy.canRead(current.get(result.id) ?? { _id: result.id })
+						: policy.canRead(d.ok);
+				if (allowed) return d;
+				withheld = true;
+				return { error: { id: result.id, rev: d.ok._rev, error: 'not_found', reason: 'missing' } };
+			});
+		}
+		if (withheld) return body.results.map((r) => JSON.stringify(r)).join(',');
+		return text.slice(text.indexOf('[') + 1, text.lastIndexOf(']')).trim();
+	}
+
+	/**
+	 * A `_bulk_get` answered as a stream, fetched from the store a chunk at a time (the next one while
+	 * the current one is sent), so one request never holds more than two chunks in memory.
+	 */
+	async function streamBulkGet(
+		dbName: string,
+		policy: ReplicationPolicy,
+		docs: { id: string; rev?: string }[],
+		params: URLSearchParams
+	): Promise<Response> {
+		const size = REPLICATION_LIMITS.bulkGetChunk;
+		const chunks: { id: string; rev?: string }[][] = [];
+		for (let i = 0; i < docs.length; i += size) chunks.push(docs.slice(i, i + size));
+		const fetchChunk = (i: number) =>
+			i < chunks.length ? bulkGetChunk(dbName, policy, chunks[i]!, params) : null;
+		// The first chunk before answering, so that a failing store is a proper error status.
+		let next = fetchChunk(0);
+		const first = next ? await next : '';
+		next = fetchChunk(1);
+		next?.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+		const encoder = new TextEncoder();
+		let index = 1;
+		let wrote = first !== '';
+		const stream = new ReadableStream<Uint8Array>({
+			start(controller) {
+				controller.enqueue(encoder.encode(`{"results":[${first}`));
+			},
+			async pull(controller) {
+				if (!next) {
+					controller.enqueue(encoder.encode(']}'));
+					controller.close();
+					return;
+				}
+				try {
+					const text = await next;
+					index += 1;
+					next = fetchChunk(index);
+					next?.catch(() => {});
+					if (text) {
+						controller.enqueue(encoder.encode((wrote ? ',' : '') + text));
+						wrote = true;
+					}
+				} catch (err) {
+					controller.error(err);
+				}
+			}
+		});
+		return new Response(stream, { headers: { 'content-type': 'application/json' } });
+	}
+
 	/** Winning revisions (and their leaf event ids) of the given ids, as the store holds them now. */
 	async function winners(dbName: string, ids: string[]): Promise<Map<string, Doc>> {
 		const out = new Map<string, Doc>();
@@ -203,7 +427,20 @@ export function replicationHandler({
 				return c.json({ ...doc, _id: `_local/${clientId}` });
 			}
 			if (method === 'PUT') {
-				const doc = (await c.req.json()) as Doc;
+				const text = await c.req.text();
+				if (Buffer.byteLength(text) > REPLICATION_LIMITS.checkpointBytes) {
+					return couchError(413, 'too_large', 'A checkpoint is small');
+				}
+				const doc = JSON.parse(text) as unknown;
+				if (
+					!doc ||
+					typeof doc !== 'object' ||
+					Array.isArray(doc) ||
+					Object.keys(doc).some((k) => !CHECKPOINT_FIELDS.has(k))
+				) {
+					return couchError(400, 'bad_request', 'Only replication checkpoints are stored here');
+				}
+				if (ownerOf) await keepCheckpoint(dbName, ownerOf(c), storeId);
 				const res = await store.fetch(storePath, {
 					method: 'PUT',
 					headers: JSON_HEADERS,
@@ -233,7 +470,10 @@ export function replicationHandler({
 				if (!Array.isArray(raw) || raw.some((id) => typeof id !== 'string')) {
 					return couchError(400, 'bad_request', 'doc_ids must be a list of ids');
 				}
-				docIds = raw as string[];
+				docIds = [...new Set(raw as string[])];
+				if (docIds.length > REPLICATION_LIMITS.docIds) {
+					return couchError(400, 'bad_request', `At most ${REPLICATION_LIMITS.docIds} doc_ids`);
+				}
 			} else if (
 				filter !== null ||
 				url.searchParams.has('view') ||
@@ -247,13 +487,51 @@ export function replicationHandler({
 			}
 			const query = pick(url, CHANGES_PARAMS);
 			query.set('filter', '_selector');
-			const res = await store.fetch(`/${dbName}/_changes?${query}`, {
-				method: 'POST',
-				headers: JSON_HEADERS,
-				body: JSON.stringify({ selector: policy.selector(docIds) }),
-				signal: c.req.raw.signal
-			});
-			return new Response(relay(res.body), {
+			const L = REPLICATION_LIMITS;
+			clamp(query, 'limit', 1, L.changesLimit);
+			clamp(query, 'heartbeat', L.heartbeatMinMs, L.heartbeatMaxMs);
+			clamp(
+				query,
+				'timeout',
+				1,
+				L.feedTimeoutMaxMs,
+				feed === 'longpoll' ? L.feedTimeoutMaxMs : undefined
+			);
+			// A live feed is bounded per caller and ends with the caller's sign-in.
+			const owner = feed === 'longpoll' && ownerOf ? ownerOf(c) : null;
+			if (owner !== null) {
+				const open = feeds.get(owner) ?? 0;
+				if (open >= L.feedsPerOwner) {
+					return couchError(429, 'too_many_requests', 'Too many live feeds open at once');
+				}
+				feeds.set(owner, open + 1);
+			}
+			const abort = new AbortController();
+			const onAbort = () => abort.abort();
+			c.req.raw.signal.addEventListener('abort', onAbort);
+			const unwatch = watch ? watch(c, onAbort) : () => {};
+			const done = () => {
+				c.req.raw.signal.removeEventListener('abort', onAbort);
+				unwatch();
+				if (owner === null) return;
+				const left = (feeds.get(owner) ?? 1) - 1;
+				if (left > 0) feeds.set(owner, left);
+				else feeds.delete(owner);
+			};
+			let res: Response;
+			try {
+				res = await store.fetch(`/${dbName}/_changes?${query}`, {
+					method: 'POST',
+					headers: JSON_HEADERS,
+					body: JSON.stringify({ selector: policy.selector(docIds) }),
+					signal: abort.signal
+				});
+			} catch (err) {
+				done();
+				if (abort.signal.aborted) return couchError(401, 'unauthorized', 'The feed ended');
+				throw err;
+			}
+			return new Response(relay(res.body, done), {
 				status: res.status,
 				headers: { 'content-type': 'application/json' }
 			});
@@ -261,7 +539,22 @@ export function replicationHandler({
 
 		if (head === '_revs_diff' && rest.length === 1 && method === 'POST') {
 			if (policy.readOnly) return couchError(403, 'forbidden', 'This database is read-only');
-			const asked = (await c.req.json()) as Record<string, string[]>;
+			const asked = (await c.req.json()) as Record<string, unknown>;
+			if (!asked || typeof asked !== 'object' || Array.isArray(asked)) {
+				return couchError(400, 'bad_request', 'Expected {id: [revs]}');
+			}
+			const ids = Object.keys(asked);
+			let revs = 0;
+			for (const id of ids) {
+				const list = asked[id];
+				if (!Array.isArray(list) || list.some((r) => typeof r !== 'string')) {
+					return couchError(400, 'bad_request', 'Expected {id: [revs]}');
+				}
+				revs += list.length;
+			}
+			if (ids.length > REPLICATION_LIMITS.revsDiffDocs || revs > REPLICATION_LIMITS.revsDiffRevs) {
+				return couchError(400, 'bad_request', 'Too many revisions in one request');
+			}
 			const res = await store.fetch(`/${dbName}/_revs_diff`, {
 				method: 'POST',
 				headers: JSON_HEADERS,
@@ -269,52 +562,18 @@ export function replicationHandler({
 			});
 			const diff = (await res.json()) as Record<string, { missing: string[] }>;
 			// Say nothing about documents the caller cannot see: report every asked revision as missing.
-			const current = await winners(dbName, Object.keys(asked));
+			const current = await winners(dbName, ids);
 			for (const [id, doc] of current) {
-				if (!doc._deleted && !policy.canRead(doc)) diff[id] = { missing: asked[id] ?? [] };
+				if (!doc._deleted && !policy.canRead(doc)) diff[id] = { missing: asked[id] as string[] };
 			}
 			return c.json(diff);
 		}
 
 		if (head === '_bulk_get' && rest.length === 1 && method === 'POST') {
-			const res = await store.fetch(`/${dbName}/_bulk_get?${pick(url, BULK_GET_PARAMS)}`, {
-				method: 'POST',
-				headers: JSON_HEADERS,
-				body: JSON.stringify(await c.req.json())
-			});
-			if (!res.ok) {
-				return new Response(relay(res.body), {
-					status: res.status,
-					headers: { 'content-type': 'application/json' }
-				});
-			}
-			// Parsed to check each revision, answered with the store's own bytes when nothing is withheld.
-			const bytes = await res.arrayBuffer();
-			const body = JSON.parse(new TextDecoder().decode(bytes)) as {
-				results: { id: string; docs: ({ ok: Doc } | { error: unknown })[] }[];
-			};
-			const deletedIds = body.results
-				.filter((r) => r.docs.some((d) => 'ok' in d && d.ok._deleted))
-				.map((r) => r.id);
-			const current = await winners(dbName, deletedIds);
-			let withheld = false;
-			for (const result of body.results) {
-				result.docs = result.docs.map((d) => {
-					if (!('ok' in d)) return d;
-					// A tombstone (a merged-away conflict) is served to whoever may read the document.
-					const allowed =
-						d.ok._deleted && policy.tombstonesFollowWinner
-							? policy.canRead(current.get(result.id) ?? { _id: result.id })
-							: policy.canRead(d.ok);
-					if (allowed) return d;
-					withheld = true;
-					return {
-						error: { id: result.id, rev: d.ok._rev, error: 'not_found', reason: 'missing' }
-					};
-				});
-			}
-			if (withheld) return c.json(body);
-			return new Response(bytes, { headers: { 'content-type': 'application/json' } });
+			const asked = (await c.req.json()) as { docs?: unknown };
+			const wanted = bulkGetRequest(asked?.docs);
+			if (typeof wanted === 'string') return couchError(400, 'bad_request', wanted);
+			return streamBulkGet(dbName, policy, wanted, pick(url, BULK_GET_PARAMS));
 		}
 
 		if (head === '_bulk_docs' && rest.length === 1 && method === 'POST') {

@@ -1,6 +1,10 @@
 /**
  * Sign-in and sign-out (F1), also for scripts: `POST /api/session {username, password}` sets the HttpOnly
- * session cookie and returns the user; `GET` returns who is signed in; `DELETE` signs out.
+ * session cookie and returns the user; `GET` returns who is signed in; `DELETE` signs out, and
+ * `DELETE ?everywhere=1` ends every sign-in of the user (other browsers, tablets, the softphone).
+ *
+ * Failed sign-ins are limited per account and client address, per address and per account; each attempt is
+ * counted before its password is checked (issue #13).
  */
 import { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
@@ -10,39 +14,52 @@ import { AppError } from '../errors';
 import { requireUser, SESSION_COOKIE } from '../middleware/auth';
 import { toSessionUser } from '../services/accounts';
 import { validJson } from '../validate';
-import { clientAddress } from '../middleware/client-address';
+import { clientAddress, isHttps } from '../middleware/client-address';
 import type { AppDeps, AppEnv } from '../context';
 import type { Context } from 'hono';
 
-export const sessionRoutes = ({ accounts, sessions, limiter, config }: AppDeps) => {
+export const sessionRoutes = ({ accounts, sessions, limiter, config, audit }: AppDeps) => {
 	const secure = (c: Context) =>
-		config.cookieSecure === 'auto' ? new URL(c.req.url).protocol === 'https:' : config.cookieSecure;
+		config.cookieSecure === 'auto' ? isHttps(c, config.trustedProxies) : config.cookieSecure;
+
+	const tooMany = (c: Context, waitMs: number) => {
+		c.header('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
+		return new AppError('rate_limited', 429, 'Too many failed sign-ins; try again later');
+	};
 
 	return new Hono<AppEnv>()
 		.post('/', validJson(SignIn), async (c) => {
 			const { username, password } = c.req.valid('json');
-			const ip = clientAddress(c);
-			const userKey = [`${ip}|${normalizeUsername(username)}`];
-			const ipKey = [ip];
-			const wait = Math.max(
-				limiter.perUser.retryAfterMs(userKey),
-				limiter.perAddress.retryAfterMs(ipKey)
-			);
-			if (wait > 0) {
-				c.header('Retry-After', String(Math.ceil(wait / 1000)));
-				throw new AppError('rate_limited', 429, 'Too many failed sign-ins; try again later');
+			const ip = clientAddress(c, config.trustedProxies);
+			const name = normalizeUsername(username);
+			const keys = [
+				[limiter.perPair, [`${ip}|${name}`]],
+				[limiter.perAddress, [ip]],
+				[limiter.perAccount, [name]]
+			] as const;
+			const wait = Math.max(...keys.map(([l, k]) => l.retryAfterMs([...k])));
+			if (wait > 0) throw tooMany(c, wait);
+			// Counted now, before the (slow) password hash; taken back if it was not a wrong guess.
+			const taken: (() => void)[] = [];
+			for (const [l, k] of keys) {
+				const undo = l.reserve([...k]);
+				if (!undo) {
+					for (const t of taken) t();
+					throw tooMany(c, Math.max(...keys.map(([l2, k2]) => l2.retryAfterMs([...k2]))));
+				}
+				taken.push(undo);
 			}
 			let user;
 			try {
 				user = await accounts.authenticate(username, password);
 			} catch (err) {
-				if (err instanceof AppError && err.code === 'invalid_credentials') {
-					limiter.perUser.fail(userKey);
-					limiter.perAddress.fail(ipKey);
+				if (!(err instanceof AppError && err.code === 'invalid_credentials')) {
+					for (const t of taken) t();
 				}
 				throw err;
 			}
-			limiter.perUser.succeed(userKey);
+			for (const t of taken) t();
+			limiter.perPair.succeed([`${ip}|${name}`]);
 			const token = await sessions.create(user._id);
 			setCookie(c, SESSION_COOKIE, token, {
 				httpOnly: true,
@@ -59,7 +76,12 @@ export const sessionRoutes = ({ accounts, sessions, limiter, config }: AppDeps) 
 		})
 		.delete('/', async (c) => {
 			const token = c.get('sessionToken');
-			if (token) await sessions.revoke(token);
+			const user = c.get('user');
+			if (c.req.query('everywhere') === '1') {
+				if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
+				await sessions.revokeAll(user._id);
+				await audit.record({ actor: user._id, action: 'user.signOutEverywhere', target: user._id });
+			} else if (token) await sessions.revoke(token);
 			deleteCookie(c, SESSION_COOKIE, { path: '/' });
 			return c.json({ ok: true }, 200);
 		})

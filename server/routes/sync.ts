@@ -72,7 +72,15 @@ export const syncRoutes = (deps: AppDeps) => {
 		};
 	}
 
-	const handle = replicationHandler({ store, instanceId, mount: '/sync', policyOf });
+	const handle = replicationHandler({
+		store,
+		instanceId,
+		mount: '/sync',
+		policyOf,
+		ownerOf: (c) => c.get('user')!._id,
+		// A live feed ends with its sign-in (sign-out, password reset, disabled account, expiry).
+		watch: (c, onEnd) => deps.sessions.watch(c.get('sessionToken')!, c.get('user')!._id, onEnd)
+	});
 
 	return new Hono<AppEnv>().use(requireUser()).all('/*', async (c) => {
 		try {

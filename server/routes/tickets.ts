@@ -5,8 +5,10 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { normalizePhone } from '#shared/phone';
+import { isPhotoType } from '#shared/tickets/attachment';
 import type { TicketDoc } from '#shared/tickets/ticket';
 import {
+	MAX_RANGE_DAYS,
 	STAT_DIMENSIONS,
 	TicketListQuery,
 	groupTickets,
@@ -33,7 +35,8 @@ const HistoryQuery = v.object({
 });
 const HISTORY_LIMIT = 100;
 const LIST_LIMIT = 2000;
-const RANGE_MAX_DOCS = 200_000;
+/** Tickets one list or statistics request may load; a busier period must be narrowed (issue #13). */
+export const RANGE_MAX_DOCS = 50_000;
 /** Days are the center's (China Standard Time, UTC+8). */
 const dayStart = (day: string) => new Date(`${day}T00:00:00.000+08:00`).toISOString();
 const dayEnd = (day: string) => new Date(`${day}T23:59:59.999+08:00`).toISOString();
@@ -46,18 +49,47 @@ function allowed(user: UserDoc, permissions: string[]) {
 	}
 }
 
+/**
+ * How a stored file is served from the app's origin: a photo type as itself, anything else (an SVG or an
+ * HTML page smuggled into the store) only as a download — and never as active content either way: no
+ * script runs in it, no sniffing turns it into something else (issue #13).
+ */
+export function attachmentHeaders(stored: string | null): Record<string, string> {
+	const type = (stored ?? '').split(';')[0]!.trim().toLowerCase();
+	const photo = isPhotoType(type);
+	return {
+		'content-type': photo ? type : 'application/octet-stream',
+		...(photo ? {} : { 'content-disposition': 'attachment' }),
+		'content-security-policy': "default-src 'none'; sandbox",
+		'x-content-type-options': 'nosniff',
+		'cache-control': 'private, max-age=86400, immutable'
+	};
+}
+
 export const ticketRoutes = ({ store, configAdmin }: AppDeps) => {
-	/** Tickets created in a date range (default: the last 7 days), newest first. */
+	/**
+	 * Tickets created in a date range (default: the last 7 days), newest first: at most MAX_RANGE_DAYS and
+	 * RANGE_MAX_DOCS tickets, or a validation error telling the user to narrow the period.
+	 */
 	async function inRange(q: TicketListQuery): Promise<TicketDoc[]> {
 		const to = q.to || new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
 		const from = q.from || new Date(Date.parse(to) - 6 * 86_400_000).toISOString().slice(0, 10);
+		const refuse = (code: string, message: string) =>
+			new AppError('validation', 400, message, { field: 'from', issues: { from: code } });
+		if (from > to) throw refuse('date_range', 'The start date is after the end date');
+		if ((Date.parse(to) - Date.parse(from)) / 86_400_000 >= MAX_RANGE_DAYS) {
+			throw refuse('range_too_long', `A period is at most ${MAX_RANGE_DAYS} days`);
+		}
 		const res = await store.db<TicketDoc>('tickets').view('app', 'tickets_by_created', {
 			startkey: dayEnd(to),
 			endkey: dayStart(from),
 			descending: true,
 			include_docs: true,
-			limit: RANGE_MAX_DOCS
+			limit: RANGE_MAX_DOCS + 1
 		});
+		if (res.rows.length > RANGE_MAX_DOCS) {
+			throw refuse('range_too_many', `More than ${RANGE_MAX_DOCS} tickets in this period`);
+		}
 		return res.rows.flatMap((r) => (r.doc ? [r.doc] : []));
 	}
 
@@ -195,15 +227,9 @@ export const ticketRoutes = ({ store, configAdmin }: AppDeps) => {
 				const res = await store.fetch(
 					`/${store.dbName('tickets')}/${encodeURIComponent(attId)}/photo`
 				);
-				const type = res.headers.get('content-type') ?? '';
-				if (!res.ok || !res.body || !type.startsWith('image/')) {
-					throw new AppError('not_found', 404, 'No such attachment');
-				}
+				if (!res.ok || !res.body) throw new AppError('not_found', 404, 'No such attachment');
 				return new Response(res.body, {
-					headers: {
-						'content-type': type,
-						'cache-control': 'private, max-age=86400, immutable'
-					}
+					headers: attachmentHeaders(res.headers.get('content-type'))
 				});
 			})
 	);

@@ -15,7 +15,7 @@ import type { AppDeps, AppEnv } from '../context';
 
 const UserParam = v.object({ id: v.pipe(v.string(), v.startsWith('user:'), v.maxLength(80)) });
 
-export const userRoutes = ({ accounts, sessions, configAdmin }: AppDeps) =>
+export const userRoutes = ({ accounts, sessions, configAdmin, audit }: AppDeps) =>
 	new Hono<AppEnv>()
 		.use(requirePermission('admin.users'))
 		.get('/', async (c) => {
@@ -39,6 +39,17 @@ export const userRoutes = ({ accounts, sessions, configAdmin }: AppDeps) =>
 			const password = await accounts.resetPassword(id, c.get('user')!._id);
 			await sessions.revokeAll(id);
 			return c.json({ password }, 200);
+		})
+		// Ends every sign-in of the user (a lost tablet, a shared password): pages, softphone, sync.
+		.post('/:id/sign-out', validParam(UserParam), async (c) => {
+			const { id } = c.req.valid('param');
+			await sessions.revokeAll(id);
+			await audit.record({
+				actor: c.get('user')!._id,
+				action: 'user.signOutEverywhere',
+				target: id
+			});
+			return c.json({ ok: true }, 200);
 		})
 		.put('/:id/agent-id', validParam(UserParam), validJson(AgentIdChange), async (c) => {
 			const { id } = c.req.valid('param');

@@ -281,6 +281,8 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 
 		/** F6: a one-time password that must be changed at next sign-in. The caller ends the sessions. */
 		async resetPassword(id: string, actor: string): Promise<string> {
+			// One's own password is changed with the current one, not reset (which ends one's own session).
+			if (id === actor) throw new AppError('self', 409, 'Change your own password instead');
 			const user = await requireUser(id);
 			const password = oneTimePassword();
 			await save({ ...user, passwordHash: await hashPassword(password), mustChangePassword: true });

@@ -1,8 +1,12 @@
 /**
  * Sign-in sessions: a random token in an HttpOnly cookie; the store keeps only its SHA-256 (`session:<hash>`
- * in `cc_users`), so sessions survive restarts and a leaked database holds no usable token. Revoking all of a
- * user's sessions (disable, password reset) takes effect at once on this server; other servers see it
- * within SESSION_CACHE_MS.
+ * in `cc_users`), so sessions survive restarts and a leaked database holds no usable token. A session ends
+ * at its absolute lifetime, after `idleMs` without a request, or when it is revoked (sign-out, sign-out
+ * everywhere, password reset, disabled account).
+ *
+ * Long-lived connections (the event stream, the softphone's socket, replication feeds) `watch` their
+ * session: revoked on this server they are told at once; revoked elsewhere (another app server), expired or
+ * idle, they are told within WATCH_SWEEP_MS, when the sweep finds the session gone.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { storeStatus } from '../errors';
@@ -16,15 +20,42 @@ interface SessionDoc {
 	userId: string;
 	createdAt: string;
 	expiresAt: string;
+	/** When the session was last used (written at most every TOUCH_MS); absent on older sessions. */
+	lastSeenAt?: string;
 }
 
 const SESSION_CACHE_MS = 2_000;
+/** Watched connections of sessions revoked elsewhere or expired are ended within this. */
+export const WATCH_SWEEP_MS = 3_000;
 
 const idOf = (token: string) => `session:${createHash('sha256').update(token).digest('hex')}`;
 
-export function createSessions({ store, ttlMs }: { store: Store; ttlMs: number }) {
+/** Why a watched session ended. */
+export type SessionEnd = 'signedOut' | 'revoked' | 'expired';
+
+interface Watcher {
+	userId: string;
+	onEnd: (why: SessionEnd) => void;
+}
+
+export function createSessions({
+	store,
+	ttlMs,
+	idleMs = ttlMs
+}: {
+	store: Store;
+	ttlMs: number;
+	idleMs?: number;
+}) {
 	const db = store.db<SessionDoc | UserDoc>('users');
 	const cache = new Map<string, { user: UserDoc; session: SessionDoc; until: number }>();
+	/** How often a used session's `lastSeenAt` is written: a fraction of the idle timeout, at most 5 min. */
+	const touchMs = Math.min(5 * 60_000, Math.max(1_000, Math.floor(idleMs / 4)));
+	const touching = new Set<string>();
+	const watchers = new Map<string, Set<Watcher>>();
+	const userEndListeners = new Set<(userId: string, why: SessionEnd, all: boolean) => void>();
+
+	const lastUse = (s: SessionDoc) => Date.parse(s.lastSeenAt ?? s.createdAt);
 
 	async function load(token: string): Promise<{ user: UserDoc; session: SessionDoc } | null> {
 		const id = idOf(token);
@@ -38,7 +69,8 @@ export function createSessions({ store, ttlMs }: { store: Store; ttlMs: number }
 			if (storeStatus(err) === 404) return null;
 			throw err;
 		}
-		if (session.expiresAt < new Date().toISOString()) {
+		const now = Date.now();
+		if (Date.parse(session.expiresAt) < now || now - lastUse(session) > idleMs) {
 			await db.destroy(session._id, session._rev!).catch(() => {});
 			return null;
 		}
@@ -50,36 +82,149 @@ export function createSessions({ store, ttlMs }: { store: Store; ttlMs: number }
 			throw err;
 		}
 		if (user.status !== 'active') return null;
-		const entry = { user, session, until: Date.now() + SESSION_CACHE_MS };
+		const entry = { user, session, until: now + SESSION_CACHE_MS };
 		cache.set(id, entry);
 		return entry;
 	}
+
+	/** Records that the session was used, at most every touchMs (a lost race only delays the next write). */
+	function touch(entry: { session: SessionDoc }): void {
+		const { session } = entry;
+		const now = Date.now();
+		if (now - lastUse(session) < touchMs || touching.has(session._id)) return;
+		touching.add(session._id);
+		const next = { ...session, lastSeenAt: new Date(now).toISOString() };
+		void db
+			.insert(next)
+			.then((res) => {
+				entry.session = { ...next, _rev: res.rev };
+			})
+			.catch(() => {})
+			.finally(() => touching.delete(session._id));
+	}
+
+	function end(token: string, why: SessionEnd): void {
+		const set = watchers.get(token);
+		watchers.delete(token);
+		for (const w of set ?? []) w.onEnd(why);
+	}
+
+	function endUser(userId: string, why: SessionEnd, except: string | null): void {
+		for (const [token, set] of [...watchers]) {
+			if (token === except) continue;
+			if ([...set].some((w) => w.userId === userId)) end(token, why);
+		}
+		for (const l of userEndListeners) l(userId, why, except === null);
+	}
+
+	/** A session (and its user) as the store holds them now, for many tokens in two requests. */
+	async function liveTokens(tokens: string[]): Promise<Set<string>> {
+		const now = Date.now();
+		const ids = tokens.map(idOf);
+		const sessions = await db.fetch({ keys: ids });
+		const byId = new Map<string, SessionDoc>();
+		for (const row of sessions.rows) {
+			const doc = 'doc' in row ? (row.doc as SessionDoc | null) : null;
+			if (doc && Date.parse(doc.expiresAt) >= now && now - lastUse(doc) <= idleMs) {
+				byId.set(doc._id, doc);
+			}
+		}
+		const userIds = [...new Set([...byId.values()].map((s) => s.userId))];
+		const users = userIds.length > 0 ? await db.fetch({ keys: userIds }) : { rows: [] };
+		const active = new Set<string>();
+		for (const row of users.rows) {
+			const doc = 'doc' in row ? (row.doc as UserDoc | null) : null;
+			if (doc?.status === 'active') active.add(doc._id);
+		}
+		return new Set(tokens.filter((t, i) => active.has(byId.get(ids[i]!)?.userId ?? '')));
+	}
+
+	// Sessions ended elsewhere (another server, expiry, idle, a disabled account) end their connections
+	// too: one batched look-up of every watched session per sweep, however many connections there are.
+	let sweeping = false;
+	const sweep = setInterval(() => {
+		const tokens = [...watchers.keys()];
+		if (sweeping || tokens.length === 0) return;
+		sweeping = true;
+		void liveTokens(tokens)
+			.then((live) => {
+				for (const token of tokens) {
+					if (live.has(token)) continue;
+					const userId = [...(watchers.get(token) ?? [])][0]?.userId;
+					cache.delete(idOf(token));
+					end(token, 'expired');
+					if (userId) for (const l of userEndListeners) l(userId, 'expired', false);
+				}
+			})
+			.catch(() => {}) // the store is unreachable: keep the connections, check again
+			.finally(() => (sweeping = false));
+	}, WATCH_SWEEP_MS);
+	sweep.unref?.();
 
 	return {
 		ttlMs,
 		async create(userId: string): Promise<string> {
 			const token = randomBytes(32).toString('base64url');
-			const now = Date.now();
+			const now = new Date();
 			await db.insert({
 				_id: idOf(token),
 				type: 'session',
 				userId,
-				createdAt: new Date(now).toISOString(),
-				expiresAt: new Date(now + ttlMs).toISOString()
+				createdAt: now.toISOString(),
+				lastSeenAt: now.toISOString(),
+				expiresAt: new Date(now.getTime() + ttlMs).toISOString()
 			});
 			return token;
 		},
-		/** The session's user, or null when the token is unknown, expired, or the user is not active. */
+		/**
+		 * The session's user, or null when the token is unknown, expired, idle too long, or the user is not
+		 * active. A request resolving its session counts as use (the idle clock restarts).
+		 */
 		async resolve(token: string): Promise<UserDoc | null> {
+			const entry = await load(token);
+			if (entry) touch(entry);
+			return entry?.user ?? null;
+		},
+		/** As resolve, without counting as use: for background checks (Kamailio asking, sweeps). */
+		async peek(token: string): Promise<UserDoc | null> {
 			return (await load(token))?.user ?? null;
+		},
+		/**
+		 * Tells `onEnd` once when this session ends (signed out, revoked, expired); returns the unwatch
+		 * function. The caller has resolved the token to `userId`.
+		 */
+		watch(token: string, userId: string, onEnd: (why: SessionEnd) => void): () => void {
+			let set = watchers.get(token);
+			if (!set) watchers.set(token, (set = new Set()));
+			const watcher = { userId, onEnd };
+			set.add(watcher);
+			return () => {
+				set.delete(watcher);
+				if (set.size === 0 && watchers.get(token) === set) watchers.delete(token);
+			};
+		},
+		/**
+		 * Told when sessions of a user end on this server: `all` when every session of the user ended
+		 * (disabled, password reset, sign-out everywhere), otherwise one of them.
+		 */
+		onUserSessionEnd(listener: (userId: string, why: SessionEnd, all: boolean) => void) {
+			userEndListeners.add(listener);
+			return () => userEndListeners.delete(listener);
 		},
 		async revoke(token: string): Promise<void> {
 			const id = idOf(token);
+			const known = cache.get(id)?.user._id ?? [...(watchers.get(token) ?? [])][0]?.userId;
 			cache.delete(id);
-			const doc = await db.get(id).catch(() => null);
+			const doc = (await db.get(id).catch(() => null)) as SessionDoc | null;
 			if (doc) await db.destroy(id, doc._rev!).catch(() => {});
+			end(token, 'signedOut');
+			const userId = doc?.userId ?? known;
+			if (userId) for (const l of userEndListeners) l(userId, 'signedOut', false);
 		},
-		/** Ends every session of the user (disable, password reset); `except` keeps the caller's own. */
+		/**
+		 * Ends every session of the user (disable, password reset, sign-out everywhere); `except` keeps the
+		 * caller's own.
+		 */
 		async revokeAll(userId: string, except?: string): Promise<void> {
 			const keep = except ? idOf(except) : null;
 			for (const [id, entry] of cache) {
@@ -93,10 +238,14 @@ export function createSessions({ store, ttlMs }: { store: Store; ttlMs: number }
 				d ? [{ _id: d._id, _rev: d._rev!, _deleted: true }] : []
 			);
 			if (deletions.length > 0) await db.bulk({ docs: deletions as never[] });
+			endUser(userId, 'revoked', except ?? null);
 		},
 		/** Forgets cached users after an account change on this server. */
 		forgetUser(userId: string): void {
 			for (const [id, entry] of cache) if (entry.user._id === userId) cache.delete(id);
+		},
+		close(): void {
+			clearInterval(sweep);
 		}
 	};
 }

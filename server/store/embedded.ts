@@ -15,8 +15,16 @@ const require = createRequire(import.meta.url);
 export interface EmbeddedStore {
 	/** Base URL with admin credentials, e.g. `http://admin:secret@127.0.0.1:41234`. */
 	url: string;
+	/** How many requests that write have succeeded so far (diagnostics; the fuzz tests' witness). */
+	writes(): number;
 	close(): Promise<void>;
 }
+
+/** Requests that only read, though some are POSTs. */
+const READS =
+	/\/(_bulk_get|_all_docs|_changes|_revs_diff|_find|_explain|_design\/[^/]+\/_view\/[^/?]+)(\?|$)/;
+const writes = (req: IncomingMessage) =>
+	req.method !== 'GET' && req.method !== 'HEAD' && !READS.test(req.url ?? '');
 
 /** Starts the embedded store on 127.0.0.1 (ephemeral port unless given) with data under `dir`. */
 export async function startEmbeddedStore({
@@ -47,6 +55,7 @@ export async function startEmbeddedStore({
 		})
 	);
 
+	let written = 0;
 	const expected = Buffer.from('Basic ' + Buffer.from(`admin:${secret}`).toString('base64'));
 	const server = createServer((req, res) => {
 		const given = Buffer.from(req.headers.authorization ?? '');
@@ -61,6 +70,11 @@ export async function startEmbeddedStore({
 		// Behind the gate every caller is the administrator: express-pouchdb runs in "admin party" and
 		// would otherwise try to match these credentials against its own user database.
 		delete req.headers.authorization;
+		if (writes(req)) {
+			res.on('finish', () => {
+				if (res.statusCode < 400) written += 1;
+			});
+		}
 		couch(req, res);
 	});
 	await new Promise<void>((resolve, reject) => {
@@ -73,6 +87,7 @@ export async function startEmbeddedStore({
 	}
 	return {
 		url: `http://admin:${encodeURIComponent(secret)}@127.0.0.1:${address.port}`,
+		writes: () => written,
 		close: () =>
 			new Promise<void>((resolve) => {
 				server.closeAllConnections();

@@ -20,6 +20,11 @@ export interface Store {
 	/** Database name of a key, e.g. `tickets` → `cc_tickets`. */
 	dbName(key: DbKey): string;
 	db<T extends object = object>(key: DbKey): DocumentScope<T>;
+	/**
+	 * How many writes the store has accepted so far, counted by the embedded store; null for Apache
+	 * CouchDB, which does not tell. For diagnostics and the fuzz tests.
+	 */
+	writes(): number | null;
 	/** Raw request to the store (path starts with `/`), credentials added; for streaming proxies. */
 	fetch(path: string, init?: RequestInit): Promise<Response>;
 	close(): Promise<void>;
@@ -42,6 +47,7 @@ function splitCredentials(raw: string): { base: string; authorization: string | 
 export async function openStore(config: Config): Promise<Store> {
 	let rawUrl = config.couchUrl;
 	let close = async () => {};
+	let writes = (): number | null => null;
 	if (!rawUrl) {
 		const embedded = await startEmbeddedStore({
 			dir: join(config.dataDir, 'store'),
@@ -49,6 +55,7 @@ export async function openStore(config: Config): Promise<Store> {
 		});
 		rawUrl = embedded.url;
 		close = embedded.close;
+		writes = embedded.writes;
 	}
 	const { base, authorization } = splitCredentials(rawUrl);
 	const nano = Nano({
@@ -62,6 +69,7 @@ export async function openStore(config: Config): Promise<Store> {
 		nano,
 		dbName,
 		db: <T extends object>(key: DbKey) => nano.use<T>(dbName(key)),
+		writes,
 		fetch: (path, init = {}) => {
 			const headers = new Headers(init.headers);
 			if (authorization) headers.set('authorization', authorization);

@@ -90,7 +90,7 @@ test('F2 an administrator approves a pending account with a role; markup in name
 	);
 	await expect(page.getByRole('row').filter({ hasText: username })).toHaveCount(0);
 
-	await page.getByRole('button', { name: '退出' }).click();
+	await page.getByRole('button', { name: '退出', exact: true }).click();
 	await signIn(page, username);
 	await expect(page.getByRole('heading', { name: '部门业务' })).toBeVisible();
 });
@@ -117,7 +117,7 @@ test('F1 sign-in with Enter; the agent ID shows for the remembered user and the 
 	await expect(page.getByTestId('header-agent-id')).toHaveText(`工号：${agentId}`);
 	await expect(page.getByText('座席电话：6021')).toBeVisible();
 
-	await page.getByRole('button', { name: '退出' }).click();
+	await page.getByRole('button', { name: '退出', exact: true }).click();
 	await expect(page.getByRole('heading', { name: '登录' })).toBeVisible();
 	await expect(page.getByLabel('用户名')).toHaveValue(username);
 	await expect(page.getByLabel('电话')).toHaveValue('6021');
@@ -145,7 +145,7 @@ test('F3 each role lands on its own home screen', async ({ page, request }) => {
 		await createUser(request, { username, roleKey, departmentId });
 		await signIn(page, username);
 		await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
-		await page.getByRole('button', { name: '退出' }).click();
+		await page.getByRole('button', { name: '退出', exact: true }).click();
 		await expect(page).toHaveURL(/\/login/);
 	}
 });

@@ -77,7 +77,7 @@ test('F1 signing out while offline ends the server session once the network is b
 	expect(token).toMatch(/^[\w-]{40,}$/);
 
 	await context.setOffline(true);
-	await page.getByRole('button', { name: '退出' }).click();
+	await page.getByRole('button', { name: '退出', exact: true }).click();
 	await expect(page.getByRole('heading', { name: '登录' })).toBeVisible();
 	await context.setOffline(false);
 	await page.reload();

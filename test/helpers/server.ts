@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config';
 import { createRuntime } from '../../server/runtime';
-import { SERVER_OPTIONS } from '../../server/app';
+import { hardenServer, serverOptions } from '../../server/app';
 
 export const ADMIN_PASSWORD = 'integration-admin';
 
@@ -33,10 +33,16 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 	const runtime = await createRuntime(config);
 	const server: ServerType = await new Promise((resolve) => {
 		const s = serve(
-			{ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: SERVER_OPTIONS },
+			{
+				fetch: runtime.app.fetch,
+				port: 0,
+				hostname: '127.0.0.1',
+				serverOptions: serverOptions(config)
+			},
 			() => resolve(s)
 		);
 	});
+	hardenServer(server);
 	server.on('upgrade', runtime.upgrade);
 	const address = server.address();
 	const port = typeof address === 'object' && address ? address.port : 0;

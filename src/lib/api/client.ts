@@ -15,6 +15,13 @@ export class ApiError extends Error {
 	}
 }
 
+let sessionLost: () => void = () => {};
+
+/** Who to tell when the server answers 401 to a signed-in request: the sign-in has ended there. */
+export function onSessionLost(listener: () => void): void {
+	sessionLost = listener;
+}
+
 export async function api<T>(
 	path: string,
 	init: { method?: string; body?: unknown } = {}
@@ -33,6 +40,7 @@ export async function api<T>(
 	const body = (await res.json().catch(() => ({}))) as unknown;
 	if (!res.ok) {
 		const err = body as Partial<ApiErrorBody>;
+		if (res.status === 401 && !path.startsWith('/session')) sessionLost();
 		const retry = res.headers.get('retry-after');
 		throw new ApiError(err.code ?? 'internal', res.status, err, retry ? Number(retry) : null);
 	}

@@ -22,6 +22,11 @@ const userPath = (id: string, rest = '') => `/users/${encodeURIComponent(id)}${r
 export const resetPassword = async (id: string) =>
 	(await api<{ password: string }>(userPath(id, '/password-reset'), { method: 'POST' })).password;
 
+/** Ends every sign-in of the user: their pages, softphone and sync stop within seconds. */
+export const signOutEverywhere = async (id: string) => {
+	await api(userPath(id, '/sign-out'), { method: 'POST' });
+};
+
 export const setAgentId = async (user: UserSummary, agentId: string) =>
 	(
 		await api<{ user: UserSummary }>(userPath(user.id, '/agent-id'), {

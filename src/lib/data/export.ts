@@ -19,8 +19,9 @@ function download(blob: Blob, fileName: string) {
 
 const csvCell = (v: string | number | null) => {
 	const s = v === null ? '' : String(v);
-	// Quote what would break the row, and neutralise leading formula characters (CSV injection).
-	const safe = /^[=+\-@]/.test(s) && typeof v === 'string' ? `'${s}` : s;
+	// Quote what would break the row, and neutralise what a spreadsheet would start a formula with
+	// (CSV injection): = + - @, and TAB or CR, which some spreadsheets skip before reading a formula.
+	const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
 	return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 };
 

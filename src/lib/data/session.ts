@@ -2,7 +2,7 @@
  * Sign-in, sign-out, registration and the session for the UI. Decides between the server and this
  * device's cached copy (offline start, F27). Routes and components call this, never api/ or cache/.
  */
-import { api, ApiError } from '$lib/api/client';
+import { api, ApiError, onSessionLost } from '$lib/api/client';
 import {
 	cachedSession,
 	localePreference,
@@ -105,14 +105,19 @@ export async function signIn(input: {
 	await cachedSession.set(answer);
 	apply(answer);
 	session.justSignedOut = false;
+	session.endedByServer = false;
 }
 
-export async function signOut(): Promise<void> {
+/** Signs out this device; with `everywhere`, every other sign-in of the user too (online only). */
+export async function signOut({
+	everywhere = false
+}: { everywhere?: boolean } = {}): Promise<void> {
+	if (everywhere) await api('/session?everywhere=1', { method: 'DELETE' });
 	stopConfigSync();
 	stopTicketSync();
 	stopHealthReports();
 	try {
-		await api('/session', { method: 'DELETE' });
+		if (!everywhere) await api('/session', { method: 'DELETE' });
 	} catch {
 		await pendingSignOut.set(true);
 	}
@@ -122,6 +127,24 @@ export async function signOut(): Promise<void> {
 	apply(null);
 	session.justSignedOut = true;
 }
+
+/**
+ * The server ended this sign-in (sign-out everywhere, a password reset, a disabled account, expiry): stop
+ * talking to it and go to the sign-in page. The device's replicas stay, so nothing recorded here and not
+ * yet synced is lost; it syncs at the next sign-in.
+ */
+export async function sessionEndedByServer(): Promise<void> {
+	stopConfigSync();
+	stopTicketSync();
+	stopHealthReports();
+	await cachedSession.clear().catch(() => {});
+	apply(null);
+	session.endedByServer = true;
+}
+
+onSessionLost(() => {
+	if (session.user && !session.isOfflineCopy) void sessionEndedByServer();
+});
 
 export async function changePassword(input: { currentPassword: string; newPassword: string }) {
 	const answer = await api<SessionAnswer>('/session/password', { method: 'POST', body: input });

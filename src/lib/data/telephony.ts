@@ -45,8 +45,14 @@ export function setAgentState(
 export function listenToCalls(handlers: {
 	offer: (offer: CallOffer) => void;
 	state: (status: AgentStatus) => void;
+	/** The server ended this sign-in; the stream is closed. */
+	signedOut: () => void;
 }): () => void {
 	const source = new EventSource('/events');
+	source.addEventListener('signedOut', () => {
+		source.close();
+		handlers.signedOut();
+	});
 	source.addEventListener('offer', (e) =>
 		handlers.offer(JSON.parse((e as MessageEvent<string>).data))
 	);

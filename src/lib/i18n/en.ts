@@ -13,6 +13,10 @@ export const en: Shape<typeof zhCN> = {
 		online: 'Online',
 		offline: 'Offline',
 		language: 'Language',
+		signOutEverywhere: 'Sign out everywhere',
+		signOutEverywhereConfirm:
+			'End your sign-in on every browser and tablet (the softphone included)?',
+		signOutEverywhereOffline: 'Signing out everywhere needs the network.',
 		signOut: 'Sign out',
 		none: 'None',
 		synced: 'Synced',
@@ -44,7 +48,9 @@ export const en: Shape<typeof zhCN> = {
 		register: 'Register',
 		registerPrompt: 'First time here?',
 		offline: 'You are offline and cannot sign in. Try again when the network is back.',
-		signedOut: 'You have signed out.'
+		signedOut: 'You have signed out.',
+		endedByServer:
+			'Your sign-in has ended (signed out elsewhere, password reset, account disabled or unused too long). Please sign in again.'
 	},
 	register: {
 		title: 'Register',
@@ -148,6 +154,9 @@ export const en: Shape<typeof zhCN> = {
 		created:
 			'Added {{username}}. One-time password: {{password}} (hand it over; it must be changed at first sign-in)',
 		details: 'Details',
+		signOutEverywhere: 'Sign out everywhere',
+		signedOutEverywhere:
+			'Every sign-in of {{username}} has ended (pages, softphone and sync stop within seconds).',
 		resetPassword: 'Reset password',
 		resetDone:
 			'New one-time password for {{username}}: {{password}} (must be changed at sign-in; existing sign-ins ended)',
@@ -631,6 +640,9 @@ export const en: Shape<typeof zhCN> = {
 		stale: 'Someone else changed this record; reload and try again.',
 		in_use: 'Cannot delete: still in use.',
 		self: 'You cannot do this to your own account.',
+		too_large: 'What was sent is too large.',
+		request_timeout: 'The request took too long to arrive; try again.',
+		too_busy: 'Too many requests at once; try again shortly.',
 		managed_at_center:
 			'This is a branch office: accounts, passwords and settings are changed at the center.',
 		internal: 'Server error. Please try again later.',
@@ -647,6 +659,9 @@ export const en: Shape<typeof zhCN> = {
 		password_short: 'At least 8 characters',
 		password_wrong: 'The current password is wrong',
 		password_same: 'Choose a password different from the current one',
+		date_range: 'The start date is after the end date',
+		range_too_long: 'A period is at most a year (366 days)',
+		range_too_many: 'Too many tickets in this period; choose a shorter one',
 		date_invalid: 'Not a valid date',
 		date_future: 'The date of birth cannot be in the future',
 		phone_invalid: 'Not a valid phone number',

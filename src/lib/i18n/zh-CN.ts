@@ -9,6 +9,9 @@ export const zhCN = {
 		online: '在线',
 		offline: '离线',
 		language: '语言',
+		signOutEverywhere: '退出所有设备',
+		signOutEverywhereConfirm: '结束您在所有浏览器和平板上的登录（包括网页电话）？',
+		signOutEverywhereOffline: '需要联网才能退出所有设备。',
 		signOut: '退出',
 		none: '无',
 		synced: '已同步',
@@ -40,7 +43,9 @@ export const zhCN = {
 		register: '注册',
 		registerPrompt: '第一次使用本系统？',
 		offline: '当前离线，无法登录。请在网络恢复后再试。',
-		signedOut: '您已退出。'
+		signedOut: '您已退出。',
+		endedByServer:
+			'您的登录已结束（在其他地方退出、密码被重置、账号被停用或长时间未使用），请重新登录。'
 	},
 	register: {
 		title: '注册新用户',
@@ -139,6 +144,8 @@ export const zhCN = {
 		addTitle: '添加用户',
 		created: '已添加用户 {{username}}。一次性密码：{{password}}（请转交本人，首次登录时须修改）',
 		details: '详情',
+		signOutEverywhere: '强制下线',
+		signedOutEverywhere: '{{username}} 的所有登录已结束（网页、话机、同步在几秒内停止）。',
 		resetPassword: '密码重置',
 		resetDone: '{{username}} 的新一次性密码：{{password}}（首次登录时须修改；原有登录已失效）',
 		agentId: '工号配置',
@@ -613,6 +620,9 @@ export const zhCN = {
 		stale: '该记录已被他人修改，请刷新后重试。',
 		in_use: '无法删除：仍在使用中。',
 		self: '不能对自己的账号执行此操作。',
+		too_large: '提交的内容太大。',
+		request_timeout: '网络太慢，请求超时，请重试。',
+		too_busy: '同时进行的请求太多，请稍后再试。',
 		managed_at_center: '这里是分支机构：账号、密码和系统设置请在中心修改。',
 		internal: '服务器出错，请稍后再试。',
 		network: '无法连接服务器，请检查网络。'
@@ -628,6 +638,9 @@ export const zhCN = {
 		password_short: '密码至少 8 个字符',
 		password_wrong: '当前密码不正确',
 		password_same: '新密码不能与当前密码相同',
+		date_range: '开始日期不能晚于结束日期',
+		range_too_long: '时间段最长一年（366 天）',
+		range_too_many: '该时间段内的业务太多，请缩短时间段',
 		date_invalid: '日期无效',
 		date_future: '出生日期不能晚于今天',
 		phone_invalid: '电话号码格式不正确',

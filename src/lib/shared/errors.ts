@@ -19,6 +19,9 @@ export const ERROR_CODES = [
 	'in_use',
 	'self',
 	'managed_at_center',
+	'too_large',
+	'request_timeout',
+	'too_busy',
 	'internal'
 ] as const;
 

@@ -10,6 +10,8 @@ export class Session {
 	extension = $state('');
 	/** Set by sign-out so the sign-in page can confirm it. */
 	justSignedOut = $state(false);
+	/** Set when the server ended the sign-in (signed out elsewhere, password reset, disabled, expired). */
+	endedByServer = $state(false);
 
 	can(permission: string): boolean {
 		return this.user?.permissions.includes(permission) ?? false;

@@ -11,6 +11,7 @@ import {
 	type AgentStatus,
 	type CallOffer
 } from '$lib/data/telephony';
+import { sessionEndedByServer } from '$lib/data/session';
 import { Softphone } from './softphone.svelte';
 
 const SIGNED_OUT: AgentStatus = { state: 'signedOut', reason: '', since: 0, callId: null };
@@ -38,7 +39,11 @@ class AgentLine {
 				this.offer = o;
 				onOffer(o);
 			},
-			state: (s) => (this.status = s)
+			state: (s) => (this.status = s),
+			signedOut: () => {
+				this.stop();
+				void sessionEndedByServer();
+			}
 		});
 		// The server learns at once when a call ends in the browser, even if Kamailio's BYE went astray.
 		this.softphone.onEnded = (callId) =>

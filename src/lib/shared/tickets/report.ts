@@ -15,6 +15,11 @@ export function isOverdue(t: Pick<TicketDoc, 'status' | 'createdAt'>, now = Date
 const Day = v.union([v.literal(''), v.pipe(v.string(), v.isoDate('date_invalid'))]);
 const OptionalId = v.optional(v.pipe(v.string(), v.maxLength(80, 'too_long')), '');
 
+/** The longest period a list or statistics request covers (issue #13: unbounded ranges loaded everything). */
+export const MAX_RANGE_DAYS = 366;
+
+const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
+
 export const TicketListQuery = v.pipe(
 	v.object({
 		from: v.optional(Day, ''),
@@ -29,7 +34,8 @@ export const TicketListQuery = v.pipe(
 		agent: OptionalId,
 		overdue: v.optional(v.picklist(['', '0', '1']), '')
 	}),
-	v.check((q) => !q.from || !q.to || q.from <= q.to, 'date_range')
+	v.check((q) => !q.from || !q.to || q.from <= q.to, 'date_range'),
+	v.check((q) => !q.from || !q.to || daysBetween(q.from, q.to) < MAX_RANGE_DAYS, 'range_too_long')
 );
 export type TicketListQuery = v.InferOutput<typeof TicketListQuery>;
 
