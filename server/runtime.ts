@@ -18,7 +18,7 @@ import { createBranchRegistry } from './branches/center';
 import { startBranchLink } from './branches/link';
 import { openCustomerIndex, startCustomerIndexer } from './services/customer-index';
 import { createCustomerImport } from './services/customer-import';
-import { getSecret } from './secrets';
+import { getSecret, privateFolder } from './secrets';
 import { randomBytes } from 'node:crypto';
 import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
@@ -49,6 +49,8 @@ function which(binary: string): boolean {
 }
 
 export async function createRuntime(config: Config) {
+	// Secrets, subscribers' data and recordings live under it: the owner's only, whatever the umask.
+	privateFolder(config.dataDir);
 	const root = projectRoot();
 	const version = (
 		JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
