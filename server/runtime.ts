@@ -129,23 +129,35 @@ export async function createRuntime(config: Config) {
 		}
 	};
 	const resolver = startTicketResolver(store, log);
+	const janus = createJanusProxy({
+		sessions: deps.sessions,
+		cookieName: SESSION_COOKIE,
+		port: () => (telephony.phone ? config.sip.janusWsPort : null),
+		sip: () => ({
+			proxy: `sip:${config.sip.host}:${config.sip.port}`,
+			domain: config.sip.domain,
+			hotlines: config.sip.hotlines
+		}),
+		isAgent: async (id) =>
+			(await store.db('users').view('app', 'users_by_agent_id', { key: id })).rows.length > 0,
+		acdCall: (agentId, sipCallId) => {
+			const agent = telephony.phone?.acd.agent(agentId);
+			const busy = agent?.state === 'ringing' || agent?.state === 'talking';
+			return busy && agent.callId === sipCallId ? agent.callId : null;
+		},
+		recordingBase: (callId, agentId) =>
+			callId ? recordings.base(callId) : recordings.legBase(agentId),
+		onRecorded: (r) => void recordings.finish(r)
+	});
 	return {
 		app: createApp(deps),
 		deps,
 		seeded,
 		firstAdmin,
 		/** The HTTP server's `upgrade` listener: the softphone's WebSocket to Janus (F30). */
-		upgrade: createJanusProxy({
-			sessions: deps.sessions,
-			cookieName: SESSION_COOKIE,
-			port: () => (telephony.phone ? config.sip.janusWsPort : null),
-			sip: () => ({
-				proxy: `sip:${config.sip.host}:${config.sip.port}`,
-				domain: config.sip.domain
-			}),
-			recordingBase: (callId) => recordings.base(callId),
-			onRecorded: (r) => void recordings.finish(r)
-		}),
+		upgrade: janus.upgrade,
+		/** Ends open softphone sockets: `janus.closeSessions((s) => s.userId === id)` when a sign-in ends. */
+		janus,
 		/**
 		 * Starts Kamailio and Janus once the app listens (Kamailio asks the app for credentials on its
 		 * port): with TELEPHONY=on always (a failure stops the start), with auto when they are installed.
