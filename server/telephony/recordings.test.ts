@@ -37,7 +37,7 @@ function mjr(file: string, packets = 100) {
 		frame.writeUInt16BE(rtp.length, 8);
 		parts.push(frame, rtp);
 	}
-	writeFileSync(file, Buffer.concat(parts));
+	writeFileSync(file, new Uint8Array(Buffer.concat(parts.map((b) => new Uint8Array(b)))));
 }
 
 const mode = (path: string) => statSync(path).mode & 0o777;
