@@ -9,7 +9,7 @@ import { createApp, defaultWebDir } from './app';
 import { openStore, provisionStore } from './store';
 import { createAudit } from './services/audit';
 import { createAccounts } from './services/accounts';
-import { createSessions } from './services/sessions';
+import { createSessions, endedFor } from './services/sessions';
 import { createFailureLimiter } from './services/rate-limit';
 import { seedConfig } from './services/seed';
 import { createConfigAdmin } from './services/config-admin';
@@ -18,7 +18,7 @@ import { createBranchRegistry } from './branches/center';
 import { startBranchLink } from './branches/link';
 import { openCustomerIndex, startCustomerIndexer } from './services/customer-index';
 import { createCustomerImport } from './services/customer-import';
-import { getSecret } from './secrets';
+import { getSecret, privateFolder } from './secrets';
 import { randomBytes } from 'node:crypto';
 import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
@@ -49,6 +49,8 @@ function which(binary: string): boolean {
 }
 
 export async function createRuntime(config: Config) {
+	// Secrets, subscribers' data and recordings live under it: the owner's only, whatever the umask.
+	privateFolder(config.dataDir);
 	const root = projectRoot();
 	const version = (
 		JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
@@ -135,14 +137,37 @@ export async function createRuntime(config: Config) {
 		}
 	};
 	const resolver = startTicketResolver(store, log);
-	// A user whose sign-ins ended is offered no more calls (issue #13): at once when every session ended
-	// (disabled, password reset, sign-out everywhere), or when the last page of a signed-out session went.
-	const stopSignOuts = deps.sessions.onUserSessionEnd((userId, why, all) => {
+	const janus = createJanusProxy({
+		sessions: deps.sessions,
+		cookieName: SESSION_COOKIE,
+		port: () => (telephony.phone ? config.sip.janusWsPort : null),
+		sip: () => ({
+			proxy: `sip:${config.sip.host}:${config.sip.port}`,
+			domain: config.sip.domain,
+			hotlines: config.sip.hotlines
+		}),
+		isAgent: async (id) =>
+			(await store.db('users').view('app', 'users_by_agent_id', { key: id })).rows.length > 0,
+		acdCall: (agentId, sipCallId) => {
+			const agent = telephony.phone?.acd.agent(agentId);
+			const busy = agent?.state === 'ringing' || agent?.state === 'talking';
+			return busy && agent.callId === sipCallId ? agent.callId : null;
+		},
+		recordingBase: (callId, agentId) =>
+			callId ? recordings.base(callId) : recordings.legBase(agentId),
+		onRecorded: (r) => void recordings.finish(r)
+	});
+	// A sign-in that ends takes its softphone with it, and its agent is offered no more calls (issue #13):
+	// at once when every session of the user ended (disabled, password reset, sign-out everywhere), or
+	// when the last page of a signed-out session went.
+	const stopSignOuts = deps.sessions.onUserSessionEnd((ended) => {
+		janus.closeSessions((s) => endedFor(ended, s.userId, s.token));
+		const all = !ended.token && !ended.except;
 		setImmediate(() => {
 			const acd = telephony.calls?.acd;
-			const agent = acd?.agents().find((a) => a.userId === userId);
+			const agent = acd?.agents().find((a) => a.userId === ended.userId);
 			if (!acd || !agent || agent.state === 'signedOut') return;
-			if (all || !hub.connected(userId)) acd.setAgentState(agent, 'signedOut', why);
+			if (all || !hub.connected(ended.userId)) acd.setAgentState(agent, 'signedOut', ended.why);
 		});
 	});
 	return {
@@ -151,17 +176,9 @@ export async function createRuntime(config: Config) {
 		seeded,
 		firstAdmin,
 		/** The HTTP server's `upgrade` listener: the softphone's WebSocket to Janus (F30). */
-		upgrade: createJanusProxy({
-			sessions: deps.sessions,
-			cookieName: SESSION_COOKIE,
-			port: () => (telephony.phone ? config.sip.janusWsPort : null),
-			sip: () => ({
-				proxy: `sip:${config.sip.host}:${config.sip.port}`,
-				domain: config.sip.domain
-			}),
-			recordingBase: (callId) => recordings.base(callId),
-			onRecorded: (r) => void recordings.finish(r)
-		}),
+		upgrade: janus.upgrade,
+		/** Ends open softphone sockets: `janus.closeSessions((s) => s.userId === id)` when a sign-in ends. */
+		janus,
 		/**
 		 * Starts Kamailio and Janus once the app listens (Kamailio asks the app for credentials on its
 		 * port): with TELEPHONY=on always (a failure stops the start), with auto when they are installed.

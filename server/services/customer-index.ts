@@ -4,6 +4,7 @@
  * number's last digits are a range too); names and addresses in an FTS5 trigram table, which finds 西湖区
  * inside 杭州市西湖区文三路. Deleting the file is always safe: it is rebuilt from the store at the next start.
  */
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { normalizePhone } from '#shared/phone';
@@ -15,6 +16,7 @@ import type {
 } from '#shared/customers/customer';
 import { followChanges, type Change } from '../store/follow';
 import type { Store } from '../store';
+import { makePrivate, writePrivate } from '../secrets';
 
 /** Bump when the schema changes: the index is then rebuilt from the store. */
 const SCHEMA_VERSION = '2';
@@ -72,6 +74,10 @@ export interface CustomerSearchResult {
 }
 
 export function openCustomerIndex(file: string) {
+	// Subscribers' names, addresses and numbers: the owner's only. SQLite gives its -wal and -shm files
+	// the database file's mode, so the file is made private before SQLite opens it.
+	if (!existsSync(file)) writePrivate(file, '', 'wx');
+	for (const f of [file, `${file}-wal`, `${file}-shm`]) makePrivate(f);
 	const db: Db = new Database(file);
 	db.pragma('journal_mode = WAL');
 	db.pragma('synchronous = NORMAL');

@@ -33,6 +33,21 @@ const idOf = (token: string) => `session:${createHash('sha256').update(token).di
 /** Why a watched session ended. */
 export type SessionEnd = 'signedOut' | 'revoked' | 'expired';
 
+/**
+ * Sessions of a user that ended on this server: the one with `token`, or every one but `except` (none:
+ * every session of the user — disabled, password reset, sign-out everywhere).
+ */
+export interface SessionsEnded {
+	userId: string;
+	why: SessionEnd;
+	token?: string;
+	except?: string;
+}
+
+/** Whether a connection of `userId` with `token` belongs to what ended. */
+export const endedFor = (e: SessionsEnded, userId: string, token: string) =>
+	e.userId === userId && (e.token ? e.token === token : e.except !== token);
+
 interface Watcher {
 	userId: string;
 	onEnd: (why: SessionEnd) => void;
@@ -53,7 +68,7 @@ export function createSessions({
 	const touchMs = Math.min(5 * 60_000, Math.max(1_000, Math.floor(idleMs / 4)));
 	const touching = new Set<string>();
 	const watchers = new Map<string, Set<Watcher>>();
-	const userEndListeners = new Set<(userId: string, why: SessionEnd, all: boolean) => void>();
+	const userEndListeners = new Set<(ended: SessionsEnded) => void>();
 
 	const lastUse = (s: SessionDoc) => Date.parse(s.lastSeenAt ?? s.createdAt);
 
@@ -114,7 +129,7 @@ export function createSessions({
 			if (token === except) continue;
 			if ([...set].some((w) => w.userId === userId)) end(token, why);
 		}
-		for (const l of userEndListeners) l(userId, why, except === null);
+		for (const l of userEndListeners) l({ userId, why, ...(except ? { except } : {}) });
 	}
 
 	/** A session (and its user) as the store holds them now, for many tokens in two requests. */
@@ -153,7 +168,7 @@ export function createSessions({
 					const userId = [...(watchers.get(token) ?? [])][0]?.userId;
 					cache.delete(idOf(token));
 					end(token, 'expired');
-					if (userId) for (const l of userEndListeners) l(userId, 'expired', false);
+					if (userId) for (const l of userEndListeners) l({ userId, why: 'expired', token });
 				}
 			})
 			.catch(() => {}) // the store is unreachable: keep the connections, check again
@@ -203,11 +218,8 @@ export function createSessions({
 				if (set.size === 0 && watchers.get(token) === set) watchers.delete(token);
 			};
 		},
-		/**
-		 * Told when sessions of a user end on this server: `all` when every session of the user ended
-		 * (disabled, password reset, sign-out everywhere), otherwise one of them.
-		 */
-		onUserSessionEnd(listener: (userId: string, why: SessionEnd, all: boolean) => void) {
+		/** Told when sessions of a user end on this server (see SessionsEnded). */
+		onUserSessionEnd(listener: (ended: SessionsEnded) => void) {
 			userEndListeners.add(listener);
 			return () => userEndListeners.delete(listener);
 		},
@@ -219,7 +231,7 @@ export function createSessions({
 			if (doc) await db.destroy(id, doc._rev!).catch(() => {});
 			end(token, 'signedOut');
 			const userId = doc?.userId ?? known;
-			if (userId) for (const l of userEndListeners) l(userId, 'signedOut', false);
+			if (userId) for (const l of userEndListeners) l({ userId, why: 'signedOut', token });
 		},
 		/**
 		 * Ends every session of the user (disable, password reset, sign-out everywhere); `except` keeps the

@@ -6,15 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import {
-	createWriteStream,
-	mkdirSync,
-	readdirSync,
-	readFileSync,
-	writeFileSync,
-	type WriteStream
-} from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { PRIVATE_FILE, makePrivate, privateFolder, writePrivate } from '../secrets';
 import { renderJanus, renderKamailio, type TelephonySettings } from './render';
 
 const READY_TIMEOUT_MS = 10_000;
@@ -168,19 +162,27 @@ export async function startTelephony(
 	s: TelephonySettings,
 	log: (msg: string) => void = () => {}
 ): Promise<RunningTelephony> {
-	const janusDir = join(s.dir, 'janus');
-	mkdirSync(janusDir, { recursive: true });
-	writeFileSync(join(s.dir, 'kamailio.cfg'), renderKamailio(s));
+	// The configuration holds Kamailio's nonce secret, Janus's admin secret and the internal key: the
+	// owner's only, like everything Kamailio and Janus write (logs, recordings, the control socket).
+	privateFolder(s.dir);
+	const janusDir = privateFolder(join(s.dir, 'janus'));
+	writePrivate(join(s.dir, 'kamailio.cfg'), renderKamailio(s));
 	for (const [name, text] of Object.entries(renderJanus(s))) {
-		writeFileSync(join(janusDir, name), text);
+		writePrivate(join(janusDir, name), text);
 	}
 	const logs: WriteStream[] = [];
 	const spawnLogged = (name: string, command: string, args: string[]) => {
-		const out = createWriteStream(join(s.dir, `${name}.log`), { flags: 'a' });
+		const file = join(s.dir, `${name}.log`);
+		const out = createWriteStream(file, { flags: 'a', mode: PRIVATE_FILE });
+		makePrivate(file);
 		out.on('error', () => {});
 		logs.push(out);
 		return () => {
-			const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+			// umask 077 for the child: the files it creates (Janus's recordings) are the owner's only
+			// whatever the app's own umask; `exec` keeps one process, so its pid and command line stay.
+			const child = spawn('/bin/sh', ['-c', 'umask 077 && exec "$0" "$@"', command, ...args], {
+				stdio: ['ignore', 'pipe', 'pipe']
+			});
 			child.stdout!.pipe(out, { end: false });
 			child.stderr!.pipe(out, { end: false });
 			return child;

@@ -1,0 +1,202 @@
+/**
+ * #13 F30 the `/janus` proxy in front of the real Janus and Kamailio (children of the app, random ports):
+ * the softphone's own sequence of requests — as janus.js sends them — still registers the agent, while the
+ * case trick that used to pass (`"janus":"Message"`, a guest registration) is refused and Janus's own
+ * Admin API shows it never arrived; closing a user's sockets ends their Janus session.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { WebSocket, type RawData } from 'ws';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { getSecret } from '../../server/secrets';
+import { SESSION_ENDED } from '../../server/telephony/janus-proxy';
+
+type Msg = Record<string, unknown>;
+const SIP_PORT = 30_000 + Math.floor(Math.random() * 2_000) * 4;
+const ADMIN_PORT = SIP_PORT + 3;
+const DOMAIN = 'callcenter.local';
+let server: TestServer;
+
+const installed = ['/usr/sbin/kamailio', '/usr/bin/janus'].every(existsSync);
+
+beforeAll(async () => {
+	if (!installed) {
+		throw new Error('kamailio and janus are needed: npm test installs them as root');
+	}
+	server = await startTestServer({
+		TELEPHONY: 'on',
+		SIP_PORT: String(SIP_PORT),
+		SIP_TRUNKS: '127.0.0.1',
+		HOTLINES: '96000',
+		JANUS_HTTP_PORT: String(SIP_PORT + 1),
+		JANUS_WS_PORT: String(SIP_PORT + 2),
+		JANUS_ADMIN_PORT: String(ADMIN_PORT),
+		EVAPI_PORT: String(SIP_PORT + 4)
+	});
+}, 30_000);
+afterAll(async () => {
+	// An upgraded socket left open would hold the HTTP server's close.
+	server?.runtime.janus.closeSessions(() => true);
+	await server?.close();
+});
+
+const until = async (check: () => boolean, what: string, timeoutMs = 10_000) => {
+	const deadline = Date.now() + timeoutMs;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 20));
+	}
+};
+
+const untilAsync = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+};
+
+/** Janus's Admin API (loopback, the app's generated admin secret): what Janus itself holds. */
+async function admin(path: string, request: string): Promise<Msg> {
+	const res = await fetch(`http://127.0.0.1:${ADMIN_PORT}/admin${path}`, {
+		method: 'POST',
+		body: JSON.stringify({
+			janus: request,
+			transaction: 'admin',
+			admin_secret: getSecret(server.dataDir, 'telephony')
+		})
+	});
+	return (await res.json()) as Msg;
+}
+
+/** A softphone page: the WebSocket janus.js opens, with its way of naming transactions. */
+async function softphone(cookie: string) {
+	const ws = new WebSocket(`${server.url.replace('http', 'ws')}/janus`, 'janus-protocol', {
+		headers: { cookie, origin: server.url }
+	});
+	const inbox: Msg[] = [];
+	let closedWith: number | null = null;
+	ws.on('message', (d: RawData) => inbox.push(JSON.parse(String(d)) as Msg));
+	ws.on('close', (code) => (closedWith = code));
+	await new Promise((resolve, reject) => {
+		ws.once('open', resolve);
+		ws.once('error', reject);
+	});
+	let n = 0;
+	const send = (msg: Msg) => {
+		const transaction = `abcdefgh${String(n++).padStart(4, '0')}`;
+		ws.send(JSON.stringify({ ...msg, transaction }));
+		return transaction;
+	};
+	const answer = async (msg: Msg) => {
+		const transaction = send(msg);
+		await until(
+			() => inbox.some((m) => m.transaction === transaction && m.janus !== 'ack'),
+			`answer to ${String(msg.janus)}`
+		);
+		return inbox.find((m) => m.transaction === transaction && m.janus !== 'ack')!;
+	};
+	return { ws, inbox, send, answer, closed: () => closedWith };
+}
+
+describe('#13 F30 the /janus proxy with the real Janus', () => {
+	it('lets janus.js’s real sequence register the agent, refuses the "Message" guest trick before Janus, and closes on sign-out', async () => {
+		const cookie = await server.createUser({
+			username: 'jpagent',
+			roleKey: 'agent',
+			agentId: '1201'
+		});
+		const issued = (await (
+			await fetch(`${server.url}/api/telephony/credentials`, {
+				method: 'POST',
+				headers: { cookie, origin: server.url }
+			})
+		).json()) as { username: string; password: string; uri: string; proxy: string };
+		const page = await softphone(cookie);
+		// janus.js: create, then attach with its undefined fields left out by JSON.stringify.
+		const session = ((await page.answer({ janus: 'create' })).data as { id: number }).id;
+		const handle = (
+			(await page.answer({ janus: 'attach', session_id: session, plugin: 'janus.plugin.sip' }))
+				.data as { id: number }
+		).id;
+		const message = (body: Msg) =>
+			page.answer({ janus: 'message', session_id: session, handle_id: handle, body });
+
+		// The trick that used to pass: another case, registering as a guest "evil".
+		for (const janus of ['Message', 'MESSAGE']) {
+			const refused = await page.answer({
+				janus,
+				session_id: session,
+				handle_id: handle,
+				body: { request: 'register', type: 'guest', username: `sip:evil@${DOMAIN}` }
+			});
+			expect(refused).toMatchObject({ janus: 'error', error: { code: 403 } });
+		}
+		const recording = await message({
+			request: 'Recording',
+			action: 'start',
+			audio: true,
+			filename: '/tmp/evil'
+		});
+		expect(recording).toMatchObject({ janus: 'error', error: { code: 403 } });
+		// Janus holds the handle, but it has registered nobody and records nothing.
+		const before = (await admin(`/${session}/${handle}`, 'handle_info')).info as {
+			plugin: string;
+			plugin_specific: Msg;
+		};
+		expect(before.plugin).toBe('janus.plugin.sip');
+		expect(before.plugin_specific.identity ?? null).toBeNull();
+		expect(before.plugin_specific.registration_status).toBe('unregistered');
+
+		// The softphone's register (softphone.svelte.ts) and janus.js's keepalive go through.
+		const registering = page.send({
+			janus: 'message',
+			session_id: session,
+			handle_id: handle,
+			body: {
+				request: 'register',
+				username: issued.uri,
+				secret: issued.password,
+				proxy: issued.proxy,
+				outbound_proxy: issued.proxy,
+				display_name: issued.username
+			}
+		});
+		const keepalive = page.send({ janus: 'keepalive', session_id: session });
+		await until(
+			() => page.inbox.some((m) => m.transaction === keepalive && m.janus === 'ack'),
+			'the keepalive acknowledged'
+		);
+		await until(
+			() =>
+				page.inbox.some(
+					(m) =>
+						(m.plugindata as { data?: { result?: { event?: string } } } | undefined)?.data?.result
+							?.event === 'registered'
+				),
+			'registered'
+		);
+		expect(page.inbox.some((m) => m.transaction === registering && m.janus === 'ack')).toBe(true);
+		const after = (await admin(`/${session}/${handle}`, 'handle_info')).info as {
+			plugin_specific: Msg;
+		};
+		expect(after.plugin_specific).toMatchObject({
+			identity: `sip:1201@${DOMAIN}`,
+			username: '1201',
+			registration_status: 'registered'
+		});
+
+		// Signing out closes the socket (the runtime's call, as the session code makes it) and Janus
+		// drops the session with its registration.
+		const userId = 'user:jpagent';
+		expect(server.runtime.janus.closeSessions((s) => s.userId === userId)).toBe(1);
+		await until(() => page.closed() !== null, 'the socket closed');
+		expect(page.closed()).toBe(SESSION_ENDED);
+		let sessions: number[] = [session];
+		await untilAsync(async () => {
+			sessions = ((await admin('', 'list_sessions')).sessions as number[] | undefined) ?? [];
+			return !sessions.includes(session);
+		}, 'Janus dropped the session');
+		expect(sessions).not.toContain(session);
+	});
+});
