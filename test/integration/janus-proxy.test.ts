@@ -186,11 +186,13 @@ describe('#13 F30 the /janus proxy with the real Janus', () => {
 			registration_status: 'registered'
 		});
 
-		// Signing out closes the socket (the runtime's call, as the session code makes it) and Janus
-		// drops the session with its registration.
-		const userId = 'user:jpagent';
-		expect(server.runtime.janus.closeSessions((s) => s.userId === userId)).toBe(1);
-		await until(() => page.closed() !== null, 'the socket closed');
+		// Signing out closes the socket at once and Janus drops the session with its registration.
+		const out = await fetch(`${server.url}/api/session`, {
+			method: 'DELETE',
+			headers: { cookie, origin: server.url }
+		});
+		expect(out.status).toBe(200);
+		await until(() => page.closed() !== null, 'the socket closed', 3_000);
 		expect(page.closed()).toBe(SESSION_ENDED);
 		let sessions: number[] = [session];
 		await untilAsync(async () => {
@@ -198,5 +200,37 @@ describe('#13 F30 the /janus proxy with the real Janus', () => {
 			return !sessions.includes(session);
 		}, 'Janus dropped the session');
 		expect(sessions).not.toContain(session);
+	});
+
+	it('disabling an agent closes their softphone and the ACD offers them no more calls', async () => {
+		const cookie = await server.createUser({
+			username: 'jpdisabled',
+			roleKey: 'agent',
+			agentId: '1202'
+		});
+		const adminCookie = await server.signIn('admin', 'integration-admin');
+		const page = await softphone(cookie);
+		expect(((await page.answer({ janus: 'create' })).data as { id: number }).id).toBeGreaterThan(0);
+		const ready = await fetch(`${server.url}/api/telephony/state`, {
+			method: 'POST',
+			headers: { cookie, origin: server.url, 'content-type': 'application/json' },
+			body: JSON.stringify({ state: 'ready' })
+		});
+		expect(ready.status).toBe(200);
+		const acd = server.runtime.deps.phone()!.acd;
+		expect(acd.agent('1202')?.state).toBe('ready');
+		const disabled = await fetch(
+			`${server.url}/api/users/${encodeURIComponent('user:jpdisabled')}/status`,
+			{
+				method: 'PUT',
+				headers: { cookie: adminCookie, origin: server.url, 'content-type': 'application/json' },
+				body: JSON.stringify({ status: 'disabled' })
+			}
+		);
+		expect(disabled.status).toBe(200);
+		await until(() => page.closed() !== null, 'the softphone closed', 3_000);
+		expect(page.closed()).toBe(SESSION_ENDED);
+		await until(() => acd.agent('1202')?.state === 'signedOut', 'the agent signed out', 3_000);
+		expect(acd.agent('1202')?.reason).toBe('revoked');
 	});
 });
