@@ -55,8 +55,11 @@ const fromAny = (peers: SipPeer[]) =>
 				.join(' || ')
 		: '0';
 
-/** One Contact in name-addr form (display name and parameters allowed), or none of these. */
-const SINGLE_CONTACT = `^[[:space:]]*("[^"]*"[[:space:]]*)?<sips?:[^<>",]+>([^<>",]|"[^"]*")*$`;
+/**
+ * One Contact in name-addr form: a display name (quoted, or plain words as Janus sends it) and parameters
+ * allowed, a second contact not.
+ */
+const SINGLE_CONTACT = `^("[^"]*"|[^<>",]*)<sips?:[^<>",]+>([^<>",]|"[^"]*")*$`;
 
 export function renderKamailio(s: TelephonySettings): string {
 	const fromTrunk = fromAny(s.trunks);
@@ -254,6 +257,7 @@ route[REGISTER] {
 	if ($au != $tU || $au != $fU) { sl_send_reply("403", "Forbidden"); exit; }
 	if ($ct != "*") {
 		if ($hdrc(Contact) != 1 || !($ct =~ '${SINGLE_CONTACT}')) {
+			xlog("L_NOTICE", "REGISTER of $au from $si refused: Contact $ct\n");
 			sl_send_reply("403", "One Contact only");
 			exit;
 		}

@@ -556,7 +556,10 @@ describe('#13 F1 REGISTER binds agents to the gateway and desk phones to their o
 					request: 'register',
 					username: `sip:4005@${DOMAIN}`,
 					secret: password,
-					proxy: `sip:127.0.0.1:${SIP_PORT}`
+					// As the softphone asks: Janus then sends a Contact with a plain display name.
+					proxy: `sip:127.0.0.1:${SIP_PORT}`,
+					outbound_proxy: `sip:127.0.0.1:${SIP_PORT}`,
+					display_name: 'Agent 4005'
 				}
 			});
 			let result = '';
