@@ -207,7 +207,8 @@ describe('#13 only the parties of a call end it', () => {
 		expect(finished).toEqual([]);
 		expect(JSON.stringify(acd.agents())).toBe(before);
 		expect(acd.queue().map((q) => q.callId)).toEqual([queued]);
-		expect(logged.filter((l) => l.includes('not from a party'))).toHaveLength(6);
+		// Five refused as not the call's parties; a BYE of a call the ACD does not know is nobody's business.
+		expect(logged.filter((l) => l.includes('not from a party'))).toHaveLength(5);
 		// An "answered" without the caller's tag does not make anyone talk either.
 		acd.answered({ callid: queued, ftag: 'made-up', ttag: 'y' });
 		expect(acd.records().find((r) => r.callId === queued)?.outcome).toBe('queued');

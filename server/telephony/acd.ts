@@ -384,13 +384,12 @@ export function createAcd(options: AcdOptions) {
 		 */
 		ended(e: DialogEvent & { cancelled: boolean }) {
 			const call = calls.get(e.callid);
-			const party = !call
-				? false
-				: e.cancelled
-					? call.toTag === null && e.ftag === call.fromTag
-					: call.toTag !== null &&
-						((e.ftag === call.fromTag && e.ttag === call.toTag) ||
-							(e.ftag === call.toTag && e.ttag === call.fromTag));
+			if (!call) return; // not a hotline call (an agent's own call, a transfer's leg)
+			const party = e.cancelled
+				? call.toTag === null && e.ftag === call.fromTag
+				: call.toTag !== null &&
+					((e.ftag === call.fromTag && e.ttag === call.toTag) ||
+						(e.ftag === call.toTag && e.ttag === call.fromTag));
 			if (!party) {
 				log(`ACD: "ended" for ${e.callid} not from a party of that call; ignored`);
 				return;
