@@ -27,6 +27,7 @@ import { internalRoutes, telephonyRoutes } from './routes/telephony';
 import { eventRoutes } from './routes/events';
 import { replicateRoutes } from './routes/replicate';
 import { branchRoutes } from './routes/branches';
+import { deskPhoneRoutes } from './routes/desk-phones';
 import type { AppDeps, AppEnv } from './context';
 import type { Config } from './config';
 import { SYNC_BODY_MAX_BYTES } from '#shared/tickets/sync-limits';
@@ -175,7 +176,8 @@ export function createApp(deps: AppDeps) {
 		.route('/events', eventRoutes(deps))
 		.route('/sync', syncRoutes(deps))
 		.route('/replicate', replicateRoutes(deps))
-		.route('/api/branches', branchRoutes(deps));
+		.route('/api/branches', branchRoutes(deps))
+		.route('/api/desk-phones', deskPhoneRoutes(deps));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));
 

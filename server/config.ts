@@ -4,6 +4,7 @@
  * machine with nothing else installed.
  */
 import * as v from 'valibot';
+import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { IceSettings } from './telephony/ice';
 
@@ -35,7 +36,8 @@ const EnvSchema = v.object({
 	SIP_HOST: v.optional(v.pipe(v.string(), v.ip()), '127.0.0.1'),
 	SIP_PORT: Int(5060, 1, 65535),
 	SIP_DOMAIN: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9.-]+$/i)), 'callcenter.local'),
-	SIP_TRUNKS: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), '127.0.0.1'),
+	SIP_TRUNKS: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, [\]]*$/i)), '127.0.0.1'),
+	JANUS_SIP_IP: v.optional(v.pipe(v.string(), v.ip())),
 	HOTLINES: v.optional(v.pipe(v.string(), v.regex(/^[\d, ]+$/)), '96000'),
 	SIP_OUTBOUND: v.optional(v.pipe(v.string(), v.regex(/^([a-z0-9.-]+(:\d{1,5})?)?$/i)), ''),
 	JANUS_HTTP_PORT: Int(8088, 1, 65535),
@@ -160,11 +162,17 @@ export interface Config {
 		host: string;
 		/** The carrier's address for agents' outbound calls (host[:port]); '' = no calls out. */
 		outbound: string;
-		/** Addresses whose SIP desk phones register their extensions without the app's credentials. */
+		/** Where desk phones may register from ([] = anywhere); they always need their credentials. */
 		deskPhones: string[];
 		port: number;
 		domain: string;
-		trunks: string[];
+		/** The carrier's addresses; a port, when given, must match too (`ip:port`, `[ipv6]:port`). */
+		trunks: SipPeer[];
+		/**
+		 * The address Janus's SIP plugin binds to and sends from: never a trunk's, so the two are told apart;
+		 * '' when this machine has no address to give it (telephony then does not start).
+		 */
+		janusIp: string;
 		hotlines: string[];
 		janusHttpPort: number;
 		janusWsPort: number;
@@ -192,6 +200,51 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+export interface SipPeer {
+	ip: string;
+	port: number | null;
+}
+
+/**
+ * Janus's SIP side needs an address of its own, and one of this machine's interfaces' (Janus ignores any
+ * other `local_ip` — a loopback alias such as 127.0.0.2 does not work): SIP_HOST when that is a LAN
+ * address, beside a loopback SIP_HOST the first non-loopback IPv4 address.
+ */
+function janusSipIp(given: string | undefined, sipHost: string): string {
+	const local = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+	if (given !== undefined) {
+		if (!local.some((a) => a.address === given)) {
+			throw new ConfigError(
+				`JANUS_SIP_IP: ${given} is not an address of this machine's interfaces (Janus binds its SIP side to one)`
+			);
+		}
+		return given;
+	}
+	if (!sipHost.startsWith('127.') && sipHost !== '::1') return sipHost;
+	return local.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? '';
+}
+
+/**
+ * SIP_TRUNKS: `ip`, `ip:port` or `[ipv6]:port` entries. Whatever comes from a trunk's address is taken for
+ * the carrier, so none may be Janus's SIP address.
+ */
+function parseTrunks(raw: string, janusIp: string): SipPeer[] {
+	return list(raw).map((entry) => {
+		const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry) ?? /^([^:]+):(\d+)$/.exec(entry);
+		const ip = match ? match[1]! : entry;
+		const port = match?.[2] ? Number(match[2]) : null;
+		if (!v.is(v.pipe(v.string(), v.ip()), ip) || (port !== null && (port < 1 || port > 65535))) {
+			throw new ConfigError(`SIP_TRUNKS: ${entry} is not an address (ip, ip:port or [ipv6]:port)`);
+		}
+		if (ip === janusIp) {
+			throw new ConfigError(
+				`SIP_TRUNKS: ${ip} is Janus's SIP address (JANUS_SIP_IP), so the gateway's requests would count as the carrier's; give Janus another address`
+			);
+		}
+		return { ip, port };
+	});
+}
 
 const list = (s: string) =>
 	s
@@ -232,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 		throw new ConfigError(`Invalid environment:\n  ${lines.join('\n  ')}`);
 	}
 	const e = result.output;
+	const janusIp = janusSipIp(e.JANUS_SIP_IP, e.SIP_HOST);
 	return {
 		port: e.PORT,
 		host: e.HOST,
@@ -251,7 +305,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 			host: e.SIP_HOST,
 			port: e.SIP_PORT,
 			domain: e.SIP_DOMAIN,
-			trunks: list(e.SIP_TRUNKS),
+			trunks: parseTrunks(e.SIP_TRUNKS, janusIp),
+			janusIp,
 			hotlines: list(e.HOTLINES),
 			outbound: e.SIP_OUTBOUND,
 			deskPhones: list(e.DESK_PHONES),

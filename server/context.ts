@@ -10,6 +10,7 @@ import type { FailureLimiter } from './services/rate-limit';
 import type { CustomerIndex, startCustomerIndexer } from './services/customer-index';
 import type { CustomerImport } from './services/customer-import';
 import type { SipCredentials } from './telephony/credentials';
+import type { DeskPhones } from './services/desk-phones';
 import type { Acd } from './telephony/acd';
 import type { EventHub } from './services/events';
 import type { BranchRegistry } from './branches/center';
@@ -39,6 +40,8 @@ export interface AppDeps {
 	hub: EventHub;
 	/** F32 call recordings (playable also while telephony is off). */
 	recordings: Recordings;
+	/** F1 desk phones' SIP credentials (server-only). */
+	deskPhones: DeskPhones;
 	/** F29: the branch offices this center serves (`BRANCHES`), and this branch's link to its center. */
 	branches: { center: BranchRegistry; link: BranchLink | null };
 }

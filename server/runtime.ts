@@ -22,6 +22,7 @@ import { getSecret, privateFolder } from './secrets';
 import { randomBytes } from 'node:crypto';
 import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
+import { createDeskPhones } from './services/desk-phones';
 import { startCallHandling, type CallHandling } from './telephony/calls';
 import { createEventHub } from './services/events';
 import { createJanusProxy } from './telephony/janus-proxy';
@@ -129,6 +130,7 @@ export async function createRuntime(config: Config) {
 		version,
 		hub,
 		recordings,
+		deskPhones: createDeskPhones({ store, audit, realm: config.sip.domain }),
 		telephony: () => telephony.status,
 		phone: () => telephony.phone,
 		branches: {
@@ -189,6 +191,11 @@ export async function createRuntime(config: Config) {
 			}
 			const key = randomBytes(24).toString('base64url');
 			try {
+				if (!config.sip.janusIp) {
+					throw new Error(
+						'Janus needs an address of its own for SIP (no network interface but loopback): set JANUS_SIP_IP'
+					);
+				}
 				telephony.running = await startTelephony(
 					{
 						dir: join(config.dataDir, 'telephony'),
@@ -196,6 +203,7 @@ export async function createRuntime(config: Config) {
 						sipPort: config.sip.port,
 						sipDomain: config.sip.domain,
 						trunks: config.sip.trunks,
+						janusIp: config.sip.janusIp,
 						hotlines: config.sip.hotlines,
 						outbound: config.sip.outbound,
 						deskPhones: config.sip.deskPhones,
@@ -214,9 +222,11 @@ export async function createRuntime(config: Config) {
 				);
 				telephony.calls = startCallHandling({
 					evapiPort: config.sip.evapiPort,
+					evapiKey: key,
 					sipDomain: config.sip.domain,
 					maxWaitMs: config.acd.maxWaitSeconds * 1000,
 					wrapUpMs: config.acd.wrapUpSeconds * 1000,
+					offerMs: config.acd.offerSeconds * 1000,
 					store,
 					customers: customerIndex,
 					hub,
@@ -233,7 +243,10 @@ export async function createRuntime(config: Config) {
 				return;
 			}
 			telephony.phone = {
-				credentials: createSipCredentials(deps.sessions),
+				credentials: createSipCredentials(deps.sessions, {
+					realm: config.sip.domain,
+					deskPhones: deps.deskPhones
+				}),
 				key,
 				acd: telephony.calls!.acd
 			};
@@ -241,6 +254,8 @@ export async function createRuntime(config: Config) {
 		},
 		/** Kamailio's and Janus's child processes, while they run. */
 		telephonyProcesses: () => telephony.running,
+		/** The call handling on top of Kamailio (its evapi link), while it runs. */
+		callHandling: () => telephony.calls,
 		close: async () => {
 			stopSignOuts();
 			deps.sessions.close();

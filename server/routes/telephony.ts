@@ -1,6 +1,7 @@
 /**
  * Telephony for the browser (F30 groundwork): an agent's SIP identity for this sign-in, and the internal
- * endpoint Kamailio asks for an agent's password — loopback only, with the key generated at each start.
+ * endpoints Kamailio asks for a SIP user's digest secret (agent or desk phone) and an agent's right to call
+ * out — loopback only, with the key generated at each start.
  */
 import { Hono, type Context } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
@@ -172,18 +173,21 @@ export const internalRoutes = (deps: AppDeps) => {
 			? phone
 			: null;
 	};
-	return new Hono<AppEnv>()
-		.get('/sip/password', async (c) => {
-			const phone = kamailio(c);
-			if (!phone) return c.text('', 403);
-			const password = await phone.credentials.passwordOf(c.req.query('user') ?? '');
-			return password ? c.text(password, 200) : c.text('', 404);
-		})
-		.get('/sip/outbound', async (c) => {
-			const phone = kamailio(c);
-			if (!phone) return c.text('', 403);
-			return (await phone.credentials.mayCallOut(c.req.query('user') ?? ''))
-				? c.text('yes', 200)
-				: c.text('', 403);
-		});
+	return (
+		new Hono<AppEnv>()
+			// `agent:<ha1>` or `phone:<ha1>`, read by Kamailio's route[SECRET].
+			.get('/sip/secret', async (c) => {
+				const phone = kamailio(c);
+				if (!phone) return c.text('', 403);
+				const secret = await phone.credentials.secretOf(c.req.query('user') ?? '');
+				return secret ? c.text(`${secret.kind}:${secret.ha1}`, 200) : c.text('', 404);
+			})
+			.get('/sip/outbound', async (c) => {
+				const phone = kamailio(c);
+				if (!phone) return c.text('', 403);
+				return (await phone.credentials.mayCallOut(c.req.query('user') ?? ''))
+					? c.text('yes', 200)
+					: c.text('', 403);
+			})
+	);
 };

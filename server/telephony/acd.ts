@@ -3,7 +3,10 @@
  * here; a call goes to the ready agent idle the longest; if that agent does not answer within the offer time
  * Kamailio asks again, the agent becomes not ready ("missed") and the next one is chosen; with nobody free
  * the call waits in this queue, first come first served, until an agent becomes ready or the maximum wait
- * passes (then the configured fallback answer). One agent is never offered two calls at once.
+ * passes (then the configured fallback answer). One agent is never offered two calls at once, and no agent
+ * stays ringing past the offer time: when Kamailio says nothing about an offer by then, the agent is made
+ * not ready ("missed") and the call recorded as lost. A call ends only by its own parties: a CANCEL from
+ * its caller (From tag) or a BYE within its dialog (both tags).
  */
 
 export type AgentStateName = 'signedOut' | 'ready' | 'notReady' | 'ringing' | 'talking' | 'wrapUp';
@@ -24,6 +27,9 @@ export interface AgentState {
 
 export interface QueuedCall {
 	callId: string;
+	/** The caller's From tag, and the answering phone's To tag: the dialog's parties. */
+	fromTag: string;
+	toTag: string | null;
 	caller: string;
 	hotline: string;
 	tindex: number;
@@ -60,10 +66,25 @@ export interface AcdOptions {
 	onChange?: () => void;
 	/** A call is over: its record is final (to be stored). */
 	onFinished?: (record: CallRecord) => void;
+	/** Refused or odd events, for the server log. */
+	log?: (msg: string) => void;
 	maxWaitMs: number;
 	wrapUpMs: number;
+	/** How long Kamailio rings an agent (ACD_OFFER_SECONDS) before it reports the call unanswered. */
+	offerMs: number;
+	/** Added to the offer time before the ACD stops waiting for Kamailio's report. */
+	offerGraceMs?: number;
 	now?: () => number;
 }
+
+/** Kamailio's report of an event in a call's dialog, with the tags of the request that made it. */
+export interface DialogEvent {
+	callid: string;
+	ftag: string;
+	ttag?: string | undefined;
+}
+
+const OFFER_GRACE_MS = 3_000;
 
 export class DeskPhoneTaken extends Error {
 	constructor(readonly extension: string) {
@@ -78,7 +99,9 @@ export function createAcd(options: AcdOptions) {
 	const calls = new Map<string, QueuedCall>();
 	const records = new Map<string, CallRecord>();
 	const wrapUps = new Map<string, ReturnType<typeof setTimeout>>();
+	const offerTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	const changed = () => options.onChange?.();
+	const log = options.log ?? (() => {});
 
 	function set(
 		agent: AgentState,
@@ -96,6 +119,33 @@ export function createAcd(options: AcdOptions) {
 			clearTimeout(timer);
 			wrapUps.delete(agent.agentId);
 		}
+		clearTimeout(offerTimers.get(agent.agentId));
+		offerTimers.delete(agent.agentId);
+	}
+
+	/**
+	 * Kamailio reports every offer within the offer time (answered, or unanswered and asking again); when
+	 * it does not — the call never rang, its transaction is gone — the agent must not stay ringing.
+	 */
+	function watchOffer(agent: AgentState, call: QueuedCall) {
+		if (agent.state !== 'ringing' || agent.callId !== call.callId) return;
+		const timer = setTimeout(
+			() => {
+				offerTimers.delete(agent.agentId);
+				if (agent.state !== 'ringing' || agent.callId !== call.callId) return;
+				log(`ACD: no word from Kamailio on call ${call.callId} offered to ${agent.agentId}`);
+				set(agent, 'notReady', 'missed');
+				if (calls.get(call.callId) === call) {
+					finish(call.callId, 'lost');
+					options.deliver(call, { code: 480, reason: 'No agent available' });
+				}
+				drain();
+				changed();
+			},
+			options.offerMs + (options.offerGraceMs ?? OFFER_GRACE_MS)
+		);
+		timer.unref?.();
+		offerTimers.set(agent.agentId, timer);
 	}
 
 	function longestIdle(exclude: string[]): AgentState | null {
@@ -127,7 +177,10 @@ export function createAcd(options: AcdOptions) {
 		void Promise.resolve()
 			.then(() => options.onOffer(agent, call))
 			.catch(() => {})
-			.finally(() => options.deliver(call, target));
+			.finally(() => {
+				options.deliver(call, target);
+				watchOffer(agent, call);
+			});
 		return true;
 	}
 
@@ -245,9 +298,22 @@ export function createAcd(options: AcdOptions) {
 		},
 
 		/** Kamailio: a new hotline call (transaction suspended). */
-		arrived(e: { callid: string; from: string; to: string; tindex: number; tlabel: number }) {
+		arrived(e: {
+			callid: string;
+			ftag: string;
+			from: string;
+			to: string;
+			tindex: number;
+			tlabel: number;
+		}) {
+			if (calls.has(e.callid)) {
+				log(`ACD: call ${e.callid} arrived twice; the second is ignored`);
+				return;
+			}
 			const call: QueuedCall = {
 				callId: e.callid,
+				fromTag: e.ftag,
+				toTag: null,
 				caller: e.from,
 				hotline: e.to,
 				tindex: e.tindex,
@@ -294,21 +360,41 @@ export function createAcd(options: AcdOptions) {
 			changed();
 		},
 
-		answered(callId: string) {
-			const call = calls.get(callId);
-			const record = records.get(callId);
+		/** Kamailio: the offered agent's phone answered (its 200 carries the callee's To tag). */
+		answered(e: DialogEvent) {
+			const call = calls.get(e.callid);
+			if (!call || call.fromTag !== e.ftag || !e.ttag) {
+				log(`ACD: "answered" for ${e.callid} matches no call; ignored`);
+				return;
+			}
+			call.toTag = e.ttag;
+			const record = records.get(e.callid);
 			if (record) {
 				record.answeredAt = now();
 				record.outcome = 'answered';
 			}
-			const agent = call?.agentId ? agents.get(call.agentId) : undefined;
-			if (agent) set(agent, 'talking', '', callId);
+			const agent = call.agentId ? agents.get(call.agentId) : undefined;
+			if (agent) set(agent, 'talking', '', e.callid);
 			changed();
 		},
 
-		/** The caller hung up (CANCEL while queued or ringing, or BYE in the call). */
-		ended(callId: string, cancelled: boolean) {
-			finish(callId, cancelled ? 'abandoned' : 'completed');
+		/**
+		 * The call ended: the caller's CANCEL (its From tag) while queued or ringing, or a BYE of either party
+		 * within the answered call (both tags, in either direction). Anything else ends nothing.
+		 */
+		ended(e: DialogEvent & { cancelled: boolean }) {
+			const call = calls.get(e.callid);
+			if (!call) return; // not a hotline call (an agent's own call, a transfer's leg)
+			const party = e.cancelled
+				? call.toTag === null && e.ftag === call.fromTag
+				: call.toTag !== null &&
+					((e.ftag === call.fromTag && e.ttag === call.toTag) ||
+						(e.ftag === call.toTag && e.ttag === call.fromTag));
+			if (!party) {
+				log(`ACD: "ended" for ${e.callid} not from a party of that call; ignored`);
+				return;
+			}
+			finish(e.callid, e.cancelled ? 'abandoned' : 'completed');
 			drain();
 			changed();
 		},
@@ -350,6 +436,7 @@ export function createAcd(options: AcdOptions) {
 		stop() {
 			clearInterval(sweeper);
 			for (const t of wrapUps.values()) clearTimeout(t);
+			for (const t of offerTimers.values()) clearTimeout(t);
 		}
 	};
 }

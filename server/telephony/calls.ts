@@ -15,9 +15,12 @@ const HISTORY_LIMIT = 20;
 
 export interface CallHandlingOptions {
 	evapiPort: number;
+	/** The key of this start: the app's proof to Kamailio's evapi socket. */
+	evapiKey: string;
 	sipDomain: string;
 	maxWaitMs: number;
 	wrapUpMs: number;
+	offerMs: number;
 	store: Store;
 	customers: CustomerIndex;
 	hub: EventHub;
@@ -101,6 +104,8 @@ export function startCallHandling(o: CallHandlingOptions) {
 		onFinished: (record) => void storeCall(record),
 		maxWaitMs: o.maxWaitMs,
 		wrapUpMs: o.wrapUpMs,
+		offerMs: o.offerMs,
+		log: o.log,
 		onOffer: screenPop,
 		onChange: () => {
 			for (const a of acd.agents()) {
@@ -138,34 +143,17 @@ export function startCallHandling(o: CallHandlingOptions) {
 
 	const evapi = connectEvapi(
 		o.evapiPort,
-		(msg) => {
-			const callid = String(msg.callid ?? '');
-			switch (msg.event) {
+		o.evapiKey,
+		(e) => {
+			switch (e.event) {
 				case 'offer':
-					acd.arrived({
-						callid,
-						from: String(msg.from ?? ''),
-						to: String(msg.to ?? ''),
-						tindex: Number(msg.tindex),
-						tlabel: Number(msg.tlabel)
-					});
-					break;
+					return acd.arrived(e);
 				case 'retry':
-					acd.unanswered({
-						callid,
-						tindex: Number(msg.tindex),
-						tlabel: Number(msg.tlabel),
-						status: Number(msg.status)
-					});
-					break;
+					return acd.unanswered(e);
 				case 'answered':
-					acd.answered(callid);
-					break;
+					return acd.answered(e);
 				case 'ended':
-					acd.ended(callid, msg.cancelled === true);
-					break;
-				default:
-					o.log(`evapi: unknown event ${JSON.stringify(msg)}`);
+					return acd.ended(e);
 			}
 		},
 		o.log,
@@ -192,6 +180,8 @@ export function startCallHandling(o: CallHandlingOptions) {
 			}
 		},
 		connected: () => evapi.connected(),
+		/** Whether Kamailio's event link is up and authenticated right now. */
+		linked: () => evapi.linked(),
 		stop() {
 			stopPresence();
 			for (const t of gone.values()) clearTimeout(t);

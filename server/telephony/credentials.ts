@@ -1,34 +1,56 @@
 /**
- * SIP identities for agents (F7 agent ID + permission `call.take`): a password issued by the app for one
- * sign-in. Kamailio asks for it (`/internal/sip/password`) at every REGISTER and agent INVITE, and gets it
- * only while that sign-in is alive — signing out, expiry or disabling the account ends the SIP identity too.
+ * SIP identities (F7 agent ID + permission `call.take`, F1 desk phones). An agent's password is issued by
+ * the app for one sign-in and dies with it: signing out, expiry or disabling the account ends the SIP
+ * identity too. Desk phones have credentials the administrator issued (`services/desk-phones`). Kamailio
+ * asks for the digest's HA1 of a user (`/internal/sip/secret`) at every REGISTER and agent INVITE, and
+ * learns which kind it is: an agent registers only through Janus, a phone only from where it is.
  */
 import { randomBytes } from 'node:crypto';
 import type { Sessions } from '../services/sessions';
+import { digestHa1, type DeskPhones } from '../services/desk-phones';
 
 interface Issued {
 	password: string;
 	sessionToken: string;
 }
 
-export function createSipCredentials(sessions: Pick<Sessions, 'resolve'>) {
+export interface SipSecret {
+	kind: 'agent' | 'phone';
+	/** md5(user:realm:password) */
+	ha1: string;
+}
+
+export function createSipCredentials(
+	sessions: Pick<Sessions, 'resolve'>,
+	o: { realm: string; deskPhones: Pick<DeskPhones, 'ha1Of'> }
+) {
 	// One live identity per agent ID: a new sign-in of the same agent replaces the previous one.
 	const byAgent = new Map<string, Issued>();
+
+	async function passwordOf(agentId: string): Promise<string | null> {
+		const issued = byAgent.get(agentId);
+		if (!issued) return null;
+		const user = await sessions.resolve(issued.sessionToken);
+		if (!user || user.agentId !== agentId || !user.permissions.includes('call.take')) {
+			byAgent.delete(agentId);
+			return null;
+		}
+		return issued.password;
+	}
+
 	return {
 		issue(agentId: string, sessionToken: string): string {
 			const password = randomBytes(18).toString('base64url');
 			byAgent.set(agentId, { password, sessionToken });
 			return password;
 		},
-		async passwordOf(agentId: string): Promise<string | null> {
-			const issued = byAgent.get(agentId);
-			if (!issued) return null;
-			const user = await sessions.resolve(issued.sessionToken);
-			if (!user || user.agentId !== agentId || !user.permissions.includes('call.take')) {
-				byAgent.delete(agentId);
-				return null;
-			}
-			return issued.password;
+		passwordOf,
+		/** Who may authenticate as `user`, and with what; null = nobody (Kamailio challenges again). */
+		async secretOf(user: string): Promise<SipSecret | null> {
+			const password = await passwordOf(user);
+			if (password) return { kind: 'agent', ha1: digestHa1(user, o.realm, password) };
+			const ha1 = await o.deskPhones.ha1Of(user);
+			return ha1 ? { kind: 'phone', ha1 } : null;
 		},
 		/** Whether the agent's live sign-in may call numbers outside (permission `call.outbound`). */
 		async mayCallOut(agentId: string): Promise<boolean> {

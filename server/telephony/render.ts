@@ -1,21 +1,32 @@
 /**
  * The configuration files of Kamailio (registrar, router) and Janus (WebRTC gateway with its SIP plugin),
- * written by the app from its own settings into `DATA_DIR/telephony` at every start. Kamailio asks the app
- * for each agent's password (credentials are issued per sign-in and die with it) and accepts calls to the
- * hotlines only from the configured trunks: no open relay, no toll fraud.
+ * written by the app from its own settings into `DATA_DIR/telephony` at every start. What Kamailio trusts:
+ * - the carrier by its address (and port, when configured): calls to the hotlines, nothing else;
+ * - Janus's SIP side by its own address (never a trunk's): agents, who prove who they are with the
+ *   credentials the app issued for their sign-in, register there and nowhere else;
+ * - desk phones by the digest credentials the administrator issued for each extension;
+ * - in-dialog requests only within dialogs Kamailio set up itself (dialog module), or — so calls survive a
+ *   Kamailio restart — from the trunks, Janus or the desk phones' network addressed to Kamailio's own
+ *   Record-Route. Nobody else gets anything relayed: no open relay, no toll fraud.
+ * Events to the app are built by jansson (every value escaped) and go only to the app's authenticated
+ * evapi connection; the app's decisions are accepted only from it.
  */
+import type { SipPeer } from '../config';
+
 export interface TelephonySettings {
 	/** Where the generated files, control socket and logs go. */
 	dir: string;
 	sipHost: string;
 	sipPort: number;
 	sipDomain: string;
-	/** Carrier addresses allowed to send calls in. */
-	trunks: string[];
+	/** Carrier addresses allowed to send calls in (with their port when the carrier's is fixed). */
+	trunks: SipPeer[];
+	/** The address Janus's SIP plugin binds to and sends from. */
+	janusIp: string;
 	hotlines: string[];
 	/** The carrier's address for agents' outbound calls (host[:port]); '' = agents call agents only. */
 	outbound: string;
-	/** Addresses whose desk phones register their extensions without the app's credentials. */
+	/** Where desk phones may register from ([] = anywhere); they always authenticate. */
 	deskPhones: string[];
 	janusHttpPort: number;
 	janusWsPort: number;
@@ -24,7 +35,7 @@ export interface TelephonySettings {
 	janusPublicIp: string;
 	/** The app's HTTP port on loopback, where Kamailio asks for credentials (and later for routing). */
 	appPort: number;
-	/** Shared with Kamailio only, for its requests to `/internal`. */
+	/** Shared with Kamailio only, for its requests to `/internal` and the app's evapi connection. */
 	internalKey: string;
 	/** Kamailio's nonce secret and Janus's admin secret. */
 	secret: string;
@@ -36,13 +47,35 @@ export interface TelephonySettings {
 	maxWaitSeconds: number;
 }
 
-export function renderKamailio(s: TelephonySettings): string {
-	const fromTrunk = s.trunks.length ? s.trunks.map((ip) => `$si == "${ip}"`).join(' || ') : '0';
-	const fromDesk = s.deskPhones.length
-		? s.deskPhones.map((ip) => `$si == "${ip}"`).join(' || ')
+/** A Kamailio condition matching any of the peers by source address (and port when given). */
+const fromAny = (peers: SipPeer[]) =>
+	peers.length
+		? peers
+				.map((p) => (p.port ? `($si == "${p.ip}" && $sp == ${p.port})` : `$si == "${p.ip}"`))
+				.join(' || ')
 		: '0';
+
+/**
+ * One Contact in name-addr form: a display name (quoted, or plain words as Janus sends it) and parameters
+ * allowed, a second contact not.
+ */
+const SINGLE_CONTACT = `^("[^"]*"|[^<>",]*)<sips?:[^<>",]+>([^<>",]|"[^"]*")*$`;
+
+export function renderKamailio(s: TelephonySettings): string {
+	const fromTrunk = fromAny(s.trunks);
+	const fromJanus = `$si == "${s.janusIp}"`;
+	const fromDeskNet = s.deskPhones.length
+		? fromAny(s.deskPhones.map((ip) => ({ ip, port: null })))
+		: '1';
+	// After a restart Kamailio knows no dialogs: these sources may still reach it with in-dialog requests.
+	const inDialogPeers = fromAny([
+		...s.trunks,
+		{ ip: s.janusIp, port: null },
+		...s.deskPhones.map((ip) => ({ ip, port: null }))
+	]);
 	const isHotline = s.hotlines.length ? s.hotlines.map((n) => `$rU == "${n}"`).join(' || ') : '0';
 	const internal = `http://127.0.0.1:${s.appPort}/internal/sip`;
+	const agentUri = `^sip:[0-9]{2,20}@${s.sipDomain.replaceAll('.', '[.]')}$`;
 	// A suspended call is kept by a blind branch whose timer must outlast the app's maximum wait.
 	const waitMs = (s.maxWaitSeconds + s.offerSeconds + 10) * 1000;
 	return `#!KAMAILIO
@@ -75,6 +108,7 @@ loadmodule "http_client.so"
 loadmodule "auth.so"
 loadmodule "ctl.so"
 loadmodule "htable.so"
+loadmodule "dialog.so"
 loadmodule "jansson.so"
 loadmodule "evapi.so"
 
@@ -88,6 +122,8 @@ modparam("http_client", "keep_connections", 1)
 modparam("auth", "secret", "${s.secret}")
 modparam("tm", "fr_inv_timer", 30000)
 modparam("htable", "htable", "acd=>size=10;autoexpire=600;")
+# In-dialog requests are matched by the dialog's id in Kamailio's Record-Route, then by Call-ID and tags.
+modparam("dialog", "dlg_match_mode", 1)
 modparam("evapi", "bind_addr", "127.0.0.1:${s.evapiPort}")
 
 #!define FLT_ACD 1
@@ -96,20 +132,15 @@ request_route {
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
 	if (!sanity_check("17895", "7")) { exit; }
 
-	if (has_totag()) {
-		if (is_method("BYE")) {
-			$var(ev) = '{"event":"ended","callid":"' + $ci + '","cancelled":false}';
-			evapi_relay("$var(ev)");
-		}
-		if (loose_route()) { t_relay(); exit; }
-		if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
-		sl_send_reply("404", "Not here");
-		exit;
-	}
+	if (has_totag()) { route(WITHINDLG); exit; }
 	if (is_method("CANCEL")) {
-		$var(ev) = '{"event":"ended","callid":"' + $ci + '","cancelled":true}';
-		evapi_relay("$var(ev)");
-		if (t_check_trans()) { t_relay(); }
+		# Only a CANCEL that matches the INVITE's transaction ends anything.
+		if (t_check_trans()) {
+			route(CANCELLED);
+			t_relay();
+			exit;
+		}
+		sl_send_reply("481", "Call/Transaction Does Not Exist");
 		exit;
 	}
 	t_check_trans();
@@ -118,29 +149,41 @@ request_route {
 	if (is_method("REGISTER")) { route(REGISTER); exit; }
 	if (!is_method("INVITE")) { sl_send_reply("405", "Method Not Allowed"); exit; }
 
-	if ((${fromTrunk}) && (${isHotline})) {
-		# The carrier calling a hotline: automatic distribution.
-		record_route();
-		route(ACD);
-		exit;
-	}
 	if (${fromTrunk}) {
+		if (${isHotline}) {
+			# The carrier calling a hotline: automatic distribution.
+			record_route();
+			dlg_manage();
+			route(ACD);
+			exit;
+		}
 		# The carrier following a transfer (REFER) to an agent; nothing else goes out through the trunk.
 		if (lookup("location")) {
 			record_route();
+			dlg_manage();
 			t_relay();
 			exit;
 		}
+		xlog("L_NOTICE", "INVITE from the trunk $si:$sp to $rU refused\n");
+		sl_send_reply("404", "Not Found");
+		exit;
 	}
-	# Anyone else must be a signed-in agent (proxy authentication with the app's credentials).
-	route(CREDENTIALS);
-	if ($var(password) == "" || !pv_proxy_authenticate("${s.sipDomain}", "$var(password)", "0")) {
-		if ($au != $null) { xlog("L_NOTICE", "INVITE refused for $au from $si\\n"); }
+	if (!(${fromJanus})) {
+		xlog("L_NOTICE", "INVITE from $si:$sp refused: neither a trunk nor the gateway\n");
+		sl_send_reply("403", "Forbidden");
+		exit;
+	}
+	# From the gateway: a signed-in agent (proxy authentication with the app's credentials), as itself.
+	route(SECRET);
+	if ($var(kind) != "agent" || !pv_proxy_authenticate("${s.sipDomain}", "$var(ha1)", "1")) {
+		if ($au != $null) { xlog("L_NOTICE", "INVITE refused for $au from $si\n"); }
 		proxy_challenge("${s.sipDomain}", "0");
 		exit;
 	}
+	if ($au != $fU) { sl_send_reply("403", "Forbidden"); exit; }
 	consume_credentials();
 	record_route();
+	dlg_manage();
 	if (${isHotline}) {
 		# An agent testing the hotline, or transferring a caller back into the queue.
 		route(ACD);
@@ -148,6 +191,28 @@ request_route {
 	}
 	if (lookup("location")) { t_relay(); exit; }
 	route(OUTBOUND);
+	exit;
+}
+
+# Requests within a dialog: relayed only in dialogs Kamailio knows, or — after a restart, when it knows
+# none — from the call's own peers (trunks, Janus, desk phones) through Kamailio's own Record-Route.
+route[WITHINDLG] {
+	$var(peer) = 0;
+	if ((${inDialogPeers}) && $route_uri != $null) {
+		if (is_myself("$route_uri")) { $var(peer) = 1; }
+	}
+	if (loose_route()) {
+		if (!is_known_dlg() && $var(peer) == 0) {
+			xlog("L_NOTICE", "$rm from $si:$sp refused: no such dialog (Call-ID $ci)\n");
+			if (!is_method("ACK")) { sl_send_reply("403", "Forbidden"); }
+			exit;
+		}
+		if (is_method("BYE")) { route(BYE_ENDED); }
+		t_relay();
+		exit;
+	}
+	if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
+	sl_send_reply("404", "Not here");
 	exit;
 }
 
@@ -160,7 +225,7 @@ ${
 		http_client_query("${internal}/outbound?key=${s.internalKey}&user=$(au{s.urlencode.param})", "$var(may)");
 		if ($rc != 200) { sl_send_reply("403", "Outbound calls not allowed"); exit; }
 		$ru = "sip:" + $rU + "@${s.outbound}";
-		xlog("L_NOTICE", "outbound call by $au to $rU\\n");
+		xlog("L_NOTICE", "outbound call by $au to $rU\n");
 		t_relay();
 		exit;
 	}
@@ -169,50 +234,110 @@ ${
 }	sl_send_reply("404", "Not Found");
 }
 
-# The password the app issued to this sign-in ($au = the agent ID), or "" when there is none.
-route[CREDENTIALS] {
-	$var(password) = "";
+# Who $au is, from the app: "agent" (a live sign-in's credentials) or "phone" (a desk phone the
+# administrator issued), and the HA1 (md5 of user:realm:password) to check the digest with; "" = nobody.
+route[SECRET] {
+	$var(kind) = "";
+	$var(ha1) = "";
 	if ($au == $null) { return; }
-	http_client_query("${internal}/password?key=${s.internalKey}&user=$(au{s.urlencode.param})", "$var(password)");
-	if ($rc != 200) { $var(password) = ""; }
+	http_client_query("${internal}/secret?key=${s.internalKey}&user=$(au{s.urlencode.param})", "$var(answer)");
+	if ($rc != 200) { return; }
+	$var(kind) = $(var(answer){s.select,0,:});
+	$var(ha1) = $(var(answer){s.select,1,:});
 }
 
 route[REGISTER] {
-	if ((${fromDesk}) && $au == $null && $tU =~ "^[0-9]{2,20}$") {
-		# A desk phone on the call center's own network (DESK_PHONES) registers its extension, unless the
-		# number is a signed-in agent's identity: that one always needs the app's credentials.
-		http_client_query("${internal}/password?key=${s.internalKey}&user=$(tU{s.urlencode.param})", "$var(password)");
-		if ($rc != 200) {
-			if (!save("location")) { sl_reply_error(); exit; }
-			xlog("L_NOTICE", "desk phone $tU registered at $ct\n");
-			exit;
-		}
-	}
-	route(CREDENTIALS);
-	# The password must match, and the agent may register only its own number ("1" = From and To user).
-	if ($var(password) == "" || !pv_www_authenticate("${s.sipDomain}", "$var(password)", "0")) {
-		if ($au != $null) { xlog("L_NOTICE", "REGISTER refused for $au from $si\\n"); }
+	route(SECRET);
+	if ($var(kind) == "" || !pv_www_authenticate("${s.sipDomain}", "$var(ha1)", "1")) {
+		if ($au != $null) { xlog("L_NOTICE", "REGISTER refused for $au from $si\n"); }
 		www_challenge("${s.sipDomain}", "0");
 		exit;
 	}
+	# Each registers only its own number ("1" = From and To user), with one Contact.
 	if ($au != $tU || $au != $fU) { sl_send_reply("403", "Forbidden"); exit; }
+	if ($ct != "*") {
+		if ($hdrc(Contact) != 1 || !($ct =~ '${SINGLE_CONTACT}')) {
+			xlog("L_NOTICE", "REGISTER of $au from $si refused: Contact $ct\n");
+			sl_send_reply("403", "One Contact only");
+			exit;
+		}
+		$var(contactHost) = $(ct{nameaddr.uri}{uri.host});
+	} else {
+		$var(contactHost) = $si;
+	}
+	if ($var(kind) == "agent") {
+		# An agent's identity binds to the gateway's contact only (the browser's phone is Janus).
+		if (!(${fromJanus}) || $var(contactHost) != "${s.janusIp}") {
+			xlog("L_NOTICE", "REGISTER of agent $au from $si to $ct refused: not the gateway\n");
+			sl_send_reply("403", "Agents register through the gateway");
+			exit;
+		}
+	} else {
+		# A desk phone: from the desk phones' network (when DESK_PHONES is set), reached where it sent from.
+		if (!(${fromDeskNet}) || $var(contactHost) != $si) {
+			xlog("L_NOTICE", "REGISTER of desk phone $au from $si to $ct refused\n");
+			sl_send_reply("403", "Not from this phone's address");
+			exit;
+		}
+	}
 	consume_credentials();
 	if (!save("location")) { sl_reply_error(); exit; }
 	xlog("L_NOTICE", "registered $tU at $ct\n");
 	exit;
 }
 
+# An event for the app, only to its authenticated evapi connection.
+route[TO_APP] {
+	if (!evapi_multicast("$var(ev)", "app")) { xlog("L_ERR", "event not sent to the app: $var(ev)\n"); }
+}
+
+# A caller's CANCEL matched the INVITE's transaction: the call ends unanswered.
+route[CANCELLED] {
+	$var(ev) = "{}";
+	if (jansson_set("string", "event", "ended", "$var(ev)")
+			&& jansson_set("string", "callid", "$ci", "$var(ev)")
+			&& jansson_set("string", "ftag", "$ft", "$var(ev)")
+			&& jansson_set("true", "cancelled", "true", "$var(ev)")) {
+		route(TO_APP);
+	}
+}
+
+# A BYE within a call: the call is over.
+route[BYE_ENDED] {
+	$var(ev) = "{}";
+	if (jansson_set("string", "event", "ended", "$var(ev)")
+			&& jansson_set("string", "callid", "$ci", "$var(ev)")
+			&& jansson_set("string", "ftag", "$ft", "$var(ev)")
+			&& jansson_set("string", "ttag", "$tt", "$var(ev)")
+			&& jansson_set("false", "cancelled", "false", "$var(ev)")) {
+		route(TO_APP);
+	}
+}
+
 # The call waits, suspended, while the app chooses an agent (or queues it): no worker is held meanwhile.
 route[ACD] {
+	if ($ft == $null || $ft == "") { sl_send_reply("400", "From tag missing"); exit; }
 	setflag(FLT_ACD);
 	t_newtran();
+	$var(caller) = $fU;
+	if (is_present_hf("P-Asserted-Identity")) { $var(caller) = $(ai{uri.user}); }
+	if ($var(caller) == $null) { $var(caller) = ""; }
+	$var(ev) = "{}";
+	if (!(jansson_set("string", "event", "offer", "$var(ev)")
+			&& jansson_set("integer", "tindex", "$T(id_index)", "$var(ev)")
+			&& jansson_set("integer", "tlabel", "$T(id_label)", "$var(ev)")
+			&& jansson_set("string", "callid", "$ci", "$var(ev)")
+			&& jansson_set("string", "ftag", "$ft", "$var(ev)")
+			&& jansson_set("string", "from", "$var(caller)", "$var(ev)")
+			&& jansson_set("string", "to", "$rU", "$var(ev)"))) {
+		# Not representable as JSON text (e.g. not UTF-8): no such call.
+		t_reply("400", "Bad Request");
+		exit;
+	}
 	send_reply("180", "Ringing");
 	t_set_fr(${waitMs}, ${waitMs});
 	if (!t_suspend()) { t_reply("500", "Server Error"); exit; }
-	$var(caller) = $fU;
-	if (is_present_hf("P-Asserted-Identity")) { $var(caller) = $(ai{uri.user}); }
-	$var(ev) = '{"event":"offer","tindex":' + $T(id_index) + ',"tlabel":' + $T(id_label) + ',"callid":"' + $ci + '","from":"' + $(var(caller){s.escape.common}) + '","to":"' + $rU + '"}';
-	evapi_relay("$var(ev)");
+	route(TO_APP);
 	exit;
 }
 
@@ -220,7 +345,7 @@ route[ACD] {
 route[DELIVER] {
 	$var(agent) = $sht(acd=>$T(id_index):$T(id_label));
 	$sht(acd=>$T(id_index):$T(id_label)) = $null;
-	if ($var(agent) == $null || $var(agent) == "" || $var(agent) == "none") {
+	if ($var(agent) == $null || !($var(agent) =~ "${agentUri}")) {
 		xlog("L_NOTICE", "ACD $ci: no agent\n");
 		t_reply("480", "No agent available");
 		exit;
@@ -239,17 +364,33 @@ route[DELIVER] {
 	exit;
 }
 
+route[RETRY] {
+	$var(ev) = "{}";
+	if (jansson_set("string", "event", "retry", "$var(ev)")
+			&& jansson_set("integer", "tindex", "$T(id_index)", "$var(ev)")
+			&& jansson_set("integer", "tlabel", "$T(id_label)", "$var(ev)")
+			&& jansson_set("string", "callid", "$ci", "$var(ev)")
+			&& jansson_set("integer", "status", "$var(status)", "$var(ev)")) {
+		route(TO_APP);
+	}
+}
+
 route[ASK_AGAIN_404] {
 	t_set_fr(${waitMs}, ${waitMs});
 	if (!t_suspend()) { t_reply("480", "No agent available"); exit; }
-	$var(ev) = '{"event":"retry","tindex":' + $T(id_index) + ',"tlabel":' + $T(id_label) + ',"callid":"' + $ci + '","status":404}';
-	evapi_relay("$var(ev)");
+	$var(status) = 404;
+	route(RETRY);
 }
 
 onreply_route[ACD_REPLY] {
 	if (isflagset(FLT_ACD) && $rs == 200) {
-		$var(ev) = '{"event":"answered","callid":"' + $ci + '"}';
-		evapi_relay("$var(ev)");
+		$var(ev) = "{}";
+		if (jansson_set("string", "event", "answered", "$var(ev)")
+				&& jansson_set("string", "callid", "$ci", "$var(ev)")
+				&& jansson_set("string", "ftag", "$ft", "$var(ev)")
+				&& jansson_set("string", "ttag", "$tt", "$var(ev)")) {
+			route(TO_APP);
+		}
 	}
 }
 
@@ -258,12 +399,27 @@ failure_route[UNANSWERED] {
 	if (t_is_canceled()) { exit; }
 	t_set_fr(${waitMs}, ${waitMs});
 	if (!t_suspend()) { exit; }
-	$var(ev) = '{"event":"retry","tindex":' + $T(id_index) + ',"tlabel":' + $T(id_label) + ',"callid":"' + $ci + '","status":' + $T_reply_code + '}';
-	evapi_relay("$var(ev)");
+	$var(status) = $T_reply_code;
+	route(RETRY);
+}
+
+# The app's connection: a new one hears nothing until it proves to be the app (the key of this start).
+event_route[evapi:connection-new] {
+	evapi_set_tag("new");
 }
 
 event_route[evapi:message-received] {
-	jansson_get("tindex", "$evapi(msg)", "$var(tindex)");
+	if (!jansson_get("key", "$evapi(msg)", "$var(key)") || $var(key) != "${s.internalKey}") {
+		xlog("L_WARN", "evapi: message without the app's key from $evapi(srcaddr):$evapi(srcport)\n");
+		evapi_close();
+		exit;
+	}
+	evapi_set_tag("app");
+	if (!jansson_get("tindex", "$evapi(msg)", "$var(tindex)")) {
+		# The app's first message: tell it the link is up.
+		evapi_multicast('{"event":"linked"}', "app");
+		exit;
+	}
 	jansson_get("tlabel", "$evapi(msg)", "$var(tlabel)");
 	jansson_get("agent", "$evapi(msg)", "$var(agent)");
 	$sht(acd=>$var(tindex):$var(tlabel)) = $var(agent);
@@ -312,9 +468,9 @@ loggers: {
 }
 `,
 		'janus.plugin.sip.jcfg': `general: {
-	local_ip = "${s.sipHost}"
-	local_media_ip = "${s.sipHost}"
-	sdp_ip = "${s.sipHost}"
+	local_ip = "${s.janusIp}"
+	local_media_ip = "${s.janusIp}"
+	sdp_ip = "${s.janusIp}"
 	keepalive_interval = 0
 	behind_nat = false
 	user_agent = "GuangdianCallCenter"

@@ -96,6 +96,8 @@ const server = await startTestServer({
 	ACD_WRAPUP_SECONDS: '0'
 });
 const phones: ReturnType<typeof spawn>[] = [];
+// Agents' identities register only from Janus's SIP address (#13): the simulated phones stand there.
+const janusIp = server.runtime.deps.config.sip.janusIp;
 try {
 	const target = `127.0.0.1:${SIP_PORT}`;
 	// The simulated agents: each a sipp endpoint answering every call, registered with its credentials.
@@ -111,7 +113,7 @@ try {
 		const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
 		writeFileSync(join(dir, 'agent.xml'), agentPhone);
 		phones.push(
-			spawn('sipp', ['-sf', 'agent.xml', '-i', '127.0.0.1', '-p', String(port), '-nostdin'], {
+			spawn('sipp', ['-sf', 'agent.xml', '-i', janusIp, '-p', String(port), '-nostdin'], {
 				cwd: dir,
 				stdio: 'ignore'
 			})
@@ -119,6 +121,7 @@ try {
 		await new Promise((r) => setTimeout(r, 100));
 		const reg = await runSipp(registerContactScenario(DOMAIN, port, 3600), target, {
 			service: agentId,
+			localIp: janusIp,
 			args: ['-au', agentId, '-ap', password]
 		});
 		if (reg.code !== 0) throw new Error(`agent ${agentId} did not register: ${reg.output}`);

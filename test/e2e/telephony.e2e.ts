@@ -1,11 +1,13 @@
 import { expect, test } from '@playwright/test';
-import { E2E_SIP_PORT } from '../../playwright.config';
+import { E2E_ADMIN_PASSWORD, E2E_SIP_PORT } from '../../playwright.config';
 import {
 	answerScenario,
 	callerAnsweredScenario,
+	registerContactScenario,
 	registerOpenScenario,
 	runSipp,
-	samplePort
+	samplePort,
+	udpBound
 } from '../helpers/sipp';
 import { createUser, signIn, uniqueName } from './helpers';
 
@@ -16,6 +18,7 @@ const DESK_IP = '127.0.0.3';
 
 test('F1 F15 F16 F31 a ready agent working with the desk phone gets the hotline call: the phone under the remembered extension rings, the entry screen pops up and the ticket records the call', async ({
 	page,
+	browser,
 	request
 }) => {
 	const health = (await (await request.get('/api/health')).json()) as {
@@ -33,7 +36,32 @@ test('F1 F15 F16 F31 a ready agent working with the desk phone gets the hotline 
 	// The browser is not the phone this time.
 	await expect(page.getByRole('region', { name: '网页电话' })).toHaveCount(0);
 
-	// The desk phone (a sipp endpoint on the call center's network) registers its extension.
+	// #13 The administrator issues the desk phone's SIP account on 话机管理; the password shows once.
+	const adminContext = await browser.newContext({ locale: 'zh-CN' });
+	const admin = await adminContext.newPage();
+	await signIn(admin, 'admin', E2E_ADMIN_PASSWORD);
+	await expect(admin.getByRole('navigation', { name: '主导航' })).toBeVisible();
+	await admin.goto('/admin');
+	await admin
+		.getByRole('navigation', { name: '系统管理菜单' })
+		.getByRole('link', { name: '话机管理' })
+		.click();
+	await expect(admin.getByRole('heading', { name: '话机管理' })).toBeVisible();
+	const issue = admin.getByRole('region', { name: '发放话机账号' });
+	await issue.getByLabel('位置（可选）').fill('一号座席');
+	await issue.getByLabel('分机号').fill('8301');
+	await issue.getByLabel('分机号').press('Enter');
+	const issued = admin.getByRole('status').filter({ hasText: '话机 8301' });
+	await expect(issued).toBeVisible();
+	const password = /密码 (\S+)（/.exec((await issued.textContent()) ?? '')?.[1] ?? '';
+	expect(password.length).toBeGreaterThanOrEqual(16);
+	await expect(
+		admin.getByRole('table', { name: '已发放的话机' }).getByRole('row').filter({ hasText: '8301' })
+	).toContainText('一号座席');
+	await adminContext.close();
+
+	// The desk phone (a sipp endpoint on the call center's network) registers its extension with that
+	// account; without it, it is only challenged.
 	const port = samplePort();
 	const phone = runSipp(answerScenario(), target, {
 		service: '8301',
@@ -41,10 +69,16 @@ test('F1 F15 F16 F31 a ready agent working with the desk phone gets the hotline 
 		localIp: DESK_IP,
 		timeoutS: 30
 	});
-	await page.waitForTimeout(300);
-	const registered = await runSipp(registerOpenScenario(DOMAIN, port), target, {
+	await udpBound(DESK_IP, port);
+	const anonymous = await runSipp(registerOpenScenario(DOMAIN, port, 401), target, {
 		service: '8301',
 		localIp: DESK_IP
+	});
+	expect(anonymous.code, anonymous.output).toBe(0);
+	const registered = await runSipp(registerContactScenario(DOMAIN, port), target, {
+		service: '8301',
+		localIp: DESK_IP,
+		args: ['-au', '8301', '-ap', password]
 	});
 	expect(registered.code, registered.output).toBe(0);
 

@@ -1,13 +1,37 @@
 /**
  * sipp (Debian `sip-tester`) as the carrier or a SIP endpoint in tests: runs one scenario, returns its exit
- * code (0 = every expected message came) and its output. Each run gets its own local port.
+ * code (0 = every expected message came) and its output. Each run gets its own local port. Raw SIP over
+ * UDP (node:dgram) plays whoever sends what no well-behaved endpoint would: forged CANCELs and BYEs,
+ * in-dialog requests with a foreign Route.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 let nextPort = 25_070 + Math.floor(Math.random() * 2000);
+
+/** An address that is neither a trunk, nor Janus, nor the desk phones' network in the tests. */
+export const STRANGER_IP = '127.0.0.4';
+
+/** Resolves once a UDP socket is bound to ip:port (a sipp in server mode is listening). */
+export async function udpBound(ip: string, port: number, timeoutMs = 10_000): Promise<void> {
+	const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+	const local = `${ip
+		.split('.')
+		.reverse()
+		.map((b) => hex(Number(b), 2))
+		.join('')}:${hex(port, 4)}`;
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		const table = readFileSync('/proc/net/udp', 'utf8');
+		if (table.split('\n').some((line) => line.trim().split(/\s+/)[1] === local)) return;
+		await new Promise((r) => setTimeout(r, 20));
+	}
+	throw new Error(`nothing listens on udp ${ip}:${port}`);
+}
 
 export async function runSipp(
 	scenario: string,
@@ -91,8 +115,12 @@ Content-Length: 0
   <recv response="${finalCode}"/>
 </scenario>`;
 
-/** A desk phone's REGISTER without credentials (trusted network), Contact on `contactPort`, expecting 200. */
-export const registerOpenScenario = (domain: string, contactPort: number) => `${HEAD}
+/** A REGISTER without credentials, Contact on `contactPort`, expecting `finalCode` (401: challenged). */
+export const registerOpenScenario = (
+	domain: string,
+	contactPort: number,
+	finalCode = 401
+) => `${HEAD}
 <scenario name="desk phone registers">
   <send retrans="500"><![CDATA[
 REGISTER sip:${domain} SIP/2.0
@@ -107,7 +135,7 @@ Max-Forwards: 70
 Content-Length: 0
 
 ]]></send>
-  <recv response="200"/>
+  <recv response="${finalCode}"/>
 </scenario>`;
 
 /** An INVITE to `[service]` (no media), expecting the final answer `finalCode`, then ACK. */
@@ -141,11 +169,19 @@ Content-Length: 0
 ]]></send>
 </scenario>`;
 
-/** REGISTER whose Contact is another port (where a UAS scenario listens), with -au/-ap credentials. */
-export const registerContactScenario = (domain: string, contactPort: number, expires = 60) =>
-	registerScenario(domain, 200, expires).replaceAll(
+/**
+ * REGISTER whose Contact is another port (where a UAS scenario listens), with -au/-ap credentials; a
+ * `contact` replaces the whole Contact header's value (another host, several contacts…).
+ */
+export const registerContactScenario = (
+	domain: string,
+	contactPort: number,
+	expires = 60,
+	{ finalCode = 200, contact }: { finalCode?: number; contact?: string } = {}
+) =>
+	registerScenario(domain, finalCode, expires).replaceAll(
 		'Contact: <sip:[service]@[local_ip]:[local_port]>',
-		`Contact: <sip:[service]@[local_ip]:${contactPort}>`
+		`Contact: ${contact ?? `<sip:[service]@[local_ip]:${contactPort}>`}`
 	);
 
 /** An agent's phone: rings, answers, waits for the caller's BYE. Run in server mode on its own port. */
@@ -227,6 +263,57 @@ Content-Length: 0
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:+8657188886666@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+[routes]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>`;
+
+/**
+ * The carrier's caller in an answered call who hangs up only when told: it waits for an OPTIONS within
+ * its call (the test's go-ahead to its port, with its Call-ID; sipp would send any answer to Kamailio, so
+ * it gives none), then sends BYE.
+ */
+export const callerHangsUpWhenToldScenario = (domain: string) => `${HEAD}
+<scenario name="caller hangs up when told">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@${domain} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188885555@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@${domain}>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:carrier@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188885555@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+[routes]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="OPTIONS" timeout="60000"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188885555@carrier.example>;tag=[pid]c[call_number]
 To: <sip:[service]@${domain}>[peer_tag_param]
 Call-ID: [call_id]
 CSeq: 2 BYE
@@ -447,3 +534,94 @@ export const callerEchoScenario = (domain: string) =>
 			`  <recv request="BYE"/>\n${ok}\n`
 		)
 		.replace('<Reference variables="held,digit,referto,ct"/>', '<Reference variables="ct"/>');
+
+export interface SipReply {
+	status: number;
+	text: string;
+}
+
+/**
+ * Sends one SIP request over UDP from `fromIp` (port `fromPort`, or any) to `target` and gathers the
+ * replies until a final one (or `timeoutMs`). `request` gets the socket's own address for its Via.
+ */
+export async function sendSip(
+	target: { host: string; port: number },
+	request: (local: { ip: string; port: number; branch: string }) => string,
+	{
+		fromIp,
+		fromPort = 0,
+		timeoutMs = 5_000
+	}: { fromIp: string; fromPort?: number; timeoutMs?: number }
+): Promise<{ final: SipReply | null; replies: SipReply[] }> {
+	const socket = createSocket('udp4');
+	const replies: SipReply[] = [];
+	await new Promise<void>((resolve, reject) => {
+		socket.once('error', reject);
+		socket.bind(fromPort, fromIp, () => resolve());
+	});
+	const text = request({ ip: fromIp, port: socket.address().port, branch: newBranch() });
+	return new Promise((resolve) => {
+		const done = (final: SipReply | null) => {
+			clearTimeout(timer);
+			socket.close();
+			resolve({ final, replies });
+		};
+		const timer = setTimeout(() => done(null), timeoutMs);
+		socket.on('message', (msg) => {
+			const reply = msg.toString();
+			const status = Number(/^SIP\/2\.0 (\d{3})/.exec(reply)?.[1] ?? 0);
+			if (!status) return;
+			replies.push({ status, text: reply });
+			if (status >= 200) done({ status, text: reply });
+		});
+		socket.send(text.replaceAll(/\r?\n/g, '\r\n'), target.port, target.host);
+	});
+}
+
+/**
+ * A UDP socket that keeps whatever reaches it (proof that nothing was relayed there), and can play a
+ * simple endpoint: send a request from its own address, answer a request it received.
+ */
+export async function udpListener(ip: string) {
+	const socket = createSocket('udp4');
+	const received: string[] = [];
+	const sources: { address: string; port: number }[] = [];
+	socket.on('message', (msg, from) => {
+		received.push(msg.toString());
+		sources.push({ address: from.address, port: from.port });
+	});
+	await new Promise<void>((resolve) => socket.bind(0, ip, () => resolve()));
+	const crlf = (text: string) => text.replaceAll(/\r?\n/g, '\r\n');
+	return {
+		ip,
+		port: socket.address().port,
+		received,
+		/** Resolves once the datagram is out (closing before then would drop it). */
+		send(target: { host: string; port: number }, text: string): Promise<void> {
+			return new Promise((resolve, reject) =>
+				socket.send(crlf(text), target.port, target.host, (err) => (err ? reject(err) : resolve()))
+			);
+		},
+		/** Answers `request` (one of `received`) with `status` ("486 Busy Here"), back where it came from. */
+		reply(request: string, status: string) {
+			const source = sources[received.indexOf(request)]!;
+			const headers = request.split('\r\n').filter((h) => /^(Via|From|To|Call-ID|CSeq):/i.test(h));
+			const lines = headers.map((h) =>
+				/^To:/i.test(h) && !/;tag=/.test(h) ? `${h};tag=listener` : h
+			);
+			socket.send(
+				crlf([`SIP/2.0 ${status}`, ...lines, 'Content-Length: 0', '', ''].join('\n')),
+				source.port,
+				source.address
+			);
+		},
+		close: () => socket.close()
+	};
+}
+
+/** A new Via branch (RFC 3261 magic cookie first). */
+export const newBranch = () => `z9hG4bK${randomBytes(8).toString('hex')}`;
+
+/** A SIP request's text (CRLF added by `sendSip`); `Content-Length: 0` and the blank line end it. */
+export const sipMessage = (firstLine: string, headers: string[]) =>
+	[firstLine, ...headers, 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\n');

@@ -7,19 +7,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server';
+import { telephonyClient, until } from '../helpers/telephony';
 import { sipOptions } from '../../server/telephony/supervisor';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 import {
 	answerScenario,
-	registerOpenScenario,
 	callerAnsweredScenario,
 	callerCancelScenario,
 	inviteScenario,
 	registerContactScenario,
 	registerScenario,
 	runSipp,
-	samplePort
+	samplePort,
+	STRANGER_IP,
+	udpBound
 } from '../helpers/sipp';
 
 // Ports of this run: SIP, then Janus HTTP, WebSocket and admin.
@@ -27,6 +29,12 @@ const SIP_PORT = 30_000 + Math.floor(Math.random() * 2_000) * 4;
 const DOMAIN = 'callcenter.local';
 const target = `127.0.0.1:${SIP_PORT}`;
 let server: TestServer;
+/**
+ * Janus's SIP address (JANUS_SIP_IP, by default this machine's LAN address): a sipp playing an agent's
+ * phone registers from there, as Janus does for the browser.
+ */
+let JANUS_IP = '';
+let tel: ReturnType<typeof telephonyClient>;
 
 const installed = ['/usr/sbin/kamailio', '/usr/bin/janus', '/usr/bin/sipp'].every(existsSync);
 
@@ -53,25 +61,14 @@ beforeAll(async () => {
 		TURN_URLS: 'turn:127.0.0.1:3478',
 		TURN_SECRET: 'turn-secret'
 	});
+	tel = telephonyClient(server);
+	JANUS_IP = server.runtime.deps.config.sip.janusIp;
 }, 30_000);
 afterAll(async () => {
 	await server?.close();
 });
 
-async function credentials(cookie: string) {
-	const res = await fetch(`${server.url}/api/telephony/credentials`, {
-		method: 'POST',
-		headers: { cookie, origin: server.url }
-	});
-	return {
-		status: res.status,
-		body: (await res.json()) as {
-			username: string;
-			password: string;
-			iceServers: { urls: string[]; username: string; credential: string }[];
-		}
-	};
-}
+const credentials = (cookie: string) => tel.credentials(cookie);
 
 describe('#5 Kamailio and Janus run with the app', () => {
 	it('start with it and say so in /api/health', async () => {
@@ -231,18 +228,22 @@ describe('#5 Kamailio refuses what is not an agent or a trunk', () => {
 			agentId: '1002'
 		});
 		const { body } = await credentials(agent);
+		// Registered from Janus's SIP address, as the browser's phone is.
 		const ok = await runSipp(registerScenario(DOMAIN, 200), target, {
 			service: '1002',
+			localIp: JANUS_IP,
 			args: ['-au', '1002', '-ap', body.password]
 		});
 		expect(ok.code, ok.output).toBe(0);
 		const wrong = await runSipp(registerScenario(DOMAIN, 401), target, {
 			service: '1002',
+			localIp: JANUS_IP,
 			args: ['-au', '1002', '-ap', 'not-the-password']
 		});
 		expect(wrong.code, wrong.output).toBe(0);
 		const other = await runSipp(registerScenario(DOMAIN, 403), target, {
 			service: '1001',
+			localIp: JANUS_IP,
 			args: ['-au', '1002', '-ap', body.password]
 		});
 		expect(other.code, other.output).toBe(0);
@@ -258,6 +259,7 @@ describe('#5 Kamailio refuses what is not an agent or a trunk', () => {
 		await fetch(`${server.url}/api/session`, { method: 'DELETE', headers: { cookie: agent } });
 		const after = await runSipp(registerScenario(DOMAIN, 401), target, {
 			service: '1003',
+			localIp: JANUS_IP,
 			args: ['-au', '1003', '-ap', body.password]
 		});
 		expect(after.code, after.output).toBe(0);
@@ -267,87 +269,54 @@ describe('#5 Kamailio refuses what is not an agent or a trunk', () => {
 		// From the trunk to the hotline: accepted for distribution (nobody is ready: 480 after the maximum wait).
 		const hotline = await runSipp(inviteScenario(DOMAIN, 480), target, { service: '96000' });
 		expect(hotline.code, hotline.output).toBe(0);
-		// From the trunk to any other number: challenged like a stranger, so the trunk cannot be used to call out.
-		const relay = await runSipp(inviteScenario(DOMAIN, 407), target, {
+		// From the trunk to any other number: not found, so the trunk cannot be used to call out.
+		const relay = await runSipp(inviteScenario(DOMAIN, 404), target, {
 			service: '008613800138000'
 		});
 		expect(relay.code, relay.output).toBe(0);
-		// From an address that is no trunk: must authenticate as an agent first.
-		const stranger = await runSipp(inviteScenario(DOMAIN, 407), target, {
+		// From an address that is neither a trunk nor the gateway: refused outright.
+		const stranger = await runSipp(inviteScenario(DOMAIN, 403), target, {
 			service: '96000',
-			localIp: '127.0.0.2'
+			localIp: STRANGER_IP
 		});
 		expect(stranger.code, stranger.output).toBe(0);
+		// From the gateway: only a signed-in agent, who must authenticate first.
+		const gateway = await runSipp(inviteScenario(DOMAIN, 407), target, {
+			service: '96000',
+			localIp: JANUS_IP
+		});
+		expect(gateway.code, gateway.output).toBe(0);
 	});
 });
 
+const events = (cookie: string) => tel.events(cookie);
+const setState = (cookie: string, state: string, reason = '', deskPhone = '') =>
+	tel.setState(cookie, state, reason, deskPhone);
+const board = (cookie: string) => tel.board(cookie);
+const calls = (cookie: string) => tel.calls(cookie);
+
 /**
- * The user's `/events` stream, collected as it arrives. Read with node:http on its own connection: fetch's
- * shared pool would otherwise hold other requests of this test behind the open stream.
+ * An agent's phone in place of the browser: a sipp answering in server mode on Janus's address (where the
+ * agent's identity may register), registered there with the agent's credentials.
  */
-async function events(cookie: string) {
-	const received: { event: string; data: Record<string, unknown>; at: number }[] = [];
-	let text = '';
-	const req = request(`${server.url}/events`, { headers: { cookie }, agent: false }, (res) => {
-		res.setEncoding('utf8');
-		res.on('data', (chunk: string) => {
-			text += chunk;
-			let end: number;
-			while ((end = text.indexOf('\n\n')) >= 0) {
-				const block = text.slice(0, end);
-				text = text.slice(end + 2);
-				const event = /^event: (.*)$/m.exec(block)?.[1];
-				const data = /^data: (.*)$/m.exec(block)?.[1];
-				if (event && data) received.push({ event, data: JSON.parse(data), at: Date.now() });
-			}
-		});
-	});
-	req.on('error', () => {});
-	req.end();
-	const next = async (event: string, timeoutMs = 10_000) => {
-		const deadline = Date.now() + timeoutMs;
-		while (Date.now() < deadline) {
-			const found = received.find((e) => e.event === event);
-			if (found) return found;
-			await new Promise((r) => setTimeout(r, 20));
-		}
-		throw new Error(`no ${event} event`);
-	};
-	await next('hello');
-	return { received, next, close: () => req.destroy() };
-}
-
-async function setState(cookie: string, state: string, reason = '', deskPhone = '') {
-	const res = await fetch(`${server.url}/api/telephony/state`, {
-		method: 'POST',
-		headers: { cookie, origin: server.url, 'content-type': 'application/json' },
-		body: JSON.stringify({ state, reason, deskPhone })
-	});
-	return { status: res.status, body: (await res.json()) as { state: string; reason: string } };
-}
-
-async function board(cookie: string) {
-	const res = await fetch(`${server.url}/api/telephony/board`, { headers: { cookie } });
-	return (await res.json()) as {
-		agents: { agentId: string; state: string; reason: string }[];
-		queue: unknown[];
-		today: { offered: number; answered: number; abandoned: number };
-	};
-}
-
-/** An agent's desk phone: answers in server mode on its own port, registered there with the agent's identity. */
-async function deskPhone(cookie: string, agentId: string) {
+async function agentPhone(cookie: string, agentId: string) {
 	const { body } = await credentials(cookie);
 	const port = samplePort();
-	const phone = runSipp(answerScenario(), target, { service: agentId, port, timeoutS: 20 });
-	await new Promise((r) => setTimeout(r, 300));
+	const done = runSipp(answerScenario(), target, {
+		service: agentId,
+		port,
+		localIp: JANUS_IP,
+		timeoutS: 20
+	});
+	await udpBound(JANUS_IP, port);
 	const reg = await runSipp(registerContactScenario(DOMAIN, port), target, {
 		service: agentId,
+		localIp: JANUS_IP,
 		args: ['-au', agentId, '-ap', body.password]
 	});
 	expect(reg.code, reg.output).toBe(0);
 	// Wrapped: an async function returning a promise would wait for the phone's whole scenario.
-	return { done: phone };
+	return { done };
 }
 
 describe('F15 F16 F31 automatic distribution with the screen pop', () => {
@@ -399,7 +368,7 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		);
 		const before = (await board(leader)).today;
 		const page = await events(agent);
-		const phone = await deskPhone(agent, '2001');
+		const phone = await agentPhone(agent, '2001');
 		expect((await setState(agent, 'ready')).body.state).toBe('ready');
 
 		const [caller, answered] = await Promise.all([
@@ -453,8 +422,11 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 			).status
 		).toBe(403);
 		// Wrap-up, then ready again by itself.
-		await new Promise((r) => setTimeout(r, 1500));
-		expect((await board(leader)).agents.find((a) => a.agentId === '2001')?.state).toBe('ready');
+		expect((await board(leader)).agents.find((a) => a.agentId === '2001')?.state).toBe('wrapUp');
+		await until(
+			async () => (await board(leader)).agents.find((a) => a.agentId === '2001')?.state === 'ready',
+			'ready again after wrap-up'
+		);
 		await setState(agent, 'notReady', 'break');
 		page.close();
 	});
@@ -483,21 +455,6 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 	});
 });
 
-async function calls(cookie: string) {
-	const res = await fetch(`${server.url}/api/telephony/calls`, { headers: { cookie } });
-	return ((await res.json()) as { calls: { callId: string; outcome: string; agentId: string }[] })
-		.calls;
-}
-
-const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
-	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
-		if (await check().catch(() => false)) return;
-		await new Promise((r) => setTimeout(r, 100));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-};
-
 describe('F1 F15 desk phones and what goes wrong', () => {
 	it('rings the desk phone under the remembered extension while the screen pop reaches the agent’s page', async () => {
 		const agent = await server.createUser({
@@ -511,18 +468,22 @@ describe('F1 F15 desk phones and what goes wrong', () => {
 			agentId: '2102'
 		});
 		const page = await events(agent);
-		// The desk phone (on DESK_PHONES' network) registers its extension without the app's credentials.
+		// The administrator issued the desk phone's credentials; it registers its extension with them.
+		const admin = await server.signIn('admin', ADMIN_PASSWORD);
+		const issued = await tel.issueDeskPhone(admin, '8201', '一号座席');
+		expect(issued.status).toBe(201);
 		const port = samplePort();
-		const phone = runSipp(answerScenario(), target, {
+		const deskPhone = runSipp(answerScenario(), target, {
 			service: '8201',
 			port,
 			localIp: '127.0.0.3',
 			timeoutS: 20
 		});
-		await new Promise((r) => setTimeout(r, 300));
-		const reg = await runSipp(registerOpenScenario(DOMAIN, port), target, {
+		await udpBound('127.0.0.3', port);
+		const reg = await runSipp(registerContactScenario(DOMAIN, port), target, {
 			service: '8201',
-			localIp: '127.0.0.3'
+			localIp: '127.0.0.3',
+			args: ['-au', '8201', '-ap', issued.body.password]
 		});
 		expect(reg.code, reg.output).toBe(0);
 		// The same phone cannot ring for two agents, nor may an agent name another agent's number.
@@ -532,7 +493,7 @@ describe('F1 F15 desk phones and what goes wrong', () => {
 
 		const [caller, answered] = await Promise.all([
 			runSipp(callerAnsweredScenario(DOMAIN), target, { service: '96000' }),
-			phone
+			deskPhone
 		]);
 		expect(answered.code, answered.output).toBe(0);
 		expect(caller.code, caller.output).toBe(0);
@@ -548,13 +509,26 @@ describe('F1 F15 desk phones and what goes wrong', () => {
 			roleKey: 'agent',
 			agentId: '2103'
 		});
+		// A second agent closes the browser just after and does not come back: once that one is signed
+		// out, the grace period is over for both.
+		const witness = await server.createUser({
+			username: 'gonewitness',
+			roleKey: 'agent',
+			agentId: '2106'
+		});
 		const page = await events(agent);
+		const witnessPage = await events(witness);
 		expect((await setState(agent, 'ready')).body.state).toBe('ready');
-		const state = async () => (await board(leader)).agents.find((a) => a.agentId === '2103');
+		expect((await setState(witness, 'ready')).body.state).toBe('ready');
+		const state = async (agentId = '2103') =>
+			(await board(leader)).agents.find((a) => a.agentId === agentId);
 		// A reload within the grace period keeps the agent ready.
 		page.close();
+		const { hub } = server.runtime.deps;
+		await until(() => !hub.connected('user:goneagent'), 'the page gone');
+		witnessPage.close();
 		const again = await events(agent);
-		await new Promise((r) => setTimeout(r, 2_500));
+		await until(async () => (await state('2106'))?.state === 'signedOut', 'the witness signed out');
 		expect((await state())?.state).toBe('ready');
 		// The browser closed for good: signed out.
 		again.close();
@@ -573,8 +547,15 @@ describe('F1 F15 desk phones and what goes wrong', () => {
 		const acd = server.runtime.deps.phone()!.acd;
 		await setState(agent, 'ready');
 		// A call answered by this agent whose BYE was lost (e.g. during a Kamailio restart).
-		acd.arrived({ callid: 'lost-bye-1', from: '13900000000', to: '96000', tindex: 1, tlabel: 1 });
-		acd.answered('lost-bye-1');
+		acd.arrived({
+			callid: 'lost-bye-1',
+			ftag: 'caller-tag',
+			from: '13900000000',
+			to: '96000',
+			tindex: 1,
+			tlabel: 1
+		});
+		acd.answered({ callid: 'lost-bye-1', ftag: 'caller-tag', ttag: 'agent-tag' });
 		expect(acd.agent('2104')?.state).toBe('talking');
 		const ended = await fetch(`${server.url}/api/telephony/call-ended`, {
 			method: 'POST',
@@ -617,6 +598,7 @@ describe('F1 F15 desk phones and what goes wrong', () => {
 		const { body } = await credentials(agent);
 		const reg = await runSipp(registerScenario(DOMAIN, 200), target, {
 			service: '2105',
+			localIp: JANUS_IP,
 			args: ['-au', '2105', '-ap', body.password]
 		});
 		expect(reg.code, reg.output).toBe(0);

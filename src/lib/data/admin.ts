@@ -2,6 +2,7 @@
 import { api } from '$lib/api/client';
 import type { ConfigDoc, ConfigType } from '#shared/docs/config';
 import type { NewUser, UserQuery, UserSummary } from '#shared/schemas/user';
+import type { DeskPhone, NewDeskPhone } from '#shared/schemas/desk-phone';
 
 export async function listUsers(
 	query: Partial<Record<keyof UserQuery, string | number>>
@@ -92,3 +93,20 @@ export async function auditLog(filter: Record<string, string>): Promise<AuditEnt
 	const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== ''));
 	return (await api<{ entries: AuditEntry[] }>(`/audit?${params}`)).entries;
 }
+
+/** F1 desk phones: the list carries no credentials; a new or reset password comes back once. */
+export const listDeskPhones = async () =>
+	(await api<{ phones: DeskPhone[] }>('/desk-phones')).phones;
+
+export const addDeskPhone = (input: NewDeskPhone) =>
+	api<{ phone: DeskPhone; password: string }>('/desk-phones', { method: 'POST', body: input });
+
+const deskPhonePath = (extension: string, rest = '') =>
+	`/desk-phones/${encodeURIComponent(extension)}${rest}`;
+
+export const resetDeskPhonePassword = async (extension: string) =>
+	(await api<{ password: string }>(deskPhonePath(extension, '/password-reset'), { method: 'POST' }))
+		.password;
+
+export const deleteDeskPhone = (extension: string) =>
+	api(deskPhonePath(extension), { method: 'DELETE' });

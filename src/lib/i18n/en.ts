@@ -542,6 +542,22 @@ export const en: Shape<typeof zhCN> = {
 			attached: '{{who}} added a photo'
 		}
 	},
+	deskPhones: {
+		title: 'Desk phones',
+		intro:
+			'SIP phones beside the seats register with the account the administrator issues for each phone, not by their network address. The password is shown once: set it on the phone right away.',
+		list: 'Issued desk phones',
+		extension: 'Extension',
+		label: 'Location (optional)',
+		labelHint: 'e.g. seat or room',
+		passwordSetAt: 'Password issued',
+		add: 'Issue a phone account',
+		issued:
+			'SIP account of phone {{extension}}: user {{extension}}, password {{password}} (shown this once)',
+		reset: 'Reset password',
+		confirmReset: 'Reset the password of phone {{extension}}? The old one stops working at once.',
+		confirmDelete: 'Delete phone {{extension}}? It will no longer register.'
+	},
 	syncHealth: {
 		title: 'Sync health',
 		devices: 'Devices',
@@ -649,6 +665,9 @@ export const en: Shape<typeof zhCN> = {
 		network: 'Cannot reach the server. Check the network.'
 	},
 	validation: {
+		extension_format: 'An extension is 2–20 digits',
+		extension_taken: 'This extension has been issued already',
+		extension_is_agent: 'This number is an agent ID and cannot be a desk phone’s extension',
 		department_gone: 'That department was deleted meanwhile; choose another',
 		required: 'This field is required',
 		too_long: 'Too long',

@@ -524,6 +524,22 @@ export const zhCN = {
 			attached: '{{who}} 上传照片'
 		}
 	},
+	deskPhones: {
+		title: '话机管理',
+		intro:
+			'座席旁的 SIP 话机凭管理员为每部话机发放的账号密码注册（不凭网络地址）。密码只显示一次，请当场配置到话机上。',
+		list: '已发放的话机',
+		extension: '分机号',
+		label: '位置（可选）',
+		labelHint: '如座席号、房间',
+		passwordSetAt: '密码发放时间',
+		add: '发放话机账号',
+		issued:
+			'话机 {{extension}} 的 SIP 账号：用户名 {{extension}}，密码 {{password}}（只显示这一次）',
+		reset: '重置密码',
+		confirmReset: '重置话机 {{extension}} 的密码？旧密码将立即失效。',
+		confirmDelete: '删除话机 {{extension}}？它将无法再注册。'
+	},
 	syncHealth: {
 		title: '同步状态',
 		devices: '终端设备',
@@ -628,6 +644,9 @@ export const zhCN = {
 		network: '无法连接服务器，请检查网络。'
 	},
 	validation: {
+		extension_format: '分机号为 2–20 位数字',
+		extension_taken: '该分机号已发放',
+		extension_is_agent: '该号码是座席工号，不能用作话机分机号',
 		department_gone: '该部门已被删除，请重新选择',
 		required: '此项为必填项',
 		too_long: '内容过长',
