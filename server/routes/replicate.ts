@@ -11,17 +11,31 @@ import { AppError } from '../errors';
 import { scopeHash } from '../services/access';
 import {
 	BRANCH_DBS,
+	branchAuthors,
 	branchCanRead,
 	branchSelector,
-	refuseBranchWrite,
+	refuseBranchWrites,
+	type Account,
 	type BranchDb
 } from '../branches/access';
+import type { CrewDoc } from '#shared/docs/config';
 import { couchError, replicationHandler, type ReplicationPolicy } from './replication-protocol';
 import type { BranchConfig } from '../config';
 import type { AppDeps, AppEnv } from '../context';
 
 export const replicateRoutes = (deps: AppDeps) => {
-	const { store, instanceId } = deps;
+	const { store, instanceId, configAdmin } = deps;
+
+	/** The center's accounts of these ids (authors of the events a branch writes). */
+	async function accounts(ids: string[]): Promise<Map<string, Account>> {
+		const out = new Map<string, Account>();
+		if (ids.length === 0) return out;
+		const found = await store.db<Account>('users').fetch({ keys: ids });
+		for (const row of found.rows) {
+			if ('doc' in row && row.doc) out.set(row.key, row.doc);
+		}
+		return out;
+	}
 	const registry = deps.branches.center;
 	const branchOf = new WeakMap<Request, BranchConfig>();
 
@@ -43,7 +57,33 @@ export const replicateRoutes = (deps: AppDeps) => {
 			canRead: (doc) => branchCanRead(db, doc, scopes),
 			tombstonesFollowWinner: db === 'tickets',
 			servesAttachments: db === 'tickets',
-			refuseWrite: (doc, existing, batch) => refuseBranchWrite(doc, scopes, existing, batch)
+			// The rules of a user's /sync, with the branch's scopes and the users it serves as authors.
+			async checkWrites(docs, held, lookup) {
+				if (db !== 'tickets') return { reasons: docs.map(() => 'This database is read-only') };
+				const named = docs.flatMap((d) =>
+					d.type === 'att' && typeof d.ticketId === 'string' ? [d.ticketId] : []
+				);
+				const authors = new Set<string>();
+				for (const d of docs) {
+					if (typeof d.by === 'string') authors.add(d.by);
+					for (const e of Array.isArray(d.events) ? (d.events as { by?: unknown }[]) : []) {
+						if (typeof e?.by === 'string') authors.add(e.by);
+					}
+				}
+				const [more, known, crews, users] = await Promise.all([
+					lookup([...new Set(named)]),
+					configAdmin.knownIds(),
+					configAdmin.all<CrewDoc>('crew'),
+					accounts([...authors])
+				]);
+				const rules = {
+					scopes,
+					author: branchAuthors(branch.departmentIds, users, crews),
+					known,
+					now: Date.now()
+				};
+				return { reasons: refuseBranchWrites(docs, new Map([...held, ...more]), rules) };
+			}
 		};
 	}
 
