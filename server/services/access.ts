@@ -324,6 +324,8 @@ export interface TicketOfAttachment {
 	events: readonly TicketEvent[];
 }
 
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
 const sameSet = (a: unknown, b: readonly string[]) =>
 	Array.isArray(a) &&
 	a.length === b.length &&
@@ -361,11 +363,10 @@ export function refuseAttachment(
 	if (typeof att.ticketId !== 'string' || !doc._id.startsWith(`att:${att.ticketId}:`)) {
 		return 'an attachment names its ticket in its id';
 	}
-	if (
-		!v.is(v.pipe(v.string(), v.isoTimestamp()), att.at) ||
-		att.updatedAt !== att.at ||
-		Date.parse(att.at) > rules.now + EVENT_CLOCK_SKEW_MS
-	) {
+	const at = v.is(Timestamp, att.at) ? att.at : null;
+	const updatedAt = v.is(Timestamp, att.updatedAt) ? att.updatedAt : null;
+	const future = (t: string) => Date.parse(t) > rules.now + EVENT_CLOCK_SKEW_MS;
+	if (!at || !updatedAt || future(at) || future(updatedAt)) {
 		return 'an attachment carries its time (at and updatedAt, not in the future)';
 	}
 	const names = Object.keys(att._attachments ?? {});
@@ -376,8 +377,7 @@ export function refuseAttachment(
 	if (file.data.length > ATTACHMENT_MAX_BASE64) return 'the image is too large';
 	if (ticket && !ticket.readable) return 'the ticket of this attachment is not visible to you';
 	if (!ticket && !ticketMayFollow) return `the ticket ${att.ticketId} does not exist`;
-	const derived =
-		ticket && sameSet(doc.visibleTo, attachmentVisibleTo(ticket.events, att.by, att.at));
+	const derived = ticket && sameSet(doc.visibleTo, attachmentVisibleTo(ticket.events, att.by, at));
 	// The ticket (or the dispatch the photo was taken on) may still be on its way: then the author and one
 	// of the author's own crews, which is what the derivation gives a crew member's photo.
 	const authorAndCrew =
