@@ -2,8 +2,10 @@
  * `/replicate/<db>` (F29): server-to-server replication for branch offices, the same protocol subset as
  * `/sync` (`replication-protocol.ts`) under a branch's policy (`branches/access.ts`). Every request
  * carries `Authorization: Bearer <branch>:<key>` (BRANCHES) or is answered 401. `config` and `users` are
- * read-only; `tickets` both ways, limited to the branch's scopes. Checkpoints are stored per branch and
- * per scope hash, so a change of the branch's departments or crews restarts its replication cleanly.
+ * read-only; `tickets` both ways, limited to the branch's scopes, its writes under a user's `/sync` rules
+ * with the users it serves as authors (as the center's accounts and crews say). Checkpoints are stored per
+ * branch and per scope hash, so a change of the branch's departments or crews restarts its replication
+ * cleanly.
  */
 import { Hono, type Context } from 'hono';
 import { createHash } from 'node:crypto';
@@ -25,6 +27,8 @@ import type { AppDeps, AppEnv } from '../context';
 
 export const replicateRoutes = (deps: AppDeps) => {
 	const { store, instanceId, configAdmin } = deps;
+	const registry = deps.branches.center;
+	const branchOf = new WeakMap<Request, BranchConfig>();
 
 	/** The center's accounts of these ids (authors of the events a branch writes). */
 	async function accounts(ids: string[]): Promise<Map<string, Account>> {
@@ -36,8 +40,6 @@ export const replicateRoutes = (deps: AppDeps) => {
 		}
 		return out;
 	}
-	const registry = deps.branches.center;
-	const branchOf = new WeakMap<Request, BranchConfig>();
 
 	async function policyOf(c: Context<AppEnv>, dbKey: string): Promise<ReplicationPolicy | null> {
 		if (!BRANCH_DBS.includes(dbKey as BranchDb)) return null;
