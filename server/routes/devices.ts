@@ -1,7 +1,9 @@
 /**
  * Device codes for ticket numbers people read aloud (DESIGN.md): each browser asks once, at its first
  * signed-in start, for a short code unique across the installation; it then numbers tickets offline as
- * date + code + its own counter, with no further round-trip.
+ * date + code + its own counter, with no further round-trip. Devices also report how their replica is
+ * doing; a report belongs to the device and the user signed in on it (a workstation's code is shared by
+ * everyone who signs in there), so nobody overwrites another user's report.
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
@@ -24,6 +26,7 @@ const CodeParam = v.object({
 });
 
 export interface DeviceHealthDoc extends v.InferOutput<typeof Health> {
+	/** `device:<code>:<user id>`. */
 	_id: string;
 	_rev?: string;
 	type: 'device';
@@ -32,6 +35,9 @@ export interface DeviceHealthDoc extends v.InferOutput<typeof Health> {
 	/** When the server last heard from the device. */
 	seenAt: string;
 }
+
+/** Where the report of one device and user is kept. */
+const healthId = (code: string, userId: string) => `device:${code}:${userId}`;
 
 interface Counter {
 	_id: string;
@@ -50,7 +56,10 @@ export const deviceRoutes = ({ store, config }: AppDeps) =>
 				endkey: 'device:\ufff0',
 				include_docs: true
 			});
-			const devices = res.rows.flatMap((r) => (r.doc ? [r.doc] : []));
+			// Reports kept under the device alone (before they were kept per user) are left out.
+			const devices = res.rows.flatMap((r) =>
+				r.doc && r.doc._id === healthId(r.doc.code, r.doc.userId) ? [r.doc] : []
+			);
 			return c.json({ devices: devices.map(({ _id: _, _rev: __, type: ___, ...d }) => d) }, 200);
 		})
 		// Conflicts the union-of-events rule could not merge, with every version (DESIGN.md: surface the rest).
@@ -66,11 +75,12 @@ export const deviceRoutes = ({ store, config }: AppDeps) =>
 		.put('/:code/health', validJson(Health), async (c) => {
 			const { code } = parseOrThrow(CodeParam, c.req.param());
 			const db = store.db<DeviceHealthDoc>('users');
+			const userId = c.get('user')!._id;
 			const doc: DeviceHealthDoc = {
-				_id: `device:${code}`,
+				_id: healthId(code, userId),
 				type: 'device',
 				code,
-				userId: c.get('user')!._id,
+				userId,
 				seenAt: new Date().toISOString(),
 				...c.req.valid('json')
 			};
@@ -83,7 +93,7 @@ export const deviceRoutes = ({ store, config }: AppDeps) =>
 					if (storeStatus(err) !== 409) throw err;
 				}
 			}
-			return c.body(null, 204); // another report of the same device won the race; it is as fresh
+			return c.body(null, 204); // another report of the same device and user won the race; as fresh
 		})
 		.post('/', async (c) => {
 			const db = store.db<Counter>('users');

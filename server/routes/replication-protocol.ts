@@ -22,6 +22,8 @@ export interface Existing {
 	events: Map<string, string>;
 	/** The revisions of the leaves that are not deleted. */
 	liveRevs: string[];
+	/** The leaves that are not deleted, with their events (what a revision replacing one must keep). */
+	leaves: { rev: string; events: unknown[] }[];
 }
 
 /** What one caller may do with one database. */
@@ -43,8 +45,16 @@ export interface ReplicationPolicy {
 	 * so); otherwise attachment paths are refused.
 	 */
 	servesAttachments: boolean;
-	/** Null when the caller may store this revision, or the reason it may not. `batch`: the whole request. */
-	refuseWrite(doc: Doc, existing: Existing | null, batch: readonly Doc[]): string | null;
+	/**
+	 * Checks one `_bulk_docs` request: for each document in order, null when the caller may store it or the
+	 * reason it may not. `held`: what the store holds of the request's ids; `lookup` reads more (e.g. the
+	 * ticket an attachment names). `stored` is called once with what was stored (also after a failure).
+	 */
+	checkWrites(
+		docs: readonly Doc[],
+		held: ReadonlyMap<string, Existing>,
+		lookup: (ids: string[]) => Promise<Map<string, Existing>>
+	): Promise<{ reasons: (string | null)[]; stored?(docs: readonly Doc[]): Promise<void> }>;
 }
 
 const CHANGES_PARAMS = [
@@ -364,13 +374,16 @@ export function replicationHandler({
 				const leaves = res.ok ? ((await res.json()) as { ok?: Doc }[]) : [];
 				const events = new Map<string, string>();
 				const liveRevs: string[] = [];
+				const live: Existing['leaves'] = [];
 				for (const leaf of leaves) {
-					if (leaf.ok && !leaf.ok._deleted && leaf.ok._rev) liveRevs.push(leaf.ok._rev);
-					for (const e of (leaf.ok?.events as TicketEvent[] | undefined) ?? []) {
-						if (e.id) events.set(e.id, eventFingerprint(e));
+					const list = Array.isArray(leaf.ok?.events) ? (leaf.ok.events as TicketEvent[]) : [];
+					if (leaf.ok && !leaf.ok._deleted && leaf.ok._rev) {
+						liveRevs.push(leaf.ok._rev);
+						live.push({ rev: leaf.ok._rev, events: list });
 					}
+					for (const e of list) if (e.id) events.set(e.id, eventFingerprint(e));
 				}
-				out.set(id, { winner, events, liveRevs });
+				out.set(id, { winner, events, liveRevs, leaves: live });
 			})
 		);
 		return out;
@@ -586,11 +599,21 @@ export function replicationHandler({
 					'Only replicated writes (new_edits: false) are accepted'
 				);
 			}
-			const held = await existing(dbName, [...new Set(body.docs.map((d) => d._id))]);
+			const docs = body.docs;
+			if (docs.some((d) => typeof d !== 'object' || d === null || typeof d._id !== 'string')) {
+				return couchError(400, 'bad_request', 'Every document has an _id');
+			}
+			const held = await existing(dbName, [...new Set(docs.map((d) => d._id))]);
+			const check = await policy.checkWrites(docs, held, (ids) =>
+				existing(
+					dbName,
+					ids.filter((id) => !held.has(id))
+				)
+			);
 			const refused: { id: string; rev?: string; error: string; reason: string }[] = [];
 			const accepted: Doc[] = [];
-			for (const doc of body.docs) {
-				const reason = policy.refuseWrite(doc, held.get(doc._id) ?? null, body.docs);
+			docs.forEach((doc, i) => {
+				const reason = check.reasons[i] === undefined ? 'not checked' : check.reasons[i];
 				if (reason) {
 					refused.push({
 						id: doc._id,
@@ -599,23 +622,31 @@ export function replicationHandler({
 						reason
 					});
 				} else accepted.push(doc);
-			}
-			let stored: unknown[] = [];
-			if (accepted.length > 0) {
-				const res = await store.fetch(`/${dbName}/_bulk_docs`, {
-					method: 'POST',
-					headers: JSON_HEADERS,
-					body: JSON.stringify({ docs: accepted, new_edits: false })
-				});
-				if (!res.ok) {
-					return new Response(relay(res.body), {
-						status: res.status,
-						headers: { 'content-type': 'application/json' }
+			});
+			let written: Doc[] = [];
+			try {
+				let stored: { id?: string; rev?: string; error?: string }[] = [];
+				if (accepted.length > 0) {
+					const res = await store.fetch(`/${dbName}/_bulk_docs`, {
+						method: 'POST',
+						headers: JSON_HEADERS,
+						body: JSON.stringify({ docs: accepted, new_edits: false })
 					});
+					if (!res.ok) {
+						return new Response(relay(res.body), {
+							status: res.status,
+							headers: { 'content-type': 'application/json' }
+						});
+					}
+					stored = (await res.json()) as typeof stored;
 				}
-				stored = (await res.json()) as unknown[];
+				// With new_edits: false the store lists only the revisions it did not store.
+				const failed = new Set(stored.filter((r) => r.error).map((r) => `${r.id} ${r.rev}`));
+				written = accepted.filter((d) => !failed.has(`${d._id} ${d._rev}`));
+				return c.json([...stored, ...refused], 201);
+			} finally {
+				await check.stored?.(written);
 			}
-			return c.json([...stored, ...refused], 201);
 		}
 
 		// A single document by id (PouchDB's fallback when _bulk_get is missing): never design docs.

@@ -10,14 +10,18 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../errors';
 import { requireUser } from '../middleware/auth';
 import {
+	attachmentBytes,
 	canRead,
 	changesSelector,
-	refuseTicketWrite,
+	refuseDeviceDeletion as refuseDeletion,
+	refuseTicketWrites,
 	scopeHash,
 	scopesOf,
 	SYNC_DBS,
+	userWriteRules,
 	type SyncDb
 } from '../services/access';
+import { createAttachmentQuota } from '../services/attachment-quota';
 import { couchError, replicationHandler, type ReplicationPolicy } from './replication-protocol';
 import type { AppDeps, AppEnv } from '../context';
 
@@ -26,6 +30,7 @@ const CREW_CACHE_MS = 2_000;
 export const syncRoutes = (deps: AppDeps) => {
 	const { store, config, instanceId, configAdmin } = deps;
 	const crewCache = new Map<string, { crewIds: string[]; until: number }>();
+	const quota = createAttachmentQuota(store);
 
 	/** The user's crews (part of their scopes), cached briefly: a replicator asks many times a minute. */
 	async function crewsOf(userId: string): Promise<string[]> {
@@ -41,7 +46,8 @@ export const syncRoutes = (deps: AppDeps) => {
 		if (!SYNC_DBS.includes(dbKey as SyncDb)) return null;
 		const user = c.get('user')!;
 		const db = dbKey as SyncDb;
-		const scopes = scopesOf({ ...user, crewIds: await crewsOf(user._id) });
+		const crewIds = await crewsOf(user._id);
+		const scopes = scopesOf({ ...user, crewIds });
 		return {
 			dbKey: db,
 			name: db,
@@ -60,15 +66,43 @@ export const syncRoutes = (deps: AppDeps) => {
 			canRead: (doc) => canRead(db, doc, scopes),
 			tombstonesFollowWinner: db === 'tickets',
 			servesAttachments: false,
-			refuseWrite: (doc, existing) =>
-				refuseTicketWrite(
-					doc,
-					user,
-					scopes,
-					existing
-						? { readable: canRead(db, existing.winner, scopes), known: existing.events }
-						: null
-				)
+			// Every write under the rules of services/access.ts, photos within the user's daily quota.
+			async checkWrites(docs, held, lookup) {
+				if (db !== 'tickets') return { reasons: docs.map(() => 'This database is read-only') };
+				const named = docs.flatMap((d) =>
+					d.type === 'att' && typeof d.ticketId === 'string' ? [d.ticketId] : []
+				);
+				const [more, known] = await Promise.all([
+					lookup([...new Set(named)]),
+					configAdmin.knownIds()
+				]);
+				const now = Date.now();
+				const rules = userWriteRules(user, crewIds, known, now);
+				const all = new Map([...held, ...more]);
+				if (named.length === 0) {
+					return { reasons: refuseTicketWrites(docs, all, rules, { refuseDeletion }) };
+				}
+				const ledger = await quota.open(user._id, now);
+				try {
+					const reasons = refuseTicketWrites(docs, all, rules, {
+						refuseDeletion,
+						quotaUsed: ledger.used
+					});
+					return {
+						reasons,
+						stored: (written) => {
+							const photos = written.filter((d) => d.type === 'att');
+							return ledger.close({
+								count: photos.length,
+								bytes: photos.reduce((sum, d) => sum + attachmentBytes(d), 0)
+							});
+						}
+					};
+				} catch (err) {
+					await ledger.close({ count: 0, bytes: 0 });
+					throw err;
+				}
+			}
 		};
 	}
 

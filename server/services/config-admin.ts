@@ -21,6 +21,7 @@ import { parseOrThrow } from '../validate';
 import type { Store } from '../store';
 import type { Audit } from './audit';
 import type { UserDoc } from './accounts';
+import type { KnownIds } from './access';
 
 /** Which permission administers which kind of configuration. */
 export const CONFIG_PERMISSION: Record<ConfigType, Permission> = {
@@ -174,9 +175,39 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 		}
 	}
 
+	/**
+	 * The department, crew and flow ids that exist, kept in memory and read again only when the database
+	 * changed (its update sequence moved): the write rules ask on every replicated write.
+	 */
+	let ids: { seq: unknown; known: Promise<KnownIds> } | null = null;
+	async function loadIds(): Promise<KnownIds> {
+		const [departments, crews, flows] = await Promise.all(
+			(['department', 'crew', 'flow'] as const).map(async (type) => {
+				const res = await db.list({ startkey: `${type}:`, endkey: `${type}:\ufff0` });
+				return new Set(res.rows.map((r) => r.id));
+			})
+		);
+		return { departments: departments!, crews: crews!, flows: flows! };
+	}
+
 	return {
 		all,
 		get,
+
+		async knownIds(): Promise<KnownIds> {
+			const info = (await (await store.fetch(`/${store.dbName('config')}`)).json()) as {
+				update_seq?: unknown;
+			};
+			const seq = JSON.stringify(info.update_seq ?? null);
+			if (ids?.seq !== seq) {
+				const known = loadIds();
+				ids = { seq, known };
+				known.catch(() => {
+					if (ids?.known === known) ids = null;
+				});
+			}
+			return ids.known;
+		},
 
 		async create(type: ConfigType, raw: unknown, actor: string): Promise<ConfigDoc> {
 			const input = parseOrThrow(CONFIG_INPUTS[type], raw) as Input;

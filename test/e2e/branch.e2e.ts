@@ -53,6 +53,8 @@ test('F29 a branch office signs in the center’s administrator and leaves accou
 		const context = await browser.newContext({ baseURL: url, locale: 'zh-CN' });
 		const page = await context.newPage();
 		await signIn(page, 'admin', E2E_ADMIN_PASSWORD);
+		// Signed in (navigating earlier would cancel the sign-in request).
+		await expect(page.getByRole('heading', { name: '系统管理' })).toBeVisible();
 		await page.goto('/admin/departments');
 		await expect(page.getByRole('note')).toContainText('这里是分支机构');
 		// The center's departments are there, and a change here is refused with the reason.

@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { device, syncRemote } from '../helpers/pouch';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server';
-import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
+import {
+	attachmentVisibleTo,
+	buildTicket,
+	type TicketDoc
+} from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 
 const CENTER_DEPT = 'department:center';
@@ -97,6 +101,7 @@ let center: TestServer;
 let branch: TestServer;
 let proxy: Awaited<ReturnType<typeof startLinkProxy>>;
 let hqAgent: string; // center agent's session at the center
+let eastCrew: string; // a field crew of the branch's department
 
 const centerTickets = () => center.runtime.deps.store.db<TicketDoc>('tickets');
 const branchTickets = () => branch.runtime.deps.store.db<TicketDoc>('tickets');
@@ -144,18 +149,25 @@ describe('F29 branch offices', () => {
 	it('F29 a user created at the center signs in at the branch with the center password', async () => {
 		await center.createUser({ username: 'eastclerk', roleKey: 'department', departmentId: EAST });
 		await center.createUser({ username: 'eastagent', roleKey: 'agent', departmentId: EAST });
-		const users = branch.runtime.deps.store.db('users');
-		await expect
-			.poll(
-				() =>
-					users.get('user:eastagent').then(
-						() => true,
-						() => false
-					),
-				{
-					timeout: CONVERGE_MS
-				}
+		await center.createUser({ username: 'eastfitter', roleKey: 'crew', departmentId: EAST });
+		eastCrew = (
+			await center.runtime.deps.configAdmin.create(
+				'crew',
+				{ name: '城东一队', departmentId: EAST, memberIds: ['user:eastfitter'] },
+				'user:admin'
 			)
+		)._id;
+		const users = branch.runtime.deps.store.db('users');
+		const config = branch.runtime.deps.store.db('config');
+		const held = (db: typeof users, id: string) =>
+			db.get(id).then(
+				() => true,
+				() => false
+			);
+		await expect
+			.poll(async () => (await held(users, 'user:eastfitter')) && held(config, eastCrew), {
+				timeout: CONVERGE_MS
+			})
 			.toBe(true);
 		expect(await branch.signIn('eastclerk', 'password-123')).toMatch(/=/);
 		// The branch seeded nothing itself: its configuration is the center's.
@@ -232,18 +244,28 @@ describe('F29 branch offices', () => {
 
 		// At the branch: the department records its handling, and an agent records a new ticket.
 		const atBranch = await clerkDb.get('ticket:br-1');
+		const dispatched: TicketEvent = {
+			id: 'br-1-d',
+			type: 'dispatched',
+			at: at(11),
+			by: 'user:eastclerk',
+			crewId: eastCrew,
+			from: at(11),
+			to: at(3_600_000),
+			note: '',
+			customers: []
+		};
 		const handled: TicketEvent = {
 			id: 'br-1-h',
 			type: 'handled',
-			at: at(11),
+			at: at(12),
 			by: 'user:eastclerk',
 			departmentId: EAST,
 			note: '已上门修复',
 			nextDepartmentId: null
 		};
-		await clerkDb.put(
-			buildTicket('ticket:br-1', [...atBranch.events, handled], CENTER_DEPT, atBranch._rev)
-		);
+		const branchEvents = [...atBranch.events, dispatched, handled];
+		await clerkDb.put(buildTicket('ticket:br-1', branchEvents, CENTER_DEPT, atBranch._rev));
 		expect(
 			(await clerkDb.replicate.to(syncRemote(branch.url, 'tickets', clerk))).doc_write_failures
 		).toBe(0);
@@ -255,14 +277,16 @@ describe('F29 branch offices', () => {
 				.doc_write_failures
 		).toBe(0);
 
-		// A photo taken at the branch (stored as the branch's /sync stores a crew's photo).
+		// The crew's photo of the work order (stored as the branch's /sync stores a crew's photo).
+		const photoAt = at(13);
 		await branchTickets().insert({
-			_id: 'att:ticket:br-2:p1',
+			_id: 'att:ticket:br-1:p1',
 			type: 'att',
-			ticketId: 'ticket:br-2',
-			by: 'user:eastagent',
-			updatedAt: at(12),
-			visibleTo: ['user:eastagent', EAST],
+			ticketId: 'ticket:br-1',
+			by: 'user:eastfitter',
+			at: photoAt,
+			updatedAt: photoAt,
+			visibleTo: attachmentVisibleTo(branchEvents, 'user:eastfitter', photoAt),
 			_attachments: { photo: { content_type: 'image/png', data: PIXEL_PNG } }
 		} as never);
 
@@ -278,7 +302,7 @@ describe('F29 branch offices', () => {
 
 		const restoredAt = Date.now();
 		proxy.restore();
-		const all = ['br-1-c', 'br-1-e0', 'br-1-e1', 'br-1-h'];
+		const all = ['br-1-c', 'br-1-d', 'br-1-e0', 'br-1-e1', 'br-1-h'];
 		await expect
 			.poll(
 				async () => {
@@ -307,7 +331,7 @@ describe('F29 branch offices', () => {
 			.poll(
 				async () => {
 					const res = await store.fetch(
-						`/${store.dbName('tickets')}/${encodeURIComponent('att:ticket:br-2:p1')}/photo`
+						`/${store.dbName('tickets')}/${encodeURIComponent('att:ticket:br-1:p1')}/photo`
 					);
 					return res.ok ? Buffer.from(await res.arrayBuffer()).toString('base64') : res.status;
 				},
@@ -464,18 +488,31 @@ describe('F29 branch offices', () => {
 		);
 		// Claiming the branch's department in visibleTo without an event that puts it there.
 		const forged = { ...network, _id: 'ticket:br-forged', visibleTo: [...network.visibleTo, EAST] };
+		const dispatched: TicketEvent = {
+			id: 'br-ok-d',
+			type: 'dispatched',
+			at: at(1),
+			by: 'user:eastclerk',
+			crewId: eastCrew,
+			from: at(1),
+			to: at(3_600_000),
+			note: '',
+			customers: []
+		};
 		const valid = buildTicket(
 			'ticket:br-ok',
-			[created('br-ok', 'user:eastagent', EAST)],
+			[created('br-ok', 'user:eastagent', EAST), dispatched],
 			CENTER_DEPT
 		);
+		const photoAt = at(2);
 		const photo = {
 			_id: 'att:ticket:br-ok:p1',
 			type: 'att',
 			ticketId: 'ticket:br-ok',
-			by: 'user:eastagent',
-			updatedAt: at(0),
-			visibleTo: valid.visibleTo,
+			by: 'user:eastfitter',
+			at: photoAt,
+			updatedAt: photoAt,
+			visibleTo: attachmentVisibleTo(valid.events, 'user:eastfitter', photoAt),
 			_attachments: { photo: { content_type: 'image/png', data: PIXEL_PNG } }
 		};
 		const current = await centerTickets().get('ticket:br-1');
@@ -488,6 +525,13 @@ describe('F29 branch offices', () => {
 					{ ...forged, ...rev('b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2') },
 					{ ...valid, ...rev('c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3') },
 					{ ...photo, ...rev('e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5') },
+					// A photo made visible to a department of the writer's choosing.
+					{
+						...photo,
+						_id: 'att:ticket:br-ok:p2',
+						visibleTo: [...photo.visibleTo, 'department:network'],
+						...rev('e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6')
+					},
 					// A photo of a ticket of another department.
 					{
 						...photo,
@@ -520,6 +564,10 @@ describe('F29 branch offices', () => {
 		expect(byId['ticket:br-ok']?.error).toBeUndefined();
 		expect(byId['att:ticket:br-ok:p1']?.error).toBeUndefined();
 		expect(byId['att:ticket:br-net:p1']).toMatchObject({ error: 'forbidden' });
+		expect(byId['att:ticket:br-ok:p2']).toMatchObject({
+			error: 'forbidden',
+			reason: 'visibleTo of an attachment is derived from its ticket'
+		});
 		expect(byId['ticket:br-1']).toMatchObject({
 			error: 'forbidden',
 			reason: expect.stringMatching(/never deleted/)
@@ -539,6 +587,84 @@ describe('F29 branch offices', () => {
 				{ timeout: CONVERGE_MS }
 			)
 			.toBe(PIXEL_PNG);
+	});
+
+	it('#13 a branch writes events only of users it serves, with their permissions, and never deletes one', async () => {
+		const before = (await centerTickets().get('ticket:br-1', { revs: true })) as TicketDoc & {
+			_revisions: { start: number; ids: string[] };
+		};
+		const start = before._revisions.start + 1;
+		const next = (events: TicketEvent[], h: string) => ({
+			...buildTicket('ticket:br-1', events, CENTER_DEPT),
+			_rev: `${start}-${h}`,
+			_revisions: { start, ids: [h, ...before._revisions.ids] }
+		});
+		const byCenterAgent: TicketEvent = {
+			id: 'br-1-x1',
+			type: 'comment',
+			at: at(0),
+			by: 'user:hqagent',
+			text: '分支机构替总部坐席写的'
+		};
+		const byFitter: TicketEvent = {
+			id: 'br-1-x2',
+			type: 'handled',
+			at: at(0),
+			by: 'user:eastfitter',
+			departmentId: EAST,
+			note: '施工队员不处理业务',
+			nextDepartmentId: null
+		};
+		// A sibling revision lacking the center's events, and the deletion of the revision that has them.
+		const sibling = {
+			...buildTicket(
+				'ticket:br-1',
+				[
+					...before.events.filter((e) => e.id === 'br-1-e0' || e.id === 'br-1-e1'),
+					{ id: 'br-1-x3', type: 'comment', at: at(0), by: 'user:eastclerk', text: '并行修订' }
+				],
+				CENTER_DEPT
+			),
+			// A child of the ticket's first revision, beside the later ones.
+			_rev: `2-f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7`,
+			_revisions: {
+				start: 2,
+				ids: ['f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7', before._revisions.ids.at(-1)!]
+			}
+		};
+		expect(before._revisions.start - before._revisions.ids.length + 1).toBe(1);
+		const deletion = {
+			_id: 'ticket:br-1',
+			_deleted: true,
+			_rev: `${start}-d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5`,
+			_revisions: { start, ids: ['d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5', ...before._revisions.ids] }
+		};
+		const res = await replicate('/tickets/_bulk_docs', {
+			method: 'POST',
+			body: JSON.stringify({
+				new_edits: false,
+				docs: [
+					next([...before.events, byCenterAgent], 'a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7'),
+					next([...before.events, byFitter], 'b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7'),
+					sibling,
+					deletion
+				]
+			})
+		});
+		expect(res.status).toBe(201);
+		const results = (await res.json()) as { rev?: string; reason?: string }[];
+		expect(results.map((r) => [r.rev?.split('-')[1]?.slice(0, 2), r.reason ?? 'stored'])).toEqual([
+			['a7', 'user:hqagent is not a user this branch serves'],
+			['b7', 'recording handled needs dept.process'],
+			['d5', expect.stringMatching(/^a branch never deletes events: br-1-\w+ of /)]
+		]);
+		// The sibling was stored and merged: every event the center held is still there, plus its comment.
+		await expect
+			.poll(() => state(centerTickets(), 'ticket:br-1'), { timeout: CONVERGE_MS })
+			.toMatchObject({
+				conflicts: 0,
+				events: [...before.events.map((e) => e.id), 'br-1-x3'].sort()
+			});
 	});
 
 	it('F29 /api/branches shows the center its branches and the branch its link', async () => {

@@ -6,7 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PouchDB, syncRemote } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
+import {
+	attachmentVisibleTo,
+	buildTicket,
+	type TicketDoc
+} from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 import { PUSH_BATCH_SIZE } from '../../src/lib/shared/tickets/sync-limits';
 import { ATTACHMENT_MAX_BASE64 } from '../../src/lib/shared/tickets/attachment';
@@ -211,11 +215,11 @@ describe('F28 work orders on crew devices', () => {
 		});
 		const photoRefused = await forgedPhoto.replicate.to(remote('wofitter'));
 		expect(photoRefused.doc_write_failures).toBe(1);
-		expect(JSON.stringify(photoRefused.errors)).toContain('by their author only');
+		expect(JSON.stringify(photoRefused.errors)).toContain('recorded by their author only');
 	});
 
 	it('F28 a backlog of the largest photos uploads in push batches that fit the server’s body limit', async () => {
-		const crew = await createCrew('三队', ['user:wofitter']);
+		const ticket = await server.runtime.deps.store.db<TicketDoc>('tickets').get('ticket:wo-1');
 		const tablet = new PouchDB('wo-big-photos', { adapter: 'memory' });
 		// More of the largest photos the server takes than one request may carry (64 MiB).
 		const bytes = Math.floor((ATTACHMENT_MAX_BASE64 * 3) / 4) - 3;
@@ -229,7 +233,7 @@ describe('F28 work orders on crew devices', () => {
 				by: 'user:wofitter',
 				at: stamp,
 				updatedAt: stamp,
-				visibleTo: ['user:wofitter', crew],
+				visibleTo: attachmentVisibleTo(ticket.events, 'user:wofitter', stamp),
 				_attachments: {
 					photo: { content_type: 'image/jpeg', data: Buffer.alloc(bytes, i).toString('base64') }
 				}

@@ -36,6 +36,12 @@ describe('cc_tickets validate_doc_update', () => {
 		expect(verdict(tickets, ticket([{ id: 'e1' } as never]))).toMatch(/id, type, at and by/);
 		expect(verdict(tickets, ticket([event('e1'), event('e1')]))).toMatch(/unique/);
 		expect(verdict(tickets, ticket(undefined, []))).toMatch(/visibleTo/);
+		expect(
+			verdict(tickets, {
+				...ticket(),
+				_attachments: { photo: { content_type: 'image/png', data: 'AAAA' } }
+			})
+		).toMatch(/carries no files/);
 		expect(verdict(tickets, { _id: 'thing:1', type: 'thing', visibleTo: ['a'] })).toMatch(
 			/unknown/
 		);

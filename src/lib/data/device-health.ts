@@ -46,6 +46,7 @@ export function stopHealthReports(): void {
 	removeEventListener('online', onOnline);
 }
 
+/** One device's last report from one user (a workstation's code is shared by whoever signs in on it). */
 export interface DeviceHealth {
 	code: string;
 	userId: string;

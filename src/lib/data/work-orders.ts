@@ -15,7 +15,12 @@ import {
 import { getCustomer } from '$lib/data/customers';
 import { session } from '$lib/state/session.svelte';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
-import { buildTicket, type TicketDoc, type WorkOrder } from '#shared/tickets/ticket';
+import {
+	attachmentVisibleTo,
+	buildTicket,
+	type TicketDoc,
+	type WorkOrder
+} from '#shared/tickets/ticket';
 import type { TicketEvent, WorkOrderCustomer, WorkStep } from '#shared/tickets/events';
 import { isPhotoType, type PhotoType } from '#shared/tickets/attachment';
 
@@ -150,9 +155,9 @@ async function scaled(file: Blob): Promise<Blob> {
 /**
  * A photo from the camera: its own immutable document (visible to its author and the crew, so it stays on
  * the tablets that took it; everyone else fetches it from the server) and an `attached` event on the ticket.
+ * Who sees it is derived from the ticket by the function the server checks it with.
  */
 export async function attachPhoto(ticket: TicketDoc, file: Blob, caption = ''): Promise<string> {
-	const crewId = ticket.workOrder?.crewId;
 	const base = stamp();
 	const id = `att:${ticket._id}:${base.id}`;
 	const photo = await scaled(file);
@@ -163,7 +168,7 @@ export async function attachPhoto(ticket: TicketDoc, file: Blob, caption = ''): 
 		by: base.by,
 		at: base.at,
 		updatedAt: base.at,
-		visibleTo: crewId ? [base.by, crewId] : [base.by],
+		visibleTo: attachmentVisibleTo(ticket.events, base.by, base.at),
 		_attachments: { photo: { content_type: photo.type, data: photo } }
 	});
 	await append(ticket._id, {

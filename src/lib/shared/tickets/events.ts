@@ -9,6 +9,13 @@ import { PHOTO_TYPES } from './attachment';
 const Id = v.pipe(v.string(), v.nonEmpty(), v.maxLength(80));
 const Text = (max: number) => v.pipe(v.string(), v.trim(), v.maxLength(max, 'too_long'));
 
+/**
+ * How far ahead of the server's clock an event may be dated. Devices that were offline record in the past,
+ * which is always allowed; a time in the future would hold the ticket in every working set and ahead of
+ * every later event, so it is refused beyond ordinary clock drift.
+ */
+export const EVENT_CLOCK_SKEW_MS = 5 * 60_000;
+
 const Base = {
 	id: Id,
 	at: v.pipe(v.string(), v.isoTimestamp()),

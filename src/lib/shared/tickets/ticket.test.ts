@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildTicket, deriveTicket, mergeTickets, type TicketDoc } from './ticket';
+import {
+	attachmentVisibleTo,
+	buildTicket,
+	deriveTicket,
+	mergeTickets,
+	type TicketDoc
+} from './ticket';
 import type { TicketEvent } from './events';
 
 const CENTER = 'department:center';
@@ -138,6 +144,31 @@ describe('deriveTicket', () => {
 				'user:eng1'
 			])
 		);
+	});
+});
+
+describe('attachmentVisibleTo', () => {
+	it('#13 a photo is visible to its author and the crew the work order had gone to when it was taken', () => {
+		const dispatch = (id: string, minute: number, crewId: string): TicketEvent => ({
+			id,
+			type: 'dispatched',
+			at: at(minute),
+			by: 'user:clerk',
+			crewId,
+			from: at(30),
+			to: at(50),
+			note: '',
+			customers: []
+		});
+		const events = [created(), dispatch('e1', 1, 'crew:a'), dispatch('e2', 5, 'crew:b')];
+		expect(attachmentVisibleTo(events, 'user:fitter', at(3))).toEqual(['crew:a', 'user:fitter']);
+		expect(attachmentVisibleTo(events, 'user:fitter', at(6))).toEqual(['crew:b', 'user:fitter']);
+		// Whatever order the events come in, and before any dispatch: the author alone.
+		expect(attachmentVisibleTo([...events].reverse(), 'user:fitter', at(6))).toEqual([
+			'crew:b',
+			'user:fitter'
+		]);
+		expect(attachmentVisibleTo(events, 'user:agent1', at(0))).toEqual(['user:agent1']);
 	});
 });
 

@@ -144,6 +144,25 @@ export function deriveTicket(events: readonly TicketEvent[], centerId: string): 
 	};
 }
 
+/**
+ * Who sees a photo `by` took at `at` on this ticket: its author and the crew the work order had gone to by then
+ * (the latest dispatch at or before it), so the photo stays on the tablets of the crew that took it and
+ * never floods the center's devices; everyone who holds the ticket gets it from the server. The tablet
+ * writes it and the server checks it with this one function, so a writer cannot choose it.
+ */
+export function attachmentVisibleTo(
+	events: readonly TicketEvent[],
+	by: string,
+	at: string
+): string[] {
+	let crewId: string | null = null;
+	for (const e of orderEvents(events)) {
+		if (e.at > at) break;
+		if (e.type === 'dispatched') crewId = e.crewId;
+	}
+	return [...new Set([by, ...(crewId ? [crewId] : [])])].sort();
+}
+
 /** A ticket document with its derived fields recomputed from `events`. */
 export function buildTicket(
 	id: string,

@@ -54,6 +54,9 @@ function validate_doc_update(newDoc, oldDoc, userCtx) {
 		if (!isArray(newDoc.events) || newDoc.events.length === 0) {
 			forbid('a ticket holds a non-empty list of events');
 		}
+		if (newDoc._attachments) {
+			forbid('a ticket carries no files: a photo is its own document');
+		}
 		var seen = {};
 		for (i = 0; i < newDoc.events.length; i++) {
 			var e = newDoc.events[i];
