@@ -81,6 +81,8 @@ export const REPLICATION_LIMITS = {
 	bulkGetRevs: 1_000,
 	/** Revisions fetched from the store at a time while a `_bulk_get` answer streams out. */
 	bulkGetChunk: 100,
+	/** Documents one `_bulk_docs` may carry (devices push 11, branches a few hundred at most). */
+	bulkDocs: 1_000,
 	/** Documents one `_revs_diff` may ask about, and revisions in all. */
 	revsDiffDocs: 1_000,
 	revsDiffRevs: 5_000,
@@ -602,6 +604,10 @@ export function replicationHandler({
 			const docs = body.docs;
 			if (docs.some((d) => typeof d !== 'object' || d === null || typeof d._id !== 'string')) {
 				return couchError(400, 'bad_request', 'Every document has an _id');
+			}
+			// Each document costs look-ups in the store: a request carries a bounded number of them.
+			if (docs.length > REPLICATION_LIMITS.bulkDocs) {
+				return couchError(400, 'bad_request', `At most ${REPLICATION_LIMITS.bulkDocs} documents`);
 			}
 			const held = await existing(dbName, [...new Set(docs.map((d) => d._id))]);
 			const check = await policy.checkWrites(docs, held, (ids) =>

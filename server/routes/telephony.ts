@@ -58,12 +58,19 @@ function runningAcd(deps: AppDeps): Acd {
 export const telephonyRoutes = (deps: AppDeps) =>
 	new Hono<AppEnv>()
 		// F31: the agent's own state.
-		.post('/state', requirePermission('call.take'), validJson(StateInput), (c) => {
+		.post('/state', requirePermission('call.take'), validJson(StateInput), async (c) => {
 			const user = c.get('user')!;
 			if (!user.agentId) {
 				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
 			}
 			const { state, reason, deskPhone } = c.req.valid('json');
+			// Only a desk phone the administrator issued rings for an agent (never another agent's number).
+			if (deskPhone && !(await deps.deskPhones.ha1Of(deskPhone))) {
+				throw new AppError('validation', 400, `No desk phone ${deskPhone} is issued`, {
+					field: 'deskPhone',
+					issues: { deskPhone: 'desk_phone_unknown' }
+				});
+			}
 			try {
 				const agent = runningAcd(deps).setAgentState(
 					{ agentId: user.agentId, userId: user._id, name: user.name },

@@ -201,3 +201,34 @@ test('F1 the first administrator signs in with the printed one-time password and
 		child.kill('SIGTERM');
 	}
 });
+
+test('F9 退出所有设备 ends the sign-in on every other browser, which goes to the sign-in page and says why', async ({
+	browser,
+	request
+}) => {
+	const username = uniqueName('everywhere');
+	await createUser(request, {
+		username,
+		roleKey: 'department',
+		departmentId: 'department:engineering'
+	});
+	const tablet = await browser.newContext();
+	const office = await browser.newContext();
+	const onTablet = await tablet.newPage();
+	const inOffice = await office.newPage();
+	await signIn(onTablet, username);
+	await expect(onTablet.getByRole('heading', { level: 1 })).toBeVisible();
+	await signIn(inOffice, username);
+	await expect(inOffice.getByRole('heading', { level: 1 })).toBeVisible();
+
+	inOffice.once('dialog', (dialog) => void dialog.accept());
+	await inOffice.getByRole('button', { name: '退出所有设备' }).click();
+	await expect(inOffice).toHaveURL(/\/login$/);
+	// The tablet learns it from the server (its replication is refused) and goes to the sign-in page.
+	await expect(onTablet).toHaveURL(/\/login$/, { timeout: 20_000 });
+	await expect(onTablet.getByRole('status').filter({ hasText: '您的登录已结束' })).toBeVisible();
+	const session = await onTablet.request.get('/api/session');
+	expect(session.status()).toBe(401);
+	await tablet.close();
+	await office.close();
+});

@@ -249,6 +249,23 @@ describe('#13 a signed-in user on /sync', () => {
 		}, 'a feed to open again');
 	});
 
+	it('_bulk_docs carries a bounded number of documents', async () => {
+		const docs = Array.from({ length: REPLICATION_LIMITS.bulkDocs + 1 }, (_, i) => ({
+			_id: `ticket:many-${i}`,
+			_rev: '1-0123456789abcdef0123456789abcdef'
+		}));
+		const res = await sync('/_bulk_docs', {
+			method: 'POST',
+			body: JSON.stringify({ docs, new_edits: false })
+		});
+		expect(res.status).toBe(400);
+		const stored = await server.runtime.deps.store
+			.db('tickets')
+			.get('ticket:many-0')
+			.catch(() => null);
+		expect(stored).toBeNull();
+	});
+
 	it('_local holds small checkpoints only, and only so many per user', async () => {
 		const big = await sync('/_local/big', {
 			method: 'PUT',

@@ -489,7 +489,12 @@ describe('F1 F15 desk phones and what goes wrong', () => {
 		// The same phone cannot ring for two agents, nor may an agent name another agent's number.
 		expect((await setState(agent, 'ready', '', '8201')).body.state).toBe('ready');
 		expect((await setState(other, 'ready', '', '8201')).status).toBe(409);
-		expect((await setState(other, 'ready', '', '2101')).status).toBe(409);
+		// Another agent's number is no desk phone; nor is a number nobody issued.
+		for (const extension of ['2101', '8299']) {
+			const refused = await setState(other, 'ready', '', extension);
+			expect(refused.status).toBe(400);
+			expect(refused.body).toMatchObject({ issues: { deskPhone: 'desk_phone_unknown' } });
+		}
 
 		const [caller, answered] = await Promise.all([
 			runSipp(callerAnsweredScenario(DOMAIN), target, { service: '96000' }),

@@ -22,6 +22,11 @@ export function onSessionLost(listener: () => void): void {
 	sessionLost = listener;
 }
 
+/** Tells the listener that the server no longer knows this sign-in (replication's 401 too). */
+export function reportSessionLost(): void {
+	sessionLost();
+}
+
 export async function api<T>(
 	path: string,
 	init: { method?: string; body?: unknown } = {}
@@ -40,7 +45,7 @@ export async function api<T>(
 	const body = (await res.json().catch(() => ({}))) as unknown;
 	if (!res.ok) {
 		const err = body as Partial<ApiErrorBody>;
-		if (res.status === 401 && !path.startsWith('/session')) sessionLost();
+		if (res.status === 401 && !path.startsWith('/session')) reportSessionLost();
 		const retry = res.headers.get('retry-after');
 		throw new ApiError(err.code ?? 'internal', res.status, err, retry ? Number(retry) : null);
 	}

@@ -678,6 +678,8 @@ export const en: Shape<typeof zhCN> = {
 		password_short: 'At least 8 characters',
 		password_wrong: 'The current password is wrong',
 		password_same: 'Choose a password different from the current one',
+		desk_phone_unknown:
+			'No desk phone has this number (an administrator adds it under Desk phones)',
 		date_range: 'The start date is after the end date',
 		range_too_long: 'A period is at most a year (366 days)',
 		range_too_many: 'Too many tickets in this period; choose a shorter one',

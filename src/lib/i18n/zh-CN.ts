@@ -657,6 +657,7 @@ export const zhCN = {
 		password_short: '密码至少 8 个字符',
 		password_wrong: '当前密码不正确',
 		password_same: '新密码不能与当前密码相同',
+		desk_phone_unknown: '没有这个号码的座位话机（请管理员在“话机管理”中添加）',
 		date_range: '开始日期不能晚于结束日期',
 		range_too_long: '时间段最长一年（366 天）',
 		range_too_many: '该时间段内的业务太多，请缩短时间段',

@@ -6,6 +6,7 @@ import { backOff } from './backoff';
 import PouchDB from 'pouchdb-browser';
 import type { ConfigDoc } from '#shared/docs/config';
 import { syncStatus } from '$lib/state/sync-status.svelte';
+import { syncRemote } from './remote';
 
 const LOCAL_NAME = 'cc-config';
 const BATCH_SIZE = 500; // ~1.7× faster first sync than the default 100 (notes/web-stack.md)
@@ -22,7 +23,7 @@ function db(): PouchDB.Database<ConfigDoc> {
 /** Starts live pull replication (idempotent). */
 export function startConfigSync(): void {
 	if (replication) return;
-	const remote = new PouchDB<ConfigDoc>(`${location.origin}/sync/config`, { skip_setup: true });
+	const remote = syncRemote<ConfigDoc>('config');
 	syncStatus.phase = 'pulling';
 	replication = db()
 		.replicate.from(remote, {

@@ -16,6 +16,7 @@ import { expiredIds } from '#shared/tickets/retention';
 import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
 import type { AttachmentDoc } from '#shared/tickets/attachment';
 import { syncStatus } from '$lib/state/sync-status.svelte';
+import { syncRemote } from './remote';
 
 PouchDB.plugin(IndexedDbAdapter);
 
@@ -74,7 +75,7 @@ export function startTicketSync(): void {
 }
 
 function startReplication(local: PurgeableDb) {
-	const remote = new PouchDB<TicketDoc>(`${location.origin}/sync/tickets`, { skip_setup: true });
+	const remote = syncRemote<TicketDoc>('tickets');
 	replication = local
 		.sync(remote, {
 			live: true,
