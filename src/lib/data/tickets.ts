@@ -8,7 +8,7 @@ import { deviceCode, nextTicketCounter } from '$lib/cache/db';
 import { allTickets, getTicket, onTicketsChange, putTicket } from '$lib/replication/tickets-db';
 import { session } from '$lib/state/session.svelte';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
-import { buildTicket, type TicketDoc } from '#shared/tickets/ticket';
+import { buildTicket, nextEventTime, type TicketDoc } from '#shared/tickets/ticket';
 import type { TicketEvent } from '#shared/tickets/events';
 import { normalizePhone } from '#shared/phone';
 
@@ -95,7 +95,7 @@ export async function handleTicket(
 	const current = await getTicket(id);
 	if (!current || !session.user) throw new Error('ticket not found');
 	const event: TicketEvent = {
-		...base('handled'),
+		...base('handled', nextEventTime(current.events)),
 		type: 'handled',
 		departmentId: session.user.departmentId,
 		note: note.trim(),
@@ -195,7 +195,7 @@ export async function recordCallback(
 	const current = await getTicket(id);
 	if (!current) throw new Error('ticket not found');
 	const event: TicketEvent = {
-		...base('callback'),
+		...base('callback', nextEventTime(current.events)),
 		type: 'callback',
 		satisfaction,
 		note: note.trim()

@@ -18,6 +18,7 @@ import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import {
 	attachmentVisibleTo,
 	buildTicket,
+	nextEventTime,
 	type TicketDoc,
 	type WorkOrder
 } from '#shared/tickets/ticket';
@@ -26,9 +27,10 @@ import { isPhotoType, type PhotoType } from '#shared/tickets/attachment';
 
 export type { WorkStep };
 
-function stamp() {
+/** A new event's id, author and time: after the ticket's latest event (see nextEventTime). */
+function stamp(ticket: Pick<TicketDoc, 'events'>) {
 	if (!session.user) throw new Error('not signed in');
-	return { id: uuidv7(), at: new Date().toISOString(), by: session.user.id };
+	return { id: uuidv7(), at: nextEventTime(ticket.events).toISOString(), by: session.user.id };
 }
 
 async function append(ticketId: string, event: TicketEvent): Promise<TicketDoc> {
@@ -66,7 +68,7 @@ export async function dispatchWorkOrder(ticket: TicketDoc, input: Dispatch): Pro
 		});
 	}
 	return append(ticket._id, {
-		...stamp(),
+		...stamp(ticket),
 		type: 'dispatched',
 		crewId: input.crewId,
 		from: input.from,
@@ -94,7 +96,9 @@ export async function recordStep(
 			.map(([k, v]) => [k, (v ?? '').trim()])
 			.filter(([, v]) => v !== '')
 	) as StepDetails;
-	return append(ticketId, { ...stamp(), type: 'workStep', step, ...extra });
+	const current = await getTicket(ticketId);
+	if (!current) throw new Error('ticket not found');
+	return append(ticketId, { ...stamp(current), type: 'workStep', step, ...extra });
 }
 
 /** The crews this user belongs to, from the replicated configuration. */
@@ -158,7 +162,7 @@ async function scaled(file: Blob): Promise<Blob> {
  * Who sees it is derived from the ticket by the function the server checks it with.
  */
 export async function attachPhoto(ticket: TicketDoc, file: Blob, caption = ''): Promise<string> {
-	const base = stamp();
+	const base = stamp(ticket);
 	const id = `att:${ticket._id}:${base.id}`;
 	const photo = await scaled(file);
 	await putAttachment({
@@ -172,7 +176,7 @@ export async function attachPhoto(ticket: TicketDoc, file: Blob, caption = ''): 
 		_attachments: { photo: { content_type: photo.type, data: photo } }
 	});
 	await append(ticket._id, {
-		...stamp(),
+		...stamp(ticket),
 		type: 'attached',
 		attachmentId: id,
 		contentType: photo.type as PhotoType,

@@ -5,6 +5,7 @@ import {
 	buildTicket,
 	deriveTicket,
 	mergeTickets,
+	nextEventTime,
 	type TicketDoc
 } from './ticket';
 import type { TicketEvent } from './events';
@@ -241,5 +242,18 @@ describe('mergeTickets (union of events)', () => {
 			}),
 			{ numRuns: 200 }
 		);
+	});
+});
+
+describe('#13 nextEventTime', () => {
+	it('is now, or a millisecond after the latest event when this clock is behind', () => {
+		const events = [{ at: '2026-11-30T10:00:00.000Z' }, { at: '2026-11-30T10:05:00.000Z' }];
+		expect(nextEventTime(events, new Date('2026-11-30T11:00:00.000Z')).toISOString()).toBe(
+			'2026-11-30T11:00:00.000Z'
+		);
+		expect(nextEventTime(events, new Date('2026-11-30T10:04:00.000Z')).toISOString()).toBe(
+			'2026-11-30T10:05:00.001Z'
+		);
+		expect(nextEventTime([], new Date(5)).getTime()).toBe(5);
 	});
 });

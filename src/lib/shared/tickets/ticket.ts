@@ -45,6 +45,18 @@ export interface TicketDoc extends TicketDerived {
 	events: TicketEvent[];
 }
 
+/**
+ * When a new event on a ticket is recorded: now, or a millisecond after the ticket's latest event when this
+ * device's clock is behind the one that recorded it — so the new event follows what the user saw in the
+ * canonical order (a department's handling after the transfer that brought the ticket there), whatever the
+ * clocks of the devices involved say.
+ */
+export function nextEventTime(events: readonly Pick<TicketEvent, 'at'>[], now = new Date()): Date {
+	let latest = -Infinity;
+	for (const e of events) latest = Math.max(latest, Date.parse(e.at));
+	return new Date(Math.max(now.getTime(), latest + 1));
+}
+
 /** Events in their one canonical order: by time, then id (ids are unique), so every replica folds alike. */
 export function orderEvents(events: readonly TicketEvent[]): TicketEvent[] {
 	return [...events].sort((a, b) =>
