@@ -58,6 +58,50 @@ test('F19 F20 F21 an agent transfers a ticket; the department sees it within sec
 	await expect(row).toContainText('客服中心');
 });
 
+test('F21 a department whose computer clock runs ten minutes behind still records its handling, and the center sees it', async ({
+	page,
+	browser,
+	request
+}) => {
+	const agent = uniqueName('ag');
+	const net = uniqueName('net');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	await createUser(request, {
+		username: net,
+		roleKey: 'department',
+		departmentId: 'department:network'
+	});
+	const deptContext = await browser.newContext({ locale: 'zh-CN' });
+	const dept = await deptContext.newPage();
+	// The department's computer believes it is ten minutes earlier than the center's.
+	await dept.clock.setFixedTime(new Date(Date.now() - 10 * 60_000));
+	await signIn(dept, net);
+	await expect(dept.getByRole('heading', { name: '部门业务' })).toBeVisible();
+
+	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	await page.goto('/agent?caller=0571-88881234');
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await entry.getByLabel('处理部门').selectOption({ label: '网络部' });
+	await entry.getByLabel('服务类型').selectOption({ label: '报修' });
+	await entry.getByLabel('服务内容').fill('信号时有时无');
+	await entry.getByRole('button', { name: '移交执行' }).click();
+	const done = page.getByRole('status').filter({ hasText: '已移交' });
+	const number = /业务 (\S+) 已移交/.exec((await done.textContent()) ?? '')![1]!;
+
+	await dept.getByRole('button', { name: `处理 ${number}` }).click({ timeout: 10_000 });
+	await dept.getByLabel('处理内容').fill('调整放大器，信号稳定');
+	await dept.getByRole('button', { name: '提交处理' }).click();
+	await expect(dept.getByRole('status')).toHaveText(`业务 ${number} 已处理。`);
+	// The server took the handling (it follows the transfer, whatever the clock said): back at the center.
+	const row = page
+		.getByRole('table', { name: '我记录的业务' })
+		.getByRole('row')
+		.filter({ hasText: number });
+	await expect(row).toContainText('待回访', { timeout: 10_000 });
+	await deptContext.close();
+});
+
 test('F20 中心处理 closes at the center, keyboard only, and works offline', async ({
 	page,
 	context,
