@@ -35,7 +35,13 @@ export interface AppDeps {
 	version: string;
 	telephony: () => { state: 'off' | 'unavailable' | 'running'; detail: string };
 	/** The running telephony (credentials, Kamailio's key), or null when it is off or unavailable. */
-	phone: () => { credentials: SipCredentials; key: string; acd: Acd } | null;
+	phone: () => {
+		credentials: SipCredentials;
+		key: string;
+		/** Kamailio's mark on the calls it hands to Janus (see render.ts, TO_GATEWAY). */
+		gateToken: string;
+		acd: Acd;
+	} | null;
 	/** Server-sent events to users' open pages (`/events`). */
 	hub: EventHub;
 	/** F32 call recordings (playable also while telephony is off). */

@@ -155,6 +155,7 @@ export async function createRuntime(config: Config) {
 			const busy = agent?.state === 'ringing' || agent?.state === 'talking';
 			return busy && agent.callId === sipCallId ? agent.callId : null;
 		},
+		gateToken: () => telephony.phone?.gateToken ?? null,
 		recordingBase: (callId, agentId) =>
 			callId ? recordings.base(callId) : recordings.legBase(agentId),
 		onRecorded: (r) => void recordings.finish(r)
@@ -190,6 +191,7 @@ export async function createRuntime(config: Config) {
 				return;
 			}
 			const key = randomBytes(24).toString('base64url');
+			const gateToken = randomBytes(18).toString('base64url');
 			try {
 				if (!config.sip.janusIp) {
 					throw new Error(
@@ -213,6 +215,7 @@ export async function createRuntime(config: Config) {
 						janusPublicIp: config.sip.janusPublicIp,
 						appPort,
 						internalKey: key,
+						gateToken,
 						secret: getSecret(config.dataDir, 'telephony'),
 						evapiPort: config.sip.evapiPort,
 						offerSeconds: config.acd.offerSeconds,
@@ -248,6 +251,7 @@ export async function createRuntime(config: Config) {
 					deskPhones: deps.deskPhones
 				}),
 				key,
+				gateToken,
 				acd: telephony.calls!.acd
 			};
 			telephony.status = { state: 'running', detail: telephony.running.detail };

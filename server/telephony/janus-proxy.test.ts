@@ -95,6 +95,8 @@ const recorded: RecordingStarted[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'janus-proxy-'));
 const recordings = createRecordings({ dir, enabled: true, log: () => {} });
 /** The ACD gave agent 1001 the hotline call `hot-1`; it knows no other call. */
+/** Kamailio's mark of this start on the calls it hands to Janus. */
+const GATE = 'gate-token-of-this-start';
 const acdCall: JanusProxyOptions['acdCall'] = (agentId, sipCallId) =>
 	agentId === '1001' && sipCallId === 'hot-1' ? 'hot-1' : null;
 
@@ -107,6 +109,7 @@ function startProxy(extra: Partial<JanusProxyOptions> = {}) {
 		// Looking an agent up takes a trip to the store: answered on a later turn.
 		isAgent: (id) => new Promise((r) => setImmediate(() => r(['1001', '1002'].includes(id)))),
 		acdCall,
+		gateToken: () => GATE,
 		recordingBase: (callId, agentId) =>
 			callId ? recordings.base(callId) : recordings.legBase(agentId),
 		onRecorded: (r) => recorded.push(r),
@@ -488,6 +491,57 @@ describe('#13 the /janus proxy relays only what janus.js and the softphone send'
 	});
 });
 
+describe('#13 a softphone rings only for calls Kamailio handed to Janus', () => {
+	it('declines an INVITE sent straight to Janus’s SIP port; the page hears nothing of it, nor of the mark', async () => {
+		const agent = await page('t-agent');
+		// Registering asks Janus to report Kamailio's mark on incoming calls.
+		const registered = await agent.relayed(sip(agent, OWN));
+		expect((registered.body as Msg).incoming_header_prefixes).toEqual(['X-CC-Gate']);
+		const decline = () =>
+			janus.received.filter(
+				(m) => m.handle_id === agent.handle && (m.body as Msg | undefined)?.request === 'decline'
+			);
+		// From the network, past Kamailio: no mark, or a guessed one.
+		for (const [callId, headers] of [
+			['direct-1', {}],
+			['direct-2', { 'X-CC-Gate': 'guessed' }]
+		] as const) {
+			janus.event(agent.session, agent.handle, {
+				call_id: callId,
+				result: { event: 'incomingcall', username: 'sip:fake@evil.example', headers }
+			});
+			janus.event(agent.session, agent.handle, { call_id: callId, result: { event: 'hangup' } });
+		}
+		await until(() => decline().length === 2, 'both calls declined at Janus');
+		expect(decline().map((m) => (m.body as Msg).code)).toEqual([403, 403]);
+		// Kamailio's call comes through, without its mark.
+		janus.event(agent.session, agent.handle, {
+			call_id: 'hot-2',
+			result: {
+				event: 'incomingcall',
+				username: 'sip:+8657188887777@carrier.example',
+				headers: { 'X-CC-Gate': GATE }
+			}
+		});
+		const events = () =>
+			agent.inbox.filter((m) => m.janus === 'event').map((m) => (m.plugindata as Msg).data as Msg);
+		await until(() => events().length === 1, 'the marked call at the page');
+		expect(events()).toEqual([
+			{
+				sip: 'event',
+				call_id: 'hot-2',
+				result: {
+					event: 'incomingcall',
+					username: 'sip:+8657188887777@carrier.example',
+					headers: {}
+				}
+			}
+		]);
+		// The proxy's own declines are not answered to the page either.
+		expect(agent.inbox.filter((m) => String(m.transaction).startsWith('gate:'))).toEqual([]);
+	});
+});
+
 describe('#13 F32 recordings are named by the server, never by a Call-ID from the line', () => {
 	const recordingAt = (p: Page) =>
 		janus.received.filter(
@@ -500,7 +554,7 @@ describe('#13 F32 recordings are named by the server, never by a Call-ID from th
 		// The hotline call the ACD gave agent 1001.
 		janus.event(agent.session, agent.handle, {
 			call_id: 'hot-1',
-			result: { event: 'incomingcall' }
+			result: { event: 'incomingcall', headers: { 'X-CC-Gate': GATE } }
 		});
 		janus.event(agent.session, agent.handle, { call_id: 'hot-1', result: { event: 'accepted' } });
 		await until(() => recordingAt(agent).length === 1, 'recording of the hotline call');
@@ -514,7 +568,7 @@ describe('#13 F32 recordings are named by the server, never by a Call-ID from th
 		// A colleague's call that carries the same Call-ID (chosen by whoever placed it): its own leg name.
 		janus.event(colleague.session, colleague.handle, {
 			call_id: 'hot-1',
-			result: { event: 'incomingcall' }
+			result: { event: 'incomingcall', headers: { 'X-CC-Gate': GATE } }
 		});
 		janus.event(colleague.session, colleague.handle, {
 			call_id: 'hot-1',
@@ -549,7 +603,7 @@ describe('#13 F32 recordings are named by the server, never by a Call-ID from th
 		janus.event(agent.session, agent.handle, { call_id: 'a2a', result: { event: 'calling' } });
 		janus.event(colleague.session, colleague.handle, {
 			call_id: 'a2a',
-			result: { event: 'incomingcall' }
+			result: { event: 'incomingcall', headers: { 'X-CC-Gate': GATE } }
 		});
 		for (const p of [agent, colleague]) {
 			janus.event(p.session, p.handle, { call_id: 'a2a', result: { event: 'accepted' } });

@@ -157,6 +157,9 @@ const lower = (value: unknown) => (typeof value === 'string' ? value.toLowerCase
 /** A name the page sent, as quoted back in a refusal. */
 const shown = (value: unknown) => JSON.stringify(value ?? null).slice(0, 40);
 
+/** The header by which Kamailio marks the calls it hands to Janus (render.ts, route TO_GATEWAY). */
+export const GATE_HEADER = 'X-CC-Gate';
+
 /** One open softphone socket, as `closeSessions` sees it. */
 export interface JanusSocket {
 	userId: string;
@@ -179,6 +182,11 @@ export interface JanusProxyOptions {
 	 * null for any other call (agent to agent, outbound, or a Call-ID the ACD did not give this agent).
 	 */
 	acdCall: (agentId: string, sipCallId: string) => string | null;
+	/**
+	 * The mark Kamailio puts on calls it hands to Janus (`X-CC-Gate`), or null while telephony is off: an
+	 * incoming call without it was sent straight to Janus's SIP port, past Kamailio, and is declined.
+	 */
+	gateToken: () => string | null;
 	/** Where a call's recording goes (path without extension), or null when calls are not recorded. */
 	recordingBase: (acdCallId: string | null, agentId: string) => string | null;
 	onRecorded: (recording: RecordingStarted) => void;
@@ -255,6 +263,10 @@ export function createJanusProxy(o: JanusProxyOptions) {
 		const recording = new Map<number, RecordingStarted>();
 		const ours = new Set<string>();
 		let counter = 0;
+		/** Calls declined because they bypassed Kamailio (handle → SIP Call-ID): their events stay here. */
+		const bypassed = new Map<number, string>();
+		/** Events rewritten on the way (the mark taken out): sent as re-serialised, not as received. */
+		const marked = new WeakSet<object>();
 		let closed = false;
 
 		const toClient = (msg: object) => {
@@ -387,8 +399,14 @@ export function createJanusProxy(o: JanusProxyOptions) {
 					if (body.display_name !== undefined && body.display_name !== agentId) {
 						return `Register only as ${agentId}`;
 					}
-					// Registration, and every call of this handle, through Kamailio.
-					return { ...body, proxy, outbound_proxy: proxy };
+					// Registration, and every call of this handle, through Kamailio; Janus reports Kamailio's
+					// mark on incoming calls (GATE_HEADER), so calls that bypassed Kamailio are recognised.
+					return {
+						...body,
+						proxy,
+						outbound_proxy: proxy,
+						incoming_header_prefixes: [GATE_HEADER]
+					};
 				}
 				case 'call':
 				case 'transfer': {
@@ -431,9 +449,56 @@ export function createJanusProxy(o: JanusProxyOptions) {
 				return; // the answer to the proxy's own request
 			}
 			learn(msg);
+			if (!admitCall(msg)) return;
 			watch(msg);
-			if (client.readyState === WebSocket.OPEN) client.send(text);
+			if (client.readyState === WebSocket.OPEN) {
+				client.send(marked.has(msg) ? JSON.stringify(msg) : text);
+			}
 		});
+
+		/**
+		 * Incoming calls ring the softphone only when Kamailio handed them to Janus (its mark in GATE_HEADER):
+		 * an INVITE sent straight to Janus's SIP port from the network is declined here, and the page hears
+		 * nothing of it. The mark itself never reaches the page. False when the event is not for the page.
+		 */
+		function admitCall(msg: Record<string, unknown>): boolean {
+			if (msg.janus !== 'event') return true;
+			const handle = Number(msg.sender);
+			const data = (msg.plugindata as { data?: Record<string, unknown> } | undefined)?.data;
+			const result = (data?.result ?? {}) as Record<string, unknown>;
+			const sipCallId = String(data?.call_id ?? result.call_id ?? '');
+			const bypass = bypassed.get(handle);
+			if (bypass !== undefined && (sipCallId === bypass || sipCallId === '')) {
+				if (result.event === 'hangup') bypassed.delete(handle);
+				return false;
+			}
+			if (result.event !== 'incomingcall' && result.event !== 'missed_call') return true;
+			const headers = (result.headers ?? {}) as Record<string, unknown>;
+			const mark = Object.entries(headers).find(
+				([name]) => name.toLowerCase() === GATE_HEADER.toLowerCase()
+			)?.[1];
+			const token = o.gateToken();
+			if (token !== null && mark === token) {
+				for (const name of Object.keys(headers)) {
+					if (name.toLowerCase() === GATE_HEADER.toLowerCase()) delete headers[name];
+				}
+				marked.add(msg);
+				return true;
+			}
+			if (result.event === 'incomingcall') {
+				bypassed.set(handle, sipCallId);
+				const transaction = `gate:${Date.now().toString(36)}:${counter++}`;
+				ours.add(transaction);
+				toJanus({
+					janus: 'message',
+					session_id: msg.session_id,
+					handle_id: handle,
+					transaction,
+					body: { request: 'decline', code: 403 }
+				});
+			}
+			return false;
+		}
 
 		/** Janus's answers to create and attach: the ids this socket may use from now on. */
 		function learn(msg: Record<string, unknown>) {

@@ -28,6 +28,7 @@ const settings = (over: Partial<TelephonySettings> = {}): TelephonySettings => (
 	janusPublicIp: '',
 	appPort: 3000,
 	internalKey: 'key',
+	gateToken: 'gate',
 	secret: 'secret',
 	evapiPort: 8448,
 	offerSeconds: 15,

@@ -37,6 +37,11 @@ export interface TelephonySettings {
 	appPort: number;
 	/** Shared with Kamailio only, for its requests to `/internal` and the app's evapi connection. */
 	internalKey: string;
+	/**
+	 * Marks the calls Kamailio hands to Janus (`X-CC-Gate`): the `/janus` proxy rings a softphone only for
+	 * those, never for an INVITE sent straight to Janus's SIP port from the network. Random at each start.
+	 */
+	gateToken: string;
 	/** Kamailio's nonce secret and Janus's admin secret. */
 	secret: string;
 	/** Kamailio's evapi port on loopback: where it tells the app about calls and takes its decisions. */
@@ -133,6 +138,8 @@ request_route {
 	if (!sanity_check("17895", "7")) { exit; }
 
 	if (has_totag()) { route(WITHINDLG); exit; }
+	# Only Kamailio itself marks the calls it hands to Janus.
+	remove_hf("X-CC-Gate");
 	if (is_method("CANCEL")) {
 		# Only a CANCEL that matches the INVITE's transaction ends anything.
 		if (t_check_trans()) {
@@ -161,6 +168,7 @@ request_route {
 		if (lookup("location")) {
 			record_route();
 			dlg_manage();
+			route(TO_GATEWAY);
 			t_relay();
 			exit;
 		}
@@ -189,7 +197,7 @@ request_route {
 		route(ACD);
 		exit;
 	}
-	if (lookup("location")) { t_relay(); exit; }
+	if (lookup("location")) { route(TO_GATEWAY); t_relay(); exit; }
 	route(OUTBOUND);
 	exit;
 }
@@ -341,6 +349,13 @@ route[ACD] {
 	exit;
 }
 
+# A call going to an agent's softphone (a contact at Janus's address) carries Kamailio's mark.
+route[TO_GATEWAY] {
+	if ($(ru{uri.host}) == "${s.janusIp}") {
+		append_hf("X-CC-Gate: ${s.gateToken}\r\n");
+	}
+}
+
 # Resumed by the app's decision: ring that agent, or give the caller the final answer.
 route[DELIVER] {
 	$var(agent) = $sht(acd=>$T(id_index):$T(id_label));
@@ -357,6 +372,7 @@ route[DELIVER] {
 		route(ASK_AGAIN_404);
 		exit;
 	}
+	route(TO_GATEWAY);
 	t_set_fr(${s.offerSeconds * 1000}, ${s.offerSeconds * 1000});
 	t_on_failure("UNANSWERED");
 	t_on_reply("ACD_REPLY");

@@ -10,6 +10,9 @@ import { WebSocket, type RawData } from 'ws';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { getSecret } from '../../server/secrets';
 import { SESSION_ENDED } from '../../server/telephony/janus-proxy';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { newBranch, runSipp, sendSip, inviteScenario, STRANGER_IP } from '../helpers/sipp';
 
 type Msg = Record<string, unknown>;
 const SIP_PORT = 30_000 + Math.floor(Math.random() * 2_000) * 4;
@@ -31,7 +34,9 @@ beforeAll(async () => {
 		JANUS_HTTP_PORT: String(SIP_PORT + 1),
 		JANUS_WS_PORT: String(SIP_PORT + 2),
 		JANUS_ADMIN_PORT: String(ADMIN_PORT),
-		EVAPI_PORT: String(SIP_PORT + 4)
+		EVAPI_PORT: String(SIP_PORT + 4),
+		ACD_OFFER_SECONDS: '3',
+		ACD_MAX_WAIT_SECONDS: '3'
 	});
 }, 30_000);
 afterAll(async () => {
@@ -232,5 +237,115 @@ describe('#13 F30 the /janus proxy with the real Janus', () => {
 		expect(page.closed()).toBe(SESSION_ENDED);
 		await until(() => acd.agent('1202')?.state === 'signedOut', 'the agent signed out', 3_000);
 		expect(acd.agent('1202')?.reason).toBe('revoked');
+	});
+
+	it('a call sent straight to Janus’s SIP port, past Kamailio, is declined and never rings the softphone', async () => {
+		const cookie = await server.createUser({
+			username: 'jpbypass',
+			roleKey: 'agent',
+			agentId: '1203'
+		});
+		const issued = (await (
+			await fetch(`${server.url}/api/telephony/credentials`, {
+				method: 'POST',
+				headers: { cookie, origin: server.url }
+			})
+		).json()) as { username: string; password: string; uri: string; proxy: string };
+		const page = await softphone(cookie);
+		const session = ((await page.answer({ janus: 'create' })).data as { id: number }).id;
+		const handle = (
+			(await page.answer({ janus: 'attach', session_id: session, plugin: 'janus.plugin.sip' }))
+				.data as { id: number }
+		).id;
+		page.send({
+			janus: 'message',
+			session_id: session,
+			handle_id: handle,
+			body: {
+				request: 'register',
+				username: issued.uri,
+				secret: issued.password,
+				proxy: issued.proxy,
+				display_name: issued.username
+			}
+		});
+		const event = (name: string) =>
+			page.inbox.filter(
+				(m) =>
+					(m.plugindata as { data?: { result?: { event?: string } } } | undefined)?.data?.result
+						?.event === name
+			);
+		await until(() => event('registered').length === 1, 'registered');
+		// Where Janus's SIP stack listens for this agent: the contact Kamailio holds.
+		const location = execFileSync('kamcmd', [
+			'-s',
+			`unix:${join(server.dataDir, 'telephony', 'kamailio_ctl')}`,
+			'ul.lookup',
+			'location',
+			`1203@${DOMAIN}`
+		]).toString();
+		const contact = /sip:1203@([\d.]+):(\d+)/.exec(location);
+		expect(contact, location).not.toBeNull();
+		const janusSip = { host: contact![1]!, port: Number(contact![2]) };
+
+		// A stranger on the network calls the agent's softphone directly, with a real offer.
+		const sdp = [
+			'v=0',
+			`o=- 1 1 IN IP4 ${STRANGER_IP}`,
+			's=-',
+			`c=IN IP4 ${STRANGER_IP}`,
+			't=0 0',
+			'm=audio 40100 RTP/AVP 8',
+			'a=rtpmap:8 PCMA/8000',
+			''
+		].join('\r\n');
+		const direct = await sendSip(
+			janusSip,
+			({ ip, port, branch }) =>
+				[
+					`INVITE sip:1203@${janusSip.host}:${janusSip.port} SIP/2.0`,
+					`Via: SIP/2.0/UDP ${ip}:${port};branch=${branch}`,
+					'From: "客服经理" <sip:+8657188887777@carrier.example>;tag=direct1',
+					`To: <sip:1203@${DOMAIN}>`,
+					`Call-ID: direct-${newBranch()}`,
+					'CSeq: 1 INVITE',
+					`Contact: <sip:stranger@${ip}:${port}>`,
+					'X-CC-Gate: guessed',
+					'Max-Forwards: 70',
+					'Content-Type: application/sdp',
+					`Content-Length: ${Buffer.byteLength(sdp)}`,
+					'',
+					sdp
+				].join('\n'),
+			{ fromIp: STRANGER_IP, timeoutMs: 8_000 }
+		);
+		expect(direct.final?.status).toBe(403);
+		expect(event('incomingcall')).toEqual([]);
+
+		// The same softphone still rings for a hotline call Kamailio hands it.
+		const ready = await fetch(`${server.url}/api/telephony/state`, {
+			method: 'POST',
+			headers: { cookie, origin: server.url, 'content-type': 'application/json' },
+			body: JSON.stringify({ state: 'ready' })
+		});
+		expect(ready.status).toBe(200);
+		const caller = runSipp(inviteScenario(DOMAIN, 480), `127.0.0.1:${SIP_PORT}`, {
+			service: '96000',
+			timeoutS: 15
+		});
+		await until(() => event('incomingcall').length === 1, 'the hotline call ringing the softphone');
+		const ringing = event('incomingcall')[0]!;
+		const result = (ringing.plugindata as { data: { result: Record<string, unknown> } }).data
+			.result;
+		// Kamailio's mark is checked by the proxy and never reaches the page.
+		expect(JSON.stringify(result)).not.toContain('X-CC-Gate');
+		page.send({
+			janus: 'message',
+			session_id: session,
+			handle_id: handle,
+			body: { request: 'decline', code: 486 }
+		});
+		expect((await caller).code).toBe(0);
+		page.ws.close();
 	});
 });
