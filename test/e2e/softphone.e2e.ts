@@ -13,9 +13,11 @@ import {
 	gatewayAnswerScenario,
 	inviteScenario,
 	runSipp,
-	samplePort
+	samplePort,
+	udpBound
 } from '../helpers/sipp';
 import { createUser, signIn, uniqueName } from './helpers';
+import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
 
 const target = `127.0.0.1:${E2E_SIP_PORT}`;
 const DOMAIN = 'callcenter.local';
@@ -166,7 +168,7 @@ test('F30 the agent dials a number: the call goes out through the carrier, audio
 		timeoutS: 40,
 		args: ['-rtp_echo', '-mp', String(samplePort() + 4000)]
 	});
-	await page.waitForTimeout(300);
+	await udpBound('127.0.0.1', E2E_GATEWAY_PORT);
 	await softphone.getByLabel('拨打号码').fill('0571-8888 1234');
 	await softphone.getByLabel('拨打号码').press('Enter');
 	const call = softphone.getByRole('group', { name: '当前通话' });
@@ -177,6 +179,35 @@ test('F30 the agent dials a number: the call goes out through the carrier, audio
 	await expect(call).toBeHidden();
 	const result = await gateway;
 	expect(result.code, result.output).toBe(0);
+});
+
+test('F30 an agent without call.outbound cannot dial a number outside: nothing goes out, and the softphone says why', async ({
+	page,
+	request
+}) => {
+	const softphone = await agentOnline(page, request, '3106');
+	// The administrator takes call.outbound away from this agent.
+	await request.post('/api/session', { data: { username: 'admin', password: E2E_ADMIN_PASSWORD } });
+	const [user] = (
+		(await (await request.get('/api/users?q=3106')).json()) as {
+			rows: { id: string; _rev: string; permissions: string[]; roleId: string | null }[];
+		}
+	).rows;
+	const changed = await request.put(`/api/users/${encodeURIComponent(user!.id)}/permissions`, {
+		data: {
+			_rev: user!._rev,
+			roleId: user!.roleId,
+			permissions: user!.permissions.filter((p) => p !== 'call.outbound')
+		}
+	});
+	expect(changed.status()).toBe(200);
+	await request.delete('/api/session');
+
+	await softphone.getByLabel('拨打号码').fill('0571-8888 4321');
+	await softphone.getByLabel('拨打号码').press('Enter');
+	await expect(softphone.getByRole('alert')).toContainText('外线号码需要外呼权限');
+	await expect(softphone.getByRole('group', { name: '当前通话' })).toBeHidden();
+	await expect(softphone.getByTestId('line-state')).toHaveText('已登录，可以通话');
 });
 
 test('F30 F31 an agent who rejects the call is made not ready and the caller is not left ringing there', async ({

@@ -424,6 +424,8 @@ export const en: Shape<typeof zhCN> = {
 	},
 	softphone: {
 		title: 'Softphone',
+		refused:
+			'This number cannot be called or transferred to: outside numbers need the outbound permission; inside, only agent IDs and hotlines of this center.',
 		lines: {
 			off: 'Not connected',
 			connecting: 'Connecting…',

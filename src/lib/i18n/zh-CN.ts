@@ -406,6 +406,7 @@ export const zhCN = {
 	},
 	softphone: {
 		title: '网页电话',
+		refused: '不能拨打或转接到这个号码：外线号码需要外呼权限，内线只能是本中心的工号或热线。',
 		lines: {
 			off: '未连接',
 			connecting: '正在连接…',

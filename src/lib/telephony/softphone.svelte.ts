@@ -9,6 +9,9 @@ import adapter from 'webrtc-adapter';
 import { api } from '$lib/api/client';
 
 export type LineState = 'off' | 'connecting' | 'registered' | 'failed';
+/** `error` when the server refused a call or transfer to that target (shown translated). */
+export const CALL_REFUSED = 'refused';
+
 export type CallPhase = 'incoming' | 'calling' | 'talking' | 'held' | 'transferring';
 
 export interface PhoneCall {
@@ -200,7 +203,15 @@ export class Softphone {
 	transfer(target: string): void {
 		const to = target.trim();
 		if (!to || !this.call || !this.#handle) return;
-		this.#handle.send({ message: { request: 'transfer', uri: this.#uri(to) } });
+		const before = this.call.phase;
+		this.#handle.send({
+			message: { request: 'transfer', uri: this.#uri(to) },
+			// Refused (e.g. a number without call.outbound): the call stays with this agent, who is told why.
+			error: () => {
+				this.error = CALL_REFUSED;
+				if (this.call?.phase === 'transferring') this.call.phase = before;
+			}
+		});
 		this.call.phase = 'transferring';
 	}
 
@@ -221,7 +232,17 @@ export class Softphone {
 		};
 		handle.createOffer({
 			tracks: AUDIO_ONLY,
-			success: (jsep) => handle.send({ message: { request: 'call', uri: this.#uri(to) }, jsep }),
+			success: (jsep) =>
+				handle.send({
+					message: { request: 'call', uri: this.#uri(to) },
+					jsep,
+					// Refused before it rang (no call.outbound, not a colleague): no call, and the reason shown.
+					error: () => {
+						this.error = CALL_REFUSED;
+						this.call = null;
+						handle.hangup();
+					}
+				}),
 			error: (e) => {
 				this.error = e.message;
 				this.call = null;
