@@ -7,6 +7,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
 mkdirSync('test-results', { recursive: true });
 const results = [];
+/** The names of what failed (and of end-to-end tests that passed only on a retry), for the summary. */
+const failedNames = [];
+const flakyNames = [];
 
 function step(name, cmd, args, env = {}) {
 	console.log(`\n━━ ${name}: ${cmd} ${args.join(' ')}`);
@@ -34,6 +37,7 @@ if (step('install', 'node', ['scripts/ensure.mjs', '--test']).code !== 0) {
 {
 	const { code, seconds } = step('build', 'node', ['scripts/ensure.mjs', '--build']);
 	results.push({ name: 'build', passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, seconds });
+	if (code !== 0) failedNames.push('build');
 }
 
 // Type check and lint: one "test" each.
@@ -57,6 +61,7 @@ for (const [name, cmd, args] of [
 	const { code, seconds } = step(name, cmd, args);
 	if (cmd === 'npx' && args[0] === 'svelte-kit') continue;
 	results.push({ name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, seconds });
+	if (code !== 0) failedNames.push(name);
 }
 
 // vitest: unit (server, sync) and integration against the embedded store.
@@ -71,6 +76,20 @@ rmSync('test-results/vitest.json', { force: true });
 	]);
 	const json = readJson('test-results/vitest.json');
 	const passed = json?.numPassedTests ?? 0;
+	for (const file of json?.testResults ?? []) {
+		for (const t of file.assertionResults ?? []) {
+			if (t.status === 'failed')
+				failedNames.push(`vitest  ${file.name.replace(`${process.cwd()}/`, '')} › ${t.fullName}`);
+		}
+		if (
+			file.status === 'failed' &&
+			!(file.assertionResults ?? []).some((t) => t.status === 'failed')
+		) {
+			failedNames.push(
+				`vitest  ${file.name.replace(`${process.cwd()}/`, '')} (${(file.message ?? 'failed').split('\n')[0]})`
+			);
+		}
+	}
 	const failed =
 		(json?.numFailedTests ?? 0) +
 		(json ? 0 : 1) +
@@ -86,12 +105,32 @@ rmSync('test-results/playwright.json', { force: true });
 	});
 	const json = readJson('test-results/playwright.json');
 	const stats = json?.stats;
+	const walk = (suite, file) => {
+		for (const spec of suite.specs ?? []) {
+			for (const t of spec.tests ?? []) {
+				if (t.status === 'unexpected') failedNames.push(`e2e     ${file} › ${spec.title}`);
+				else if (t.status === 'flaky') flakyNames.push(`e2e     ${file} › ${spec.title}`);
+			}
+		}
+		for (const child of suite.suites ?? []) walk(child, file);
+	};
+	for (const suite of json?.suites ?? []) walk(suite, suite.file ?? suite.title);
+	for (const e of json?.errors ?? [])
+		failedNames.push(`e2e     ${(e.message ?? '').split('\n')[0]}`);
 	const passed = stats ? stats.expected + stats.flaky : 0;
 	const failed = stats ? stats.unexpected + (json.errors?.length ?? 0) : 1;
 	results.push({ name: 'playwright', passed, failed, seconds });
 }
 
 console.log('\n━━ Summary');
+if (failedNames.length > 0) {
+	console.log('  Failed:');
+	for (const name of failedNames) console.log(`    ✗ ${name}`);
+}
+if (flakyNames.length > 0) {
+	console.log('  Passed only on a retry:');
+	for (const name of flakyNames) console.log(`    ~ ${name}`);
+}
 for (const r of results)
 	console.log(`  ${r.name.padEnd(12)} ${r.passed} passed, ${r.failed} failed  (${r.seconds}s)`);
 const passed = results.reduce((n, r) => n + r.passed, 0);

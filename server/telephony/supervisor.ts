@@ -10,6 +10,7 @@ import { createWriteStream, readdirSync, readFileSync, type WriteStream } from '
 import { join } from 'node:path';
 import { PRIVATE_FILE, makePrivate, privateFolder, writePrivate } from '../secrets';
 import { renderJanus, renderKamailio, type TelephonySettings } from './render';
+import { heldPort, holderOf, untilFree, type Ports } from './ports';
 
 const READY_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 2_000;
@@ -109,51 +110,97 @@ export interface RunningTelephony {
 	restarts(): Record<string, number>;
 	/** The current child process of `name` (for tests and diagnostics). */
 	pid(name: 'kamailio' | 'janus'): number | undefined;
+	/** The port a (re)start of `name` waits for until another process lets go of it, or null. */
+	waitingFor(name: 'kamailio' | 'janus'): number | null;
 	stop(): Promise<void>;
 }
 
 const RESTART_FIRST_MS = 200;
 const RESTART_MAX_MS = 10_000;
+/** How long a first start waits for its ports (our own leftovers free them at once; a stranger won't). */
+const PORTS_FIRST_WAIT_MS = 3_000;
+/** How long a restart waits for the dead child's ports to be let go. */
+const PORTS_RESTART_WAIT_MS = 15_000;
 
 /**
- * One child kept alive: started, checked until ready, and started again whenever it dies while the app
- * runs (waiting longer after each quick death, so a broken configuration does not spin).
+ * One child kept alive: started once its ports are free, checked until ready, and started again whenever
+ * it dies while the app runs (waiting longer after each quick death, so a broken configuration does not
+ * spin). Every start first kills what is left of earlier ones (by `marker`) and waits for their ports.
  */
 function supervise(
 	name: string,
 	marker: string,
 	run: () => ChildProcess,
 	ready: () => Promise<boolean>,
+	ports: Ports,
 	log: (msg: string) => void
 ) {
-	killAll(marker); // left over from an app that was killed
-	let child = run();
+	let child: ChildProcess | null = null;
 	let stopping = false;
 	let restarts = 0;
 	let delay = RESTART_FIRST_MS;
 	let startedAt = Date.now();
+	let waitingFor: number | null = null;
+
+	/** Clears what is left of earlier runs, waits for the ports, and starts the child. */
+	async function launch(waitMs: number): Promise<ChildProcess | null> {
+		killAll(marker);
+		const free = await untilFree(ports, {
+			timeoutMs: waitMs,
+			cancelled: () => stopping,
+			onHeld: (port) => {
+				waitingFor = port;
+				log(`${name} waits for port ${port}, held by ${holderOf(port, ports)}`);
+			}
+		});
+		waitingFor = null;
+		if (stopping) return null;
+		if (!free) {
+			const port = heldPort(ports);
+			if (port !== null) log(`${name}: port ${port} is still held by ${holderOf(port, ports)}`);
+		}
+		startedAt = Date.now();
+		child = run();
+		return child;
+	}
+
 	const watch = (c: ChildProcess) =>
 		c.once('exit', (code, signal) => {
 			if (stopping) return;
 			log(`${name} exited (${signal ?? code}); starting it again in ${delay} ms`);
-			killAll(marker);
 			delay = Date.now() - startedAt > 60_000 ? RESTART_FIRST_MS : delay;
 			setTimeout(() => {
 				if (stopping) return;
 				restarts += 1;
-				startedAt = Date.now();
-				child = run();
-				watch(child);
+				void launch(PORTS_RESTART_WAIT_MS).then((next) => next && watch(next));
 			}, delay).unref();
 			delay = Math.min(delay * 2, RESTART_MAX_MS);
 		});
 	return {
-		started: until(ready, name, child).then(() => watch(child)),
+		started: launch(PORTS_FIRST_WAIT_MS).then(async (first) => {
+			if (!first) throw new Error(`${name} was stopped before it started`);
+			try {
+				await until(ready, name, first);
+			} catch (err) {
+				const port = heldPort(ports);
+				throw port === null
+					? err
+					: new Error(
+							`${(err as Error).message}: port ${port} is held by ${holderOf(port, ports)}`,
+							{
+								cause: err
+							}
+						);
+			}
+			watch(first);
+		}),
 		restarts: () => restarts,
-		pid: () => child.pid,
+		pid: () => child?.pid,
+		/** The port a (re)start is waiting for, or null. */
+		waitingFor: () => waitingFor,
 		stop() {
 			stopping = true;
-			return stopChild(child, marker);
+			return child ? stopChild(child, marker) : Promise.resolve(killAll(marker));
 		}
 	};
 }
@@ -179,8 +226,10 @@ export async function startTelephony(
 		logs.push(out);
 		return () => {
 			// umask 077 for the child: the files it creates (Janus's recordings) are the owner's only
-			// whatever the app's own umask; `exec` keeps one process, so its pid and command line stay.
-			const child = spawn('/bin/sh', ['-c', 'umask 077 && exec "$0" "$@"', command, ...args], {
+			// whatever the app's own umask; no core dumps (a crash must not leave the process's memory —
+			// secrets, calls — in a file); `exec` keeps one process, so its pid and command line stay.
+			const shell = 'ulimit -c 0 && umask 077 && exec "$0" "$@"';
+			const child = spawn('/bin/sh', ['-c', shell, command, ...args], {
 				stdio: ['ignore', 'pipe', 'pipe']
 			});
 			child.stdout!.pipe(out, { end: false });
@@ -194,6 +243,7 @@ export async function startTelephony(
 		`${kamailioCfg}\0`,
 		spawnLogged('kamailio', 'kamailio', ['-f', kamailioCfg, '-DD', '-E', '-m', '64', '-M', '8']),
 		async () => (await sipOptions(s.sipHost, s.sipPort)) === 200,
+		{ udp: [s.sipPort], tcp: [s.evapiPort] },
 		log
 	);
 	const janus = supervise(
@@ -201,6 +251,7 @@ export async function startTelephony(
 		`${janusDir}\0`,
 		spawnLogged('janus', 'janus', ['-F', janusDir, '-o']),
 		async () => (await fetch(`http://127.0.0.1:${s.janusHttpPort}/janus/info`)).ok,
+		{ tcp: [s.janusHttpPort, s.janusWsPort, s.janusAdminPort] },
 		log
 	);
 	const stopAll = async () => {
@@ -217,6 +268,7 @@ export async function startTelephony(
 		detail: `Kamailio on udp ${s.sipHost}:${s.sipPort} (hotlines ${s.hotlines.join(', ')}), Janus on ws 127.0.0.1:${s.janusWsPort}`,
 		restarts: () => ({ kamailio: kamailio.restarts(), janus: janus.restarts() }),
 		pid: (name) => (name === 'kamailio' ? kamailio.pid() : janus.pid()),
+		waitingFor: (name) => (name === 'kamailio' ? kamailio.waitingFor() : janus.waitingFor()),
 		stop: stopAll
 	};
 }
