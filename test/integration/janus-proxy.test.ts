@@ -12,7 +12,7 @@ import { getSecret } from '../../server/secrets';
 import { SESSION_ENDED } from '../../server/telephony/janus-proxy';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { newBranch, runSipp, sendSip, inviteScenario, STRANGER_IP } from '../helpers/sipp';
+import { newBranch, runSipp, udpListener, inviteScenario, STRANGER_IP } from '../helpers/sipp';
 
 type Msg = Record<string, unknown>;
 const SIP_PORT = 30_000 + Math.floor(Math.random() * 2_000) * 4;
@@ -299,30 +299,51 @@ describe('#13 F30 the /janus proxy with the real Janus', () => {
 			'a=rtpmap:8 PCMA/8000',
 			''
 		].join('\r\n');
-		const direct = await sendSip(
+		// (A well-behaved one: it acknowledges the refusal, so Janus's SIP stack frees the line at once.)
+		const stranger = await udpListener(STRANGER_IP);
+		const callId = `direct-${newBranch()}`;
+		const branch = newBranch();
+		const head = (method: string) => [
+			`${method} sip:1203@${janusSip.host}:${janusSip.port} SIP/2.0`,
+			`Via: SIP/2.0/UDP ${stranger.ip}:${stranger.port};branch=${branch}`,
+			'From: "客服经理" <sip:+8657188887777@carrier.example>;tag=direct1',
+			`Call-ID: ${callId}`
+		];
+		await stranger.send(
 			janusSip,
-			({ ip, port, branch }) =>
-				[
-					`INVITE sip:1203@${janusSip.host}:${janusSip.port} SIP/2.0`,
-					`Via: SIP/2.0/UDP ${ip}:${port};branch=${branch}`,
-					'From: "客服经理" <sip:+8657188887777@carrier.example>;tag=direct1',
-					`To: <sip:1203@${DOMAIN}>`,
-					`Call-ID: direct-${newBranch()}`,
-					'CSeq: 1 INVITE',
-					`Contact: <sip:stranger@${ip}:${port}>`,
-					'X-CC-Gate: guessed',
-					'Max-Forwards: 70',
-					'Content-Type: application/sdp',
-					`Content-Length: ${Buffer.byteLength(sdp)}`,
-					'',
-					sdp
-				].join('\n'),
-			{ fromIp: STRANGER_IP, timeoutMs: 8_000 }
+			[
+				...head('INVITE'),
+				`To: <sip:1203@${DOMAIN}>`,
+				'CSeq: 1 INVITE',
+				`Contact: <sip:stranger@${stranger.ip}:${stranger.port}>`,
+				'X-CC-Gate: guessed',
+				'Max-Forwards: 70',
+				'Content-Type: application/sdp',
+				`Content-Length: ${Buffer.byteLength(sdp)}`,
+				'',
+				sdp
+			].join('\n')
 		);
+		const final = () => stranger.received.find((m) => /^SIP\/2\.0 [2-6]\d\d/.test(m));
+		await until(() => final() !== undefined, 'the answer to the direct call');
+		const toTag = /^To:.*$/im.exec(final()!)![0];
+		await stranger.send(
+			janusSip,
+			[...head('ACK'), toTag, 'CSeq: 1 ACK', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join(
+				'\n'
+			)
+		);
+		stranger.close();
+		const direct = { final: { status: Number(/^SIP\/2\.0 (\d{3})/.exec(final()!)![1]) } };
 		expect(direct.final?.status).toBe(403);
 		expect(event('incomingcall')).toEqual([]);
 
-		// The same softphone still rings for a hotline call Kamailio hands it.
+		// Janus lets go of the declined call: its WebRTC side is freed (the page hears only that much).
+		await until(
+			() => page.inbox.some((m) => m.janus === 'hangup'),
+			'Janus freed what it prepared for the declined call'
+		);
+		// …and the same softphone still rings for a hotline call Kamailio hands it.
 		const ready = await fetch(`${server.url}/api/telephony/state`, {
 			method: 'POST',
 			headers: { cookie, origin: server.url, 'content-type': 'application/json' },
