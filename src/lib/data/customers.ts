@@ -43,7 +43,7 @@ export async function searchCustomers(search: CustomerSearch): Promise<CustomerR
 		const { hits, more } = await api<{ hits: CustomerHit[]; more: boolean }>(
 			`/customers/search?${params}`
 		);
-		await customerCache.remember(hits).catch(() => {});
+		await rememberCustomers({ hits });
 		return { hits, more, offline: false };
 	} catch (err) {
 		if (!(err instanceof ApiError) || err.code !== 'network') throw err;
@@ -51,6 +51,11 @@ export async function searchCustomers(search: CustomerSearch): Promise<CustomerR
 		const hits = phone.length >= 5 ? await customerCache.byPhone(phone) : [];
 		return { hits, more: false, offline: true };
 	}
+}
+
+/** Keeps subscribers the server found (e.g. with a screen pop) so this device recognises them offline. */
+export async function rememberCustomers({ hits }: { hits: CustomerHit[] }): Promise<void> {
+	await customerCache.remember(hits).catch(() => {});
 }
 
 /** One subscriber by id, or null when unknown or unreachable. */
