@@ -132,28 +132,46 @@ export type HistoryTicket = Pick<
 >;
 
 /**
- * F17: every earlier ticket of a caller number or of the subscribers linked to the call, newest first — from
- * this device's replica at once, and from the server for tickets outside the device's working set when the
- * network allows.
+ * F17: the earlier tickets of a caller number and of the subscribers linked to the call, as the server finds
+ * them — beyond this device's working set. Unreachable, it finds none (the device's own still show).
  */
-export async function callerHistory(
-	phone: string,
-	customerIds: string[] = []
-): Promise<HistoryTicket[]> {
+export async function historyFromServer({
+	phone = '',
+	customerIds = []
+}: {
+	phone?: string;
+	customerIds?: string[];
+}): Promise<HistoryTicket[]> {
 	const key = normalizePhone(phone);
-	if (key.length < 3 && customerIds.length === 0) return [];
-	const local = (await allTickets()).filter(
-		(t) =>
-			(key.length >= 3 && t.callerKey === key) || t.customerIds.some((c) => customerIds.includes(c))
-	);
 	const params = new URLSearchParams();
 	if (key.length >= 3) params.set('phone', key);
 	for (const id of customerIds) params.append('customerId', id);
-	const remote = await api<{ tickets: HistoryTicket[] }>(`/tickets/history?${params}`)
+	if (!params.has('phone') && !params.has('customerId')) return [];
+	return api<{ tickets: HistoryTicket[] }>(`/tickets/history?${params}`)
 		.then((r) => r.tickets)
-		.catch(() => [] as HistoryTicket[]);
+		.catch(() => []);
+}
+
+/** F17: the same, from this device's replica (works offline, and has what is not yet synced). */
+export async function historyOnDevice({
+	phone,
+	customerIds = []
+}: {
+	phone: string;
+	customerIds?: string[];
+}): Promise<HistoryTicket[]> {
+	const key = normalizePhone(phone);
+	if (key.length < 3 && customerIds.length === 0) return [];
+	return (await allTickets()).filter(
+		(t) =>
+			(key.length >= 3 && t.callerKey === key) || t.customerIds.some((c) => customerIds.includes(c))
+	);
+}
+
+/** One history of several answers, newest first; of two copies of a ticket the later list's wins. */
+export function mergeHistory({ lists }: { lists: HistoryTicket[][] }): HistoryTicket[] {
 	const byId = new Map<string, HistoryTicket>();
-	for (const t of [...remote, ...local]) byId.set(t._id, t);
+	for (const list of lists) for (const t of list) byId.set(t._id, t);
 	return [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
