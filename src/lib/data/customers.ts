@@ -59,7 +59,7 @@ export async function rememberCustomers({ hits }: { hits: CustomerHit[] }): Prom
 }
 
 /** One subscriber by id, or null when unknown or unreachable. */
-export function getCustomer(id: string): Promise<CustomerHit | null> {
+export function getCustomer({ id }: { id: string }): Promise<CustomerHit | null> {
 	return api<CustomerHit>(`/customers/${encodeURIComponent(id)}`).catch(() => null);
 }
 
@@ -69,7 +69,7 @@ export async function customerCount(): Promise<number | null> {
 }
 
 /** F16: the subscribers registered under a caller's number (exact match on the normalised number). */
-export function customersOfCaller(caller: string): Promise<CustomerResults> {
+export function customersOfCaller({ caller }: { caller: string }): Promise<CustomerResults> {
 	return searchCustomers({ q: caller, field: 'phone', match: 'exact' });
 }
 
@@ -77,11 +77,15 @@ export function customersOfCaller(caller: string): Promise<CustomerResults> {
  * Streams an export file to the server. `onProgress` gets the fraction sent; the server reads as it writes,
  * so the fraction follows the import itself. Resolves with the report once everything is searchable.
  */
-export function importCustomers(
-	file: File,
-	source: CustomerSource,
-	onProgress: (fraction: number) => void
-): Promise<ImportReport> {
+export function importCustomers({
+	file,
+	source,
+	onProgress
+}: {
+	file: File;
+	source: CustomerSource;
+	onProgress: (fraction: number) => void;
+}): Promise<ImportReport> {
 	const format = /\.jsonl?$/i.test(file.name) ? 'jsonl' : 'csv';
 	return new Promise((resolve, reject) => {
 		const xhr = new XMLHttpRequest();

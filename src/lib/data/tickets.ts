@@ -12,7 +12,7 @@ import { buildTicket, nextEventTime, type TicketDoc } from '#shared/tickets/tick
 import type { TicketEvent } from '#shared/tickets/events';
 import { normalizePhone } from '#shared/phone';
 
-export { onTicketsChange, getTicket };
+export { onTicketsChange };
 export type { TicketDoc };
 
 /** Asks the server once for this device's code (needed to number tickets offline). */
@@ -87,11 +87,15 @@ export async function recordTicket(input: NewTicket): Promise<TicketDoc> {
 }
 
 /** F21: the department records how it handled the ticket and sends it on (or back to the center). */
-export async function handleTicket(
-	id: string,
-	note: string,
-	nextDepartmentId: string | null
-): Promise<TicketDoc> {
+export async function handleTicket({
+	id,
+	note,
+	nextDepartmentId
+}: {
+	id: string;
+	note: string;
+	nextDepartmentId: string | null;
+}): Promise<TicketDoc> {
 	const current = await getTicket(id);
 	if (!current || !session.user) throw new Error('ticket not found');
 	const event: TicketEvent = {
@@ -105,7 +109,11 @@ export async function handleTicket(
 }
 
 /** The tickets now at a department (its inbox), oldest first. */
-export async function departmentInbox(departmentId: string): Promise<TicketDoc[]> {
+export async function departmentInbox({
+	departmentId
+}: {
+	departmentId: string;
+}): Promise<TicketDoc[]> {
 	return (await allTickets())
 		.filter((t) => t.status === 'atDepartment' && t.departmentId === departmentId)
 		.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
@@ -178,7 +186,11 @@ export function mergeHistory({ lists }: { lists: HistoryTicket[][] }): HistoryTi
 const RECENT_LIMIT = 20;
 
 /** Tickets the department held and has passed on, most recently changed first (what it handled). */
-export async function departmentRecent(departmentId: string): Promise<TicketDoc[]> {
+export async function departmentRecent({
+	departmentId
+}: {
+	departmentId: string;
+}): Promise<TicketDoc[]> {
 	return (await allTickets())
 		.filter(
 			(t) =>
@@ -205,11 +217,15 @@ export const SATISFACTIONS: Satisfaction[] = [
 ];
 
 /** F22: the customer was called back; the ticket closes. */
-export async function recordCallback(
-	id: string,
-	satisfaction: Satisfaction,
-	note: string
-): Promise<TicketDoc> {
+export async function recordCallback({
+	id,
+	satisfaction,
+	note
+}: {
+	id: string;
+	satisfaction: Satisfaction;
+	note: string;
+}): Promise<TicketDoc> {
 	const current = await getTicket(id);
 	if (!current) throw new Error('ticket not found');
 	const event: TicketEvent = {
