@@ -97,6 +97,13 @@ export function wallboard(): Promise<Wallboard | null> {
 	return api<Wallboard>('/telephony/board').catch(() => null);
 }
 
+/** F32 the address of a call's recording, or '' when there is none or this user may not listen. */
+export async function callRecording({ callId }: { callId: string }): Promise<string> {
+	const url = `/api/telephony/recordings/${encodeURIComponent(callId)}`;
+	const res = await fetch(url, { method: 'HEAD' }).catch(() => null);
+	return res?.ok ? url : '';
+}
+
 /** F25 call statistics of a period (center days, `YYYY-MM-DD`). */
 export function callStatistics({ from, to }: { from: string; to: string }): Promise<CallStats> {
 	return api<CallStats>(`/telephony/stats?${new URLSearchParams({ from, to })}`);
