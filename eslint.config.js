@@ -5,7 +5,17 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import svelteConfig from './svelte.config.js';
 
-const browserOnlyDoors = ['dexie', 'pouchdb*', '$lib/cache/*', '$lib/replication/*', '$lib/api/*'];
+/** janus.js is imported by the phone transport only (src/lib/phone/janus-session.ts). */
+const janusDoor = ['janus-gateway', 'webrtc-adapter'];
+const browserOnlyDoors = [
+	'dexie',
+	'pouchdb*',
+	'$lib/cache/*',
+	'$lib/replication/*',
+	'$lib/api/*',
+	'$lib/phone/janus-session',
+	...janusDoor
+];
 
 export default ts.config(
 	{
@@ -57,6 +67,20 @@ export default ts.config(
 			'object-shorthand': 'error',
 			'svelte/button-has-type': 'error',
 			'no-undef': 'off'
+		}
+	},
+	{
+		files: ['src/**'],
+		ignores: ['src/lib/phone/janus-session.ts'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{ group: janusDoor, message: 'Only $lib/phone/janus-session imports janus.js.' }
+					]
+				}
+			]
 		}
 	},
 	{

@@ -16,8 +16,9 @@ import {
 	samplePort,
 	udpBound
 } from '../helpers/sipp';
-import { createUser, signIn, uniqueName } from './helpers';
+import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
+import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 
 const target = `127.0.0.1:${E2E_SIP_PORT}`;
 const DOMAIN = 'callcenter.local';
@@ -33,6 +34,43 @@ async function agentOnline(page: Page, request: Parameters<typeof createUser>[0]
 	return softphone;
 }
 
+/** An earlier ticket of `callerNumber`, recorded by another agent and already on the server. */
+async function earlierTicket(
+	request: Parameters<typeof createUser>[0],
+	callerNumber: string,
+	content: string
+) {
+	const username = uniqueName('prev');
+	await createUser(request, { username, roleKey: 'agent' });
+	await request.post('/api/session', { data: { username, password: PASSWORD } });
+	const at = new Date(Date.now() - 86_400_000).toISOString();
+	const ticket = buildTicket(
+		`ticket:${username}-1`,
+		[
+			{
+				id: `${username}-e1`,
+				type: 'created',
+				at,
+				by: `user:${username}`,
+				number: `${username}-1`,
+				callerNumber,
+				customerIds: [],
+				departmentId: 'department:center',
+				serviceTypeId: null,
+				contentCategoryId: null,
+				content,
+				callbackRequired: false
+			}
+		],
+		'department:center'
+	);
+	const res = await request.post('/sync/tickets/_bulk_docs', {
+		data: { new_edits: false, docs: [{ ...ticket, _rev: '1-a1' }] }
+	});
+	expect(await res.json()).toEqual([]);
+	await request.delete('/api/session');
+}
+
 const count = async (page: Page, id: string) =>
 	Number(
 		await page
@@ -46,10 +84,20 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	browser,
 	request
 }) => {
+	await earlierTicket(request, '0571-8888 7777', '上次来电询问缴费');
 	const softphone = await agentOnline(page, request, '3101');
 	const panel = page.getByRole('region', { name: '话务状态' });
 	await panel.getByRole('button', { name: '就绪' }).click();
 	await expect(panel.getByTestId('agent-state')).toHaveText('就绪');
+	// #14 what the page asks the server about the caller number (the screen pop brought the answers).
+	const lookUps: string[] = [];
+	page.on('request', (r) => {
+		const url = new URL(r.url());
+		if (url.pathname === '/api/customers/search') lookUps.push(url.search);
+		if (url.pathname === '/api/tickets/history' && url.searchParams.has('phone')) {
+			lookUps.push(url.search);
+		}
+	});
 
 	const caller = runSipp(callerSoftphoneScenario(DOMAIN, '3199'), target, {
 		service: '96000',
@@ -59,8 +107,15 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	const call = softphone.getByRole('group', { name: '当前通话' });
 	await expect(call.getByTestId('call-state')).toContainText('来电', { timeout: 15_000 });
 	await expect(call.getByTestId('call-state')).toContainText('+8657188887777');
-	// The screen pop opened the entry for the same caller.
-	await expect(page).toHaveURL(/caller=%2B8657188887777/);
+	// The screen pop opened the entry for the same caller; the address holds only the call's id.
+	await expect(page).toHaveURL(/\/agent\?call=[^&]+$/);
+	await expect(page.getByRole('region', { name: '业务记录' }).getByLabel('来电号码')).toHaveValue(
+		'+8657188887777'
+	);
+	// F17 with the caller's earlier ticket, whatever format the number was recorded in.
+	await expect(page.getByRole('list', { name: '历史业务信息' })).toContainText(
+		'受理内容：上次来电询问缴费'
+	);
 	await call.getByRole('button', { name: '接听' }).click();
 	await expect(call.getByTestId('call-state')).toContainText('通话中');
 	await expect(panel.getByTestId('agent-state')).toHaveText('通话中');
@@ -93,8 +148,8 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	await expect(mute).toHaveAttribute('aria-pressed', 'false');
 
 	await call.getByRole('group', { name: '拨号键盘' }).getByRole('button', { name: '5' }).click();
-	// The transfer goes out only after the carrier had the digit (the scenario checks the order).
-	await page.waitForTimeout(500);
+	// The transfer goes out only once the SIP side took the digit (the scenario checks the order).
+	await expect(call.getByTestId('digits-sent')).toHaveText('已发送按键：5');
 	await call.getByLabel('转接到（工号或号码）').fill('3199');
 	await call.getByRole('button', { name: '转接' }).click();
 
@@ -111,6 +166,14 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	await entry.getByLabel('服务内容').fill('网页电话来电录音');
 	await entry.getByRole('button', { name: '中心处理' }).click();
 	await expect(page.getByRole('status').filter({ hasText: '中心处理完毕' })).toBeVisible();
+	// #14 the entry never looked the number up again (on the desk, after 客户查询, back on the desk)…
+	expect(lookUps).toEqual([]);
+	// …until the agent changes it.
+	const lookedUp = page.waitForRequest(
+		(r) => r.url().includes('/api/customers/search') && r.url().includes('13900001111')
+	);
+	await entry.getByLabel('来电号码').fill('13900001111');
+	await lookedUp;
 	const leader = uniqueName('rec');
 	await createUser(request, { username: leader, roleKey: 'leader' });
 	const leaderContext = await browser.newContext({ locale: 'zh-CN' });

@@ -20,15 +20,15 @@ export const addUser = (input: NewUser) =>
 
 const userPath = (id: string, rest = '') => `/users/${encodeURIComponent(id)}${rest}`;
 
-export const resetPassword = async (id: string) =>
+export const resetPassword = async ({ id }: { id: string }) =>
 	(await api<{ password: string }>(userPath(id, '/password-reset'), { method: 'POST' })).password;
 
 /** Ends every sign-in of the user: their pages, softphone and sync stop within seconds. */
-export const signOutEverywhere = async (id: string) => {
+export const signOutEverywhere = async ({ id }: { id: string }) => {
 	await api(userPath(id, '/sign-out'), { method: 'POST' });
 };
 
-export const setAgentId = async (user: UserSummary, agentId: string) =>
+export const setAgentId = async ({ user, agentId }: { user: UserSummary; agentId: string }) =>
 	(
 		await api<{ user: UserSummary }>(userPath(user.id, '/agent-id'), {
 			method: 'PUT',
@@ -36,15 +36,19 @@ export const setAgentId = async (user: UserSummary, agentId: string) =>
 		})
 	).user;
 
-export const setStatus = async (id: string, status: 'active' | 'disabled') =>
+export const setStatus = async ({ id, status }: { id: string; status: 'active' | 'disabled' }) =>
 	(await api<{ user: UserSummary }>(userPath(id, '/status'), { method: 'PUT', body: { status } }))
 		.user;
 
-export const setPermissions = async (
-	user: UserSummary,
-	permissions: string[],
-	roleId: string | null
-) =>
+export const setPermissions = async ({
+	user,
+	permissions,
+	roleId
+}: {
+	user: UserSummary;
+	permissions: string[];
+	roleId: string | null;
+}) =>
 	(
 		await api<{ user: UserSummary }>(userPath(user.id, '/permissions'), {
 			method: 'PUT',
@@ -52,10 +56,10 @@ export const setPermissions = async (
 		})
 	).user;
 
-export const deleteUser = (id: string) => api(userPath(id), { method: 'DELETE' });
+export const deleteUser = ({ id }: { id: string }) => api(userPath(id), { method: 'DELETE' });
 
 /** One user by id (for the detail screen). */
-export async function getUser(id: string): Promise<UserSummary | null> {
+export async function getUser({ id }: { id: string }): Promise<UserSummary | null> {
 	const username = id.replace(/^user:/, '');
 	const { rows } = await listUsers({ q: username, pageSize: 200 });
 	return rows.find((u) => u.id === id) ?? null;
@@ -64,10 +68,30 @@ export async function getUser(id: string): Promise<UserSummary | null> {
 const configPath = (type: ConfigType, id?: string) =>
 	`/admin/config/${type}${id ? `/${encodeURIComponent(id)}` : ''}`;
 
-export const createConfig = async (type: ConfigType, input: Record<string, unknown>) =>
-	(await api<{ item: ConfigDoc }>(configPath(type), { method: 'POST', body: input })).item;
+/**
+ * A new configuration document (changes reach every browser through replication).
+ * @throws ApiError `validation` with the field's problem
+ */
+export const createConfig = async ({
+	type,
+	input
+}: {
+	type: ConfigType;
+	input: Record<string, unknown>;
+}) => (await api<{ item: ConfigDoc }>(configPath(type), { method: 'POST', body: input })).item;
 
-export const updateConfig = async (doc: ConfigDoc, input: Record<string, unknown>) =>
+/**
+ * Saves a change made from `doc`'s revision.
+ * @throws ApiError `stale` when someone else changed it first (never overwritten), `validation`,
+ *   `not_found`
+ */
+export const updateConfig = async ({
+	doc,
+	input
+}: {
+	doc: ConfigDoc;
+	input: Record<string, unknown>;
+}) =>
 	(
 		await api<{ item: ConfigDoc }>(configPath(doc.type, doc._id), {
 			method: 'PUT',
@@ -75,7 +99,11 @@ export const updateConfig = async (doc: ConfigDoc, input: Record<string, unknown
 		})
 	).item;
 
-export const deleteConfig = (doc: ConfigDoc) =>
+/**
+ * Deletes a configuration document at the revision shown.
+ * @throws ApiError `in_use` with the reasons (sub-departments, users, crews, tickets …), `stale`
+ */
+export const deleteConfig = ({ doc }: { doc: ConfigDoc }) =>
 	api(`${configPath(doc.type, doc._id)}?rev=${encodeURIComponent(doc._rev ?? '')}`, {
 		method: 'DELETE'
 	});
@@ -104,9 +132,9 @@ export const addDeskPhone = (input: NewDeskPhone) =>
 const deskPhonePath = (extension: string, rest = '') =>
 	`/desk-phones/${encodeURIComponent(extension)}${rest}`;
 
-export const resetDeskPhonePassword = async (extension: string) =>
+export const resetDeskPhonePassword = async ({ extension }: { extension: string }) =>
 	(await api<{ password: string }>(deskPhonePath(extension, '/password-reset'), { method: 'POST' }))
 		.password;
 
-export const deleteDeskPhone = (extension: string) =>
+export const deleteDeskPhone = ({ extension }: { extension: string }) =>
 	api(deskPhonePath(extension), { method: 'DELETE' });

@@ -43,7 +43,7 @@ export async function searchCustomers(search: CustomerSearch): Promise<CustomerR
 		const { hits, more } = await api<{ hits: CustomerHit[]; more: boolean }>(
 			`/customers/search?${params}`
 		);
-		await customerCache.remember(hits).catch(() => {});
+		await rememberCustomers({ hits });
 		return { hits, more, offline: false };
 	} catch (err) {
 		if (!(err instanceof ApiError) || err.code !== 'network') throw err;
@@ -53,8 +53,13 @@ export async function searchCustomers(search: CustomerSearch): Promise<CustomerR
 	}
 }
 
+/** Keeps subscribers the server found (e.g. with a screen pop) so this device recognises them offline. */
+export async function rememberCustomers({ hits }: { hits: CustomerHit[] }): Promise<void> {
+	await customerCache.remember(hits).catch(() => {});
+}
+
 /** One subscriber by id, or null when unknown or unreachable. */
-export function getCustomer(id: string): Promise<CustomerHit | null> {
+export function getCustomer({ id }: { id: string }): Promise<CustomerHit | null> {
 	return api<CustomerHit>(`/customers/${encodeURIComponent(id)}`).catch(() => null);
 }
 
@@ -64,7 +69,7 @@ export async function customerCount(): Promise<number | null> {
 }
 
 /** F16: the subscribers registered under a caller's number (exact match on the normalised number). */
-export function customersOfCaller(caller: string): Promise<CustomerResults> {
+export function customersOfCaller({ caller }: { caller: string }): Promise<CustomerResults> {
 	return searchCustomers({ q: caller, field: 'phone', match: 'exact' });
 }
 
@@ -72,11 +77,15 @@ export function customersOfCaller(caller: string): Promise<CustomerResults> {
  * Streams an export file to the server. `onProgress` gets the fraction sent; the server reads as it writes,
  * so the fraction follows the import itself. Resolves with the report once everything is searchable.
  */
-export function importCustomers(
-	file: File,
-	source: CustomerSource,
-	onProgress: (fraction: number) => void
-): Promise<ImportReport> {
+export function importCustomers({
+	file,
+	source,
+	onProgress
+}: {
+	file: File;
+	source: CustomerSource;
+	onProgress: (fraction: number) => void;
+}): Promise<ImportReport> {
 	const format = /\.jsonl?$/i.test(file.name) ? 'jsonl' : 'csv';
 	return new Promise((resolve, reject) => {
 		const xhr = new XMLHttpRequest();

@@ -25,20 +25,28 @@ const csvCell = (v: string | number | null) => {
 	return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 };
 
-export function toCsv<R>(columns: Column<R>[], rows: R[]): string {
+/** The table as CSV text (no BOM). */
+export function toCsv<R>({ columns, rows }: { columns: Column<R>[]; rows: R[] }): string {
 	const lines = [columns.map((c) => csvCell(c.label)).join(',')];
 	for (const row of rows) lines.push(columns.map((c) => csvCell(c.value(row))).join(','));
 	return lines.join('\r\n') + '\r\n';
 }
 
-export function downloadCsv<R>(columns: Column<R>[], rows: R[], fileName: string) {
+interface Download<R> {
+	columns: Column<R>[];
+	rows: R[];
+	/** Without extension. */
+	fileName: string;
+}
+
+export function downloadCsv<R>({ columns, rows, fileName }: Download<R>) {
 	download(
-		new Blob(['\uFEFF', toCsv(columns, rows)], { type: 'text/csv;charset=utf-8' }),
+		new Blob(['\uFEFF', toCsv({ columns, rows })], { type: 'text/csv;charset=utf-8' }),
 		`${fileName}.csv`
 	);
 }
 
-export async function downloadXlsx<R>(columns: Column<R>[], rows: R[], fileName: string) {
+export async function downloadXlsx<R>({ columns, rows, fileName }: Download<R>) {
 	const { default: writeXlsxFile } = await import('write-excel-file/browser');
 	const data = [
 		columns.map((c) => ({ value: c.label, fontWeight: 'bold' as const })),

@@ -36,17 +36,17 @@ export function listTickets(f: TicketFilters) {
 	return api<{ tickets: TicketSummary[]; truncated: boolean }>(`/tickets/list?${params(f)}`);
 }
 
-export function ticketStats(f: TicketFilters, by: StatDimension) {
+export function ticketStats({ filters: f, by }: { filters: TicketFilters; by: StatDimension }) {
 	return api<{ by: StatDimension; total: number; rows: StatRow[] }>(
 		`/tickets/stats?${params(f, { by })}`
 	);
 }
 
-export async function openTicket(id: string): Promise<TicketDoc> {
+export async function openTicket({ id }: { id: string }): Promise<TicketDoc> {
 	return (await getTicket(id)) ?? (await api<TicketDoc>(`/tickets/${encodeURIComponent(id)}`));
 }
 
 /** Today in the center's time zone (UTC+8), and n days before it, as YYYY-MM-DD. */
-export function centerDay(offsetDays = 0): string {
+export function centerDay({ offsetDays = 0 }: { offsetDays?: number } = {}): string {
 	return new Date(Date.now() + 8 * 3_600_000 + offsetDays * 86_400_000).toISOString().slice(0, 10);
 }

@@ -156,7 +156,7 @@ export function rememberedWorkstation(): Promise<Workstation | undefined> {
 	return workstation.get();
 }
 
-export async function setLocale(locale: Locale): Promise<void> {
+export async function setLocale({ locale }: { locale: Locale }): Promise<void> {
 	i18n.setLocale(locale);
 	await localePreference.set(locale);
 }
@@ -182,11 +182,15 @@ export async function pendingAccounts(): Promise<PendingAccount[]> {
 	return (await api<{ accounts: PendingAccount[] }>('/accounts/pending')).accounts;
 }
 
-export async function approveAccount(
-	id: string,
-	roleId: string,
-	agentId: string
-): Promise<SessionUser> {
+export async function approveAccount({
+	id,
+	roleId,
+	agentId
+}: {
+	id: string;
+	roleId: string;
+	agentId: string;
+}): Promise<SessionUser> {
 	return (
 		await api<{ user: SessionUser }>(`/accounts/${encodeURIComponent(id)}/approve`, {
 			method: 'POST',

@@ -1,10 +1,12 @@
 /**
- * The agent's side of telephony (F15/F16/F31): whether call handling runs, the agent's state, and the
- * server's event stream — the screen pop arrives there the moment a call is offered, before the phone rings.
+ * The agent's side of telephony (F15/F16/F30/F31): whether call handling runs, the agent's state, the
+ * softphone's SIP identity, and the server's event stream — the screen pop arrives there the moment a call is
+ * offered, before the phone rings, with everything the server found for the caller.
  */
 import { api } from '$lib/api/client';
-import type { CustomerHit } from '$lib/data/customers';
+import { rememberCustomers, type CustomerHit } from '$lib/data/customers';
 import type { HistoryTicket } from '$lib/data/tickets';
+import type { PhoneCredentials } from '$lib/phone/types';
 import type { CallStats } from '#shared/calls/stats';
 
 export type AgentStateName = 'signedOut' | 'ready' | 'notReady' | 'ringing' | 'talking' | 'wrapUp';
@@ -16,11 +18,14 @@ export interface AgentStatus {
 	callId: string | null;
 }
 
+/** F16/F17 the screen pop: the call, and what the server found for its caller number. */
 export interface CallOffer {
 	callId: string;
 	caller: string;
 	hotline: string;
+	/** The subscribers registered under the caller number (exact match). */
 	customers: CustomerHit[];
+	/** The earlier tickets of the caller number, newest first. */
 	history: HistoryTicket[];
 }
 
@@ -30,15 +35,29 @@ export async function telephonyRunning(): Promise<boolean> {
 }
 
 /** The agent's own state; `deskPhone` = the extension the ACD rings instead of the browser. */
-export function setAgentState(
-	state: 'ready' | 'notReady' | 'signedOut',
+export function setAgentState({
+	state,
 	reason = '',
 	deskPhone = ''
-) {
+}: {
+	state: 'ready' | 'notReady' | 'signedOut';
+	reason?: string;
+	deskPhone?: string;
+}): Promise<AgentStatus> {
 	return api<AgentStatus>('/telephony/state', {
 		method: 'POST',
 		body: { state, reason, deskPhone }
 	});
+}
+
+/** F30 the softphone's SIP identity, issued for this sign-in only. */
+export function phoneCredentials(): Promise<PhoneCredentials> {
+	return api<PhoneCredentials>('/telephony/credentials', { method: 'POST', body: {} });
+}
+
+/** Tells the server at once that a call of the softphone ended, even if Kamailio's BYE went astray. */
+export async function callEnded({ callId }: { callId: string }): Promise<void> {
+	await api('/telephony/call-ended', { method: 'POST', body: { callId } }).catch(() => {});
 }
 
 /** Follows `/events`; the browser reconnects by itself. Returns a function that stops listening. */
@@ -53,9 +72,12 @@ export function listenToCalls(handlers: {
 		source.close();
 		handlers.signedOut();
 	});
-	source.addEventListener('offer', (e) =>
-		handlers.offer(JSON.parse((e as MessageEvent<string>).data))
-	);
+	source.addEventListener('offer', (e) => {
+		const offer = JSON.parse((e as MessageEvent<string>).data) as CallOffer;
+		// The caller's subscribers are recognised offline later, as if looked up here.
+		void rememberCustomers({ hits: offer.customers });
+		handlers.offer(offer);
+	});
 	source.addEventListener('state', (e) =>
 		handlers.state(JSON.parse((e as MessageEvent<string>).data))
 	);
@@ -75,7 +97,14 @@ export function wallboard(): Promise<Wallboard | null> {
 	return api<Wallboard>('/telephony/board').catch(() => null);
 }
 
+/** F32 the address of a call's recording, or '' when there is none or this user may not listen. */
+export async function callRecording({ callId }: { callId: string }): Promise<string> {
+	const url = `/api/telephony/recordings/${encodeURIComponent(callId)}`;
+	const res = await fetch(url, { method: 'HEAD' }).catch(() => null);
+	return res?.ok ? url : '';
+}
+
 /** F25 call statistics of a period (center days, `YYYY-MM-DD`). */
-export function callStatistics(from: string, to: string): Promise<CallStats> {
+export function callStatistics({ from, to }: { from: string; to: string }): Promise<CallStats> {
 	return api<CallStats>(`/telephony/stats?${new URLSearchParams({ from, to })}`);
 }

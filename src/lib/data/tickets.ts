@@ -12,7 +12,7 @@ import { buildTicket, nextEventTime, type TicketDoc } from '#shared/tickets/tick
 import type { TicketEvent } from '#shared/tickets/events';
 import { normalizePhone } from '#shared/phone';
 
-export { onTicketsChange, getTicket };
+export { onTicketsChange };
 export type { TicketDoc };
 
 /** Asks the server once for this device's code (needed to number tickets offline). */
@@ -87,11 +87,15 @@ export async function recordTicket(input: NewTicket): Promise<TicketDoc> {
 }
 
 /** F21: the department records how it handled the ticket and sends it on (or back to the center). */
-export async function handleTicket(
-	id: string,
-	note: string,
-	nextDepartmentId: string | null
-): Promise<TicketDoc> {
+export async function handleTicket({
+	id,
+	note,
+	nextDepartmentId
+}: {
+	id: string;
+	note: string;
+	nextDepartmentId: string | null;
+}): Promise<TicketDoc> {
 	const current = await getTicket(id);
 	if (!current || !session.user) throw new Error('ticket not found');
 	const event: TicketEvent = {
@@ -105,7 +109,11 @@ export async function handleTicket(
 }
 
 /** The tickets now at a department (its inbox), oldest first. */
-export async function departmentInbox(departmentId: string): Promise<TicketDoc[]> {
+export async function departmentInbox({
+	departmentId
+}: {
+	departmentId: string;
+}): Promise<TicketDoc[]> {
 	return (await allTickets())
 		.filter((t) => t.status === 'atDepartment' && t.departmentId === departmentId)
 		.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
@@ -132,35 +140,57 @@ export type HistoryTicket = Pick<
 >;
 
 /**
- * F17: every earlier ticket of a caller number or of the subscribers linked to the call, newest first — from
- * this device's replica at once, and from the server for tickets outside the device's working set when the
- * network allows.
+ * F17: the earlier tickets of a caller number and of the subscribers linked to the call, as the server finds
+ * them — beyond this device's working set. Unreachable, it finds none (the device's own still show).
  */
-export async function callerHistory(
-	phone: string,
-	customerIds: string[] = []
-): Promise<HistoryTicket[]> {
+export async function historyFromServer({
+	phone = '',
+	customerIds = []
+}: {
+	phone?: string;
+	customerIds?: string[];
+}): Promise<HistoryTicket[]> {
 	const key = normalizePhone(phone);
-	if (key.length < 3 && customerIds.length === 0) return [];
-	const local = (await allTickets()).filter(
-		(t) =>
-			(key.length >= 3 && t.callerKey === key) || t.customerIds.some((c) => customerIds.includes(c))
-	);
 	const params = new URLSearchParams();
 	if (key.length >= 3) params.set('phone', key);
 	for (const id of customerIds) params.append('customerId', id);
-	const remote = await api<{ tickets: HistoryTicket[] }>(`/tickets/history?${params}`)
+	if (!params.has('phone') && !params.has('customerId')) return [];
+	return api<{ tickets: HistoryTicket[] }>(`/tickets/history?${params}`)
 		.then((r) => r.tickets)
-		.catch(() => [] as HistoryTicket[]);
+		.catch(() => []);
+}
+
+/** F17: the same, from this device's replica (works offline, and has what is not yet synced). */
+export async function historyOnDevice({
+	phone,
+	customerIds = []
+}: {
+	phone: string;
+	customerIds?: string[];
+}): Promise<HistoryTicket[]> {
+	const key = normalizePhone(phone);
+	if (key.length < 3 && customerIds.length === 0) return [];
+	return (await allTickets()).filter(
+		(t) =>
+			(key.length >= 3 && t.callerKey === key) || t.customerIds.some((c) => customerIds.includes(c))
+	);
+}
+
+/** One history of several answers, newest first; of two copies of a ticket the later list's wins. */
+export function mergeHistory({ lists }: { lists: HistoryTicket[][] }): HistoryTicket[] {
 	const byId = new Map<string, HistoryTicket>();
-	for (const t of [...remote, ...local]) byId.set(t._id, t);
+	for (const list of lists) for (const t of list) byId.set(t._id, t);
 	return [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
 const RECENT_LIMIT = 20;
 
 /** Tickets the department held and has passed on, most recently changed first (what it handled). */
-export async function departmentRecent(departmentId: string): Promise<TicketDoc[]> {
+export async function departmentRecent({
+	departmentId
+}: {
+	departmentId: string;
+}): Promise<TicketDoc[]> {
 	return (await allTickets())
 		.filter(
 			(t) =>
@@ -187,11 +217,15 @@ export const SATISFACTIONS: Satisfaction[] = [
 ];
 
 /** F22: the customer was called back; the ticket closes. */
-export async function recordCallback(
-	id: string,
-	satisfaction: Satisfaction,
-	note: string
-): Promise<TicketDoc> {
+export async function recordCallback({
+	id,
+	satisfaction,
+	note
+}: {
+	id: string;
+	satisfaction: Satisfaction;
+	note: string;
+}): Promise<TicketDoc> {
 	const current = await getTicket(id);
 	if (!current) throw new Error('ticket not found');
 	const event: TicketEvent = {

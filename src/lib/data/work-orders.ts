@@ -53,9 +53,15 @@ export interface Dispatch {
  * 派工: the ticket's customers are copied into the work order (from the server when online, else from this
  * device's cache), so the crew has name, address and phones on the tablet without the subscriber database.
  */
-export async function dispatchWorkOrder(ticket: TicketDoc, input: Dispatch): Promise<TicketDoc> {
+export async function dispatchWorkOrder({
+	ticket,
+	dispatch: input
+}: {
+	ticket: TicketDoc;
+	dispatch: Dispatch;
+}): Promise<TicketDoc> {
 	const created = ticket.events.find((e) => e.type === 'created');
-	const found = await Promise.all(ticket.customerIds.slice(0, 5).map((id) => getCustomer(id)));
+	const found = await Promise.all(ticket.customerIds.slice(0, 5).map((id) => getCustomer({ id })));
 	const customers: WorkOrderCustomer[] = found.flatMap((c) =>
 		c ? [{ id: c._id, name: c.name, address: c.address, phones: c.phones.slice(0, 5) }] : []
 	);
@@ -86,11 +92,15 @@ export interface StepDetails {
 }
 
 /** The crew's next step; empty details are left out. */
-export async function recordStep(
-	ticketId: string,
-	step: WorkStep,
-	details: StepDetails = {}
-): Promise<TicketDoc> {
+export async function recordStep({
+	ticketId,
+	step,
+	details = {}
+}: {
+	ticketId: string;
+	step: WorkStep;
+	details?: StepDetails;
+}): Promise<TicketDoc> {
 	const extra = Object.fromEntries(
 		Object.entries(details)
 			.map(([k, v]) => [k, (v ?? '').trim()])
@@ -102,13 +112,13 @@ export async function recordStep(
 }
 
 /** The crews this user belongs to, from the replicated configuration. */
-export function myCrewIds(crews: { _id: string; memberIds: string[] }[]): string[] {
+export function myCrewIds({ crews }: { crews: { _id: string; memberIds: string[] }[] }): string[] {
 	const me = session.user?.id ?? '';
 	return crews.filter((c) => c.memberIds.includes(me)).map((c) => c._id);
 }
 
 /** Work orders of these crews on this device, by appointment; finished ones last, newest first. */
-export async function crewWorkOrders(crewIds: string[]): Promise<TicketDoc[]> {
+export async function crewWorkOrders({ crewIds }: { crewIds: string[] }): Promise<TicketDoc[]> {
 	const mine = (await allTickets()).filter(
 		(t) => t.workOrder && crewIds.includes(t.workOrder.crewId)
 	);
@@ -122,7 +132,7 @@ export async function crewWorkOrders(crewIds: string[]): Promise<TicketDoc[]> {
 }
 
 /** The step that normally follows, for the one big button on the tablet. */
-export function nextStep(workOrder: WorkOrder | null): WorkStep | null {
+export function nextStep({ workOrder }: { workOrder: WorkOrder | null }): WorkStep | null {
 	const order: Record<string, WorkStep | null> = {
 		dispatched: 'accepted',
 		accepted: 'onTheWay',
@@ -161,7 +171,15 @@ async function scaled(file: Blob): Promise<Blob> {
  * the tablets that took it; everyone else fetches it from the server) and an `attached` event on the ticket.
  * Who sees it is derived from the ticket by the function the server checks it with.
  */
-export async function attachPhoto(ticket: TicketDoc, file: Blob, caption = ''): Promise<string> {
+export async function attachPhoto({
+	ticket,
+	file,
+	caption = ''
+}: {
+	ticket: TicketDoc;
+	file: Blob;
+	caption?: string;
+}): Promise<string> {
 	const base = stamp(ticket);
 	const id = `att:${ticket._id}:${base.id}`;
 	const photo = await scaled(file);
@@ -186,7 +204,13 @@ export async function attachPhoto(ticket: TicketDoc, file: Blob, caption = ''): 
 }
 
 /** A URL to show an attached photo: this device's copy when it has one, else the server's. */
-export async function photoUrl(ticketId: string, attachmentId: string): Promise<string> {
+export async function photoUrl({
+	ticketId,
+	attachmentId
+}: {
+	ticketId: string;
+	attachmentId: string;
+}): Promise<string> {
 	const blob = await getAttachmentBlob(attachmentId);
 	return blob
 		? URL.createObjectURL(blob)

@@ -449,6 +449,7 @@ export const en: Shape<typeof zhCN> = {
 		mute: 'Mute',
 		mutedNote: 'muted',
 		keypad: 'Keypad',
+		digitsSent: 'Keys sent: {{digits}}',
 		transferTo: 'Transfer to (agent ID or number)',
 		transfer: 'Transfer',
 		dialTo: 'Number to call',

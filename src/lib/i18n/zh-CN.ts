@@ -430,6 +430,7 @@ export const zhCN = {
 		mute: '静音',
 		mutedNote: '已静音',
 		keypad: '拨号键盘',
+		digitsSent: '已发送按键：{{digits}}',
 		transferTo: '转接到（工号或号码）',
 		transfer: '转接',
 		dialTo: '拨打号码',

@@ -69,4 +69,6 @@ export async function destroyConfigReplica(): Promise<void> {
 	stopConfigSync();
 	await db().destroy();
 	local = null;
+	// What shows the configuration reads the (now empty) replica again: nothing of this user stays on screen.
+	for (const l of listeners) l();
 }

@@ -1,0 +1,408 @@
+/**
+ * F30 the softphone's state machine against a fake transport: what the agent sees and what goes to Janus,
+ * for registration, a lost line, incoming and outgoing calls and every button of a call.
+ */
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { FakeJanus } from './fake-janus';
+import { CALL_REFUSED, RETRY_FIRST_MS, RETRY_MAX_MS, Softphone, sipUser } from './softphone.svelte';
+import type { PhoneCredentials } from './types';
+
+const CREDENTIALS: PhoneCredentials = {
+	username: '1001',
+	password: 'sekret-for-this-sign-in',
+	uri: 'sip:1001@callcenter.local',
+	proxy: 'sip:127.0.0.1:5060',
+	janus: '/janus',
+	iceServers: [{ urls: 'stun:turn.example.cn:3478' }]
+};
+const CALLER = 'sip:+8657188887777@carrier.example';
+
+/** Lets the promise callbacks the softphone chained run (no timers involved). */
+async function flush() {
+	for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+function setUp() {
+	const janus = new FakeJanus();
+	const credentials = vi.fn(() => Promise.resolve(CREDENTIALS));
+	const phone = new Softphone({ transport: janus, credentials });
+	const ended: string[] = [];
+	phone.onEnded = (callId) => ended.push(callId);
+	return { janus, phone, credentials, ended };
+}
+
+async function registered() {
+	const s = setUp();
+	await s.phone.start();
+	s.janus.emit({ type: 'registered' });
+	return s;
+}
+
+async function talking(callId = 'call-1@carrier') {
+	const s = await registered();
+	s.janus.emit({ type: 'incoming', from: CALLER, callId });
+	s.phone.answer();
+	await flush();
+	s.janus.emit({ type: 'accepted' });
+	return s;
+}
+
+beforeEach(() => {
+	vi.useFakeTimers({
+		toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date']
+	});
+	vi.setSystemTime(new Date('2026-03-02T09:00:00+08:00'));
+});
+afterEach(() => {
+	vi.useRealTimers();
+});
+
+describe('F30 registration', () => {
+	test('F30 registers the identity issued for this sign-in through the proxy, and is registered once the registrar says so', async () => {
+		const { janus, phone } = setUp();
+		const starting = phone.start();
+		expect(phone.line).toBe('connecting');
+		await starting;
+		expect(janus.requests).toEqual([
+			{ op: 'connect', path: '/janus', iceServers: CREDENTIALS.iceServers },
+			{
+				op: 'register',
+				uri: 'sip:1001@callcenter.local',
+				secret: 'sekret-for-this-sign-in',
+				proxy: 'sip:127.0.0.1:5060',
+				displayName: '1001'
+			}
+		]);
+		expect(phone.line).toBe('connecting');
+		janus.emit({ type: 'registered' });
+		expect(phone.line).toBe('registered');
+		expect(phone.error).toBe('');
+		// Starting a registered phone again changes nothing.
+		await phone.start();
+		expect(janus.ops('connect')).toHaveLength(1);
+	});
+
+	test('F30 a refused registration shows the reason and registers again by itself', async () => {
+		const { janus, phone } = await registered();
+		janus.emit({ type: 'registrationFailed', reason: '403 Forbidden' });
+		expect(phone.line).toBe('failed');
+		expect(phone.error).toBe('403 Forbidden');
+		// The old connection goes before a new one is made.
+		expect(janus.requests.at(-1)).toEqual({ op: 'close' });
+		await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS);
+		expect(janus.ops('connect')).toHaveLength(2);
+		expect(janus.ops('register')).toHaveLength(2);
+		janus.emit({ type: 'registered' });
+		expect(phone.line).toBe('registered');
+		expect(phone.error).toBe('');
+	});
+
+	test('F30 a lost line (Janus restarted) ends the call, and reconnects waiting twice as long after each failure, at most 30 s; registering resets the wait', async () => {
+		const { janus, phone, ended } = await talking('lost-call@carrier');
+		janus.emit({ type: 'lost', reason: 'Lost connection to the server (is it down?)' });
+		expect(phone.line).toBe('failed');
+		expect(phone.call).toBeNull();
+		expect(ended).toEqual(['lost-call@carrier']);
+
+		// Janus stays down: each attempt fails, and the next waits twice as long, up to RETRY_MAX_MS.
+		const waits: number[] = [];
+		let wait = RETRY_FIRST_MS;
+		for (let attempt = 0; attempt < 7; attempt++) {
+			janus.failConnect('Error connecting to the Janus WebSockets server');
+			const before = janus.ops('connect').length;
+			await vi.advanceTimersByTimeAsync(wait - 1);
+			expect(janus.ops('connect')).toHaveLength(before);
+			await vi.advanceTimersByTimeAsync(1);
+			expect(janus.ops('connect')).toHaveLength(before + 1);
+			expect(phone.line).toBe('failed');
+			waits.push(wait);
+			wait = Math.min(wait * 2, RETRY_MAX_MS);
+		}
+		expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+
+		// Janus is back: the next attempt registers, and a later loss waits RETRY_FIRST_MS again.
+		await vi.advanceTimersByTimeAsync(RETRY_MAX_MS);
+		expect(janus.ops('register')).toHaveLength(2);
+		janus.emit({ type: 'registered' });
+		expect(phone.line).toBe('registered');
+		janus.emit({ type: 'lost', reason: 'Lost connection to the server (is it down?)' });
+		const before = janus.ops('connect').length;
+		await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS);
+		expect(janus.ops('connect')).toHaveLength(before + 1);
+	});
+
+	test('F30 the server refusing the registration itself is a lost line too, retried with the same back-off', async () => {
+		const { janus, phone } = setUp();
+		janus.refuse('register', '403 Register only as sip:1001@callcenter.local');
+		await phone.start();
+		expect(phone.line).toBe('failed');
+		expect(phone.error).toBe('403 Register only as sip:1001@callcenter.local');
+		await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS);
+		expect(janus.ops('register')).toHaveLength(2);
+	});
+
+	test('F30 the SIP plugin refusing the registration request leaves the line failed with its message', async () => {
+		const { janus, phone } = setUp();
+		await phone.start();
+		janus.emit({ type: 'error', message: 'Missing element (secret or ha1_secret)' });
+		expect(phone.line).toBe('failed');
+		expect(phone.error).toBe('Missing element (secret or ha1_secret)');
+	});
+
+	test('F30 stopping (sign-out) ends the call and the connection and never reconnects; stopped while connecting, nothing registers', async () => {
+		const { janus, phone, ended } = await talking('stop-call@carrier');
+		phone.stop();
+		expect(phone.line).toBe('off');
+		expect(phone.call).toBeNull();
+		expect(ended).toEqual(['stop-call@carrier']);
+		expect(janus.requests.at(-1)).toEqual({ op: 'close' });
+		janus.emit({ type: 'lost', reason: 'gone' });
+		await vi.advanceTimersByTimeAsync(RETRY_MAX_MS * 2);
+		expect(janus.ops('connect')).toHaveLength(1);
+
+		const late = setUp();
+		const starting = late.phone.start();
+		late.phone.stop();
+		await starting;
+		expect(late.janus.ops('register')).toEqual([]);
+		expect(late.phone.line).toBe('off');
+		await vi.advanceTimersByTimeAsync(RETRY_MAX_MS * 2);
+		expect(late.janus.ops('connect')).toEqual([]);
+	});
+
+	test('F30 the credentials cannot be had (server unreachable): the line fails and tries again', async () => {
+		const { phone, credentials } = setUp();
+		credentials.mockRejectedValueOnce(new Error('network'));
+		await phone.start();
+		expect(phone.line).toBe('failed');
+		expect(phone.error).toBe('network');
+		await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS);
+		expect(credentials).toHaveBeenCalledTimes(2);
+	});
+});
+
+describe('F30 an incoming call', () => {
+	test('F30 rings with the caller number, is answered, held and resumed, muted, keyed and transferred; the server hears when it ends', async () => {
+		const { janus, phone, ended } = await registered();
+		janus.emit({ type: 'incoming', from: CALLER, callId: 'a84b4c76e66710@carrier' });
+		expect(phone.call).toMatchObject({
+			direction: 'in',
+			peer: '+8657188887777',
+			callId: 'a84b4c76e66710@carrier',
+			phase: 'incoming',
+			answeredAt: null
+		});
+		// Only a ringing call can be answered; a talking one cannot be held before it is up.
+		phone.hold();
+		expect(janus.ops('hold')).toEqual([]);
+		phone.answer();
+		await flush();
+		expect(janus.ops('answer')).toHaveLength(1);
+		expect(phone.call?.phase).toBe('incoming');
+
+		janus.audio = {
+			packetsSent: 51,
+			packetsReceived: 50,
+			bytesSent: 8_160,
+			bytesReceived: 8_000,
+			jitter: 0.004,
+			packetsLost: 0
+		};
+		janus.emit({ type: 'accepted' });
+		expect(phone.call?.phase).toBe('talking');
+		expect(phone.call?.answeredAt).toBe(Date.now());
+		await flush();
+		expect(phone.stats?.packetsReceived).toBe(50);
+		janus.audio = { ...janus.audio, packetsReceived: 100 };
+		await vi.advanceTimersByTimeAsync(1_000);
+		expect(phone.stats?.packetsReceived).toBe(100);
+
+		phone.hold();
+		expect(janus.ops('hold')).toHaveLength(1);
+		janus.emit({ type: 'held' });
+		expect(phone.call?.phase).toBe('held');
+		phone.hold();
+		expect(janus.ops('hold')).toHaveLength(1);
+		phone.resume();
+		janus.emit({ type: 'resumed' });
+		expect(phone.call?.phase).toBe('talking');
+		expect(janus.ops('resume')).toHaveLength(1);
+
+		phone.toggleMute();
+		expect(phone.call?.muted).toBe(true);
+		phone.toggleMute();
+		expect(phone.call?.muted).toBe(false);
+		expect(janus.ops('mute')).toEqual([
+			{ op: 'mute', muted: true },
+			{ op: 'mute', muted: false }
+		]);
+
+		// Keypad: only real DTMF keys go out; the call shows the digits the SIP side took, in order.
+		for (const key of ['5', 'x', '12', '#']) phone.dtmf(key);
+		expect(janus.ops('dtmf')).toEqual([
+			{ op: 'dtmf', digit: '5' },
+			{ op: 'dtmf', digit: '#' }
+		]);
+		expect(phone.call?.digits).toBe('');
+		janus.emit({ type: 'dtmfSent' });
+		expect(phone.call?.digits).toBe('5');
+		janus.emit({ type: 'dtmfSent' });
+		expect(phone.call?.digits).toBe('5#');
+
+		phone.transfer(' 3199 ');
+		expect(janus.ops('transfer')).toEqual([{ op: 'transfer', uri: 'sip:3199@callcenter.local' }]);
+		expect(phone.call?.phase).toBe('transferring');
+		await flush();
+		expect(phone.call?.phase).toBe('transferring');
+		expect(phone.error).toBe('');
+		// The caller leaves this agent: Janus reports the end of the call.
+		janus.emit({ type: 'hangup', code: 200, reason: 'Session Terminated' });
+		expect(phone.call).toBeNull();
+		expect(phone.error).toBe('');
+		expect(ended).toEqual(['a84b4c76e66710@carrier']);
+		// The media closing afterwards is not a second end.
+		janus.emit({ type: 'mediaClosed' });
+		expect(ended).toEqual(['a84b4c76e66710@carrier']);
+		// The statistics stop with the call.
+		janus.audio = { ...janus.audio, packetsReceived: 999 };
+		await vi.advanceTimersByTimeAsync(5_000);
+		expect(phone.stats?.packetsReceived).toBe(100);
+	});
+
+	test('F30 a transfer the server refuses (a number without call.outbound) keeps the call as it was and says why', async () => {
+		const { janus, phone, ended } = await talking();
+		janus.emit({ type: 'held' });
+		janus.refuse('transfer', '403 Numbers outside need the permission call.outbound');
+		phone.transfer('057188884321');
+		expect(phone.call?.phase).toBe('transferring');
+		await flush();
+		expect(phone.error).toBe(CALL_REFUSED);
+		expect(phone.call?.phase).toBe('held');
+		expect(ended).toEqual([]);
+		// An empty target sends nothing.
+		phone.transfer('   ');
+		expect(janus.ops('transfer')).toHaveLength(1);
+	});
+
+	test('F30 rejecting a ringing call declines it with 603, so the ACD offers it on', async () => {
+		const { janus, phone, ended } = await registered();
+		phone.reject();
+		expect(janus.ops('decline')).toEqual([]);
+		janus.emit({ type: 'incoming', from: CALLER, callId: 'reject@carrier' });
+		phone.reject();
+		expect(janus.ops('decline')).toEqual([{ op: 'decline', code: 603 }]);
+		janus.emit({ type: 'hangup', code: 603, reason: 'Decline' });
+		expect(phone.call).toBeNull();
+		// An incoming call that was not answered says nothing went wrong.
+		expect(phone.error).toBe('');
+		expect(ended).toEqual(['reject@carrier']);
+	});
+
+	test('F30 a call whose audio cannot be set up (no microphone) is declined with 488 and says why', async () => {
+		const { janus, phone } = await registered();
+		janus.emit({ type: 'incoming', from: CALLER, callId: 'nomic@carrier' });
+		janus.failAnswer('Requested device not found');
+		phone.answer();
+		await flush();
+		expect(phone.error).toBe('Requested device not found');
+		expect(janus.ops('decline')).toEqual([{ op: 'decline', code: 488 }]);
+	});
+
+	test('F30 the caller hangs up while it rings or talks: the call ends once and the server hears of it', async () => {
+		const { janus, phone, ended } = await registered();
+		janus.emit({ type: 'incoming', from: CALLER, callId: 'cancel@carrier' });
+		janus.emit({ type: 'hangup', code: 487, reason: 'Request Terminated' });
+		expect(phone.call).toBeNull();
+		expect(phone.error).toBe('');
+		janus.emit({ type: 'incoming', from: 'sip:3199@callcenter.local', callId: 'bye@carrier' });
+		expect(phone.call?.peer).toBe('3199');
+		phone.answer();
+		await flush();
+		janus.emit({ type: 'accepted' });
+		janus.emit({ type: 'mediaClosed' });
+		janus.emit({ type: 'hangup', code: 200, reason: 'Session Terminated' });
+		expect(phone.call).toBeNull();
+		expect(ended).toEqual(['cancel@carrier', 'bye@carrier']);
+	});
+
+	test('F30 hanging up sends the hangup; the call ends when Janus says so', async () => {
+		const { janus, phone } = await talking();
+		phone.hangup();
+		expect(janus.ops('hangup')).toHaveLength(1);
+		expect(phone.call?.phase).toBe('talking');
+		janus.emit({ type: 'hangup', code: 200, reason: 'to BYE' });
+		expect(phone.call).toBeNull();
+		phone.hangup();
+		expect(janus.ops('hangup')).toHaveLength(1);
+	});
+});
+
+describe('F30 dialling out', () => {
+	test('F30 dials a number (spaces and dashes dropped) through the proxy; the Call-ID arrives, the called party answers', async () => {
+		const { janus, phone, ended } = await registered();
+		phone.dial('0571-8888 1234');
+		expect(janus.ops('call')).toEqual([{ op: 'call', uri: 'sip:057188881234@callcenter.local' }]);
+		expect(phone.call).toMatchObject({
+			direction: 'out',
+			peer: '057188881234',
+			phase: 'calling',
+			callId: ''
+		});
+		// One call at a time.
+		phone.dial('3199');
+		expect(janus.ops('call')).toHaveLength(1);
+		janus.emit({ type: 'calling', callId: 'out-1@callcenter' });
+		expect(phone.call?.callId).toBe('out-1@callcenter');
+		janus.emit({ type: 'accepted' });
+		expect(phone.call?.phase).toBe('talking');
+		phone.hangup();
+		janus.emit({ type: 'hangup', code: 200, reason: 'to BYE' });
+		expect(phone.error).toBe('');
+		expect(ended).toEqual(['out-1@callcenter']);
+	});
+
+	test('F30 a call that never connects says why (busy, not found)', async () => {
+		const { janus, phone } = await registered();
+		phone.dial('3199');
+		janus.emit({ type: 'calling', callId: 'busy@callcenter' });
+		janus.emit({ type: 'hangup', code: 486, reason: 'Busy Here' });
+		expect(phone.call).toBeNull();
+		expect(phone.error).toBe('486 Busy Here');
+		// The next dial starts clean.
+		phone.dial('3198');
+		expect(phone.error).toBe('');
+	});
+
+	test('F30 a dial the server refuses (a number without call.outbound) leaves no call, says why, and the line stays registered', async () => {
+		const { janus, phone, ended } = await registered();
+		janus.refuse('call', '403 Numbers outside need the permission call.outbound');
+		phone.dial('0571-8888 4321');
+		await flush();
+		expect(phone.call).toBeNull();
+		expect(phone.error).toBe(CALL_REFUSED);
+		expect(phone.line).toBe('registered');
+		expect(ended).toEqual([]);
+		// And the agent may dial again.
+		phone.dial('3199');
+		expect(janus.ops('call')).toHaveLength(2);
+	});
+
+	test('F30 nothing is dialled before the line is registered, or without a number', async () => {
+		const { janus, phone } = setUp();
+		phone.dial('3199');
+		await phone.start();
+		phone.dial('3199');
+		expect(janus.ops('call')).toEqual([]);
+		janus.emit({ type: 'registered' });
+		phone.dial(' - ');
+		expect(janus.ops('call')).toEqual([]);
+		expect(phone.call).toBeNull();
+	});
+});
+
+test('F30 the caller number is the user part of the SIP URI', () => {
+	expect(sipUser('sip:+8657188887777@carrier.example')).toBe('+8657188887777');
+	expect(sipUser('"Agent" <sips:3199@callcenter.local;transport=tls>')).toBe('3199');
+	expect(sipUser('sip:%2B86571@x')).toBe('+86571');
+	expect(sipUser('anonymous')).toBe('anonymous');
+});

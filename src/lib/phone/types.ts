@@ -1,0 +1,112 @@
+/**
+ * F30 the softphone's words: the line, the call and its audio, and the phone transport — the small interface
+ * the softphone drives and `janus-session.ts` implements on janus.js (Janus's SIP plugin over the app's
+ * `/janus` WebSocket). Tests drive the same interface with `fake-janus.ts`.
+ */
+
+export type LineState = 'off' | 'connecting' | 'registered' | 'failed';
+
+export type CallPhase = 'incoming' | 'calling' | 'talking' | 'held' | 'transferring';
+
+export interface PhoneCall {
+	direction: 'in' | 'out';
+	/** The other party's number (user part of the SIP URI). */
+	peer: string;
+	/** SIP Call-ID: the same id the ACD and the ticket use. */
+	callId: string;
+	phase: CallPhase;
+	muted: boolean;
+	startedAt: number;
+	answeredAt: number | null;
+	/** The keypad digits the SIP side has taken during this call, in order. */
+	digits: string;
+}
+
+export interface AudioStats {
+	packetsSent: number;
+	packetsReceived: number;
+	bytesSent: number;
+	bytesReceived: number;
+	/** Seconds, as measured by the receiver. */
+	jitter: number;
+	packetsLost: number;
+}
+
+/** The SIP identity the app issues for this sign-in (`POST /api/telephony/credentials`). */
+export interface PhoneCredentials {
+	/** The agent ID, shown to the called party as the display name. */
+	username: string;
+	password: string;
+	/** `sip:<agent ID>@<domain>` */
+	uri: string;
+	/** Kamailio, through which the agent registers and every call goes. */
+	proxy: string;
+	/** The app's WebSocket path to Janus (`/janus`). */
+	janus: string;
+	/** STUN/TURN for browsers behind NAT (TURN_URLS); empty on a LAN. */
+	iceServers: RTCIceServer[];
+}
+
+/** The server (the `/janus` proxy or Janus) refused a request: nothing happened. */
+export class RequestRefused extends Error {}
+
+/** What the transport reports, as Janus's SIP plugin reports it, in order. */
+export type PhoneEvent =
+	| { type: 'registered' }
+	/** The registrar refused the registration (e.g. "403 Forbidden"). */
+	| { type: 'registrationFailed'; reason: string }
+	/** The SIP plugin refused a request (wrong state, missing element …). */
+	| { type: 'error'; message: string }
+	/** A call rings this phone; `from` is the caller's SIP URI. */
+	| { type: 'incoming'; from: string; callId: string }
+	/** The call this phone dialled is on its way, with its SIP Call-ID. */
+	| { type: 'calling'; callId: string }
+	/** The call is up (answered here or by the called party); media flows. */
+	| { type: 'accepted' }
+	| { type: 'held' }
+	| { type: 'resumed' }
+	/** The SIP side took the oldest keypad digit not yet reported. */
+	| { type: 'dtmfSent' }
+	/** The call ended (either side, or it never connected: busy, not found, declined …). */
+	| { type: 'hangup'; code: number | null; reason: string }
+	/** The call's media was torn down (after a hangup, or when WebRTC failed). */
+	| { type: 'mediaClosed' }
+	/** The connection to Janus went away (Janus restarted, the network dropped). */
+	| { type: 'lost'; reason: string };
+
+/**
+ * One phone line over Janus's SIP plugin. Requests are fire-and-forget where the plugin answers with an
+ * event; the promises settle where the app needs to know whether the server took the request.
+ */
+export interface PhoneTransport {
+	/** Every event of every connection goes to this listener (the softphone's). */
+	listen(listener: (event: PhoneEvent) => void): void;
+	/** Opens the connection (Janus at the app's `path`) and attaches to the SIP plugin. */
+	connect(options: { path: string; iceServers: RTCIceServer[] }): Promise<void>;
+	/** Registers the SIP identity at the proxy; every later call goes through the proxy too. */
+	register(identity: {
+		uri: string;
+		secret: string;
+		proxy: string;
+		displayName: string;
+	}): Promise<void>;
+	/** Dials out (audio only); rejects with `RequestRefused` when the server refused the target. */
+	call(uri: string): Promise<void>;
+	/** Answers the ringing call; rejects when the browser could not set up the audio. */
+	answer(): Promise<void>;
+	/** Declines the ringing call with a SIP status (603 Decline, 488 Not Acceptable Here …). */
+	decline(code: number): void;
+	hangup(): void;
+	hold(): void;
+	resume(): void;
+	/** Mutes or unmutes the microphone; returns whether it is muted now. */
+	setMuted(muted: boolean): boolean;
+	/** One keypad digit to the other party, as SIP INFO. */
+	dtmf(digit: string): void;
+	/** Blind transfer (REFER); rejects with `RequestRefused` when the server refused the target. */
+	transfer(uri: string): Promise<void>;
+	/** The call's audio statistics now, or null without media. */
+	stats(): Promise<AudioStats | null>;
+	/** Ends the connection (Janus then ends its calls and registration); safe when already gone. */
+	close(): void;
+}
