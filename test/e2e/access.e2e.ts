@@ -232,3 +232,60 @@ test('F9 退出所有设备 ends the sign-in on every other browser, which goes 
 	await tablet.close();
 	await office.close();
 });
+
+test('F27 a sign-in the server ended keeps its tickets on the browser for that user only: the next user of the browser cannot open them', async ({
+	page,
+	request
+}) => {
+	const agent = uniqueName('agprv');
+	const clerk = uniqueName('clprv');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	await createUser(request, {
+		username: clerk,
+		roleKey: 'department',
+		departmentId: 'department:engineering'
+	});
+	await signIn(page, agent);
+	await expect(page.getByRole('heading', { name: '坐席工作台' })).toBeVisible();
+	await page.goto('/agent?caller=0571-88885555');
+	const entry = page.getByRole('region', { name: '业务记录' });
+	await entry.getByLabel('服务类型').selectOption({ label: '咨询' });
+	await entry.getByLabel('服务内容').fill('咨询套餐价格（仅本人可见）');
+	await entry.getByRole('button', { name: '中心处理' }).click();
+	const done = page.getByRole('status').filter({ hasText: '已由中心处理完毕' });
+	const number = /业务 (\S+) 已由/.exec((await done.textContent()) ?? '')![1]!;
+
+	// An administrator ends the agent's sign-in; the browser is left as it was, not signed out.
+	await request.post('/api/session', { data: { username: 'admin', password: E2E_ADMIN_PASSWORD } });
+	let ticketId = '';
+	await expect
+		.poll(async () => {
+			const list = (await (await request.get('/api/tickets/list')).json()) as {
+				tickets?: { _id: string; number: string }[];
+			};
+			ticketId = list.tickets?.find((t) => t.number === number)?._id ?? '';
+			return ticketId;
+		}, 'the ticket to reach the server')
+		.not.toBe('');
+	const forced = await request.post(
+		`/api/users/${encodeURIComponent(`user:${agent.toLowerCase()}`)}/sign-out`,
+		{ data: {} }
+	);
+	expect(forced.status(), await forced.text()).toBe(200);
+	await request.delete('/api/session');
+	await expect(page).toHaveURL(/\/login$/, { timeout: 20_000 });
+
+	// The next user of this browser, a department clerk, cannot open the agent's ticket.
+	await signIn(page, clerk);
+	await expect(page.getByRole('heading', { name: '部门业务' })).toBeVisible();
+	await page.goto(`/tickets/${encodeURIComponent(ticketId)}`);
+	await expect(page.getByRole('alert')).toBeVisible();
+	await expect(page.getByText('咨询套餐价格（仅本人可见）')).toHaveCount(0);
+	await page.getByRole('button', { name: '退出', exact: true }).click();
+
+	// The agent, back on this browser, still has it.
+	await signIn(page, agent);
+	await expect(
+		page.getByRole('table', { name: '我记录的业务' }).getByRole('row').filter({ hasText: number })
+	).toBeVisible();
+});

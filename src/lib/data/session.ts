@@ -11,12 +11,22 @@ import {
 	type Workstation
 } from '$lib/cache/db';
 import { destroyConfigReplica, startConfigSync, stopConfigSync } from '$lib/replication/config-db';
-import { destroyTicketReplica, startTicketSync, stopTicketSync } from '$lib/replication/tickets-db';
+import {
+	destroyTicketReplica,
+	noteSharedReplicaOwner,
+	startTicketSync,
+	stopTicketSync
+} from '$lib/replication/tickets-db';
 import { startHealthReports, stopHealthReports } from './device-health';
 import { ensureDeviceCode } from '$lib/data/tickets';
 import { session } from '$lib/state/session.svelte';
 import { i18n, isLocale, type Locale } from '$lib/i18n/index.svelte';
-import type { PendingAccount, Registration, SessionUser } from '#shared/schemas/user';
+import {
+	userIdOf,
+	type PendingAccount,
+	type Registration,
+	type SessionUser
+} from '#shared/schemas/user';
 import type { HomeKind } from '#shared/permissions';
 
 interface SessionAnswer {
@@ -46,7 +56,7 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 	session.isOfflineCopy = offlineCopy;
 	if (answer && !answer.user.mustChangePassword) {
 		startConfigSync();
-		startTicketSync();
+		startTicketSync({ userId: answer.user.id });
 		if (offlineCopy) startHealthReports();
 		else {
 			void ensureDeviceCode()
@@ -60,7 +70,10 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 export async function restoreSession(): Promise<void> {
 	const locale = await localePreference.get().catch(() => undefined);
 	if (isLocale(locale)) i18n.setLocale(locale);
-	session.extension = (await workstation.get().catch(() => undefined))?.extension ?? '';
+	const remembered = await workstation.get().catch(() => undefined);
+	session.extension = remembered?.extension ?? '';
+	// The replica of an earlier version is the browser's last user's (see tickets-db).
+	noteSharedReplicaOwner(remembered ? userIdOf(remembered.username) : null);
 	if (await pendingSignOut.get().catch(() => false)) {
 		// Signed out while offline: the cookie may still be valid on the server, so end it now.
 		try {
@@ -95,6 +108,8 @@ export async function signIn(input: {
 		method: 'POST',
 		body: { username: input.username, password: input.password }
 	});
+	const remembered = await workstation.get().catch(() => undefined);
+	noteSharedReplicaOwner(remembered ? userIdOf(remembered.username) : null);
 	await workstation.set({
 		username: answer.user.username,
 		agentId: answer.user.agentId,

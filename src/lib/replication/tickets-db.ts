@@ -6,6 +6,11 @@
  * The replica lives in PouchDB's `indexeddb` adapter because it can purge: finished work orders and closed
  * tickets leave the device after the retention window (`#shared/tickets/retention`) without a deletion that
  * would replicate to the server. Replicas of the older `idb` adapter are moved over once, unsynced work included.
+ *
+ * Each user has a replica of their own on a shared browser (its name carries the user): a sign-in that ended
+ * without signing out (elsewhere, expired, a password reset) keeps that user's unsynced work on the device,
+ * and the next user of the browser never sees it (issue #13). The one replica of earlier versions belongs to
+ * the last user of the browser and becomes theirs.
  */
 import { backOff } from './backoff';
 import PouchDB from 'pouchdb-browser';
@@ -20,12 +25,17 @@ import { syncRemote } from './remote';
 
 PouchDB.plugin(IndexedDbAdapter);
 
-const LOCAL_NAME = 'cc-tickets-v2';
+/** The replica of one user: `cc-tickets-v2-<hash of the user id>`. */
+const LOCAL_PREFIX = 'cc-tickets-v2';
+/** The one replica of earlier versions (`indexeddb`), and the one before it (`idb`). */
+const SHARED_NAME = 'cc-tickets-v2';
 const LEGACY_NAME = 'cc-tickets';
+/** Who the replicas of earlier versions belong to (the browser's last user, noted once). */
+const SHARED_OWNER_KEY = 'cc-tickets-shared-owner';
 const BATCH_SIZE = 500;
 const RETENTION_EVERY_MS = 6 * 3_600_000;
 
-const PENDING_KEY = 'cc-tickets-pushed-seq';
+const PENDING_PREFIX = 'cc-tickets-pushed-seq';
 
 interface EventEmitterLike {
 	on(event: string, listener: (info: unknown) => void): unknown;
@@ -36,35 +46,78 @@ type PurgeableDb = PouchDB.Database<TicketDoc> & {
 };
 
 let local: Promise<PurgeableDb> | null = null;
+/** The user whose replica `local` is. */
+let owner: string | null = null;
 let replication: PouchDB.Replication.Sync<TicketDoc> | null = null;
 let localChanges: PouchDB.Core.Changes<TicketDoc> | null = null;
 let retentionTimer: ReturnType<typeof setInterval> | null = null;
 let stopped = true;
 const listeners = new Set<() => void>();
 
+/** A short, stable name part for a user id (FNV-1a, 64 bits): not a secret, just not the name itself. */
+function userKey(userId: string): string {
+	let h = 0xcbf29ce484222325n;
+	for (const byte of new TextEncoder().encode(userId)) {
+		h ^= BigInt(byte);
+		h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+	}
+	return h.toString(16).padStart(16, '0');
+}
+
+/** Where this user's last pushed sequence is kept. */
+const pendingKey = () => `${PENDING_PREFIX}-${userKey(owner ?? '')}`;
+
 function db(): Promise<PurgeableDb> {
-	local ??= open();
+	if (!owner) return Promise.reject(new Error('no user: the replica is opened at sign-in'));
+	local ??= open(owner);
 	return local;
 }
 
-async function open(): Promise<PurgeableDb> {
-	const current = new PouchDB<TicketDoc>(LOCAL_NAME, { adapter: 'indexeddb' }) as PurgeableDb;
-	const names = (await indexedDB.databases?.().catch(() => [])) ?? [];
-	if (names.some((d) => d.name === `_pouch_${LEGACY_NAME}`)) {
-		// Everything the old replica held, unsynced edits and conflicts too, before it goes.
-		const legacy = new PouchDB<TicketDoc>(LEGACY_NAME, { adapter: 'idb' });
-		await legacy.replicate.to(current);
-		await legacy.destroy();
-		localStorage.removeItem(PENDING_KEY);
+async function open(user: string): Promise<PurgeableDb> {
+	const current = new PouchDB<TicketDoc>(`${LOCAL_PREFIX}-${userKey(user)}`, {
+		adapter: 'indexeddb'
+	}) as PurgeableDb;
+	const names = new Set(((await indexedDB.databases?.().catch(() => [])) ?? []).map((d) => d.name));
+	const shared = names.has(`_pouch_${SHARED_NAME}`);
+	const legacy = names.has(`_pouch_${LEGACY_NAME}`);
+	if ((shared || legacy) && localStorage.getItem(SHARED_OWNER_KEY) === user) {
+		// Everything the old replicas held, unsynced edits and conflicts too, before they go.
+		for (const [name, adapter] of [
+			[LEGACY_NAME, 'idb'],
+			[SHARED_NAME, 'indexeddb']
+		] as const) {
+			if (!names.has(`_pouch_${name}`)) continue;
+			const old = new PouchDB<TicketDoc>(name, { adapter });
+			await old.replicate.to(current);
+			await old.destroy();
+		}
+		localStorage.removeItem(PENDING_PREFIX);
+		localStorage.removeItem(SHARED_OWNER_KEY);
 	}
 	return current;
+}
+
+/**
+ * Notes who the replica of an earlier version belongs to: the user this browser last signed in, before a
+ * new sign-in replaces that. Called by the session code with the last session it knew.
+ */
+export function noteSharedReplicaOwner(lastUser: string | null): void {
+	if (lastUser && !localStorage.getItem(SHARED_OWNER_KEY)) {
+		localStorage.setItem(SHARED_OWNER_KEY, lastUser);
+	}
 }
 
 function notify() {
 	for (const l of listeners) l();
 }
 
-export function startTicketSync(): void {
+/** Starts live two-way replication of this user's replica (idempotent for the same user). */
+export function startTicketSync({ userId }: { userId: string }): void {
+	if (owner !== userId) {
+		stopTicketSync();
+		local = null;
+		owner = userId;
+	}
 	if (!stopped) return;
 	stopped = false;
 	void db().then(async (local) => {
@@ -115,14 +168,14 @@ function startReplication(local: PurgeableDb) {
 
 /** Local writes up to this sequence have been pushed to the server. */
 function pushedUpTo(seq: string | number) {
-	localStorage.setItem(PENDING_KEY, String(seq));
+	localStorage.setItem(pendingKey(), String(seq));
 	void countPending();
 }
 
 /** Ids of the documents with local changes the server does not have yet. */
 async function unsyncedIds(): Promise<Set<string>> {
 	// The adapters number their sequence; stored as text, it must be a number again.
-	const stored = localStorage.getItem(PENDING_KEY) ?? '0';
+	const stored = localStorage.getItem(pendingKey()) ?? '0';
 	const since = /^\d+$/.test(stored) ? Number(stored) : stored;
 	const { results } = await (await db()).changes({ since, limit: 10_000 });
 	return new Set(results.map((r) => r.id));
@@ -225,7 +278,9 @@ export function onTicketsChange(listener: () => void): () => void {
 
 export async function destroyTicketReplica(): Promise<void> {
 	stopTicketSync();
+	if (!owner) return;
 	await (await db()).destroy();
-	localStorage.removeItem(PENDING_KEY);
+	localStorage.removeItem(pendingKey());
 	local = null;
+	owner = null;
 }

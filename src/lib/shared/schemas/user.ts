@@ -11,6 +11,9 @@ export function normalizeUsername(username: string): string {
 	return username.normalize('NFKC').trim().toLowerCase();
 }
 
+/** A user's document id: the user name, normalised (so a name is unique whatever its case and width). */
+export const userIdOf = (username: string) => `user:${normalizeUsername(username)}`;
+
 const trimmed = (max: number, code = 'too_long') =>
 	v.pipe(v.string('required'), v.trim(), v.maxLength(max, code));
 
