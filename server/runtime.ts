@@ -149,7 +149,7 @@ export async function createRuntime(config: Config) {
 			hotlines: config.sip.hotlines
 		}),
 		isAgent: async (id) =>
-			(await store.db('users').view('app', 'users_by_agent_id', { key: id })).rows.length > 0,
+			(await store.db('users').view('users_by_agent_id', { key: id })).rows.length > 0,
 		acdCall: (agentId, sipCallId) => {
 			const agent = telephony.phone?.acd.agent(agentId);
 			const busy = agent?.state === 'ringing' || agent?.state === 'talking';

@@ -31,7 +31,7 @@ export const auditRoutes = ({ store }: AppDeps) =>
 	new Hono<AppEnv>().use(requirePermission('admin.audit')).get('/', async (c) => {
 		const q = parseOrThrow(AuditQuery, c.req.query());
 		// Ids are `audit:<ISO time>:<uuid>`, so a key range is a time range, newest first.
-		const res = await store.db<AuditDoc>('audit').list({
+		const res = await store.db<AuditDoc>('audit').allDocs({
 			descending: true,
 			startkey: q.to ? `audit:${q.to}T\ufff0` : 'audit:\ufff0',
 			endkey: q.from ? `audit:${q.from}` : 'audit:',

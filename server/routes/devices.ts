@@ -51,7 +51,7 @@ export const deviceRoutes = ({ store, config }: AppDeps) =>
 		.use(requireUser())
 		// Every device, what it holds and what waits on it — before the outage, not after (DESIGN.md, CHT).
 		.get('/health', requirePermission('admin.settings'), async (c) => {
-			const res = await store.db<DeviceHealthDoc>('users').list({
+			const res = await store.db<DeviceHealthDoc>('users').allDocs({
 				startkey: 'device:',
 				endkey: 'device:\ufff0',
 				include_docs: true
@@ -64,7 +64,7 @@ export const deviceRoutes = ({ store, config }: AppDeps) =>
 		})
 		// Conflicts the union-of-events rule could not merge, with every version (DESIGN.md: surface the rest).
 		.get('/conflicts', requirePermission('admin.settings'), async (c) => {
-			const res = await store.db<UnresolvedConflict>('audit').list({
+			const res = await store.db<UnresolvedConflict>('audit').allDocs({
 				startkey: 'conflict:',
 				endkey: 'conflict:\ufff0',
 				include_docs: true

@@ -15,7 +15,7 @@ export const registerRoutes = ({ accounts, store, limiter, config }: AppDeps) =>
 		.get('/departments', async (c) => {
 			const res = await store
 				.db<DepartmentDoc>('config')
-				.list({ startkey: 'department:', endkey: 'department:\ufff0', include_docs: true });
+				.allDocs({ startkey: 'department:', endkey: 'department:\ufff0', include_docs: true });
 			const departments = res.rows.flatMap((r) =>
 				r.doc && r.doc.type === 'department'
 					? [{ id: r.doc._id, name: r.doc.name, parentId: r.doc.parentId, order: r.doc.order }]

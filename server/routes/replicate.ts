@@ -34,11 +34,7 @@ export const replicateRoutes = (deps: AppDeps) => {
 	async function accounts(ids: string[]): Promise<Map<string, Account>> {
 		const out = new Map<string, Account>();
 		if (ids.length === 0) return out;
-		const found = await store.db<Account>('users').fetch({ keys: ids });
-		for (const row of found.rows) {
-			if ('doc' in row && row.doc) out.set(row.key, row.doc);
-		}
-		return out;
+		return store.db<Account>('users').getMany(ids);
 	}
 
 	async function policyOf(c: Context<AppEnv>, dbKey: string): Promise<ReplicationPolicy | null> {

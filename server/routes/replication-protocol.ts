@@ -8,11 +8,18 @@
 import type { Context } from 'hono';
 import { createHash } from 'node:crypto';
 import type { AppEnv } from '../context';
-import type { DbKey, Store } from '../store';
+import {
+	StoreError,
+	type BulkResult,
+	type Database,
+	type DbKey,
+	type Doc,
+	type Store
+} from '../store';
 import { eventFingerprint } from '#shared/tickets/ticket';
 import type { TicketEvent } from '#shared/tickets/events';
 
-export type Doc = { _id: string; _rev?: string; _deleted?: boolean; [key: string]: unknown };
+export type { Doc };
 
 /** What the store already holds of a document that a caller writes. */
 export interface Existing {
@@ -112,11 +119,17 @@ const CHECKPOINT_FIELDS = new Set([
 	'replicator',
 	'version'
 ]);
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
 export const couchError = (status: number, error: string, reason: string) =>
 	new Response(JSON.stringify({ error, reason }), {
 		status,
+		headers: { 'content-type': 'application/json' }
+	});
+
+/** The store's own refusal, handed on as it answered it. */
+const storeAnswer = (err: StoreError) =>
+	new Response(JSON.stringify(err.body), {
+		status: err.statusCode,
 		headers: { 'content-type': 'application/json' }
 	});
 
@@ -206,33 +219,27 @@ export function replicationHandler({
 	 * (costing that replication a restart from zero, never data). The list lives in its own `_local`
 	 * document per caller, written only when a checkpoint is new.
 	 */
-	async function keepCheckpoint(dbName: string, owner: string, storeId: string): Promise<void> {
-		const indexPath = `/${dbName}/_local/ck-owner-${createHash('sha256').update(owner).digest('hex')}`;
+	async function keepCheckpoint(db: Database, owner: string, storeId: string): Promise<void> {
+		const indexId = `ck-owner-${createHash('sha256').update(owner).digest('hex')}`;
 		for (let attempt = 0; attempt < 3; attempt++) {
-			const res = await store.fetch(indexPath, { headers: JSON_HEADERS });
-			const index = res.ok
-				? ((await res.json()) as { _rev: string; ids: string[] })
-				: { _rev: undefined, ids: [] as string[] };
+			const index = (await db.local.get<{ ids: string[] }>(indexId).catch(() => null)) ?? {
+				_rev: undefined,
+				ids: [] as string[]
+			};
 			if (index.ids.includes(storeId)) return;
 			const ids = [...index.ids, storeId];
 			const evicted = ids.splice(
 				0,
 				Math.max(0, ids.length - REPLICATION_LIMITS.checkpointsPerOwner)
 			);
-			const written = await store.fetch(indexPath, {
-				method: 'PUT',
-				headers: JSON_HEADERS,
-				body: JSON.stringify({ ids, ...(index._rev ? { _rev: index._rev } : {}) })
-			});
-			if (written.status === 409) continue; // another checkpoint of this caller at the same moment
-			for (const id of evicted) {
-				const old = await store.fetch(`/${dbName}/_local/${id}`, { headers: JSON_HEADERS });
-				if (!old.ok) continue;
-				const { _rev } = (await old.json()) as { _rev: string };
-				await store.fetch(`/${dbName}/_local/${id}?rev=${encodeURIComponent(_rev)}`, {
-					method: 'DELETE'
-				});
+			try {
+				await db.local.put(indexId, { ids, ...(index._rev ? { _rev: index._rev } : {}) });
+			} catch (err) {
+				// Another checkpoint of this caller at the same moment.
+				if (err instanceof StoreError && err.statusCode === 409) continue;
+				if (!(err instanceof StoreError)) throw err;
 			}
+			for (const id of evicted) await db.local.remove(id);
 			return;
 		}
 	}
@@ -263,25 +270,19 @@ export function replicationHandler({
 	 * the surrounding list), the store's own bytes when nothing is withheld.
 	 */
 	async function bulkGetChunk(
-		dbName: string,
+		db: Database,
 		policy: ReplicationPolicy,
 		docs: { id: string; rev?: string }[],
 		params: URLSearchParams
 	): Promise<string> {
-		const res = await store.fetch(`/${dbName}/_bulk_get?${params}`, {
-			method: 'POST',
-			headers: JSON_HEADERS,
-			body: JSON.stringify({ docs })
-		});
-		if (!res.ok) throw new Error(`store _bulk_get answered ${res.status}`);
-		const text = await res.text();
+		const text = await db.bulkGet(docs, params);
 		const body = JSON.parse(text) as {
 			results: { id: string; docs: ({ ok: Doc } | { error: unknown })[] }[];
 		};
 		const deletedIds = body.results
 			.filter((r) => r.docs.some((d) => 'ok' in d && d.ok._deleted))
 			.map((r) => r.id);
-		const current = await winners(dbName, deletedIds);
+		const current = await db.getMany(deletedIds);
 		let withheld = false;
 		for (const result of body.results) {
 			result.docs = result.docs.map((d) => {
@@ -305,7 +306,7 @@ export function replicationHandler({
 	 * the current one is sent), so one request never holds more than two chunks in memory.
 	 */
 	async function streamBulkGet(
-		dbName: string,
+		db: Database,
 		policy: ReplicationPolicy,
 		docs: { id: string; rev?: string }[],
 		params: URLSearchParams
@@ -314,7 +315,7 @@ export function replicationHandler({
 		const chunks: { id: string; rev?: string }[][] = [];
 		for (let i = 0; i < docs.length; i += size) chunks.push(docs.slice(i, i + size));
 		const fetchChunk = (i: number) =>
-			i < chunks.length ? bulkGetChunk(dbName, policy, chunks[i]!, params) : null;
+			i < chunks.length ? bulkGetChunk(db, policy, chunks[i]!, params) : null;
 		// The first chunk before answering, so that a failing store is a proper error status.
 		let next = fetchChunk(0);
 		const first = next ? await next : '';
@@ -350,30 +351,13 @@ export function replicationHandler({
 		return new Response(stream, { headers: { 'content-type': 'application/json' } });
 	}
 
-	/** Winning revisions (and their leaf event ids) of the given ids, as the store holds them now. */
-	async function winners(dbName: string, ids: string[]): Promise<Map<string, Doc>> {
-		const out = new Map<string, Doc>();
-		if (ids.length === 0) return out;
-		const res = await store.fetch(`/${dbName}/_all_docs?include_docs=true`, {
-			method: 'POST',
-			headers: JSON_HEADERS,
-			body: JSON.stringify({ keys: ids })
-		});
-		const body = (await res.json()) as { rows: { key: string; doc?: Doc | null }[] };
-		for (const row of body.rows) if (row.doc) out.set(row.key, row.doc);
-		return out;
-	}
-
 	/** For each id with a live winner: the winner, the ids of all events in any leaf, the live leaves. */
-	async function existing(dbName: string, ids: string[]): Promise<Map<string, Existing>> {
+	async function existing(db: Database, ids: string[]): Promise<Map<string, Existing>> {
 		const out = new Map<string, Existing>();
-		const current = await winners(dbName, ids);
+		const current = await db.getMany(ids);
 		await Promise.all(
 			[...current].map(async ([id, winner]) => {
-				const res = await store.fetch(`/${dbName}/${encodeURIComponent(id)}?open_revs=all`, {
-					headers: JSON_HEADERS
-				});
-				const leaves = res.ok ? ((await res.json()) as { ok?: Doc }[]) : [];
+				const leaves = (await db.openRevs(id)) as { ok?: Doc }[];
 				const events = new Map<string, string>();
 				const liveRevs: string[] = [];
 				const live: Existing['leaves'] = [];
@@ -414,7 +398,7 @@ export function replicationHandler({
 		const [dbKey, ...rest] = parts;
 		const policy = await policyOf(c, dbKey!);
 		if (!policy) return couchError(403, 'forbidden', 'Not a replicated database');
-		const dbName = store.dbName(policy.dbKey);
+		const db = store.db(policy.dbKey);
 		const head = rest[0] ?? '';
 
 		// Database info, without counts that would reveal what others hold.
@@ -422,10 +406,9 @@ export function replicationHandler({
 			if (method !== 'GET' && method !== 'HEAD') {
 				return couchError(403, 'forbidden', 'Databases are managed by the server');
 			}
-			const info = (await (await store.fetch(`/${dbName}`)).json()) as { update_seq?: unknown };
 			return c.json({
 				db_name: policy.name,
-				update_seq: info.update_seq ?? 0,
+				update_seq: await db.updateSeq(),
 				instance_start_time: '0'
 			});
 		}
@@ -434,11 +417,9 @@ export function replicationHandler({
 		if (head === '_local' && rest.length === 2) {
 			const clientId = rest[1]!;
 			const storeId = policy.checkpointId(clientId);
-			const storePath = `/${dbName}/_local/${storeId}`;
 			if (method === 'GET') {
-				const res = await store.fetch(storePath, { headers: JSON_HEADERS });
-				if (res.status === 404) return couchError(404, 'not_found', 'missing');
-				const doc = (await res.json()) as Doc;
+				const doc = await db.local.get(storeId);
+				if (!doc) return couchError(404, 'not_found', 'missing');
 				return c.json({ ...doc, _id: `_local/${clientId}` });
 			}
 			if (method === 'PUT') {
@@ -455,17 +436,14 @@ export function replicationHandler({
 				) {
 					return couchError(400, 'bad_request', 'Only replication checkpoints are stored here');
 				}
-				if (ownerOf) await keepCheckpoint(dbName, ownerOf(c), storeId);
-				const res = await store.fetch(storePath, {
-					method: 'PUT',
-					headers: JSON_HEADERS,
-					body: JSON.stringify({ ...doc, _id: `_local/${storeId}` })
-				});
-				const body = (await res.json()) as Record<string, unknown>;
-				return new Response(JSON.stringify(res.ok ? { ...body, id: `_local/${clientId}` } : body), {
-					status: res.status,
-					headers: { 'content-type': 'application/json' }
-				});
+				if (ownerOf) await keepCheckpoint(db, ownerOf(c), storeId);
+				try {
+					const body = await db.local.put(storeId, { ...doc, _id: `_local/${storeId}` });
+					return c.json({ ...body, id: `_local/${clientId}` }, 201);
+				} catch (err) {
+					if (err instanceof StoreError) return storeAnswer(err);
+					throw err;
+				}
 			}
 			return couchError(405, 'method_not_allowed', 'Only GET and PUT');
 		}
@@ -535,10 +513,8 @@ export function replicationHandler({
 			};
 			let res: Response;
 			try {
-				res = await store.fetch(`/${dbName}/_changes?${query}`, {
-					method: 'POST',
-					headers: JSON_HEADERS,
-					body: JSON.stringify({ selector: policy.selector(docIds) }),
+				res = await db.changesFeed(Object.fromEntries(query), {
+					selector: policy.selector(docIds),
 					signal: abort.signal
 				});
 			} catch (err) {
@@ -570,14 +546,9 @@ export function replicationHandler({
 			if (ids.length > REPLICATION_LIMITS.revsDiffDocs || revs > REPLICATION_LIMITS.revsDiffRevs) {
 				return couchError(400, 'bad_request', 'Too many revisions in one request');
 			}
-			const res = await store.fetch(`/${dbName}/_revs_diff`, {
-				method: 'POST',
-				headers: JSON_HEADERS,
-				body: JSON.stringify(asked)
-			});
-			const diff = (await res.json()) as Record<string, { missing: string[] }>;
+			const diff = await db.revsDiff(asked);
 			// Say nothing about documents the caller cannot see: report every asked revision as missing.
-			const current = await winners(dbName, ids);
+			const current = await db.getMany(ids);
 			for (const [id, doc] of current) {
 				if (!doc._deleted && !policy.canRead(doc)) diff[id] = { missing: asked[id] as string[] };
 			}
@@ -588,7 +559,7 @@ export function replicationHandler({
 			const asked = (await c.req.json()) as { docs?: unknown };
 			const wanted = bulkGetRequest(asked?.docs);
 			if (typeof wanted === 'string') return couchError(400, 'bad_request', wanted);
-			return streamBulkGet(dbName, policy, wanted, pick(url, BULK_GET_PARAMS));
+			return streamBulkGet(db, policy, wanted, pick(url, BULK_GET_PARAMS));
 		}
 
 		if (head === '_bulk_docs' && rest.length === 1 && method === 'POST') {
@@ -609,10 +580,10 @@ export function replicationHandler({
 			if (docs.length > REPLICATION_LIMITS.bulkDocs) {
 				return couchError(400, 'bad_request', `At most ${REPLICATION_LIMITS.bulkDocs} documents`);
 			}
-			const held = await existing(dbName, [...new Set(docs.map((d) => d._id))]);
+			const held = await existing(db, [...new Set(docs.map((d) => d._id))]);
 			const check = await policy.checkWrites(docs, held, (ids) =>
 				existing(
-					dbName,
+					db,
 					ids.filter((id) => !held.has(id))
 				)
 			);
@@ -631,20 +602,14 @@ export function replicationHandler({
 			});
 			let written: Doc[] = [];
 			try {
-				let stored: { id?: string; rev?: string; error?: string }[] = [];
+				let stored: BulkResult[] = [];
 				if (accepted.length > 0) {
-					const res = await store.fetch(`/${dbName}/_bulk_docs`, {
-						method: 'POST',
-						headers: JSON_HEADERS,
-						body: JSON.stringify({ docs: accepted, new_edits: false })
-					});
-					if (!res.ok) {
-						return new Response(relay(res.body), {
-							status: res.status,
-							headers: { 'content-type': 'application/json' }
-						});
+					try {
+						stored = await db.bulkDocs(accepted, { newEdits: false });
+					} catch (err) {
+						if (err instanceof StoreError) return storeAnswer(err);
+						throw err;
 					}
-					stored = (await res.json()) as typeof stored;
 				}
 				// With new_edits: false the store lists only the revisions it did not store.
 				const failed = new Set(stored.filter((r) => r.error).map((r) => `${r.id} ${r.rev}`));
@@ -657,16 +622,10 @@ export function replicationHandler({
 
 		// A single document by id (PouchDB's fallback when _bulk_get is missing): never design docs.
 		if (rest.length === 1 && !head.startsWith('_') && method === 'GET') {
-			const res = await store.fetch(
-				`/${dbName}/${encodeURIComponent(head)}?${pick(url, DOC_PARAMS)}`,
-				{
-					headers: JSON_HEADERS
-				}
-			);
-			if (!res.ok) return couchError(404, 'not_found', 'missing');
-			const body = (await res.json()) as Doc | ({ ok: Doc } | { missing: string })[];
+			const body = await db.read(head, pick(url, DOC_PARAMS));
+			if (!body) return couchError(404, 'not_found', 'missing');
 			if (Array.isArray(body)) {
-				const current = await winners(dbName, [head]);
+				const current = await db.getMany([head]);
 				const visible = policy.canRead(current.get(head) ?? { _id: head });
 				return c.json(
 					body.map((entry) =>
@@ -686,16 +645,17 @@ export function replicationHandler({
 			(method === 'GET' || method === 'HEAD')
 		) {
 			const rev = url.searchParams.get('rev');
-			const query = rev ? `?rev=${encodeURIComponent(rev)}` : '';
-			const docPath = `/${dbName}/${encodeURIComponent(head)}`;
-			const docRes = await store.fetch(docPath + query, { headers: JSON_HEADERS });
-			const doc = docRes.ok ? ((await docRes.json()) as Doc) : null;
+			const read = await db.read(head, new URLSearchParams(rev ? { rev } : {}));
+			const doc = read && !Array.isArray(read) ? read : null;
 			const file = rest[1]!;
 			if (!doc || !policy.canRead(doc) || !(doc._attachments as Record<string, unknown>)?.[file]) {
 				return couchError(404, 'not_found', 'missing');
 			}
-			const res = await store.fetch(`${docPath}/${encodeURIComponent(file)}${query}`, { method });
-			if (!res.ok) return couchError(404, 'not_found', 'missing');
+			const res = await db.attachment(head, file, {
+				...(rev ? { rev } : {}),
+				method: method === 'HEAD' ? 'HEAD' : 'GET'
+			});
+			if (!res) return couchError(404, 'not_found', 'missing');
 			return new Response(relay(res.body), {
 				status: 200,
 				headers: {

@@ -121,7 +121,7 @@ export const telephonyRoutes = (deps: AppDeps) =>
 			const { from, to } = c.req.valid('query');
 			const start = new Date(`${from}T00:00:00+08:00`);
 			const end = new Date(Date.parse(`${to}T00:00:00+08:00`) + 86_400_000);
-			const rows = await deps.store.db<CallFacts>('calls').list({
+			const rows = await deps.store.db<CallFacts>('calls').allDocs({
 				startkey: `call:${start.toISOString()}`,
 				endkey: `call:${end.toISOString()}`,
 				include_docs: true

@@ -80,7 +80,7 @@ export const ticketRoutes = ({ store, configAdmin }: AppDeps) => {
 		if ((Date.parse(to) - Date.parse(from)) / 86_400_000 >= MAX_RANGE_DAYS) {
 			throw refuse('range_too_long', `A period is at most ${MAX_RANGE_DAYS} days`);
 		}
-		const res = await store.db<TicketDoc>('tickets').view('app', 'tickets_by_created', {
+		const res = await store.db<TicketDoc>('tickets').view('tickets_by_created', {
 			startkey: dayEnd(to),
 			endkey: dayStart(from),
 			descending: true,
@@ -162,7 +162,7 @@ export const ticketRoutes = ({ store, configAdmin }: AppDeps) => {
 				const lookups = [
 					...(phone.length >= 3
 						? [
-								db.view('app', 'tickets_by_caller', {
+								db.view('tickets_by_caller', {
 									key: phone,
 									include_docs: true,
 									limit: HISTORY_LIMIT
@@ -171,7 +171,7 @@ export const ticketRoutes = ({ store, configAdmin }: AppDeps) => {
 						: []),
 					...(query.customerId.length > 0
 						? [
-								db.view('app', 'tickets_by_customer', {
+								db.view('tickets_by_customer', {
 									keys: query.customerId,
 									include_docs: true,
 									limit: HISTORY_LIMIT
@@ -224,10 +224,8 @@ export const ticketRoutes = ({ store, configAdmin }: AppDeps) => {
 					throw new AppError('not_found', 404, 'No such attachment');
 				}
 				// The tablet names every attachment's one file `photo` (see src/lib/data/work-orders.ts).
-				const res = await store.fetch(
-					`/${store.dbName('tickets')}/${encodeURIComponent(attId)}/photo`
-				);
-				if (!res.ok || !res.body) throw new AppError('not_found', 404, 'No such attachment');
+				const res = await store.db('tickets').attachment(attId, 'photo');
+				if (!res?.body) throw new AppError('not_found', 404, 'No such attachment');
 				return new Response(res.body, {
 					headers: attachmentHeaders(res.headers.get('content-type'))
 				});

@@ -177,7 +177,7 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 
 	async function checkAgentId(agentId: string, id: string) {
 		if (!agentId) return;
-		const taken = await users.view('app', 'users_by_agent_id', { key: agentId });
+		const taken = await users.view('users_by_agent_id', { key: agentId });
 		if (taken.rows.some((r) => r.id !== id)) {
 			throw new AppError('validation', 409, 'This agent ID is taken', {
 				field: 'agentId',
@@ -193,8 +193,8 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 	const index = { seq: '0' as string | number, users: new Map<string, UserDoc>() };
 	let catchingUp: Promise<void> | null = null;
 	async function catchUp(): Promise<void> {
-		const res = await users.changes({ since: String(index.seq), include_docs: true });
-		for (const change of res.results as { id: string; deleted?: boolean; doc?: UserDoc }[]) {
+		const res = await users.changes({ since: String(index.seq), include_docs: 'true' });
+		for (const change of res.results) {
 			if (change.deleted || !change.doc) index.users.delete(change.id);
 			else if (change.doc.type === 'user') index.users.set(change.id, change.doc);
 		}
@@ -445,7 +445,7 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 		},
 
 		async listPending(): Promise<PendingAccount[]> {
-			const res = await users.view<null>('app', 'users_by_status', {
+			const res = await users.view('users_by_status', {
 				key: 'pending',
 				include_docs: true
 			});

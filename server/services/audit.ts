@@ -15,7 +15,7 @@ export function createAudit(store: Store) {
 	return {
 		async record(entry: AuditEntry): Promise<void> {
 			const at = new Date().toISOString();
-			await db.insert({ _id: `audit:${at}:${randomUUID()}`, type: 'audit', at, ...entry } as never);
+			await db.insert({ _id: `audit:${at}:${randomUUID()}`, type: 'audit', at, ...entry });
 		}
 	};
 }

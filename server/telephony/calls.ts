@@ -56,7 +56,7 @@ export function startCallHandling(o: CallHandlingOptions) {
 	async function restoreToday() {
 		const start = new Date();
 		start.setHours(0, 0, 0, 0);
-		const rows = await calls.list({
+		const rows = await calls.allDocs({
 			startkey: `call:${start.toISOString()}`,
 			endkey: 'call:\ufff0',
 			include_docs: true
@@ -74,7 +74,7 @@ export function startCallHandling(o: CallHandlingOptions) {
 		const history =
 			phone.length >= 3
 				? (
-						await o.store.db<TicketDoc>('tickets').view('app', 'tickets_by_caller', {
+						await o.store.db<TicketDoc>('tickets').view('tickets_by_caller', {
 							key: phone,
 							include_docs: true,
 							limit: HISTORY_LIMIT

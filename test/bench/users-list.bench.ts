@@ -40,7 +40,7 @@ try {
 				updatedAt: now
 			};
 		});
-		await users.bulk({ docs });
+		await users.bulkDocs(docs);
 	}
 	const cookie = await server.signIn('admin', 'integration-admin');
 	const queries = {

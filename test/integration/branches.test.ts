@@ -330,10 +330,8 @@ describe('F29 branch offices', () => {
 		await expect
 			.poll(
 				async () => {
-					const res = await store.fetch(
-						`/${store.dbName('tickets')}/${encodeURIComponent('att:ticket:br-1:p1')}/photo`
-					);
-					return res.ok ? Buffer.from(await res.arrayBuffer()).toString('base64') : res.status;
+					const res = await store.db('tickets').attachment('att:ticket:br-1:p1', 'photo');
+					return res ? Buffer.from(await res.arrayBuffer()).toString('base64') : 404;
 				},
 				{ timeout: CONVERGE_MS }
 			)
@@ -405,10 +403,10 @@ describe('F29 branch offices', () => {
 			};
 			const before = await seenAt();
 			expect(before).not.toBeNull();
-			const audit = `/${hq.runtime.deps.store.dbName('audit')}/_local/branches-seen`;
+			const audit = hq.runtime.deps.store.db('audit');
 			await expect
-				.poll(async () => (await hq.runtime.deps.store.fetch(audit)).status, { timeout: 5_000 })
-				.toBe(200);
+				.poll(async () => (await audit.local.get('branches-seen')) !== null, { timeout: 5_000 })
+				.toBe(true);
 			await hq.close();
 			hq = await startTestServer(env);
 			expect(await seenAt()).toBe(before);
@@ -579,10 +577,8 @@ describe('F29 branch offices', () => {
 		await expect
 			.poll(
 				async () => {
-					const res = await store.fetch(
-						`/${store.dbName('tickets')}/${encodeURIComponent(photo._id)}/photo`
-					);
-					return res.ok ? Buffer.from(await res.arrayBuffer()).toString('base64') : res.status;
+					const res = await store.db('tickets').attachment(photo._id, 'photo');
+					return res ? Buffer.from(await res.arrayBuffer()).toString('base64') : 404;
 				},
 				{ timeout: CONVERGE_MS }
 			)

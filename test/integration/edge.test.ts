@@ -207,24 +207,26 @@ describe('#13 a signed-in user on /sync', () => {
 	});
 
 	it('a live feed’s heartbeat, timeout and limit are clamped, and one user holds only so many', async () => {
-		const store = server.runtime.deps.store;
-		const original = store.fetch;
-		const asked: string[] = [];
-		store.fetch = (path, init) => {
-			if (path.includes('/_changes?')) asked.push(path);
-			return original(path, init);
+		// What the door asks the store for.
+		const tickets = server.runtime.deps.store.db('tickets');
+		const original = tickets.changesFeed;
+		const asked: Parameters<typeof original>[0][] = [];
+		tickets.changesFeed = (params, options) => {
+			asked.push(params);
+			return original(params, options);
 		};
 		try {
 			const res = await sync('/_changes?feed=normal&heartbeat=1&timeout=99999999&limit=1000000');
 			expect(res.status).toBe(200);
 			await res.text();
 		} finally {
-			store.fetch = original;
+			tickets.changesFeed = original;
 		}
-		const query = new URL(`http://x${asked[0]}`).searchParams;
-		expect(query.get('heartbeat')).toBe(String(REPLICATION_LIMITS.heartbeatMinMs));
-		expect(query.get('timeout')).toBe(String(REPLICATION_LIMITS.feedTimeoutMaxMs));
-		expect(query.get('limit')).toBe(String(REPLICATION_LIMITS.changesLimit));
+		expect(asked[0]).toMatchObject({
+			heartbeat: String(REPLICATION_LIMITS.heartbeatMinMs),
+			timeout: String(REPLICATION_LIMITS.feedTimeoutMaxMs),
+			limit: String(REPLICATION_LIMITS.changesLimit)
+		});
 
 		const feeds = Array.from(
 			{ length: REPLICATION_LIMITS.feedsPerOwner },
@@ -411,7 +413,7 @@ describe('#13 a session that ends takes its live connections with it', () => {
 		const users = server.runtime.deps.store.db<{ _id: string; type: string; userId: string }>(
 			'users'
 		);
-		const sessions = await users.view('app', 'sessions_by_user', {
+		const sessions = await users.view('sessions_by_user', {
 			key: 'user:edgeidle',
 			include_docs: true
 		});

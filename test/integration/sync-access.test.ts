@@ -65,16 +65,14 @@ beforeAll(async () => {
 	});
 	admin = await server.signIn('admin', 'integration-admin');
 	const tickets = server.runtime.deps.store.db('tickets');
-	await tickets.bulk({
-		docs: [
-			ticket('center-1', ['department:center']),
-			ticket('own-1', ['user:agent1']),
-			ticket('eng-1', ['department:engineering']),
-			ticket('both-1', ['department:center', 'department:engineering']),
-			ticket('other-1', ['department:network']),
-			{ ...ticket('old-1', ['department:center']), updatedAt: '2000-01-01T00:00:00.000Z' }
-		] as never[]
-	});
+	await tickets.bulkDocs([
+		ticket('center-1', ['department:center']),
+		ticket('own-1', ['user:agent1']),
+		ticket('eng-1', ['department:engineering']),
+		ticket('both-1', ['department:center', 'department:engineering']),
+		ticket('other-1', ['department:network']),
+		{ ...ticket('old-1', ['department:center']), updatedAt: '2000-01-01T00:00:00.000Z' }
+	]);
 });
 
 afterAll(async () => {
@@ -232,7 +230,7 @@ describe('writing tickets', () => {
 		]);
 		const stored = await server.runtime.deps.store
 			.db('tickets')
-			.fetch({ keys: ['ticket:forged-1', 'ticket:wide-1'] });
+			.allDocs({ keys: ['ticket:forged-1', 'ticket:wide-1'], include_docs: true });
 		expect(stored.rows.every((r) => 'error' in r)).toBe(true);
 	});
 

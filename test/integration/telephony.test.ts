@@ -402,7 +402,7 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		await until(async () => {
 			const stored = await server.runtime.deps.store
 				.db<{ agentId: string; outcome: string }>('calls')
-				.list({ include_docs: true });
+				.allDocs({ include_docs: true });
 			return stored.rows.some((r) => r.doc?.agentId === '2001' && r.doc.outcome === 'completed');
 		}, 'the call record stored');
 		// F25 the stored records feed the period's call statistics.

@@ -250,7 +250,7 @@ describe('F28 work orders on crew devices', () => {
 		expect(up.doc_write_failures).toBe(0);
 		const held = await server.runtime.deps.store
 			.db('tickets')
-			.list({ startkey: 'att:ticket:wo-1:big-', endkey: 'att:ticket:wo-1:big-\uffff' });
+			.allDocs({ startkey: 'att:ticket:wo-1:big-', endkey: 'att:ticket:wo-1:big-\uffff' });
 		expect(held.rows).toHaveLength(count);
 		await tablet.destroy();
 	}, 120_000);
