@@ -140,7 +140,7 @@ export function createApp(deps: AppDeps) {
 				{
 					status: 'ok',
 					version: deps.version,
-					store: deps.store.kind,
+					store: deps.storeKind,
 					telephony: deps.telephony(),
 					branch: {
 						servesBranches: deps.branches.center.isCenter,

@@ -33,7 +33,7 @@ async function main() {
 				'  广电呼叫中心 / Call center ' + deps.version,
 				`  URL:       http://${shown}:${port}/` +
 					(shown === 'localhost' ? '  (all interfaces)' : ''),
-				`  Store:     ${deps.store.kind === 'embedded' ? `embedded (${config.dataDir}/store)` : 'Apache CouchDB (COUCHDB_URL)'}`,
+				`  Store:     ${deps.storeKind === 'embedded' ? `embedded (${config.dataDir}/store)` : 'Apache CouchDB (COUCHDB_URL)'}`,
 				`  Telephony: ${deps.telephony().state} — ${deps.telephony().detail}`,
 				`  Web app:   ${deps.config.webDir && existsSync(deps.config.webDir) ? deps.config.webDir : 'not built (run npm run build)'}`
 			];

@@ -23,6 +23,10 @@ import { randomBytes } from 'node:crypto';
 import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
 import { createDeskPhones } from './services/desk-phones';
+import { createTicketReads } from './services/tickets';
+import { createDevices } from './services/devices';
+import { createCallRecords } from './telephony/call-records';
+import { createReplicationDoors } from './replication';
 import { startCallHandling, type CallHandling } from './telephony/calls';
 import { createEventHub } from './services/events';
 import { createJanusProxy } from './telephony/janus-proxy';
@@ -93,6 +97,9 @@ export async function createRuntime(config: Config) {
 		calls: null
 	};
 	const hub = createEventHub();
+	const configAdmin = createConfigAdmin({ store, audit });
+	const tickets = createTicketReads({ store, configAdmin });
+	const callRecords = createCallRecords({ store });
 	const recordings = createRecordings({
 		dir: join(config.dataDir, 'recordings'),
 		enabled: config.recordCalls,
@@ -100,9 +107,11 @@ export async function createRuntime(config: Config) {
 		onReady: (callId) => void telephony.calls?.recorded(callId)
 	});
 
+	const branchRegistry = createBranchRegistry({ store, branches: config.branches });
+	const instanceId = getSecret(config.dataDir, 'instance-id');
 	const deps: AppDeps = {
 		config: { ...config, webDir: config.webDir ?? defaultWebDir(root) },
-		store,
+		storeKind: store.kind,
 		accounts,
 		sessions: createSessions({
 			store,
@@ -110,7 +119,10 @@ export async function createRuntime(config: Config) {
 			idleMs: config.sessionIdleMs
 		}),
 		audit,
-		configAdmin: createConfigAdmin({ store, audit }),
+		configAdmin,
+		tickets,
+		devices: createDevices({ store, branchName: config.center?.name ?? null }),
+		callRecords,
 		customers,
 		limiter: {
 			perPair: createFailureLimiter({
@@ -126,7 +138,14 @@ export async function createRuntime(config: Config) {
 				windowMs: config.login.windowMs
 			})
 		},
-		instanceId: getSecret(config.dataDir, 'instance-id'),
+		instanceId,
+		replication: createReplicationDoors({
+			store,
+			instanceId,
+			configAdmin,
+			branches: branchRegistry,
+			syncWindowMs: config.syncWindowMs
+		}),
 		version,
 		hub,
 		recordings,
@@ -134,7 +153,7 @@ export async function createRuntime(config: Config) {
 		telephony: () => telephony.status,
 		phone: () => telephony.phone,
 		branches: {
-			center: createBranchRegistry({ store, branches: config.branches }),
+			center: branchRegistry,
 			link: config.center ? startBranchLink({ store, center: config.center, log }) : null
 		}
 	};
@@ -176,6 +195,8 @@ export async function createRuntime(config: Config) {
 	return {
 		app: createApp(deps),
 		deps,
+		/** The store itself: for the tests that read or arrange what it holds, and its write count. */
+		store,
 		seeded,
 		firstAdmin,
 		/** The HTTP server's `upgrade` listener: the softphone's WebSocket to Janus (F30). */
@@ -230,7 +251,8 @@ export async function createRuntime(config: Config) {
 					maxWaitMs: config.acd.maxWaitSeconds * 1000,
 					wrapUpMs: config.acd.wrapUpSeconds * 1000,
 					offerMs: config.acd.offerSeconds * 1000,
-					store,
+					callRecords,
+					tickets,
 					customers: customerIndex,
 					hub,
 					log,

@@ -19,7 +19,7 @@ import {
 	type WrittenDoc
 } from '../services/access';
 import type { TicketEvent } from '#shared/tickets/events';
-import type { Doc } from '../routes/replication-protocol';
+import type { Doc } from '../store';
 
 export type BranchDb = 'config' | 'users' | 'tickets';
 export const BRANCH_DBS: readonly BranchDb[] = ['config', 'users', 'tickets'];

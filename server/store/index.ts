@@ -16,6 +16,7 @@ import type { Config } from '../config';
 export {
 	StoreError,
 	type BulkResult,
+	type ChangesParams,
 	type Database,
 	type Doc,
 	type OpenRev,

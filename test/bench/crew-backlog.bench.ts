@@ -94,7 +94,7 @@ try {
 		];
 		seeded.push(buildTicket(id, events, CENTER));
 	}
-	await server.runtime.deps.store.db<TicketDoc>('tickets').bulkDocs(seeded);
+	await server.runtime.store.db<TicketDoc>('tickets').bulkDocs(seeded);
 
 	// Online once: the tablet receives its work orders.
 	const pullStarted = performance.now();
@@ -170,7 +170,7 @@ try {
 	const ms = performance.now() - started;
 
 	// What the store holds now.
-	const onServer = await server.runtime.deps.store
+	const onServer = await server.runtime.store
 		.db<(TicketDoc | AttDoc) & { _attachments?: object }>('tickets')
 		.allDocs({ include_docs: true });
 	const storedComments = onServer.rows

@@ -27,7 +27,8 @@ const ms = (n: number) => `${n.toFixed(n < 10 ? 2 : 0)} ms`;
 
 const server = await startTestServer();
 try {
-	const { store, customers, config } = server.runtime.deps;
+	const { store } = server.runtime;
+	const { customers, config } = server.runtime.deps;
 	// The store's own HTTP door: what this bench measures the server against.
 	const door = store.address();
 	const couch = (path: string, init: RequestInit = {}) =>

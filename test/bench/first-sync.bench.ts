@@ -27,7 +27,7 @@ const deviceThread = new Worker(
 try {
 	const cookie = await server.createUser({ username: 'firstsync', roleKey: 'agent' });
 	const user = 'user:firstsync';
-	const store = server.runtime.deps.store;
+	const store = server.runtime.store;
 
 	// 10,000 tickets of this agent from the last weeks, each with a few events, written straight to the store.
 	const t0 = Date.now() - 20 * 86_400_000;

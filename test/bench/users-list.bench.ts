@@ -10,7 +10,7 @@ const RUNS = 10;
 
 const server = await startTestServer();
 try {
-	const users = server.runtime.deps.store.db('users');
+	const users = server.runtime.store.db('users');
 	const now = new Date().toISOString();
 	const departments = [
 		'department:center',

@@ -428,7 +428,8 @@ export async function fuzzServer({
 }): Promise<FuzzReport> {
 	const started = Date.now();
 	const users = await createRoles(server);
-	const { store, sessions } = server.runtime.deps;
+	const { store } = server.runtime;
+	const { sessions } = server.runtime.deps;
 	/**
 	 * A live session cookie per role. The fuzz signs roles out (DELETE /api/session, sign-out everywhere,
 	 * password resets): a role whose session ended gets a new one before its next request.

@@ -41,7 +41,7 @@ const comment = (id: string, text: string): TicketEvent => ({
 
 /** Two revisions of one document written side by side, as two replicas would leave them. */
 async function conflicting(a: object, b: object) {
-	const results = await server.runtime.deps.store.db('tickets').bulkDocs(
+	const results = await server.runtime.store.db('tickets').bulkDocs(
 		[
 			{ ...a, _rev: '1-aaaa', _revisions: { start: 1, ids: ['aaaa'] } },
 			{ ...b, _rev: '1-bbbb', _revisions: { start: 1, ids: ['bbbb'] } }
@@ -82,7 +82,7 @@ describe('F29 conflicts the union rule cannot merge', () => {
 		expect(listed[0]!.versions).toHaveLength(2);
 
 		// The mergeable one was merged: both comments, no conflict left.
-		const db = server.runtime.deps.store.db<TicketDoc>('tickets');
+		const db = server.runtime.store.db<TicketDoc>('tickets');
 		await expect
 			.poll(async () => (await db.get('ticket:ok', { conflicts: true }))._conflicts ?? [], {
 				timeout: 10_000

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { REPLICATION_LIMITS } from '../../server/routes/replication-protocol';
+import { REPLICATION_LIMITS } from '../../server/replication/limits';
 
 let server: TestServer;
 let admin: string;
@@ -169,7 +169,7 @@ describe('#13 a signed-in user on /sync', () => {
 		});
 
 	it('_bulk_get is bounded, repeats are answered once, and attachments are never inlined', async () => {
-		const tickets = server.runtime.deps.store.db('tickets');
+		const tickets = server.runtime.store.db('tickets');
 		await tickets.insert({
 			_id: 'att:ticket:edge-1:p1',
 			type: 'att',
@@ -208,7 +208,7 @@ describe('#13 a signed-in user on /sync', () => {
 
 	it('a live feed’s heartbeat, timeout and limit are clamped, and one user holds only so many', async () => {
 		// What the door asks the store for.
-		const tickets = server.runtime.deps.store.db('tickets');
+		const tickets = server.runtime.store.db('tickets');
 		const original = tickets.changesFeed;
 		const asked: Parameters<typeof original>[0][] = [];
 		tickets.changesFeed = (params, options) => {
@@ -261,7 +261,7 @@ describe('#13 a signed-in user on /sync', () => {
 			body: JSON.stringify({ docs, new_edits: false })
 		});
 		expect(res.status).toBe(400);
-		const stored = await server.runtime.deps.store
+		const stored = await server.runtime.store
 			.db('tickets')
 			.get('ticket:many-0')
 			.catch(() => null);
@@ -410,9 +410,7 @@ describe('#13 a session that ends takes its live connections with it', () => {
 		const cookie = await server.createUser({ username: 'edgeidle', roleKey: 'agent' });
 		expect((await fetch(`${server.url}/api/session`, { headers: { cookie } })).status).toBe(200);
 		// Nobody used it for two hours (the idle timeout is one).
-		const users = server.runtime.deps.store.db<{ _id: string; type: string; userId: string }>(
-			'users'
-		);
+		const users = server.runtime.store.db<{ _id: string; type: string; userId: string }>('users');
 		const sessions = await users.view('sessions_by_user', {
 			key: 'user:edgeidle',
 			include_docs: true
@@ -497,7 +495,7 @@ describe('#13 sign-in guesses', () => {
 
 describe('#13 stored files and reports', () => {
 	it('an SVG or HTML file in the store is only ever a download, never active content', async () => {
-		const tickets = server.runtime.deps.store.db('tickets');
+		const tickets = server.runtime.store.db('tickets');
 		const ticketId = 'ticket:edge-file';
 		const at = new Date().toISOString();
 		await tickets.insert({

@@ -226,7 +226,7 @@ describe('F28 crew devices', () => {
 			await child.exited;
 			child = null;
 			inProcess = await startTestServer({ DATA_DIR: dataDir });
-			const all = await inProcess.runtime.deps.store
+			const all = await inProcess.runtime.store
 				.db<TicketDoc & { _conflicts?: string[] }>('tickets')
 				.allDocs({ include_docs: true, conflicts: true });
 			const stored = all.rows.flatMap(({ id, doc }) =>

@@ -33,7 +33,7 @@ const crews: Record<string, string> = {};
 type Stored = TicketDoc & { _revisions: { start: number; ids: string[] }; _conflicts?: string[] };
 type Result = { id: string; rev?: string; error?: string; reason?: string };
 
-const tickets = () => server.runtime.deps.store.db<TicketDoc>('tickets');
+const tickets = () => server.runtime.store.db<TicketDoc>('tickets');
 const hash = () => randomBytes(16).toString('hex');
 const t0 = Date.now() - 3_600_000;
 let clock = 0;
@@ -437,7 +437,7 @@ describe('#13 photo documents through /sync', () => {
 		expect(held.rows).toHaveLength(ATTACHMENT_DAILY_COUNT);
 
 		// In bytes: another crew member who already stored nearly the day's bytes (as the ledger says).
-		const audit = server.runtime.deps.store.db('audit');
+		const audit = server.runtime.store.db('audit');
 		const ledger = 'attachment-quota:user:tifb';
 		const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
 		const found = await audit.local.get(ledger);
