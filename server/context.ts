@@ -1,5 +1,5 @@
 /** The Hono environment and the dependencies every route factory receives. */
-import type { Config } from './config';
+import type { Settings } from './settings';
 import type { Store } from './store';
 import type { ReplicationDoors } from './replication';
 import type { Accounts, UserDoc } from './services/accounts';
@@ -21,7 +21,7 @@ import type { Devices } from './services/devices';
 import type { CallRecords } from './telephony/call-records';
 
 export interface AppDeps {
-	config: Config;
+	settings: Settings;
 	/** Which store the server speaks to (services hold the store itself; routes never do). */
 	storeKind: Store['kind'];
 	accounts: Accounts;
@@ -51,7 +51,7 @@ export interface AppDeps {
 	phone: () => {
 		credentials: SipCredentials;
 		key: string;
-		/** Kamailio's mark on the calls it hands to Janus (see render.ts, TO_GATEWAY). */
+		/** Kamailio's mark on the calls it hands to Janus (see telephony-config.ts, TO_GATEWAY). */
 		gateToken: string;
 		acd: Acd;
 	} | null;

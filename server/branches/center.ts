@@ -5,7 +5,7 @@
  * `/api/branches` use it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { BranchConfig } from '../config';
+import type { BranchSettings } from '../settings';
 import { StoreError, type Store } from '../store';
 
 const CREW_CACHE_MS = 2_000;
@@ -29,7 +29,7 @@ export function createBranchRegistry({
 	branches
 }: {
 	store: Store;
-	branches: readonly BranchConfig[];
+	branches: readonly BranchSettings[];
 }) {
 	const seen = new Map<string, string>();
 	const keys = new Map(branches.map((b) => [b.name, digest(b.key)]));
@@ -87,7 +87,7 @@ export function createBranchRegistry({
 		return list;
 	}
 
-	async function scopesOf(branch: BranchConfig): Promise<string[]> {
+	async function scopesOf(branch: BranchSettings): Promise<string[]> {
 		const crewIds = (await allCrews())
 			.filter((c) => branch.departmentIds.includes(c.departmentId))
 			.map((c) => c._id);
@@ -98,7 +98,7 @@ export function createBranchRegistry({
 		isCenter: branches.length > 0,
 
 		/** The branch an `Authorization: Bearer <name>:<key>` header names, if its key is right. */
-		authenticate(header: string | undefined): BranchConfig | null {
+		authenticate(header: string | undefined): BranchSettings | null {
 			const match = /^Bearer ([^:\s]+):(\S+)$/.exec(header ?? '');
 			if (!match) return null;
 			const expected = keys.get(match[1]!);

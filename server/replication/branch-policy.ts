@@ -1,6 +1,6 @@
 /**
  * A branch office's policy on the center's `/replicate/<db>` (F29), under the rules of
- * `branches/access.ts`: `config` and `users` read-only; `tickets` both ways, limited to the branch's
+ * `branches/branch-access.ts`: `config` and `users` read-only; `tickets` both ways, limited to the branch's
  * scopes, its writes under a user's `/sync` rules with the users it serves as authors (as the center's
  * accounts and crews say). Checkpoints are stored per branch and per scope hash, so a change of the branch's
  * departments or crews restarts its replication cleanly.
@@ -15,10 +15,10 @@ import {
 	refuseBranchWrites,
 	type Account,
 	type BranchDb
-} from '../branches/access';
+} from '../branches/branch-access';
 import type { BranchRegistry } from '../branches/center';
-import type { BranchConfig } from '../config';
-import { scopeHash } from '../services/access';
+import type { BranchSettings } from '../settings';
+import { scopeHash } from '../services/ticket-access';
 import type { ConfigAdmin } from '../services/config-admin';
 import type { Store } from '../store';
 import type { ReplicationPolicy } from './policy';
@@ -42,7 +42,7 @@ export function createBranchPolicies({
 
 	/** What a branch may do with one of the databases branches replicate; null for others. */
 	return async function policyOf(
-		branch: BranchConfig,
+		branch: BranchSettings,
 		dbKey: string
 	): Promise<ReplicationPolicy | null> {
 		if (!BRANCH_DBS.includes(dbKey as BranchDb)) return null;

@@ -1,6 +1,6 @@
 /**
  * A signed-in user's policy on `/sync/<db>` (the only way a browser replicates): the configuration
- * read-only, the tickets within the user's scopes (`services/access.ts`) and the working-set window, every
+ * read-only, the tickets within the user's scopes (`services/ticket-access.ts`) and the working-set window, every
  * pushed revision under the user's write rules and photos within the daily quota. Checkpoints are stored per
  * user and per scope hash, so a change of the user's department or crews restarts replication cleanly.
  */
@@ -16,7 +16,7 @@ import {
 	SYNC_DBS,
 	userWriteRules,
 	type SyncDb
-} from '../services/access';
+} from '../services/ticket-access';
 import type { AttachmentQuota } from '../services/attachment-quota';
 import type { UserDoc } from '../services/accounts';
 import type { ConfigAdmin } from '../services/config-admin';
@@ -69,7 +69,7 @@ export function createUserPolicies({
 			canRead: (doc) => canRead(db, doc, scopes),
 			tombstonesFollowWinner: db === 'tickets',
 			servesAttachments: false,
-			// Every write under the rules of services/access.ts, photos within the user's daily quota.
+			// Every write under the rules of services/ticket-access.ts, photos within the user's daily quota.
 			async checkWrites(docs, held, lookup) {
 				if (db !== 'tickets') return { reasons: docs.map(() => 'This database is read-only') };
 				const named = docs.flatMap((d) =>

@@ -10,7 +10,7 @@ import { AppError } from '../errors';
 import { clientAddress } from '../middleware/client-address';
 import type { AppDeps, AppEnv } from '../context';
 
-export const registerRoutes = ({ accounts, configAdmin, limiter, config }: AppDeps) =>
+export const registerRoutes = ({ accounts, configAdmin, limiter, settings }: AppDeps) =>
 	new Hono<AppEnv>()
 		.get('/departments', async (c) => {
 			const departments = (await configAdmin.all<DepartmentDoc>('department')).map((d) => ({
@@ -23,7 +23,7 @@ export const registerRoutes = ({ accounts, configAdmin, limiter, config }: AppDe
 		})
 		.post('/', validJson(Registration), async (c) => {
 			// Anonymous registrations are limited per client address like failed sign-ins.
-			const key = [`register|${clientAddress(c, config.trustedProxies)}`];
+			const key = [`register|${clientAddress(c, settings.trustedProxies)}`];
 			const wait = limiter.perAddress.retryAfterMs(key);
 			if (wait > 0) {
 				c.header('Retry-After', String(Math.ceil(wait / 1000)));

@@ -4,12 +4,12 @@
  * carries `Authorization: Bearer <branch>:<key>` (BRANCHES) or is answered 401.
  */
 import { Hono } from 'hono';
-import type { BranchConfig } from '../config';
+import type { BranchSettings } from '../settings';
 import type { AppDeps, AppEnv } from '../context';
 
 export const replicateRoutes = ({ replication, branches }: AppDeps) => {
 	const registry = branches.center;
-	const branchOf = new WeakMap<Request, BranchConfig>();
+	const branchOf = new WeakMap<Request, BranchSettings>();
 	return new Hono<AppEnv>()
 		.use(async (c, next) => {
 			const branch = registry.authenticate(c.req.header('authorization'));

@@ -141,7 +141,7 @@ export const telephonyRoutes = (deps: AppDeps) =>
 				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
 			}
 			const password = phone.credentials.issue(user.agentId, c.get('sessionToken')!);
-			const { domain, host, port } = deps.config.sip;
+			const { domain, host, port } = deps.settings.sip;
 			return c.json(
 				{
 					username: user.agentId,
@@ -151,7 +151,7 @@ export const telephonyRoutes = (deps: AppDeps) =>
 					// Where Janus sends this agent's REGISTER and calls (Kamailio, seen from Janus).
 					proxy: `sip:${host}:${port}`,
 					janus: JANUS_PATH,
-					iceServers: iceServers(deps.config.ice, user.agentId, deps.config.sessionTtlMs)
+					iceServers: iceServers(deps.settings.ice, user.agentId, deps.settings.sessionTtlMs)
 				},
 				200
 			);

@@ -1,12 +1,12 @@
 /**
  * The ledger of the per-user daily photo quota (issue #13): how many photos and bytes each user stored
  * through `/sync` on the center's day (UTC+8), one `_local` document per user in the server-only audit
- * database (never replicated, never listed). The rule itself is `refuseTicketWrites`'s (`access.ts`); this
+ * database (never replicated, never listed). The rule itself is `refuseTicketWrites`'s (`ticket-access.ts`); this
  * only keeps the count. A user's writes are serialised here, so two parallel pushes cannot both spend the
  * last of the quota. Counted by the day the server receives the photos, not the day the device says they
  * were taken: a writer chooses that time, and could spread a flood over past days.
  */
-import type { QuotaUse } from './access';
+import type { QuotaUse } from './ticket-access';
 import type { Store } from '../store';
 
 interface LedgerDoc extends QuotaUse {

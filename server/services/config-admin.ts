@@ -21,7 +21,7 @@ import { parseOrThrow } from '../validate';
 import type { Store } from '../store';
 import type { Audit } from './audit';
 import type { UserDoc } from './accounts';
-import type { KnownIds } from './access';
+import type { KnownIds } from './ticket-access';
 
 /** Which permission administers which kind of configuration. */
 export const CONFIG_PERMISSION: Record<ConfigType, Permission> = {

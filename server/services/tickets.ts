@@ -16,7 +16,7 @@ import {
 import { AppError } from '../errors';
 import type { Store } from '../store';
 import type { UserDoc } from './accounts';
-import { canRead, scopesOf } from './access';
+import { canRead, scopesOf } from './ticket-access';
 import type { ConfigAdmin } from './config-admin';
 
 /** Tickets one list or statistics request may load; a busier period must be narrowed (issue #13). */

@@ -11,7 +11,7 @@ import { createDatabase, type Database, type Doc, type StoreRequest } from './da
 import { createReplica, type Replica } from './replica';
 import { readDesignDocs } from '../../sync/ddocs';
 import { getSecret } from '../secrets';
-import type { Config } from '../config';
+import type { Settings } from '../settings';
 
 export {
 	StoreError,
@@ -59,14 +59,14 @@ function splitCredentials(raw: string): { base: string; authorization: string | 
 	return { base: url.toString().replace(/\/$/, ''), authorization };
 }
 
-export async function openStore(config: Config): Promise<Store> {
-	let rawUrl = config.couchUrl;
+export async function openStore(settings: Settings): Promise<Store> {
+	let rawUrl = settings.couchUrl;
 	let close = async () => {};
 	let writes = (): number | null => null;
 	if (!rawUrl) {
 		const embedded = await startEmbeddedStore({
-			dir: join(config.dataDir, 'store'),
-			secret: getSecret(config.dataDir, 'store-admin')
+			dir: join(settings.dataDir, 'store'),
+			secret: getSecret(settings.dataDir, 'store-admin')
 		});
 		rawUrl = embedded.url;
 		close = embedded.close;
@@ -78,10 +78,10 @@ export async function openStore(config: Config): Promise<Store> {
 		if (authorization) headers.set('authorization', authorization);
 		return fetch(base + path, { ...init, headers });
 	};
-	const dbName = (key: DbKey) => `${config.dbPrefix}${key}`;
+	const dbName = (key: DbKey) => `${settings.dbPrefix}${key}`;
 	const databases = new Map<DbKey, Database<object>>();
 	return {
-		kind: config.couchUrl ? 'couchdb' : 'embedded',
+		kind: settings.couchUrl ? 'couchdb' : 'embedded',
 		db: <T extends object>(key: DbKey) => {
 			let db = databases.get(key);
 			if (!db) databases.set(key, (db = createDatabase(request, dbName(key))));

@@ -28,7 +28,7 @@ const ms = (n: number) => `${n.toFixed(n < 10 ? 2 : 0)} ms`;
 const server = await startTestServer();
 try {
 	const { store } = server.runtime;
-	const { customers, config } = server.runtime.deps;
+	const { customers, settings } = server.runtime.deps;
 	// The store's own HTTP door: what this bench measures the server against.
 	const door = store.address();
 	const couch = (path: string, init: RequestInit = {}) =>
@@ -141,7 +141,7 @@ try {
 	// 4. The store's own Mango _find on the same data (no index can serve these selectors).
 	const find = async (query: object) =>
 		(
-			await couch(`/${config.dbPrefix}customers/_find`, {
+			await couch(`/${settings.dbPrefix}customers/_find`, {
 				method: 'POST',
 				body: JSON.stringify(query)
 			})

@@ -86,7 +86,7 @@ try {
 			...(kind === 'sync'
 				? { url: `${server.url}/sync/tickets`, headers: { cookie } }
 				: {
-						url: `${storeDoor.url}/${server.runtime.deps.config.dbPrefix}tickets`,
+						url: `${storeDoor.url}/${server.runtime.deps.settings.dbPrefix}tickets`,
 						headers: storeDoor.headers
 					})
 		};

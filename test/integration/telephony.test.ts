@@ -62,7 +62,7 @@ beforeAll(async () => {
 		TURN_SECRET: 'turn-secret'
 	});
 	tel = telephonyClient(server);
-	JANUS_IP = server.runtime.deps.config.sip.janusIp;
+	JANUS_IP = server.runtime.deps.settings.sip.janusIp;
 }, 30_000);
 afterAll(async () => {
 	await server?.close();
