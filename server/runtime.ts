@@ -167,8 +167,7 @@ export async function createRuntime(settings: Settings) {
 			domain: settings.sip.domain,
 			hotlines: settings.sip.hotlines
 		}),
-		isAgent: async (id) =>
-			(await store.db('users').view('users_by_agent_id', { key: id })).rows.length > 0,
+		isAgent: (id) => accounts.isAgentId(id),
 		acdCall: (agentId, sipCallId) => {
 			const agent = telephony.phone?.acd.agent(agentId);
 			const busy = agent?.state === 'ringing' || agent?.state === 'talking';

@@ -18,6 +18,8 @@ export function createAccounts({ store, audit }: { store: Store; audit: Audit })
 	return {
 		/** The account, or null. */
 		getUser: users.get,
+		/** Whether an account has this agent ID (the softphone's SIP identity). */
+		isAgentId: users.isAgentId,
 		...createUserAdministration({ users, audit }),
 		...createRegistration({ users, audit }),
 		...createAuthentication({ users, audit })

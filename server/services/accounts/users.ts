@@ -1,8 +1,9 @@
 /**
  * Accounts as stored: `user:<normalised user name>` documents in the server-only `cc_users`, so the store
  * itself guarantees that a user name is unique regardless of case, width and spaces — even for two
- * registrations at the same instant. This module is the only one that reads or writes them; it also keeps
- * every account in memory, brought up to date from the database's changes feed, for the user list.
+ * registrations at the same instant. This module is the only one that writes them (sessions, crews and
+ * branches read them); it also keeps every account in memory, brought up to date from the database's
+ * changes feed, for the user list.
  */
 import {
 	normalizeUsername,
@@ -237,6 +238,11 @@ export function createUserStore({ store }: { store: Store }) {
 
 		async remove(user: UserDoc): Promise<void> {
 			await users.destroy(user._id, user._rev!);
+		},
+
+		/** Whether an account has this agent ID (工号). */
+		async isAgentId(agentId: string): Promise<boolean> {
+			return (await users.view('users_by_agent_id', { key: agentId, limit: 1 })).rows.length > 0;
 		},
 
 		/** @throws AppError 409 when another account has this agent ID */
