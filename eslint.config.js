@@ -16,6 +16,10 @@ const browserOnlyDoors = [
 	'$lib/phone/janus-session',
 	...janusDoor
 ];
+const serverBans = [{ group: ['$lib/*', '$app/*', 'svelte', 'svelte/*'] }];
+const storeInternals = [
+	{ group: ['nano', 'express-pouchdb'], message: 'Only server/store/ speaks to the store.' }
+];
 
 export default ts.config(
 	{
@@ -125,7 +129,31 @@ export default ts.config(
 	{
 		files: ['server/**'],
 		rules: {
-			'no-restricted-imports': ['error', { patterns: ['$lib/*', '$app/*', 'svelte', 'svelte/*'] }]
+			'no-restricted-imports': ['error', { patterns: serverBans }]
+		}
+	},
+	{
+		// The store speaks CouchDB's protocol for everyone else (server/store/index.ts).
+		files: ['server/**'],
+		ignores: ['server/store/**'],
+		rules: {
+			'no-restricted-imports': ['error', { patterns: [...serverBans, ...storeInternals] }]
+		}
+	},
+	{
+		// Routes → services → store: a route reads and writes through services only.
+		files: ['server/routes/**'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						...serverBans,
+						...storeInternals,
+						{ group: ['**/store', '**/store/*'], message: 'Routes call services, not the store.' }
+					]
+				}
+			]
 		}
 	},
 	{

@@ -29,7 +29,7 @@ import { replicateRoutes } from './routes/replicate';
 import { branchRoutes } from './routes/branches';
 import { deskPhoneRoutes } from './routes/desk-phones';
 import type { AppDeps, AppEnv } from './context';
-import type { Config } from './config';
+import type { Settings } from './settings';
 import { SYNC_BODY_MAX_BYTES } from '#shared/tickets/sync-limits';
 
 const SERVER_PATHS = /^\/(api|sync|replicate|events|internal)(\/|$)/;
@@ -96,7 +96,7 @@ const managedAtCenter: MiddlewareHandler = async (c, next) => {
 };
 
 export function createApp(deps: AppDeps) {
-	const deadlineMs = deps.config.requestTimeoutMs;
+	const deadlineMs = deps.settings.requestTimeoutMs;
 	const apiBody = bufferedBody({ maxBytes: API_BODY_MAX_BYTES, deadlineMs });
 	const publicBody = bufferedBody({ maxBytes: PUBLIC_BODY_MAX_BYTES, deadlineMs });
 	const importBody = streamedBody({ maxBytes: IMPORT_BODY_MAX_BYTES, stallMs: deadlineMs });
@@ -140,7 +140,7 @@ export function createApp(deps: AppDeps) {
 				{
 					status: 'ok',
 					version: deps.version,
-					store: deps.store.kind,
+					store: deps.storeKind,
 					telephony: deps.telephony(),
 					branch: {
 						servesBranches: deps.branches.center.isCenter,
@@ -157,7 +157,7 @@ export function createApp(deps: AppDeps) {
 					locales: ['zh-CN', 'en'],
 					defaultLocale: 'zh-CN',
 					telephony: deps.telephony().state,
-					syncWindowDays: Math.round(deps.config.syncWindowMs / 86_400_000)
+					syncWindowDays: Math.round(deps.settings.syncWindowMs / 86_400_000)
 				},
 				200
 			)
@@ -181,7 +181,7 @@ export function createApp(deps: AppDeps) {
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));
 
-	const webDir = deps.config.webDir;
+	const webDir = deps.settings.webDir;
 	if (webDir && existsSync(webDir)) {
 		app.use('/_app/immutable/*', async (c, next) => {
 			await next();
@@ -228,10 +228,10 @@ export type AppType = ReturnType<typeof createApp>;
  * Node's `requestTimeout`, which cannot tell a 1 KiB form from a city's subscriber export streamed for
  * minutes.
  */
-export const serverOptions = (config: Pick<Config, 'requestTimeoutMs'>) => ({
+export const serverOptions = (settings: Pick<Settings, 'requestTimeoutMs'>) => ({
 	requestTimeout: 0,
-	headersTimeout: config.requestTimeoutMs,
-	connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs)
+	headersTimeout: settings.requestTimeoutMs,
+	connectionsCheckingInterval: Math.min(1_000, settings.requestTimeoutMs)
 });
 
 /** A connection that carries nothing either way this long is closed (event streams and feeds send more often). */

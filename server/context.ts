@@ -1,6 +1,7 @@
 /** The Hono environment and the dependencies every route factory receives. */
-import type { Config } from './config';
+import type { Settings } from './settings';
 import type { Store } from './store';
+import type { ReplicationDoors } from './replication';
 import type { Accounts, UserDoc } from './services/accounts';
 import type { Recordings } from './telephony/recordings';
 import type { Sessions } from './services/sessions';
@@ -15,14 +16,24 @@ import type { Acd } from './telephony/acd';
 import type { EventHub } from './services/events';
 import type { BranchRegistry } from './branches/center';
 import type { BranchLink } from './branches/link';
+import type { TicketReads } from './services/tickets';
+import type { Devices } from './services/devices';
+import type { CallRecords } from './telephony/call-records';
 
 export interface AppDeps {
-	config: Config;
-	store: Store;
+	settings: Settings;
+	/** Which store the server speaks to (services hold the store itself; routes never do). */
+	storeKind: Store['kind'];
 	accounts: Accounts;
 	sessions: Sessions;
 	audit: Audit;
 	configAdmin: ConfigAdmin;
+	/** Ticket lists, statistics, history and single tickets outside a device's working set. */
+	tickets: TicketReads;
+	/** Device codes and the devices' sync-health reports. */
+	devices: Devices;
+	/** Finished calls as stored (F25 statistics, F32 recordings). */
+	callRecords: CallRecords;
 	customers: {
 		index: CustomerIndex;
 		indexer: ReturnType<typeof startCustomerIndexer>;
@@ -32,13 +43,15 @@ export interface AppDeps {
 	limiter: { perPair: FailureLimiter; perAddress: FailureLimiter; perAccount: FailureLimiter };
 	/** A stable id of this server instance (the CouchDB-protocol `uuid` of /sync). */
 	instanceId: string;
+	/** The replication protocol of `/sync` (users' devices) and `/replicate` (branch offices). */
+	replication: ReplicationDoors;
 	version: string;
 	telephony: () => { state: 'off' | 'unavailable' | 'running'; detail: string };
 	/** The running telephony (credentials, Kamailio's key), or null when it is off or unavailable. */
 	phone: () => {
 		credentials: SipCredentials;
 		key: string;
-		/** Kamailio's mark on the calls it hands to Janus (see render.ts, TO_GATEWAY). */
+		/** Kamailio's mark on the calls it hands to Janus (see telephony-config.ts, TO_GATEWAY). */
 		gateToken: string;
 		acd: Acd;
 	} | null;

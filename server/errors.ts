@@ -17,7 +17,7 @@ export class AppError extends Error {
 	}
 }
 
-/** nano rejects with `statusCode` on HTTP errors. */
+/** The status of a refusal the store answered (`StoreError`), or undefined for any other failure. */
 export function storeStatus(err: unknown): number | undefined {
 	return (err as { statusCode?: number } | null)?.statusCode;
 }

@@ -1,20 +1,20 @@
-/** Entry point: config → runtime → HTTP server, a start banner, graceful shutdown. */
+/** Entry point: settings → runtime → HTTP server, a start banner, graceful shutdown. */
 import { serve } from '@hono/node-server';
 import { existsSync } from 'node:fs';
-import { ConfigError, loadConfig } from './config';
+import { SettingsError, loadSettings } from './settings';
 import { createRuntime } from './runtime';
 import { hardenServer, serverOptions } from './app';
 
 async function main() {
-	const config = loadConfig();
-	const runtime = await createRuntime(config);
+	const settings = loadSettings();
+	const runtime = await createRuntime(settings);
 	const { deps } = runtime;
 	const server = serve(
 		{
 			fetch: runtime.app.fetch,
-			port: config.port,
-			hostname: config.host,
-			serverOptions: serverOptions(config)
+			port: settings.port,
+			hostname: settings.host,
+			serverOptions: serverOptions(settings)
 		},
 		(info) =>
 			void runtime
@@ -27,22 +27,23 @@ async function main() {
 	);
 	function banner(port: number) {
 		{
-			const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+			const shown =
+				settings.host === '0.0.0.0' || settings.host === '::' ? 'localhost' : settings.host;
 			const lines = [
 				'',
 				'  广电呼叫中心 / Call center ' + deps.version,
 				`  URL:       http://${shown}:${port}/` +
 					(shown === 'localhost' ? '  (all interfaces)' : ''),
-				`  Store:     ${deps.store.kind === 'embedded' ? `embedded (${config.dataDir}/store)` : 'Apache CouchDB (COUCHDB_URL)'}`,
+				`  Store:     ${deps.storeKind === 'embedded' ? `embedded (${settings.dataDir}/store)` : 'Apache CouchDB (COUCHDB_URL)'}`,
 				`  Telephony: ${deps.telephony().state} — ${deps.telephony().detail}`,
-				`  Web app:   ${deps.config.webDir && existsSync(deps.config.webDir) ? deps.config.webDir : 'not built (run npm run build)'}`
+				`  Web app:   ${deps.settings.webDir && existsSync(deps.settings.webDir) ? deps.settings.webDir : 'not built (run npm run build)'}`
 			];
-			if (config.center) {
+			if (settings.center) {
 				lines.push(
-					`  Branch:    ${config.center.name} of ${config.center.url} — sign in with the center's accounts`
+					`  Branch:    ${settings.center.name} of ${settings.center.url} — sign in with the center's accounts`
 				);
-			} else if (config.branches.length > 0) {
-				lines.push(`  Branches:  ${config.branches.map((b) => b.name).join(', ')} (/replicate)`);
+			} else if (settings.branches.length > 0) {
+				lines.push(`  Branches:  ${settings.branches.map((b) => b.name).join(', ')} (/replicate)`);
 			}
 			if (runtime.firstAdmin) {
 				lines.push(
@@ -62,7 +63,7 @@ async function main() {
 	server.on('error', (err: NodeJS.ErrnoException) => {
 		console.error(
 			err.code === 'EADDRINUSE'
-				? `Port ${config.port} on ${config.host} is already in use: stop the other program or set PORT.`
+				? `Port ${settings.port} on ${settings.host} is already in use: stop the other program or set PORT.`
 				: `The HTTP server failed: ${err.message}`
 		);
 		void runtime.close().then(() => process.exit(1));
@@ -82,6 +83,6 @@ async function main() {
 }
 
 main().catch((err: unknown) => {
-	console.error(err instanceof ConfigError ? err.message : err);
+	console.error(err instanceof SettingsError ? err.message : err);
 	process.exit(1);
 });

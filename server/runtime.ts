@@ -1,5 +1,5 @@
 /**
- * Builds the running product from a Config: store (embedded or CouchDB), provisioning, first-start seed,
+ * Builds the running product from a Settings: store (embedded or CouchDB), provisioning, first-start seed,
  * services and the Hono app. Used by index.ts and by the integration tests, so both run the same wiring.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,12 +23,16 @@ import { randomBytes } from 'node:crypto';
 import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
 import { createDeskPhones } from './services/desk-phones';
+import { createTicketReads } from './services/tickets';
+import { createDevices } from './services/devices';
+import { createCallRecords } from './telephony/call-records';
+import { createReplicationDoors } from './replication';
 import { startCallHandling, type CallHandling } from './telephony/calls';
 import { createEventHub } from './services/events';
 import { createJanusProxy } from './telephony/janus-proxy';
 import { createRecordings } from './telephony/recordings';
 import { SESSION_COOKIE } from './middleware/auth';
-import type { Config } from './config';
+import type { Settings } from './settings';
 import type { AppDeps } from './context';
 
 /** The project root: the nearest folder above this module holding package.json (source or bundle). */
@@ -49,23 +53,23 @@ function which(binary: string): boolean {
 		.some((d) => d && existsSync(join(d, binary)));
 }
 
-export async function createRuntime(config: Config) {
+export async function createRuntime(settings: Settings) {
 	// Secrets, subscribers' data and recordings live under it: the owner's only, whatever the umask.
-	privateFolder(config.dataDir);
+	privateFolder(settings.dataDir);
 	const root = projectRoot();
 	const version = (
 		JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
 	).version;
-	const store = await openStore(config);
+	const store = await openStore(settings);
 	await provisionStore(store, join(root, 'sync', 'ddocs'));
 	// A branch office (F29) takes its configuration and accounts from the center: seeding its own would
 	// put a second, different revision of the same ids (`setting:seed`, roles, `user:admin`) beside them.
-	const isBranch = config.center !== null;
+	const isBranch = settings.center !== null;
 	const seeded = isBranch ? false : await seedConfig(store);
 	const audit = createAudit(store);
 	const accounts = createAccounts({ store, audit });
-	const firstAdmin = isBranch ? null : await accounts.ensureFirstAdmin(config.adminPassword);
-	const customerIndex = openCustomerIndex(join(config.dataDir, 'customer-index.sqlite'));
+	const firstAdmin = isBranch ? null : await accounts.ensureFirstAdmin(settings.adminPassword);
+	const customerIndex = openCustomerIndex(join(settings.dataDir, 'customer-index.sqlite'));
 	const log = (msg: string) => console.error(msg);
 	const customers = {
 		index: customerIndex,
@@ -80,7 +84,7 @@ export async function createRuntime(config: Config) {
 		calls: CallHandling | null;
 	} = {
 		status:
-			config.telephony === 'off'
+			settings.telephony === 'off'
 				? { state: 'off', detail: 'TELEPHONY=off: tickets are entered by hand' }
 				: {
 						state: 'unavailable',
@@ -93,63 +97,77 @@ export async function createRuntime(config: Config) {
 		calls: null
 	};
 	const hub = createEventHub();
+	const configAdmin = createConfigAdmin({ store, audit });
+	const tickets = createTicketReads({ store, configAdmin });
+	const callRecords = createCallRecords({ store });
 	const recordings = createRecordings({
-		dir: join(config.dataDir, 'recordings'),
-		enabled: config.recordCalls,
+		dir: join(settings.dataDir, 'recordings'),
+		enabled: settings.recordCalls,
 		log,
 		onReady: (callId) => void telephony.calls?.recorded(callId)
 	});
 
+	const branchRegistry = createBranchRegistry({ store, branches: settings.branches });
+	const instanceId = getSecret(settings.dataDir, 'instance-id');
 	const deps: AppDeps = {
-		config: { ...config, webDir: config.webDir ?? defaultWebDir(root) },
-		store,
+		settings: { ...settings, webDir: settings.webDir ?? defaultWebDir(root) },
+		storeKind: store.kind,
 		accounts,
 		sessions: createSessions({
 			store,
-			ttlMs: config.sessionTtlMs,
-			idleMs: config.sessionIdleMs
+			ttlMs: settings.sessionTtlMs,
+			idleMs: settings.sessionIdleMs
 		}),
 		audit,
-		configAdmin: createConfigAdmin({ store, audit }),
+		configAdmin,
+		tickets,
+		devices: createDevices({ store, branchName: settings.center?.name ?? null }),
+		callRecords,
 		customers,
 		limiter: {
 			perPair: createFailureLimiter({
-				max: config.login.maxFailures,
-				windowMs: config.login.windowMs
+				max: settings.login.maxFailures,
+				windowMs: settings.login.windowMs
 			}),
 			perAddress: createFailureLimiter({
-				max: config.login.maxFailures * 5,
-				windowMs: config.login.windowMs
+				max: settings.login.maxFailures * 5,
+				windowMs: settings.login.windowMs
 			}),
 			perAccount: createFailureLimiter({
-				max: config.login.maxFailures * 5,
-				windowMs: config.login.windowMs
+				max: settings.login.maxFailures * 5,
+				windowMs: settings.login.windowMs
 			})
 		},
-		instanceId: getSecret(config.dataDir, 'instance-id'),
+		instanceId,
+		replication: createReplicationDoors({
+			store,
+			instanceId,
+			configAdmin,
+			branches: branchRegistry,
+			syncWindowMs: settings.syncWindowMs
+		}),
 		version,
 		hub,
 		recordings,
-		deskPhones: createDeskPhones({ store, audit, realm: config.sip.domain }),
+		deskPhones: createDeskPhones({ store, audit, realm: settings.sip.domain }),
 		telephony: () => telephony.status,
 		phone: () => telephony.phone,
 		branches: {
-			center: createBranchRegistry({ store, branches: config.branches }),
-			link: config.center ? startBranchLink({ store, center: config.center, log }) : null
+			center: branchRegistry,
+			link: settings.center ? startBranchLink({ store, center: settings.center, log }) : null
 		}
 	};
 	const resolver = startTicketResolver(store, log);
 	const janus = createJanusProxy({
 		sessions: deps.sessions,
 		cookieName: SESSION_COOKIE,
-		port: () => (telephony.phone ? config.sip.janusWsPort : null),
+		port: () => (telephony.phone ? settings.sip.janusWsPort : null),
 		sip: () => ({
-			proxy: `sip:${config.sip.host}:${config.sip.port}`,
-			domain: config.sip.domain,
-			hotlines: config.sip.hotlines
+			proxy: `sip:${settings.sip.host}:${settings.sip.port}`,
+			domain: settings.sip.domain,
+			hotlines: settings.sip.hotlines
 		}),
-		isAgent: async (id) =>
-			(await store.db('users').view('app', 'users_by_agent_id', { key: id })).rows.length > 0,
+		isAgent: (id) => accounts.isAgentId(id),
 		acdCall: (agentId, sipCallId) => {
 			const agent = telephony.phone?.acd.agent(agentId);
 			const busy = agent?.state === 'ringing' || agent?.state === 'talking';
@@ -176,6 +194,8 @@ export async function createRuntime(config: Config) {
 	return {
 		app: createApp(deps),
 		deps,
+		/** The store itself: for the tests that read or arrange what it holds, and its write count. */
+		store,
 		seeded,
 		firstAdmin,
 		/** The HTTP server's `upgrade` listener: the softphone's WebSocket to Janus (F30). */
@@ -187,54 +207,55 @@ export async function createRuntime(config: Config) {
 		 * port): with TELEPHONY=on always (a failure stops the start), with auto when they are installed.
 		 */
 		async startTelephony(appPort: number): Promise<void> {
-			if (config.telephony === 'off' || (config.telephony === 'auto' && !telephonyInstalled)) {
+			if (settings.telephony === 'off' || (settings.telephony === 'auto' && !telephonyInstalled)) {
 				return;
 			}
 			const key = randomBytes(24).toString('base64url');
 			const gateToken = randomBytes(18).toString('base64url');
 			try {
-				if (!config.sip.janusIp) {
+				if (!settings.sip.janusIp) {
 					throw new Error(
 						'Janus needs an address of its own for SIP (no network interface but loopback): set JANUS_SIP_IP'
 					);
 				}
 				telephony.running = await startTelephony(
 					{
-						dir: join(config.dataDir, 'telephony'),
-						sipHost: config.sip.host,
-						sipPort: config.sip.port,
-						sipDomain: config.sip.domain,
-						trunks: config.sip.trunks,
-						janusIp: config.sip.janusIp,
-						hotlines: config.sip.hotlines,
-						outbound: config.sip.outbound,
-						deskPhones: config.sip.deskPhones,
-						janusHttpPort: config.sip.janusHttpPort,
-						janusWsPort: config.sip.janusWsPort,
-						janusAdminPort: config.sip.janusAdminPort,
-						janusPublicIp: config.sip.janusPublicIp,
+						dir: join(settings.dataDir, 'telephony'),
+						sipHost: settings.sip.host,
+						sipPort: settings.sip.port,
+						sipDomain: settings.sip.domain,
+						trunks: settings.sip.trunks,
+						janusIp: settings.sip.janusIp,
+						hotlines: settings.sip.hotlines,
+						outbound: settings.sip.outbound,
+						deskPhones: settings.sip.deskPhones,
+						janusHttpPort: settings.sip.janusHttpPort,
+						janusWsPort: settings.sip.janusWsPort,
+						janusAdminPort: settings.sip.janusAdminPort,
+						janusPublicIp: settings.sip.janusPublicIp,
 						appPort,
 						internalKey: key,
 						gateToken,
-						secret: getSecret(config.dataDir, 'telephony'),
-						evapiPort: config.sip.evapiPort,
-						offerSeconds: config.acd.offerSeconds,
-						maxWaitSeconds: config.acd.maxWaitSeconds
+						secret: getSecret(settings.dataDir, 'telephony'),
+						evapiPort: settings.sip.evapiPort,
+						offerSeconds: settings.acd.offerSeconds,
+						maxWaitSeconds: settings.acd.maxWaitSeconds
 					},
 					log
 				);
 				telephony.calls = startCallHandling({
-					evapiPort: config.sip.evapiPort,
+					evapiPort: settings.sip.evapiPort,
 					evapiKey: key,
-					sipDomain: config.sip.domain,
-					maxWaitMs: config.acd.maxWaitSeconds * 1000,
-					wrapUpMs: config.acd.wrapUpSeconds * 1000,
-					offerMs: config.acd.offerSeconds * 1000,
-					store,
+					sipDomain: settings.sip.domain,
+					maxWaitMs: settings.acd.maxWaitSeconds * 1000,
+					wrapUpMs: settings.acd.wrapUpSeconds * 1000,
+					offerMs: settings.acd.offerSeconds * 1000,
+					callRecords,
+					tickets,
 					customers: customerIndex,
 					hub,
 					log,
-					agentGoneMs: config.acd.goneSeconds * 1000
+					agentGoneMs: settings.acd.goneSeconds * 1000
 				});
 				await telephony.calls.connected();
 			} catch (err) {
@@ -242,12 +263,12 @@ export async function createRuntime(config: Config) {
 					state: 'unavailable',
 					detail: `Telephony failed to start: ${(err as Error).message}`
 				};
-				if (config.telephony === 'on') throw err;
+				if (settings.telephony === 'on') throw err;
 				return;
 			}
 			telephony.phone = {
 				credentials: createSipCredentials(deps.sessions, {
-					realm: config.sip.domain,
+					realm: settings.sip.domain,
 					deskPhones: deps.deskPhones
 				}),
 				key,

@@ -5,13 +5,13 @@
  * `/api/branches` use it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { BranchConfig } from '../config';
-import type { Store } from '../store';
+import type { BranchSettings } from '../settings';
+import { StoreError, type Store } from '../store';
 
 const CREW_CACHE_MS = 2_000;
 /** How often the last-seen times are written down: a replicating branch calls many times a minute. */
 const SEEN_SAVE_MS = 10_000;
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+const SEEN_ID = 'branches-seen';
 
 export interface BranchSummary {
 	name: string;
@@ -29,7 +29,7 @@ export function createBranchRegistry({
 	branches
 }: {
 	store: Store;
-	branches: readonly BranchConfig[];
+	branches: readonly BranchSettings[];
 }) {
 	const seen = new Map<string, string>();
 	const keys = new Map(branches.map((b) => [b.name, digest(b.key)]));
@@ -37,15 +37,14 @@ export function createBranchRegistry({
 	let crews: { list: { _id: string; departmentId: string }[]; until: number } | null = null;
 
 	// Last-seen times live in a `_local` document of the audit database (server-only, never replicated).
-	const seenPath = `/${store.dbName('audit')}/_local/branches-seen`;
+	const audit = store.db('audit');
 	let loaded: Promise<void> | null = null;
 	let savedAt = 0;
 	let saving = false;
 
 	function loadSeen(): Promise<void> {
-		loaded ??= store
-			.fetch(seenPath, { headers: JSON_HEADERS })
-			.then((r) => (r.ok ? (r.json() as Promise<{ seen?: Record<string, string> }>) : null))
+		loaded ??= audit.local
+			.get<{ seen?: Record<string, string> }>(SEEN_ID)
 			.then((doc) => {
 				for (const [name, at] of Object.entries(doc?.seen ?? {})) {
 					if (!seen.has(name) || seen.get(name)! < at) seen.set(name, at);
@@ -61,12 +60,10 @@ export function createBranchRegistry({
 		savedAt = Date.now();
 		try {
 			await loadSeen();
-			const current = await store.fetch(seenPath, { headers: JSON_HEADERS });
-			const rev = current.ok ? ((await current.json()) as { _rev: string })._rev : null;
-			await store.fetch(seenPath, {
-				method: 'PUT',
-				headers: JSON_HEADERS,
-				body: JSON.stringify({ seen: Object.fromEntries(seen), ...(rev ? { _rev: rev } : {}) })
+			const current = await audit.local.get(SEEN_ID);
+			await audit.local.put(SEEN_ID, {
+				seen: Object.fromEntries(seen),
+				...(current ? { _rev: current._rev } : {})
 			});
 		} catch {
 			savedAt = 0; // the store is away: try again with the next call
@@ -78,18 +75,9 @@ export function createBranchRegistry({
 	/** Every crew and its department, cached briefly: a replicator asks many times a minute. */
 	async function allCrews() {
 		if (crews && crews.until > Date.now()) return crews.list;
-		const query = new URLSearchParams({
-			startkey: JSON.stringify('crew:'),
-			endkey: JSON.stringify('crew:\ufff0'),
-			include_docs: 'true'
-		});
-		const res = await store.fetch(`/${store.dbName('config')}/_all_docs?${query}`, {
-			headers: JSON_HEADERS
-		});
-		if (!res.ok) throw new Error(`listing crews failed: ${res.status}`);
-		const body = (await res.json()) as {
-			rows: { doc?: { _id: string; type?: string; departmentId?: string } | null }[];
-		};
+		const body = await store
+			.db<{ type?: string; departmentId?: string }>('config')
+			.allDocs({ startkey: 'crew:', endkey: 'crew:\ufff0', include_docs: true });
 		const list = body.rows.flatMap((r) =>
 			r.doc?.type === 'crew' && typeof r.doc.departmentId === 'string'
 				? [{ _id: r.doc._id, departmentId: r.doc.departmentId }]
@@ -99,7 +87,7 @@ export function createBranchRegistry({
 		return list;
 	}
 
-	async function scopesOf(branch: BranchConfig): Promise<string[]> {
+	async function scopesOf(branch: BranchSettings): Promise<string[]> {
 		const crewIds = (await allCrews())
 			.filter((c) => branch.departmentIds.includes(c.departmentId))
 			.map((c) => c._id);
@@ -110,7 +98,7 @@ export function createBranchRegistry({
 		isCenter: branches.length > 0,
 
 		/** The branch an `Authorization: Bearer <name>:<key>` header names, if its key is right. */
-		authenticate(header: string | undefined): BranchConfig | null {
+		authenticate(header: string | undefined): BranchSettings | null {
 			const match = /^Bearer ([^:\s]+):(\S+)$/.exec(header ?? '');
 			if (!match) return null;
 			const expected = keys.get(match[1]!);
@@ -128,17 +116,14 @@ export function createBranchRegistry({
 
 		async summaries(): Promise<BranchSummary[]> {
 			await loadSeen();
+			const tickets = store.db('tickets');
 			return Promise.all(
 				branches.map(async (branch) => {
-					const res = await store.fetch(
-						`/${store.dbName('tickets')}/_design/app/_view/tickets_by_scope`,
-						{
-							method: 'POST',
-							headers: JSON_HEADERS,
-							body: JSON.stringify({ keys: await scopesOf(branch) })
-						}
-					);
-					const body = res.ok ? ((await res.json()) as { rows: { id: string }[] }) : { rows: [] };
+					const keys = await scopesOf(branch);
+					const body = await tickets.view('tickets_by_scope', { keys }).catch((err: unknown) => {
+						if (err instanceof StoreError) return { rows: [] };
+						throw err;
+					});
 					return {
 						name: branch.name,
 						departmentIds: [...branch.departmentIds],

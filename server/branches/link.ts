@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
 import type { Store } from '../store';
+import { withBuffer } from '../store/replica';
 
 const require = createRequire(import.meta.url);
 
@@ -56,8 +57,6 @@ const MAX_BACK_OFF_MS = 30_000;
 const PROBE_MS = 2_000;
 /** A request that receives nothing for this long is dropped (a live feed sends a heartbeat every 10 s). */
 const IDLE_MS = 45_000;
-/** The store is reached through `store.fetch`; this host name only gives PouchDB a URL to parse. */
-const LOCAL_BASE = 'http://store.internal';
 /** What the branch pushes: tickets and their attachments, never design documents. */
 const PUSH_SELECTOR = { type: { $in: ['ticket', 'att'] } };
 const STATE_ORDER: LinkState[] = ['paused', 'active', 'starting', 'offline', 'error'];
@@ -128,14 +127,6 @@ function idleAbortingFetch(idleMs: number, headers: Record<string, string>): Fet
 	};
 }
 
-/**
- * PouchDB reads attachments in Node with `response.buffer()` (node-fetch's, not the standard Response's):
- * without it an attachment would travel as the text "[object Blob]".
- */
-function withBuffer(res: Response): Response {
-	return Object.assign(res, { buffer: async () => Buffer.from(await res.arrayBuffer()) });
-}
-
 /** A network failure (nothing answered), as opposed to an answer the center gave. */
 function isUnreachable(err: unknown): boolean {
 	const status = (err as { status?: unknown } | null)?.status;
@@ -167,15 +158,7 @@ export function startBranchLink({
 	const PouchDB = require('pouchdb-node') as PouchDB.Static;
 	const auth = { authorization: `Bearer ${center.name}:${center.key}` };
 	const centerFetch = idleAbortingFetch(IDLE_MS, auth);
-	const storeFetch: Fetch = (input, init) => {
-		const url = new URL(typeof input === 'string' ? input : input.url);
-		return store.fetch(url.pathname + url.search, init).then(withBuffer);
-	};
-	const local = (db: ReplicationStatus['db']) =>
-		new PouchDB(`${LOCAL_BASE}/${store.dbName(db)}`, {
-			skip_setup: true,
-			fetch: storeFetch
-		} as PouchDB.Configuration.RemoteDatabaseConfiguration);
+	const local = (db: ReplicationStatus['db']) => store.replica(db);
 	const remote = (db: ReplicationStatus['db']) =>
 		new PouchDB(`${center.url}/replicate/${db}`, {
 			skip_setup: true,
@@ -209,24 +192,15 @@ export function startBranchLink({
 
 	/** The center is authoritative for what the branch only receives: its revision beats a local edit. */
 	async function centerWins(db: ReplicationStatus['db'], docs: Doc[]) {
-		const dbName = store.dbName(db);
+		const database = store.db<Doc>(db);
 		for (const doc of docs) {
-			const res = await store.fetch(`/${dbName}/${encodeURIComponent(doc._id)}?conflicts=true`, {
-				headers: { accept: 'application/json' }
-			});
-			if (!res.ok) continue;
-			const current = (await res.json()) as Doc & { _conflicts?: string[] };
-			const leaves = [current._rev!, ...(current._conflicts ?? [])];
+			const current = await database.getWithConflicts(doc._id);
+			if (!current) continue;
+			const leaves = [current._rev, ...(current._conflicts ?? [])];
 			if (leaves.length < 2 && (!doc._deleted || leaves.length === 0)) continue;
 			const losers = doc._deleted ? leaves : leaves.filter((rev) => rev !== doc._rev);
 			if (!doc._deleted && losers.length === leaves.length) continue;
-			await store.fetch(`/${dbName}/_bulk_docs`, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({
-					docs: losers.map((rev) => ({ _id: doc._id, _rev: rev, _deleted: true }))
-				})
-			});
+			await database.bulkDocs(losers.map((rev) => ({ _id: doc._id, _rev: rev, _deleted: true })));
 			log(`branch link: ${db} ${doc._id}: the center's revision replaces a local change`);
 		}
 	}

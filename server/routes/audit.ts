@@ -17,40 +17,8 @@ const AuditQuery = v.object({
 	)
 });
 
-interface AuditDoc {
-	_id: string;
-	at: string;
-	actor: string;
-	action: string;
-	target: string;
-	before?: unknown;
-	after?: unknown;
-}
-
-export const auditRoutes = ({ store }: AppDeps) =>
+export const auditRoutes = ({ audit }: AppDeps) =>
 	new Hono<AppEnv>().use(requirePermission('admin.audit')).get('/', async (c) => {
-		const q = parseOrThrow(AuditQuery, c.req.query());
-		// Ids are `audit:<ISO time>:<uuid>`, so a key range is a time range, newest first.
-		const res = await store.db<AuditDoc>('audit').list({
-			descending: true,
-			startkey: q.to ? `audit:${q.to}T\ufff0` : 'audit:\ufff0',
-			endkey: q.from ? `audit:${q.from}` : 'audit:',
-			include_docs: true,
-			limit: 5000
-		});
-		const entries = res.rows
-			.flatMap((r) => (r.doc ? [r.doc] : []))
-			.filter((d) => !q.actor || d.actor === q.actor)
-			.filter((d) => !q.action || d.action.startsWith(q.action))
-			.filter((d) => !q.target || d.target === q.target)
-			.slice(0, q.limit)
-			.map(({ at, actor, action, target, before, after }) => ({
-				at,
-				actor,
-				action,
-				target,
-				before,
-				after
-			}));
+		const entries = await audit.list(parseOrThrow(AuditQuery, c.req.query()));
 		return c.json({ entries }, 200);
 	});

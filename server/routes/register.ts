@@ -10,22 +10,20 @@ import { AppError } from '../errors';
 import { clientAddress } from '../middleware/client-address';
 import type { AppDeps, AppEnv } from '../context';
 
-export const registerRoutes = ({ accounts, store, limiter, config }: AppDeps) =>
+export const registerRoutes = ({ accounts, configAdmin, limiter, settings }: AppDeps) =>
 	new Hono<AppEnv>()
 		.get('/departments', async (c) => {
-			const res = await store
-				.db<DepartmentDoc>('config')
-				.list({ startkey: 'department:', endkey: 'department:\ufff0', include_docs: true });
-			const departments = res.rows.flatMap((r) =>
-				r.doc && r.doc.type === 'department'
-					? [{ id: r.doc._id, name: r.doc.name, parentId: r.doc.parentId, order: r.doc.order }]
-					: []
-			);
+			const departments = (await configAdmin.all<DepartmentDoc>('department')).map((d) => ({
+				id: d._id,
+				name: d.name,
+				parentId: d.parentId,
+				order: d.order
+			}));
 			return c.json({ departments }, 200);
 		})
 		.post('/', validJson(Registration), async (c) => {
 			// Anonymous registrations are limited per client address like failed sign-ins.
-			const key = [`register|${clientAddress(c, config.trustedProxies)}`];
+			const key = [`register|${clientAddress(c, settings.trustedProxies)}`];
 			const wait = limiter.perAddress.retryAfterMs(key);
 			if (wait > 0) {
 				c.header('Retry-After', String(Math.ceil(wait / 1000)));

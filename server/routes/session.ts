@@ -18,9 +18,9 @@ import { clientAddress, isHttps } from '../middleware/client-address';
 import type { AppDeps, AppEnv } from '../context';
 import type { Context } from 'hono';
 
-export const sessionRoutes = ({ accounts, sessions, limiter, config, audit }: AppDeps) => {
+export const sessionRoutes = ({ accounts, sessions, limiter, settings, audit }: AppDeps) => {
 	const secure = (c: Context) =>
-		config.cookieSecure === 'auto' ? isHttps(c, config.trustedProxies) : config.cookieSecure;
+		settings.cookieSecure === 'auto' ? isHttps(c, settings.trustedProxies) : settings.cookieSecure;
 
 	const tooMany = (c: Context, waitMs: number) => {
 		c.header('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
@@ -30,7 +30,7 @@ export const sessionRoutes = ({ accounts, sessions, limiter, config, audit }: Ap
 	return new Hono<AppEnv>()
 		.post('/', validJson(SignIn), async (c) => {
 			const { username, password } = c.req.valid('json');
-			const ip = clientAddress(c, config.trustedProxies);
+			const ip = clientAddress(c, settings.trustedProxies);
 			const name = normalizeUsername(username);
 			const keys = [
 				[limiter.perPair, [`${ip}|${name}`]],

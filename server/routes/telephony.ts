@@ -12,7 +12,6 @@ import { requirePermission } from '../middleware/auth';
 import { clientAddress } from '../middleware/client-address';
 import * as v from 'valibot';
 import { validJson, validQuery } from '../validate';
-import { callStats, type CallFacts } from '#shared/calls/stats';
 import { DeskPhoneTaken, type Acd } from '../telephony/acd';
 import { JANUS_PATH } from '../telephony/janus-proxy';
 import type { AppDeps, AppEnv } from '../context';
@@ -119,20 +118,7 @@ export const telephonyRoutes = (deps: AppDeps) =>
 				throw new AppError('forbidden', 403, 'Missing permission stats.view');
 			}
 			const { from, to } = c.req.valid('query');
-			const start = new Date(`${from}T00:00:00+08:00`);
-			const end = new Date(Date.parse(`${to}T00:00:00+08:00`) + 86_400_000);
-			const rows = await deps.store.db<CallFacts>('calls').list({
-				startkey: `call:${start.toISOString()}`,
-				endkey: `call:${end.toISOString()}`,
-				include_docs: true
-			});
-			return c.json(
-				callStats(
-					rows.rows.flatMap((r) => (r.doc ? [r.doc] : [])),
-					SERVICE_LEVEL_MS / 1000
-				),
-				200
-			);
+			return c.json(await deps.callRecords.stats(from, to, SERVICE_LEVEL_MS / 1000), 200);
 		})
 		// F32: a call's recording, for users allowed to listen (the ticket keeps the call's id).
 		.get('/recordings/:callId', requirePermission('recording.listen'), (c) => {
@@ -155,7 +141,7 @@ export const telephonyRoutes = (deps: AppDeps) =>
 				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
 			}
 			const password = phone.credentials.issue(user.agentId, c.get('sessionToken')!);
-			const { domain, host, port } = deps.config.sip;
+			const { domain, host, port } = deps.settings.sip;
 			return c.json(
 				{
 					username: user.agentId,
@@ -165,7 +151,7 @@ export const telephonyRoutes = (deps: AppDeps) =>
 					// Where Janus sends this agent's REGISTER and calls (Kamailio, seen from Janus).
 					proxy: `sip:${host}:${port}`,
 					janus: JANUS_PATH,
-					iceServers: iceServers(deps.config.ice, user.agentId, deps.config.sessionTtlMs)
+					iceServers: iceServers(deps.settings.ice, user.agentId, deps.settings.sessionTtlMs)
 				},
 				200
 			);

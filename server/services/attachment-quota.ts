@@ -1,15 +1,13 @@
 /**
  * The ledger of the per-user daily photo quota (issue #13): how many photos and bytes each user stored
  * through `/sync` on the center's day (UTC+8), one `_local` document per user in the server-only audit
- * database (never replicated, never listed). The rule itself is `refuseTicketWrites`'s (`access.ts`); this
+ * database (never replicated, never listed). The rule itself is `refuseTicketWrites`'s (`ticket-access.ts`); this
  * only keeps the count. A user's writes are serialised here, so two parallel pushes cannot both spend the
  * last of the quota. Counted by the day the server receives the photos, not the day the device says they
  * were taken: a writer chooses that time, and could spread a flood over past days.
  */
-import type { QuotaUse } from './access';
+import type { QuotaUse } from './ticket-access';
 import type { Store } from '../store';
-
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
 interface LedgerDoc extends QuotaUse {
 	_rev?: string;
@@ -21,8 +19,8 @@ const dayOf = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().slice(0
 
 export function createAttachmentQuota(store: Store) {
 	const queues = new Map<string, Promise<void>>();
-	const path = (userId: string) =>
-		`/${store.dbName('audit')}/_local/${encodeURIComponent(`attachment-quota:${userId}`)}`;
+	const audit = store.db('audit');
+	const ledgerId = (userId: string) => `attachment-quota:${userId}`;
 
 	/** Waits for the user's earlier writes to finish; the returned function lets the next one go. */
 	async function turn(userId: string): Promise<() => void> {
@@ -38,12 +36,7 @@ export function createAttachmentQuota(store: Store) {
 		};
 	}
 
-	async function read(userId: string): Promise<LedgerDoc | null> {
-		const res = await store.fetch(path(userId), { headers: JSON_HEADERS });
-		if (res.status === 404) return null;
-		if (!res.ok) throw new Error(`reading the photo quota failed: ${res.status}`);
-		return (await res.json()) as LedgerDoc;
-	}
+	const read = (userId: string) => audit.local.get<LedgerDoc>(ledgerId(userId));
 
 	return {
 		/**
@@ -71,12 +64,7 @@ export function createAttachmentQuota(store: Store) {
 								bytes: used.bytes + added.bytes,
 								...(doc?._rev ? { _rev: doc._rev } : {})
 							};
-							const res = await store.fetch(path(userId), {
-								method: 'PUT',
-								headers: JSON_HEADERS,
-								body: JSON.stringify(next)
-							});
-							if (!res.ok) throw new Error(`saving the photo quota failed: ${res.status}`);
+							await audit.local.put(ledgerId(userId), next);
 						} finally {
 							release();
 						}

@@ -21,7 +21,7 @@ import { parseOrThrow } from '../validate';
 import type { Store } from '../store';
 import type { Audit } from './audit';
 import type { UserDoc } from './accounts';
-import type { KnownIds } from './access';
+import type { KnownIds } from './ticket-access';
 
 /** Which permission administers which kind of configuration. */
 export const CONFIG_PERMISSION: Record<ConfigType, Permission> = {
@@ -47,7 +47,7 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 	const users = store.db<UserDoc>('users');
 
 	async function all<T extends ConfigDoc>(type: ConfigType): Promise<T[]> {
-		const res = await db.list({
+		const res = await db.allDocs({
 			startkey: `${type}:`,
 			endkey: `${type}:\ufff0`,
 			include_docs: true
@@ -66,7 +66,7 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 	}
 
 	const countIn = async (target: 'tickets' | 'users', view: string, key: string) =>
-		(await store.db(target).view('app', view, { key, limit: 1000 })).rows.length;
+		(await store.db(target).view(view, { key, limit: 1000 })).rows.length;
 
 	/** Checks that need the rest of the configuration; throws a field error when the input breaks a rule. */
 	async function checkRules(
@@ -125,9 +125,9 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 			if (new Set(members).size !== members.length) {
 				throw invalid('memberIds', 'invalid', 'A member is listed twice');
 			}
-			const found = await users.fetch({ keys: members });
+			const found = await users.allDocs({ keys: members, include_docs: true });
 			for (const row of found.rows) {
-				const doc = 'doc' in row ? (row.doc as UserDoc | null) : null;
+				const doc = row.doc ?? null;
 				if (!doc || doc.type !== 'user' || doc.departmentId !== input.departmentId) {
 					throw invalid(
 						'memberIds',
@@ -183,7 +183,7 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 	async function loadIds(): Promise<KnownIds> {
 		const [departments, crews, flows] = await Promise.all(
 			(['department', 'crew', 'flow'] as const).map(async (type) => {
-				const res = await db.list({ startkey: `${type}:`, endkey: `${type}:\ufff0` });
+				const res = await db.allDocs({ startkey: `${type}:`, endkey: `${type}:\ufff0` });
 				return new Set(res.rows.map((r) => r.id));
 			})
 		);
@@ -195,10 +195,7 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 		get,
 
 		async knownIds(): Promise<KnownIds> {
-			const info = (await (await store.fetch(`/${store.dbName('config')}`)).json()) as {
-				update_seq?: unknown;
-			};
-			const seq = JSON.stringify(info.update_seq ?? null);
+			const seq = JSON.stringify(await db.updateSeq());
 			if (ids?.seq !== seq) {
 				const known = loadIds();
 				ids = { seq, known };
@@ -271,7 +268,7 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 
 		/** The crews a user belongs to (their `crew:` scopes). */
 		async crewsOf(userId: string): Promise<string[]> {
-			return (await db.view('app', 'crews_by_member', { key: userId })).rows.map((r) => r.id);
+			return (await db.view('crews_by_member', { key: userId })).rows.map((r) => r.id);
 		},
 
 		/** Whether any ticket names this user as the author of an event (F8). */

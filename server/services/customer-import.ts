@@ -17,7 +17,7 @@ import {
 	type RejectedRow
 } from '#shared/customers/customer';
 import { AppError } from '../errors';
-import type { Store } from '../store';
+import { StoreError, type Store } from '../store';
 
 export type ImportFormat = 'csv' | 'jsonl';
 
@@ -82,23 +82,20 @@ async function* jsonlRows(input: Readable, reject: (r: RejectedRow) => void): As
 }
 
 export function createCustomerImport(store: Store) {
-	const db = store.dbName('customers');
-	const json = { 'content-type': 'application/json', accept: 'application/json' };
+	const db = store.db<Customer>('customers');
 
-	/** A store request; a dropped connection is retried (a retried bulk write comes back as conflicts). */
-	async function post<T>(path: string, body: unknown): Promise<T> {
-		const payload = JSON.stringify(body);
+	/**
+	 * A store request; a dropped connection is retried (a retried bulk write comes back as conflicts), an
+	 * answer the store gave is not.
+	 */
+	async function retried<T>(request: () => Promise<T>): Promise<T> {
 		for (let attempt = 1; ; attempt++) {
-			let res: Response;
 			try {
-				res = await store.fetch(`/${db}/${path}`, { method: 'POST', headers: json, body: payload });
+				return await request();
 			} catch (err) {
-				if (attempt >= STORE_ATTEMPTS) throw err;
+				if (err instanceof StoreError || attempt >= STORE_ATTEMPTS) throw err;
 				await new Promise((r) => setTimeout(r, 200 * attempt));
-				continue;
 			}
-			if (!res.ok) throw new Error(`store ${path} answered ${res.status}`);
-			return (await res.json()) as T;
 		}
 	}
 
@@ -136,9 +133,7 @@ export function createCustomerImport(store: Store) {
 				if (batch.length === 0) return;
 				const current = batch;
 				batch = [];
-				const first = await post<{ id: string; error?: string }[]>('_bulk_docs', {
-					docs: current.map((b) => b.customer)
-				});
+				const first = await retried(() => db.bulkDocs(current.map((b) => b.customer)));
 				const existing: { line: number; customer: Customer }[] = [];
 				first.forEach((r, i) => {
 					if (!r.error) report.inserted++;
@@ -146,9 +141,8 @@ export function createCustomerImport(store: Store) {
 					else reject({ line: current[i]!.line, reason: `store_${r.error}` });
 				});
 				if (existing.length === 0) return;
-				const stored = await post<{ rows: { doc?: Customer | null }[] }>(
-					'_all_docs?include_docs=true',
-					{ keys: existing.map((b) => b.customer._id) }
+				const stored = await retried(() =>
+					db.allDocs({ keys: existing.map((b) => b.customer._id), include_docs: true })
 				);
 				const docs: Customer[] = [];
 				const lines: number[] = [];
@@ -162,7 +156,7 @@ export function createCustomerImport(store: Store) {
 					lines.push(line);
 				});
 				if (docs.length === 0) return;
-				const second = await post<{ id: string; error?: string }[]>('_bulk_docs', { docs });
+				const second = await retried(() => db.bulkDocs(docs));
 				second.forEach((r, i) => {
 					if (r.error) reject({ line: lines[i]!, reason: `store_${r.error}` });
 					else if (docs[i]!._rev) report.updated++;

@@ -329,8 +329,7 @@ export function startCustomerIndexer(
 		log,
 		since: async () => {
 			// A store that is behind the index (restored, or replaced) means the index must be rebuilt.
-			const info = (await store.db('customers').info()) as { update_seq: string | number };
-			if (seqNumber(info.update_seq) < seqNumber(index.seq())) {
+			if (seqNumber(await store.db('customers').updateSeq()) < seqNumber(index.seq())) {
 				index.reset();
 				return '0';
 			}
@@ -345,8 +344,7 @@ export function startCustomerIndexer(
 	return {
 		/** Resolves when everything up to the store's current sequence is searchable. */
 		async caughtUp(): Promise<void> {
-			const info = (await store.db('customers').info()) as { update_seq: string | number };
-			const seq = seqNumber(info.update_seq);
+			const seq = seqNumber(await store.db('customers').updateSeq());
 			if (seqNumber(index.seq()) >= seq) return;
 			await new Promise<void>((resolve) => {
 				waiting.add({ seq, resolve });

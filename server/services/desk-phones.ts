@@ -39,7 +39,7 @@ export function createDeskPhones(o: { store: Store; audit: Audit; realm: string 
 
 	/** An agent's ID is that agent's SIP identity: no phone may register under it. */
 	async function isAgentId(extension: string): Promise<boolean> {
-		const rows = await db.view('app', 'users_by_agent_id', { key: extension, limit: 1 });
+		const rows = await db.view('users_by_agent_id', { key: extension, limit: 1 });
 		return rows.rows.length > 0;
 	}
 
@@ -57,7 +57,7 @@ export function createDeskPhones(o: { store: Store; audit: Audit; realm: string 
 
 	return {
 		async list(): Promise<DeskPhone[]> {
-			const res = await db.list({
+			const res = await db.allDocs({
 				startkey: PREFIX,
 				endkey: `${PREFIX}\ufff0`,
 				include_docs: true

@@ -111,7 +111,7 @@ export async function seedConfig(store: Store): Promise<boolean> {
 		if (storeStatus(err) !== 404) throw err;
 	}
 	const docs = [...SEED_DEPARTMENTS, ...SEED_ROLES, ...SEED_CATALOGUES];
-	const results = await db.bulk({ docs: docs as never[] });
+	const results = await db.bulkDocs(docs);
 	const failed = results.filter((r) => r.error && r.error !== 'conflict');
 	if (failed.length > 0) throw new Error(`seeding configuration failed: ${JSON.stringify(failed)}`);
 	await db.insert({
@@ -119,6 +119,6 @@ export async function seedConfig(store: Store): Promise<boolean> {
 		type: 'setting',
 		name: 'seed',
 		at: new Date().toISOString()
-	} as never);
+	});
 	return true;
 }

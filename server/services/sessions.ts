@@ -136,21 +136,15 @@ export function createSessions({
 	async function liveTokens(tokens: string[]): Promise<Set<string>> {
 		const now = Date.now();
 		const ids = tokens.map(idOf);
-		const sessions = await db.fetch({ keys: ids });
+		const sessions = (await db.getMany(ids)) as Map<string, SessionDoc>;
 		const byId = new Map<string, SessionDoc>();
-		for (const row of sessions.rows) {
-			const doc = 'doc' in row ? (row.doc as SessionDoc | null) : null;
-			if (doc && Date.parse(doc.expiresAt) >= now && now - lastUse(doc) <= idleMs) {
-				byId.set(doc._id, doc);
-			}
+		for (const doc of sessions.values()) {
+			if (Date.parse(doc.expiresAt) >= now && now - lastUse(doc) <= idleMs) byId.set(doc._id, doc);
 		}
 		const userIds = [...new Set([...byId.values()].map((s) => s.userId))];
-		const users = userIds.length > 0 ? await db.fetch({ keys: userIds }) : { rows: [] };
+		const users = (await db.getMany(userIds)) as Map<string, UserDoc>;
 		const active = new Set<string>();
-		for (const row of users.rows) {
-			const doc = 'doc' in row ? (row.doc as UserDoc | null) : null;
-			if (doc?.status === 'active') active.add(doc._id);
-		}
+		for (const doc of users.values()) if (doc.status === 'active') active.add(doc._id);
 		return new Set(tokens.filter((t, i) => active.has(byId.get(ids[i]!)?.userId ?? '')));
 	}
 
@@ -242,14 +236,14 @@ export function createSessions({
 			for (const [id, entry] of cache) {
 				if (entry.user._id === userId && id !== keep) cache.delete(id);
 			}
-			const res = await db.view('app', 'sessions_by_user', { key: userId });
+			const res = await db.view('sessions_by_user', { key: userId });
 			const docs = await Promise.all(
 				res.rows.filter((r) => r.id !== keep).map((r) => db.get(r.id).catch(() => null))
 			);
 			const deletions = docs.flatMap((d) =>
 				d ? [{ _id: d._id, _rev: d._rev!, _deleted: true }] : []
 			);
-			if (deletions.length > 0) await db.bulk({ docs: deletions as never[] });
+			if (deletions.length > 0) await db.bulkDocs(deletions);
 			endUser(userId, 'revoked', except ?? null);
 		},
 		/** Forgets cached users after an account change on this server. */

@@ -7,9 +7,10 @@
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
 import { followChanges } from '../store/follow';
-import type { Store } from '../store';
+import { StoreError, type Store } from '../store';
 
-const CHECKPOINT = '_local/ticket-resolver';
+/** Its place in the tickets' changes feed (a `_local` document: never replicated). */
+const CHECKPOINT = 'ticket-resolver';
 
 /** A conflict set aside for administrators, in the audit database beside the audit trail. */
 export interface UnresolvedConflict {
@@ -26,13 +27,8 @@ export interface UnresolvedConflict {
 type Doc = TicketDoc & { _conflicts?: string[] };
 
 export function startTicketResolver(store: Store, log: (msg: string) => void = () => {}) {
-	const db = store.dbName('tickets');
-	const json = { 'content-type': 'application/json', accept: 'application/json' };
-
-	async function get<T>(path: string): Promise<T | null> {
-		const res = await store.fetch(`/${db}/${path}`, { headers: json });
-		return res.ok ? ((await res.json()) as T) : null;
-	}
+	const tickets = store.db<Doc>('tickets');
+	const audit = store.db<UnresolvedConflict>('audit');
 
 	/**
 	 * The rare conflict the rule cannot merge (a revision that is not a valid ticket, or two revisions of a
@@ -41,14 +37,11 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 	async function setAside(doc: Doc, reason: string, signal: AbortSignal) {
 		const versions = [doc as object];
 		for (const rev of doc._conflicts ?? []) {
-			const other = await get<object>(`${encodeURIComponent(doc._id)}?rev=${rev}`);
+			const other = await tickets.find(doc._id, { rev });
 			if (other) versions.push(other);
 		}
 		const id = `conflict:${doc._id}`;
-		const audit = `/${store.dbName('audit')}/${encodeURIComponent(id)}`;
-		const current = await store
-			.fetch(audit, { headers: json })
-			.then((r) => (r.ok ? (r.json() as Promise<{ _rev: string }>) : null));
+		const current = await audit.find(id);
 		const record: UnresolvedConflict = {
 			_id: id,
 			type: 'conflict',
@@ -57,12 +50,11 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 			reason,
 			versions
 		};
-		await store.fetch(audit, {
-			method: 'PUT',
-			headers: json,
-			body: JSON.stringify(current ? { ...record, _rev: current._rev } : record),
-			signal
-		});
+		await audit
+			.insert(current ? { ...record, _rev: current._rev } : record, { signal })
+			.catch((err: unknown) => {
+				if (!(err instanceof StoreError)) throw err;
+			});
 		log(`ticket resolver: ${doc._id} cannot be merged (${reason}); shown to administrators`);
 	}
 
@@ -81,9 +73,8 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 		let merged: TicketDoc = doc;
 		const losers: string[] = [];
 		for (const rev of doc._conflicts) {
-			const other = await get<TicketDoc & { _deleted?: boolean }>(
-				`${encodeURIComponent(doc._id)}?rev=${rev}`
-			);
+			const other = (await tickets.find(doc._id, { rev })) as
+				(TicketDoc & { _deleted?: boolean }) | null;
 			if (!other || other._deleted) continue;
 			try {
 				merged = mergeTickets(merged, other, CENTER_DEPARTMENT_ID);
@@ -95,28 +86,20 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 		}
 		if (losers.length === 0) return false;
 		const { _conflicts: _, ...winner } = { ...merged, _rev: doc._rev } as Doc;
-		const written = await store.fetch(`/${db}/${encodeURIComponent(doc._id)}`, {
-			method: 'PUT',
-			headers: json,
-			body: JSON.stringify(winner),
-			signal
-		});
-		if (!written.ok) {
+		try {
+			await tickets.insert(winner, { signal });
+		} catch (err) {
+			if (!(err instanceof StoreError)) throw err;
 			// Someone wrote the ticket since we read it: the changes feed brings it back with its conflicts.
 			log(
-				`ticket resolver: ${doc._id}: winner not written (${written.status}), retried from the feed`
+				`ticket resolver: ${doc._id}: winner not written (${err.statusCode}), retried from the feed`
 			);
 			return false;
 		}
-		const res = await store.fetch(`/${db}/_bulk_docs`, {
-			method: 'POST',
-			headers: json,
-			body: JSON.stringify({
-				docs: losers.map((rev) => ({ _id: doc._id, _rev: rev, _deleted: true }))
-			}),
-			signal
-		});
-		const results = (await res.json()) as { id: string; error?: string }[];
+		const results = await tickets.bulkDocs(
+			losers.map((rev) => ({ _id: doc._id, _rev: rev, _deleted: true })),
+			{ signal }
+		);
 		const failed = results.filter((r) => r.error);
 		if (failed.length > 0) log(`ticket resolver: ${doc._id}: ${JSON.stringify(failed)}`);
 		return true;
@@ -127,16 +110,17 @@ export function startTicketResolver(store: Store, log: (msg: string) => void = (
 		includeDocs: true,
 		conflicts: true,
 		log,
-		since: async () => (await get<{ seq: string }>(CHECKPOINT).catch(() => null))?.seq ?? '0',
+		since: async () =>
+			(await tickets.local.get<{ seq: string }>(CHECKPOINT).catch(() => null))?.seq ?? '0',
 		onBatch: async (changes, lastSeq, signal) => {
 			for (const change of changes) if (change.doc) await resolve(change.doc, signal);
-			const current = await get<{ _rev: string }>(CHECKPOINT);
-			await store.fetch(`/${db}/${CHECKPOINT}`, {
-				method: 'PUT',
-				headers: json,
-				body: JSON.stringify({ seq: lastSeq, ...(current ? { _rev: current._rev } : {}) }),
-				signal
-			});
+			const current = await tickets.local.get(CHECKPOINT);
+			// A checkpoint that is not written only means this batch is read again after a restart.
+			await tickets.local
+				.put(CHECKPOINT, { seq: lastSeq, ...(current ? { _rev: current._rev } : {}) }, { signal })
+				.catch((err: unknown) => {
+					if (!(err instanceof StoreError)) throw err;
+				});
 		}
 	});
 	return { stop: () => follower.stop() };

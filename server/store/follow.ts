@@ -3,17 +3,13 @@
  * persists its own checkpoint — the conflict resolver and the customer search index both run on this.
  * Errors are logged and retried; `stop()` ends the loop and waits for the batch in hand.
  */
+import type { Change, ChangesParams } from './database';
 import type { DbKey, Store } from './index';
+
+export type { Change } from './database';
 
 const LONGPOLL_MS = 25_000;
 const RETRY_MS = 2_000;
-
-export interface Change<D> {
-	id: string;
-	seq: string | number;
-	deleted?: boolean;
-	doc?: D;
-}
 
 export interface FollowOptions<D> {
 	name: string;
@@ -27,16 +23,16 @@ export interface FollowOptions<D> {
 }
 
 export function followChanges<D>(store: Store, key: DbKey, options: FollowOptions<D>) {
-	const db = store.dbName(key);
+	const db = store.db<D & object>(key);
 	let stopped = false;
 	let abort = new AbortController();
 	let pauses = 0;
 	let resumed: Promise<void> | null = null;
 	let wakeUp = () => {};
-	const params = new URLSearchParams({ feed: 'longpoll', timeout: String(LONGPOLL_MS) });
-	if (options.includeDocs) params.set('include_docs', 'true');
-	if (options.conflicts) params.set('conflicts', 'true');
-	if (options.batchSize) params.set('limit', String(options.batchSize));
+	const params: ChangesParams = { feed: 'longpoll', timeout: String(LONGPOLL_MS) };
+	if (options.includeDocs) params.include_docs = 'true';
+	if (options.conflicts) params.conflicts = 'true';
+	if (options.batchSize) params.limit = String(options.batchSize);
 
 	async function loop() {
 		let since = await options.since();
@@ -44,13 +40,7 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 			if (resumed) await resumed;
 			if (stopped) return;
 			try {
-				params.set('since', since);
-				const res = await store.fetch(`/${db}/_changes?${params}`, {
-					headers: { accept: 'application/json' },
-					signal: abort.signal
-				});
-				if (!res.ok) throw new Error(`_changes answered ${res.status}`);
-				const body = (await res.json()) as { results: Change<D>[]; last_seq: string | number };
+				const body = await db.changes({ ...params, since }, { signal: abort.signal });
 				const lastSeq = String(body.last_seq);
 				if (body.results.length > 0 || lastSeq !== since) {
 					await options.onBatch(body.results, lastSeq, abort.signal);

@@ -4,11 +4,11 @@
  * caller number, matching subscribers and their ticket history — before the phone rings.
  */
 import { normalizePhone } from '#shared/phone';
-import type { TicketDoc } from '#shared/tickets/ticket';
-import type { Store } from '../store';
 import type { CustomerIndex } from '../services/customer-index';
 import type { EventHub } from '../services/events';
+import type { TicketReads } from '../services/tickets';
 import { createAcd, type AgentState, type CallRecord, type QueuedCall } from './acd';
+import type { CallRecords } from './call-records';
 import { connectEvapi } from './evapi';
 
 const HISTORY_LIMIT = 20;
@@ -21,7 +21,10 @@ export interface CallHandlingOptions {
 	maxWaitMs: number;
 	wrapUpMs: number;
 	offerMs: number;
-	store: Store;
+	/** Where finished calls are stored (and today's are read back from after a restart). */
+	callRecords: CallRecords;
+	/** The caller's earlier tickets, for the screen pop. */
+	tickets: Pick<TicketReads, 'history'>;
 	customers: CustomerIndex;
 	hub: EventHub;
 	log: (msg: string) => void;
@@ -29,39 +32,18 @@ export interface CallHandlingOptions {
 	agentGoneMs: number;
 }
 
-/** A finished call as stored in `calls` (id sorts by arrival, so a date range is a key range). */
-export type CallDoc = CallRecord & { _id: string; _rev?: string; type: 'call'; recording: boolean };
-export const callDocId = (r: Pick<CallRecord, 'arrivedAt' | 'callId'>) =>
-	`call:${new Date(r.arrivedAt).toISOString()}:${r.callId}`;
-
 export function startCallHandling(o: CallHandlingOptions) {
-	async function storeCall(record: CallRecord, attempt = 0): Promise<void> {
-		const _id = callDocId(record);
+	async function storeCall(record: CallRecord): Promise<void> {
 		try {
-			const current = await calls.get(_id).catch(() => null);
-			await calls.insert({
-				...record,
-				_id,
-				type: 'call',
-				recording: current?.recording ?? false,
-				...(current ? { _rev: current._rev } : {})
-			});
+			await o.callRecords.save(record);
 		} catch (err) {
-			if (attempt < 3) return storeCall(record, attempt + 1);
 			o.log(`call record ${record.callId} not stored: ${(err as Error).message}`);
 		}
 	}
 
 	/** Today's stored calls back into the wallboard's figures (after a restart). */
 	async function restoreToday() {
-		const start = new Date();
-		start.setHours(0, 0, 0, 0);
-		const rows = await calls.list({
-			startkey: `call:${start.toISOString()}`,
-			endkey: 'call:\ufff0',
-			include_docs: true
-		});
-		acd.restore(rows.rows.flatMap((r) => (r.doc ? [r.doc] : [])));
+		acd.restore(await o.callRecords.today());
 	}
 
 	async function screenPop(agent: AgentState, call: QueuedCall) {
@@ -73,25 +55,16 @@ export function startCallHandling(o: CallHandlingOptions) {
 				: [];
 		const history =
 			phone.length >= 3
-				? (
-						await o.store.db<TicketDoc>('tickets').view('app', 'tickets_by_caller', {
-							key: phone,
-							include_docs: true,
-							limit: HISTORY_LIMIT
-						})
-					).rows
-						.flatMap((r) => (r.doc ? [r.doc] : []))
-						.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-						.map((t) => ({
-							_id: t._id,
-							number: t.number,
-							status: t.status,
-							departmentId: t.departmentId,
-							serviceTypeId: t.serviceTypeId,
-							callerNumber: t.callerNumber,
-							createdAt: t.createdAt,
-							events: t.events
-						}))
+				? (await o.tickets.history({ phone, limit: HISTORY_LIMIT })).map((t) => ({
+						_id: t._id,
+						number: t.number,
+						status: t.status,
+						departmentId: t.departmentId,
+						serviceTypeId: t.serviceTypeId,
+						callerNumber: t.callerNumber,
+						createdAt: t.createdAt,
+						events: t.events
+					}))
 				: [];
 		o.hub.send(agent.userId, {
 			event: 'offer',
@@ -99,7 +72,6 @@ export function startCallHandling(o: CallHandlingOptions) {
 		});
 	}
 
-	const calls = o.store.db<CallDoc>('calls');
 	const acd = createAcd({
 		onFinished: (record) => void storeCall(record),
 		maxWaitMs: o.maxWaitMs,
@@ -170,13 +142,9 @@ export function startCallHandling(o: CallHandlingOptions) {
 		async recorded(callId: string) {
 			for (let attempt = 0; attempt < 5; attempt++) {
 				const record = acd.records().find((r) => r.callId === callId);
-				const doc = record ? await calls.get(callDocId(record)).catch(() => null) : null;
-				if (!doc) {
-					await new Promise((r) => setTimeout(r, 200));
-					continue;
-				}
-				await calls.insert({ ...doc, recording: true }).catch(() => null);
-				return;
+				// The recording may be ready before the call's record is stored: try again shortly.
+				if (record && (await o.callRecords.markRecorded(record))) return;
+				await new Promise((r) => setTimeout(r, 200));
 			}
 		},
 		connected: () => evapi.connected(),

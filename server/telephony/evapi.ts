@@ -18,7 +18,7 @@ const Tag = v.pipe(v.string(), v.minLength(1), v.maxLength(256));
 /** A caller's or hotline's number as Kamailio read it (user part of a URI). */
 const Number_ = v.pipe(v.string(), v.maxLength(128));
 
-/** What Kamailio's configuration (render.ts) sends, and nothing else. */
+/** What Kamailio's configuration (telephony-config.ts) sends, and nothing else. */
 export const KamailioEvent = v.variant('event', [
 	/** A hotline call, suspended: `tindex`/`tlabel` name its transaction. */
 	v.strictObject({

@@ -157,7 +157,7 @@ const lower = (value: unknown) => (typeof value === 'string' ? value.toLowerCase
 /** A name the page sent, as quoted back in a refusal. */
 const shown = (value: unknown) => JSON.stringify(value ?? null).slice(0, 40);
 
-/** The header by which Kamailio marks the calls it hands to Janus (render.ts, route TO_GATEWAY). */
+/** The header by which Kamailio marks the calls it hands to Janus (telephony-config.ts, route TO_GATEWAY). */
 export const GATE_HEADER = 'X-CC-Gate';
 
 /** One open softphone socket, as `closeSessions` sees it. */

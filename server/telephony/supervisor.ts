@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { PRIVATE_FILE, makePrivate, privateFolder, writePrivate } from '../secrets';
-import { renderJanus, renderKamailio, type TelephonySettings } from './render';
+import { renderJanus, renderKamailio, type TelephonySettings } from './telephony-config';
 import { heldPort, holderOf, untilFree, type Ports } from './ports';
 
 const READY_TIMEOUT_MS = 10_000;

@@ -37,7 +37,7 @@ const branch = await startTestServer({
 try {
 	const agentCookie = await center.createUser({ username: 'benchagent', roleKey: 'agent' });
 	await center.createUser({ username: 'benchclerk', roleKey: 'department', departmentId: EAST });
-	const branchUsers = branch.runtime.deps.store.db('users');
+	const branchUsers = branch.runtime.store.db('users');
 	await until(() => branchUsers.get('user:benchclerk').catch(() => null));
 	const clerkCookie = await branch.signIn('benchclerk', 'password-123');
 
@@ -50,7 +50,7 @@ try {
 		.on('change', (info) => {
 			for (const doc of info.docs) if (!arrived.has(doc._id)) arrived.set(doc._id, Date.now());
 		});
-	const branchTickets = branch.runtime.deps.store.db<TicketDoc>('tickets');
+	const branchTickets = branch.runtime.store.db<TicketDoc>('tickets');
 
 	const upload: number[] = [];
 	const toStore: number[] = [];

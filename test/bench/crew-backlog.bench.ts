@@ -94,7 +94,7 @@ try {
 		];
 		seeded.push(buildTicket(id, events, CENTER));
 	}
-	await server.runtime.deps.store.db<TicketDoc>('tickets').bulk({ docs: seeded });
+	await server.runtime.store.db<TicketDoc>('tickets').bulkDocs(seeded);
 
 	// Online once: the tablet receives its work orders.
 	const pullStarted = performance.now();
@@ -170,15 +170,14 @@ try {
 	const ms = performance.now() - started;
 
 	// What the store holds now.
-	const store = server.runtime.deps.store;
-	const onServer = (await (
-		await store.fetch(`/${store.dbName('tickets')}/_all_docs?include_docs=true`)
-	).json()) as { rows: { id: string; doc: (TicketDoc | AttDoc) & { _attachments?: object } }[] };
+	const onServer = await server.runtime.store
+		.db<(TicketDoc | AttDoc) & { _attachments?: object }>('tickets')
+		.allDocs({ include_docs: true });
 	const storedComments = onServer.rows
-		.flatMap((r) => ('events' in r.doc ? r.doc.events : []))
+		.flatMap((r) => (r.doc && 'events' in r.doc ? r.doc.events : []))
 		.filter((e) => e.type === 'comment').length;
 	const storedPhotos = onServer.rows.filter(
-		(r) => r.id.startsWith('att:') && r.doc._attachments && ATT_NAME in r.doc._attachments
+		(r) => r.id.startsWith('att:') && r.doc?._attachments && ATT_NAME in r.doc._attachments
 	).length;
 
 	const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);

@@ -27,7 +27,7 @@ const deviceThread = new Worker(
 try {
 	const cookie = await server.createUser({ username: 'firstsync', roleKey: 'agent' });
 	const user = 'user:firstsync';
-	const store = server.runtime.deps.store;
+	const store = server.runtime.store;
 
 	// 10,000 tickets of this agent from the last weeks, each with a few events, written straight to the store.
 	const t0 = Date.now() - 20 * 86_400_000;
@@ -63,24 +63,21 @@ try {
 			];
 			docs.push(buildTicket(`ticket:fs-${String(i).padStart(5, '0')}`, events, CENTER));
 		}
-		await store.db<TicketDoc>('tickets').bulk({ docs });
+		await store.db<TicketDoc>('tickets').bulkDocs(docs);
 	}
 
 	// The server's conflict resolver reads every new ticket once from the changes feed; let it catch up so
 	// it does not compete with the first round.
-	const dbPath = `/${store.dbName('tickets')}`;
+	const tickets = store.db('tickets');
 	for (;;) {
-		const info = (await (await store.fetch(dbPath)).json()) as { update_seq: unknown };
-		const done = await store.fetch(`${dbPath}/_local/ticket-resolver`);
-		const seq = done.ok ? ((await done.json()) as { seq: unknown }).seq : null;
-		if (String(seq) === String(info.update_seq)) break;
+		const updateSeq = await tickets.updateSeq();
+		const done = await tickets.local.get<{ seq: unknown }>('ticket-resolver');
+		if (String(done?.seq ?? null) === String(updateSeq)) break;
 		await new Promise((r) => setTimeout(r, 200));
 	}
 
 	// The store's own HTTP door (the embedded store listens on loopback) and its credentials.
-	const storeDoor = (
-		store.nano as unknown as { config: { url: string; headers?: Record<string, string> } }
-	).config;
+	const storeDoor = store.address();
 
 	async function time(kind: 'sync' | 'raw', round: number): Promise<number> {
 		const task: DeviceTask = {
@@ -88,7 +85,10 @@ try {
 			batchSize: BATCH_SIZE,
 			...(kind === 'sync'
 				? { url: `${server.url}/sync/tickets`, headers: { cookie } }
-				: { url: `${storeDoor.url}/${store.dbName('tickets')}`, headers: storeDoor.headers ?? {} })
+				: {
+						url: `${storeDoor.url}/${server.runtime.deps.settings.dbPrefix}tickets`,
+						headers: storeDoor.headers
+					})
 		};
 		const answer = new Promise<DeviceResult>((resolve, reject) => {
 			deviceThread.once('error', reject);

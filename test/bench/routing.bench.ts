@@ -97,7 +97,7 @@ const server = await startTestServer({
 });
 const phones: ReturnType<typeof spawn>[] = [];
 // Agents' identities register only from Janus's SIP address (#13): the simulated phones stand there.
-const janusIp = server.runtime.deps.config.sip.janusIp;
+const janusIp = server.runtime.deps.settings.sip.janusIp;
 try {
 	const target = `127.0.0.1:${SIP_PORT}`;
 	// The simulated agents: each a sipp endpoint answering every call, registered with its credentials.

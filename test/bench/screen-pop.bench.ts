@@ -111,7 +111,7 @@ async function watch(page: Page) {
 
 try {
 	// A subscriber under the caller's number, with earlier tickets (history).
-	await server.runtime.deps.store.db('customers').insert({
+	await server.runtime.store.db('customers').insert({
 		_id: 'digital:BENCH1',
 		type: 'customer',
 		source: 'digital',

@@ -10,7 +10,7 @@ const RUNS = 10;
 
 const server = await startTestServer();
 try {
-	const users = server.runtime.deps.store.db('users');
+	const users = server.runtime.store.db('users');
 	const now = new Date().toISOString();
 	const departments = [
 		'department:center',
@@ -40,7 +40,7 @@ try {
 				updatedAt: now
 			};
 		});
-		await users.bulk({ docs });
+		await users.bulkDocs(docs);
 	}
 	const cookie = await server.signIn('admin', 'integration-admin');
 	const queries = {

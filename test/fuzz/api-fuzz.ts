@@ -7,7 +7,7 @@
  * and by `test/integration/fuzz.test.ts` (a smaller count in `npm test`).
  */
 import fc from 'fast-check';
-import { DB_KEYS } from '../../server/store';
+import { DB_KEYS, type DbKey } from '../../server/store';
 import type { TestServer } from '../helpers/server';
 
 export interface RouteStats {
@@ -428,7 +428,8 @@ export async function fuzzServer({
 }): Promise<FuzzReport> {
 	const started = Date.now();
 	const users = await createRoles(server);
-	const { store, sessions } = server.runtime.deps;
+	const { store } = server.runtime;
+	const { sessions } = server.runtime.deps;
 	/**
 	 * A live session cookie per role. The fuzz signs roles out (DELETE /api/session, sign-out everywhere,
 	 * password resets): a role whose session ended gets a new one before its next request.
@@ -454,18 +455,10 @@ export async function fuzzServer({
 
 	/** update_seq of every database, in one round. */
 	const seqs = async () =>
-		Promise.all(
-			DB_KEYS.map(async (key) => {
-				const res = await store.fetch(`/${store.dbName(key)}`);
-				return String(((await res.json()) as { update_seq: unknown }).update_seq);
-			})
-		);
+		Promise.all(DB_KEYS.map(async (key) => String(await store.db(key).updateSeq())));
 	/** Documents changed since `since` in one database, other than sessions (their use is written aside). */
-	async function changedSince(key: string, since: string): Promise<string[]> {
-		const res = await store.fetch(
-			`/${store.dbName(key as (typeof DB_KEYS)[number])}/_changes?since=${encodeURIComponent(since)}`
-		);
-		const body = (await res.json()) as { results: { id: string }[] };
+	async function changedSince(key: DbKey, since: string): Promise<string[]> {
+		const body = await store.db(key).changes({ since });
 		return body.results.map((r) => r.id).filter((id) => !id.startsWith('session:'));
 	}
 

@@ -228,7 +228,7 @@ export async function runOfflineMerge({
 		}
 
 		// The server's resolver merges what the devices left as conflicts.
-		const store = server.runtime.deps.store.db<TicketDoc>('tickets');
+		const store = server.runtime.store.db<TicketDoc>('tickets');
 		let onServer: WithConflicts | null = null;
 		const deadline = Date.now() + SETTLE_MS;
 		for (;;) {

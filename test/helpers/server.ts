@@ -6,7 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../server/config';
+import { loadSettings } from '../../server/settings';
 import { createRuntime } from '../../server/runtime';
 import { hardenServer, serverOptions } from '../../server/app';
 
@@ -29,15 +29,15 @@ export interface TestServer {
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
 	const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'cc-it-'));
-	const config = loadConfig({ DATA_DIR: dataDir, ADMIN_PASSWORD, TELEPHONY: 'off', ...env });
-	const runtime = await createRuntime(config);
+	const settings = loadSettings({ DATA_DIR: dataDir, ADMIN_PASSWORD, TELEPHONY: 'off', ...env });
+	const runtime = await createRuntime(settings);
 	const server: ServerType = await new Promise((resolve) => {
 		const s = serve(
 			{
 				fetch: runtime.app.fetch,
 				port: 0,
 				hostname: '127.0.0.1',
-				serverOptions: serverOptions(config)
+				serverOptions: serverOptions(settings)
 			},
 			() => resolve(s)
 		);

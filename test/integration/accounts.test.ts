@@ -137,7 +137,7 @@ describe('approval and sign-in', () => {
 
 	it('a disabled account gets its own message, and sign-out ends the session', async () => {
 		const cookie = await server.signIn('newcomer', 'secret-pass-1');
-		const users = server.runtime.deps.store.db<Record<string, unknown>>('users');
+		const users = server.runtime.store.db<Record<string, unknown>>('users');
 		const doc = await users.get('user:newcomer');
 		await users.insert({ ...doc, status: 'disabled' });
 		const res = await post('/api/session', { username: 'newcomer', password: 'secret-pass-1' });

@@ -193,7 +193,7 @@ describe('departments (F12)', () => {
 		expect(res.status).toBe(409);
 		expect(res.body).toMatchObject({ code: 'in_use', issues: { children: '1', users: '1' } });
 
-		await server.runtime.deps.store.db('tickets').insert({
+		await server.runtime.store.db('tickets').insert({
 			_id: 'ticket:billing-1',
 			type: 'ticket',
 			visibleTo: ['department:billing'],
@@ -402,7 +402,7 @@ describe('crews, flows, phrases and catalogues (F12–F14)', () => {
 		});
 		expect(crew.status).toBe(201);
 		const crewId = (crew.body.item as { _id: string })._id;
-		await server.runtime.deps.store.db('tickets').insert({
+		await server.runtime.store.db('tickets').insert({
 			_id: 'ticket:crew-1',
 			type: 'ticket',
 			visibleTo: [crewId],

@@ -103,8 +103,8 @@ let proxy: Awaited<ReturnType<typeof startLinkProxy>>;
 let hqAgent: string; // center agent's session at the center
 let eastCrew: string; // a field crew of the branch's department
 
-const centerTickets = () => center.runtime.deps.store.db<TicketDoc>('tickets');
-const branchTickets = () => branch.runtime.deps.store.db<TicketDoc>('tickets');
+const centerTickets = () => center.runtime.store.db<TicketDoc>('tickets');
+const branchTickets = () => branch.runtime.store.db<TicketDoc>('tickets');
 
 /** A ticket as a store holds it: winner's events and the number of conflicts left. */
 async function state(db: ReturnType<typeof centerTickets>, id: string) {
@@ -157,8 +157,8 @@ describe('F29 branch offices', () => {
 				'user:admin'
 			)
 		)._id;
-		const users = branch.runtime.deps.store.db('users');
-		const config = branch.runtime.deps.store.db('config');
+		const users = branch.runtime.store.db('users');
+		const config = branch.runtime.store.db('config');
 		const held = (db: typeof users, id: string) =>
 			db.get(id).then(
 				() => true,
@@ -171,8 +171,8 @@ describe('F29 branch offices', () => {
 			.toBe(true);
 		expect(await branch.signIn('eastclerk', 'password-123')).toMatch(/=/);
 		// The branch seeded nothing itself: its configuration is the center's.
-		const seed = await branch.runtime.deps.store.db('config').get('setting:seed');
-		expect(seed._rev).toBe((await center.runtime.deps.store.db('config').get('setting:seed'))._rev);
+		const seed = await branch.runtime.store.db('config').get('setting:seed');
+		expect(seed._rev).toBe((await center.runtime.store.db('config').get('setting:seed'))._rev);
 		expect(branch.runtime.seeded).toBe(false);
 
 		// Devices at the branch number tickets with codes the center's devices never get.
@@ -326,14 +326,12 @@ describe('F29 branch offices', () => {
 				newTicket: ['br-2-e0']
 			});
 		console.log(`F29 converged ${Date.now() - restoredAt} ms after the link returned`);
-		const { store } = center.runtime.deps;
+		const { store } = center.runtime;
 		await expect
 			.poll(
 				async () => {
-					const res = await store.fetch(
-						`/${store.dbName('tickets')}/${encodeURIComponent('att:ticket:br-1:p1')}/photo`
-					);
-					return res.ok ? Buffer.from(await res.arrayBuffer()).toString('base64') : res.status;
+					const res = await store.db('tickets').attachment('att:ticket:br-1:p1', 'photo');
+					return res ? Buffer.from(await res.arrayBuffer()).toString('base64') : 404;
 				},
 				{ timeout: CONVERGE_MS }
 			)
@@ -405,10 +403,10 @@ describe('F29 branch offices', () => {
 			};
 			const before = await seenAt();
 			expect(before).not.toBeNull();
-			const audit = `/${hq.runtime.deps.store.dbName('audit')}/_local/branches-seen`;
+			const audit = hq.runtime.store.db('audit');
 			await expect
-				.poll(async () => (await hq.runtime.deps.store.fetch(audit)).status, { timeout: 5_000 })
-				.toBe(200);
+				.poll(async () => (await audit.local.get('branches-seen')) !== null, { timeout: 5_000 })
+				.toBe(true);
 			await hq.close();
 			hq = await startTestServer(env);
 			expect(await seenAt()).toBe(before);
@@ -575,14 +573,12 @@ describe('F29 branch offices', () => {
 		expect(await state(centerTickets(), 'ticket:br-net')).toBeNull();
 		expect((await centerTickets().get('ticket:br-1'))._rev).toBe(current._rev);
 		// What the center accepted travels on to the branch, the photo with its bytes.
-		const { store } = branch.runtime.deps;
+		const { store } = branch.runtime;
 		await expect
 			.poll(
 				async () => {
-					const res = await store.fetch(
-						`/${store.dbName('tickets')}/${encodeURIComponent(photo._id)}/photo`
-					);
-					return res.ok ? Buffer.from(await res.arrayBuffer()).toString('base64') : res.status;
+					const res = await store.db('tickets').attachment(photo._id, 'photo');
+					return res ? Buffer.from(await res.arrayBuffer()).toString('base64') : 404;
 				},
 				{ timeout: CONVERGE_MS }
 			)

@@ -157,7 +157,8 @@ describe('F18 subscriber search', () => {
 
 describe('F18 the search index is derived and rebuildable', () => {
 	it('a new index file is rebuilt from the store with the same answers', async () => {
-		const { store, customers } = server.runtime.deps;
+		const { store } = server.runtime;
+		const { customers } = server.runtime.deps;
 		const fresh = openCustomerIndex(join(server.dataDir, 'rebuilt.sqlite'));
 		const indexer = startCustomerIndexer(store, fresh);
 		await indexer.caughtUp();

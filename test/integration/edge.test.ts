@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { REPLICATION_LIMITS } from '../../server/routes/replication-protocol';
+import { REPLICATION_LIMITS } from '../../server/replication/limits';
 
 let server: TestServer;
 let admin: string;
@@ -169,7 +169,7 @@ describe('#13 a signed-in user on /sync', () => {
 		});
 
 	it('_bulk_get is bounded, repeats are answered once, and attachments are never inlined', async () => {
-		const tickets = server.runtime.deps.store.db('tickets');
+		const tickets = server.runtime.store.db('tickets');
 		await tickets.insert({
 			_id: 'att:ticket:edge-1:p1',
 			type: 'att',
@@ -207,24 +207,26 @@ describe('#13 a signed-in user on /sync', () => {
 	});
 
 	it('a live feed’s heartbeat, timeout and limit are clamped, and one user holds only so many', async () => {
-		const store = server.runtime.deps.store;
-		const original = store.fetch;
-		const asked: string[] = [];
-		store.fetch = (path, init) => {
-			if (path.includes('/_changes?')) asked.push(path);
-			return original(path, init);
+		// What the door asks the store for.
+		const tickets = server.runtime.store.db('tickets');
+		const original = tickets.changesFeed;
+		const asked: Parameters<typeof original>[0][] = [];
+		tickets.changesFeed = (params, options) => {
+			asked.push(params);
+			return original(params, options);
 		};
 		try {
 			const res = await sync('/_changes?feed=normal&heartbeat=1&timeout=99999999&limit=1000000');
 			expect(res.status).toBe(200);
 			await res.text();
 		} finally {
-			store.fetch = original;
+			tickets.changesFeed = original;
 		}
-		const query = new URL(`http://x${asked[0]}`).searchParams;
-		expect(query.get('heartbeat')).toBe(String(REPLICATION_LIMITS.heartbeatMinMs));
-		expect(query.get('timeout')).toBe(String(REPLICATION_LIMITS.feedTimeoutMaxMs));
-		expect(query.get('limit')).toBe(String(REPLICATION_LIMITS.changesLimit));
+		expect(asked[0]).toMatchObject({
+			heartbeat: String(REPLICATION_LIMITS.heartbeatMinMs),
+			timeout: String(REPLICATION_LIMITS.feedTimeoutMaxMs),
+			limit: String(REPLICATION_LIMITS.changesLimit)
+		});
 
 		const feeds = Array.from(
 			{ length: REPLICATION_LIMITS.feedsPerOwner },
@@ -259,7 +261,7 @@ describe('#13 a signed-in user on /sync', () => {
 			body: JSON.stringify({ docs, new_edits: false })
 		});
 		expect(res.status).toBe(400);
-		const stored = await server.runtime.deps.store
+		const stored = await server.runtime.store
 			.db('tickets')
 			.get('ticket:many-0')
 			.catch(() => null);
@@ -408,10 +410,8 @@ describe('#13 a session that ends takes its live connections with it', () => {
 		const cookie = await server.createUser({ username: 'edgeidle', roleKey: 'agent' });
 		expect((await fetch(`${server.url}/api/session`, { headers: { cookie } })).status).toBe(200);
 		// Nobody used it for two hours (the idle timeout is one).
-		const users = server.runtime.deps.store.db<{ _id: string; type: string; userId: string }>(
-			'users'
-		);
-		const sessions = await users.view('app', 'sessions_by_user', {
+		const users = server.runtime.store.db<{ _id: string; type: string; userId: string }>('users');
+		const sessions = await users.view('sessions_by_user', {
 			key: 'user:edgeidle',
 			include_docs: true
 		});
@@ -495,7 +495,7 @@ describe('#13 sign-in guesses', () => {
 
 describe('#13 stored files and reports', () => {
 	it('an SVG or HTML file in the store is only ever a download, never active content', async () => {
-		const tickets = server.runtime.deps.store.db('tickets');
+		const tickets = server.runtime.store.db('tickets');
 		const ticketId = 'ticket:edge-file';
 		const at = new Date().toISOString();
 		await tickets.insert({

@@ -226,13 +226,12 @@ describe('F28 crew devices', () => {
 			await child.exited;
 			child = null;
 			inProcess = await startTestServer({ DATA_DIR: dataDir });
-			const res = await inProcess.runtime.deps.store.fetch(
-				`/${inProcess.runtime.deps.store.dbName('tickets')}/_all_docs?include_docs=true&conflicts=true`
+			const all = await inProcess.runtime.store
+				.db<TicketDoc & { _conflicts?: string[] }>('tickets')
+				.allDocs({ include_docs: true, conflicts: true });
+			const stored = all.rows.flatMap(({ id, doc }) =>
+				id.startsWith('ticket:') && doc ? [{ id, doc }] : []
 			);
-			const all = (await res.json()) as {
-				rows: { id: string; doc: TicketDoc & { _conflicts?: string[] } }[];
-			};
-			const stored = all.rows.filter((r) => r.id.startsWith('ticket:'));
 			expect(stored.length).toBe(BACKLOG);
 			expect(new Set(stored.map((r) => r.id)).size).toBe(BACKLOG);
 			const problems: string[] = [];

@@ -70,7 +70,7 @@ beforeAll(async () => {
 		DESK_PHONES: DESK_NET
 	});
 	tel = telephonyClient(server);
-	JANUS_IP = server.runtime.deps.config.sip.janusIp;
+	JANUS_IP = server.runtime.deps.settings.sip.janusIp;
 	admin = await server.signIn('admin', ADMIN_PASSWORD);
 	leader = await server.createUser({ username: 'secleader', roleKey: 'leader' });
 }, 30_000);

@@ -62,7 +62,7 @@ beforeAll(async () => {
 		TURN_SECRET: 'turn-secret'
 	});
 	tel = telephonyClient(server);
-	JANUS_IP = server.runtime.deps.config.sip.janusIp;
+	JANUS_IP = server.runtime.deps.settings.sip.janusIp;
 }, 30_000);
 afterAll(async () => {
 	await server?.close();
@@ -327,7 +327,7 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 			roleKey: 'agent',
 			agentId: '2001'
 		});
-		await server.runtime.deps.store.db('customers').insert({
+		await server.runtime.store.db('customers').insert({
 			_id: 'digital:POP1',
 			type: 'customer',
 			source: 'digital',
@@ -344,7 +344,7 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		} as never);
 		await server.runtime.deps.customers.indexer.caughtUp();
 		// An earlier ticket of this caller (F17): it comes with the screen pop.
-		await server.runtime.deps.store.db('tickets').insert(
+		await server.runtime.store.db('tickets').insert(
 			buildTicket(
 				'ticket:pop-history',
 				[
@@ -400,9 +400,9 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		expect(record).toMatchObject({ outcome: 'completed', agentId: '2001' });
 		// Call records are stored (they feed statistics and outlive a restart).
 		await until(async () => {
-			const stored = await server.runtime.deps.store
+			const stored = await server.runtime.store
 				.db<{ agentId: string; outcome: string }>('calls')
-				.list({ include_docs: true });
+				.allDocs({ include_docs: true });
 			return stored.rows.some((r) => r.doc?.agentId === '2001' && r.doc.outcome === 'completed');
 		}, 'the call record stored');
 		// F25 the stored records feed the period's call statistics.

@@ -77,7 +77,7 @@ describe('a ticket travels from the center to a department and back', () => {
 		expect(netUp.doc_write_failures).toBe(0);
 
 		// The department's revision builds on the agent's: the store keeps it as the new winner.
-		const onServer = await server.runtime.deps.store.db<TicketDoc>('tickets').get('ticket:flow-1');
+		const onServer = await server.runtime.store.db<TicketDoc>('tickets').get('ticket:flow-1');
 		expect(onServer).toMatchObject({ status: 'callback', _rev: expect.stringMatching(/^2-/) });
 		await agentDb.replicate.from(remote(agentCookie));
 		expect(await agentDb.get('ticket:flow-1')).toMatchObject({
@@ -157,7 +157,7 @@ describe('concurrent offline edits', () => {
 			expect((await d.db.replicate.to(remote(d.cookie))).doc_write_failures).toBe(0);
 		}
 
-		const tickets = server.runtime.deps.store.db<TicketDoc>('tickets');
+		const tickets = server.runtime.store.db<TicketDoc>('tickets');
 		await expect
 			.poll(
 				async () => {

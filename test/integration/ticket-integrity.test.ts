@@ -33,7 +33,7 @@ const crews: Record<string, string> = {};
 type Stored = TicketDoc & { _revisions: { start: number; ids: string[] }; _conflicts?: string[] };
 type Result = { id: string; rev?: string; error?: string; reason?: string };
 
-const tickets = () => server.runtime.deps.store.db<TicketDoc>('tickets');
+const tickets = () => server.runtime.store.db<TicketDoc>('tickets');
 const hash = () => randomBytes(16).toString('hex');
 const t0 = Date.now() - 3_600_000;
 let clock = 0;
@@ -397,7 +397,10 @@ describe('#13 photo documents through /sync', () => {
 			[orphan._id, 'the ticket ticket:none does not exist'],
 			[foreign._id, 'the ticket of this attachment is not visible to you']
 		]);
-		const held = await tickets().fetch({ keys: [honest._id, wider._id, orphan._id, foreign._id] });
+		const held = await tickets().allDocs({
+			keys: [honest._id, wider._id, orphan._id, foreign._id],
+			include_docs: true
+		});
 		expect(held.rows.map((r) => ('error' in r ? r.error : 'stored'))).toEqual([
 			'stored',
 			'not_found',
@@ -430,33 +433,28 @@ describe('#13 photo documents through /sync', () => {
 		expect((await push('tiquota', [over])).map((r) => r.reason)).toEqual([
 			`daily quota reached: at most ${ATTACHMENT_DAILY_COUNT} photos a day`
 		]);
-		const held = await tickets().list({ startkey: `att:${id}:`, endkey: `att:${id}:\uffff` });
+		const held = await tickets().allDocs({ startkey: `att:${id}:`, endkey: `att:${id}:\uffff` });
 		expect(held.rows).toHaveLength(ATTACHMENT_DAILY_COUNT);
 
 		// In bytes: another crew member who already stored nearly the day's bytes (as the ledger says).
-		const { store } = server.runtime.deps;
-		const ledger = `/${store.dbName('audit')}/_local/${encodeURIComponent('attachment-quota:user:tifb')}`;
+		const audit = server.runtime.store.db('audit');
+		const ledger = 'attachment-quota:user:tifb';
 		const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
-		const found = await store.fetch(ledger);
-		const rev = found.ok ? ((await found.json()) as { _rev: string })._rev : null;
-		const put = await store.fetch(ledger, {
-			method: 'PUT',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({
-				day: today,
-				count: 1,
-				bytes: ATTACHMENT_DAILY_BYTES - 10,
-				...(rev ? { _rev: rev } : {})
-			})
+		const found = await audit.local.get(ledger);
+		const put = await audit.local.put(ledger, {
+			day: today,
+			count: 1,
+			bytes: ATTACHMENT_DAILY_BYTES - 10,
+			...(found ? { _rev: found._rev } : {})
 		});
-		expect(put.ok).toBe(true);
+		expect(put.rev).toBeTruthy();
 		const other = await recorded('TI-11', INSTALL);
 		await append('ticlerk', other, dispatched(crews.B!));
 		const big = photo('user:tifb', await current(other));
 		expect((await push('tifb', [big])).map((r) => r.reason)).toEqual([
 			`daily quota reached: at most ${ATTACHMENT_DAILY_BYTES / 1024 / 1024} MB of photos a day`
 		]);
-		expect((await tickets().fetch({ keys: [big._id] })).rows[0]).toMatchObject({
+		expect((await tickets().allDocs({ keys: [big._id] })).rows[0]).toMatchObject({
 			error: 'not_found'
 		});
 	});

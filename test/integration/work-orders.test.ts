@@ -164,7 +164,7 @@ describe('F28 work orders on crew devices', () => {
 		});
 		const up = await fitterDb.replicate.to(remote('wofitter'));
 		expect(up.doc_write_failures).toBe(0);
-		const stored = await server.runtime.deps.store.db<TicketDoc>('tickets').get('ticket:wo-1');
+		const stored = await server.runtime.store.db<TicketDoc>('tickets').get('ticket:wo-1');
 		expect(stored.workOrder).toMatchObject({ step: 'done', finishedAt: steps[3]!.at });
 
 		// The photo is served to the department that holds the ticket, and to no one else.
@@ -179,7 +179,7 @@ describe('F28 work orders on crew devices', () => {
 		expect(forStranger.status).toBe(404);
 
 		// Crew B cannot record steps on crew A's work order, even with the ticket in hand.
-		const current = await server.runtime.deps.store.db<TicketDoc>('tickets').get('ticket:wo-1');
+		const current = await server.runtime.store.db<TicketDoc>('tickets').get('ticket:wo-1');
 		const forged = buildTicket(
 			'ticket:wo-1',
 			[
@@ -219,7 +219,7 @@ describe('F28 work orders on crew devices', () => {
 	});
 
 	it('F28 a backlog of the largest photos uploads in push batches that fit the server’s body limit', async () => {
-		const ticket = await server.runtime.deps.store.db<TicketDoc>('tickets').get('ticket:wo-1');
+		const ticket = await server.runtime.store.db<TicketDoc>('tickets').get('ticket:wo-1');
 		const tablet = new PouchDB('wo-big-photos', { adapter: 'memory' });
 		// More of the largest photos the server takes than one request may carry (64 MiB).
 		const bytes = Math.floor((ATTACHMENT_MAX_BASE64 * 3) / 4) - 3;
@@ -248,9 +248,9 @@ describe('F28 work orders on crew devices', () => {
 		// In the devices' push batches every photo arrives.
 		const up = await tablet.replicate.to(remote('wofitter'), { batch_size: PUSH_BATCH_SIZE });
 		expect(up.doc_write_failures).toBe(0);
-		const held = await server.runtime.deps.store
+		const held = await server.runtime.store
 			.db('tickets')
-			.list({ startkey: 'att:ticket:wo-1:big-', endkey: 'att:ticket:wo-1:big-\uffff' });
+			.allDocs({ startkey: 'att:ticket:wo-1:big-', endkey: 'att:ticket:wo-1:big-\uffff' });
 		expect(held.rows).toHaveLength(count);
 		await tablet.destroy();
 	}, 120_000);

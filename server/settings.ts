@@ -1,5 +1,5 @@
 /**
- * The only reader of `process.env`. Parsed once at start-up (from index.ts) into a typed Config that the
+ * The only reader of `process.env`. Parsed once at start-up (from index.ts) into a typed Settings that the
  * rest of the server receives through its dependencies. Every variable has a default that works on one
  * machine with nothing else installed.
  */
@@ -84,15 +84,15 @@ const BranchEntry = v.object({
 		v.minLength(1, 'at least one department')
 	)
 });
-export type BranchConfig = v.InferOutput<typeof BranchEntry>;
+export type BranchSettings = v.InferOutput<typeof BranchEntry>;
 
 /**
  * `BRANCHES=north=<key>@department:north-ops+department:north-field;south=<key>@department:south`:
  * entries separated by `;`, each `name=key@department+department…`. Error messages name the entry, never
  * the key.
  */
-export function parseBranches(raw: string): BranchConfig[] {
-	const out: BranchConfig[] = [];
+export function parseBranches(raw: string): BranchSettings[] {
+	const out: BranchSettings[] = [];
 	const entries = raw
 		.split(';')
 		.map((s) => s.trim())
@@ -100,7 +100,7 @@ export function parseBranches(raw: string): BranchConfig[] {
 	for (const [i, entry] of entries.entries()) {
 		const match = /^([^=]*)=([^@]*)@(.*)$/.exec(entry);
 		const label = `BRANCHES entry ${i + 1}${match ? ` (${match[1]})` : ''}`;
-		if (!match) throw new ConfigError(`${label}: expected name=key@department:a+department:b`);
+		if (!match) throw new SettingsError(`${label}: expected name=key@department:a+department:b`);
 		const parsed = v.safeParse(BranchEntry, {
 			name: match[1]!.trim(),
 			key: match[2]!.trim(),
@@ -110,10 +110,10 @@ export function parseBranches(raw: string): BranchConfig[] {
 				.filter(Boolean)
 		});
 		if (!parsed.success) {
-			throw new ConfigError(`${label}: ${parsed.issues.map((x) => x.message).join('; ')}`);
+			throw new SettingsError(`${label}: ${parsed.issues.map((x) => x.message).join('; ')}`);
 		}
 		if (out.some((b) => b.name === parsed.output.name)) {
-			throw new ConfigError(`${label}: the name ${parsed.output.name} is used twice`);
+			throw new SettingsError(`${label}: the name ${parsed.output.name} is used twice`);
 		}
 		out.push(parsed.output);
 	}
@@ -125,22 +125,24 @@ function parseLink(e: {
 	CENTER_URL?: string | undefined;
 	BRANCH_NAME?: string | undefined;
 	BRANCH_KEY?: string | undefined;
-}): Config['center'] {
+}): Settings['center'] {
 	const given = [e.CENTER_URL, e.BRANCH_NAME, e.BRANCH_KEY].filter((x) => x !== undefined);
 	if (given.length === 0) return null;
 	if (given.length !== 3) {
-		throw new ConfigError('CENTER_URL, BRANCH_NAME and BRANCH_KEY are set together or not at all');
+		throw new SettingsError(
+			'CENTER_URL, BRANCH_NAME and BRANCH_KEY are set together or not at all'
+		);
 	}
 	if (!BRANCH_NAME_PATTERN.test(e.BRANCH_NAME!)) {
-		throw new ConfigError('BRANCH_NAME: lower-case letters, digits and -, up to 32');
+		throw new SettingsError('BRANCH_NAME: lower-case letters, digits and -, up to 32');
 	}
 	if (!BRANCH_KEY_PATTERN.test(e.BRANCH_KEY!)) {
-		throw new ConfigError('BRANCH_KEY: at least 16 of A-Z a-z 0-9 . _ ~ -');
+		throw new SettingsError('BRANCH_KEY: at least 16 of A-Z a-z 0-9 . _ ~ -');
 	}
 	return { url: e.CENTER_URL!.replace(/\/+$/, ''), name: e.BRANCH_NAME!, key: e.BRANCH_KEY! };
 }
 
-export interface Config {
+export interface Settings {
 	port: number;
 	host: string;
 	dataDir: string;
@@ -194,12 +196,12 @@ export interface Config {
 	/** The built PWA (adapter-static output); null when the server runs without a web build (API tests). */
 	webDir: string | null;
 	/** F29, at the center: the branch offices allowed to replicate through `/replicate`. */
-	branches: BranchConfig[];
+	branches: BranchSettings[];
 	/** F29, at a branch: the center it replicates with; null when this server is no branch. */
 	center: { url: string; name: string; key: string } | null;
 }
 
-export class ConfigError extends Error {}
+export class SettingsError extends Error {}
 
 export interface SipPeer {
 	ip: string;
@@ -215,7 +217,7 @@ function janusSipIp(given: string | undefined, sipHost: string): string {
 	const local = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
 	if (given !== undefined) {
 		if (!local.some((a) => a.address === given)) {
-			throw new ConfigError(
+			throw new SettingsError(
 				`JANUS_SIP_IP: ${given} is not an address of this machine's interfaces (Janus binds its SIP side to one)`
 			);
 		}
@@ -235,10 +237,12 @@ function parseTrunks(raw: string, janusIp: string): SipPeer[] {
 		const ip = match ? match[1]! : entry;
 		const port = match?.[2] ? Number(match[2]) : null;
 		if (!v.is(v.pipe(v.string(), v.ip()), ip) || (port !== null && (port < 1 || port > 65535))) {
-			throw new ConfigError(`SIP_TRUNKS: ${entry} is not an address (ip, ip:port or [ipv6]:port)`);
+			throw new SettingsError(
+				`SIP_TRUNKS: ${entry} is not an address (ip, ip:port or [ipv6]:port)`
+			);
 		}
 		if (ip === janusIp) {
-			throw new ConfigError(
+			throw new SettingsError(
 				`SIP_TRUNKS: ${ip} is Janus's SIP address (JANUS_SIP_IP), so the gateway's requests would count as the carrier's; give Janus another address`
 			);
 		}
@@ -262,8 +266,8 @@ const SECRET_VARIABLES = new Set([
 	'BRANCHES'
 ]);
 
-/** Parses the environment; throws ConfigError naming every bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/** Parses the environment; throws SettingsError naming every bad variable. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
 	// An empty variable means "not set", as in most shells' and .env conventions.
 	const given = Object.fromEntries(
 		Object.entries(env).filter(([, value]) => value !== undefined && value !== '')
@@ -282,7 +286,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 					: `not a valid ${i.type}`;
 			return `${name}: ${problem} (a value of ${String(i.input).length} characters, not shown)`;
 		});
-		throw new ConfigError(`Invalid environment:\n  ${lines.join('\n  ')}`);
+		throw new SettingsError(`Invalid environment:\n  ${lines.join('\n  ')}`);
 	}
 	const e = result.output;
 	const janusIp = janusSipIp(e.JANUS_SIP_IP, e.SIP_HOST);

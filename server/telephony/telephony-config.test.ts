@@ -5,8 +5,8 @@
  */
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../config';
-import { renderJanus, renderKamailio, type TelephonySettings } from './render';
+import { SettingsError, loadSettings } from '../settings';
+import { renderJanus, renderKamailio, type TelephonySettings } from './telephony-config';
 
 const lanIp = Object.values(networkInterfaces())
 	.flatMap((l) => l ?? [])
@@ -38,29 +38,29 @@ const settings = (over: Partial<TelephonySettings> = {}): TelephonySettings => (
 
 describe('#13 SIP_TRUNKS and JANUS_SIP_IP', () => {
 	it('reads trunks with and without a port', () => {
-		const config = loadConfig({
+		const settings = loadSettings({
 			SIP_HOST: '10.0.0.5',
 			JANUS_SIP_IP: lanIp,
 			SIP_TRUNKS: '203.0.113.7:5060, 198.51.100.1, [2001:db8::1]:5070'
 		});
-		expect(config.sip.trunks).toEqual([
+		expect(settings.sip.trunks).toEqual([
 			{ ip: '203.0.113.7', port: 5060 },
 			{ ip: '198.51.100.1', port: null },
 			{ ip: '2001:db8::1', port: 5070 }
 		]);
-		expect(() => loadConfig({ SIP_TRUNKS: '203.0.113.7:99999' })).toThrow(/SIP_TRUNKS/);
-		expect(() => loadConfig({ SIP_TRUNKS: '203.0.113:5060' })).toThrow(/SIP_TRUNKS/);
+		expect(() => loadSettings({ SIP_TRUNKS: '203.0.113.7:99999' })).toThrow(/SIP_TRUNKS/);
+		expect(() => loadSettings({ SIP_TRUNKS: '203.0.113:5060' })).toThrow(/SIP_TRUNKS/);
 	});
 
 	it.runIf(lanIp)(
 		'gives Janus this machine’s LAN address beside a loopback SIP_HOST, never a trunk’s',
 		() => {
-			expect(loadConfig({}).sip.janusIp).toBe(lanIp);
-			expect(loadConfig({ SIP_HOST: '10.0.0.5' }).sip.janusIp).toBe('10.0.0.5');
-			expect(() => loadConfig({ SIP_TRUNKS: `127.0.0.1, ${lanIp}:5060` })).toThrow(ConfigError);
-			expect(() => loadConfig({ SIP_TRUNKS: lanIp })).toThrow(/Janus's SIP address/);
+			expect(loadSettings({}).sip.janusIp).toBe(lanIp);
+			expect(loadSettings({ SIP_HOST: '10.0.0.5' }).sip.janusIp).toBe('10.0.0.5');
+			expect(() => loadSettings({ SIP_TRUNKS: `127.0.0.1, ${lanIp}:5060` })).toThrow(SettingsError);
+			expect(() => loadSettings({ SIP_TRUNKS: lanIp })).toThrow(/Janus's SIP address/);
 			// Janus binds only to its interfaces' addresses: a loopback alias would be ignored.
-			expect(() => loadConfig({ JANUS_SIP_IP: '127.0.0.2' })).toThrow(/JANUS_SIP_IP/);
+			expect(() => loadSettings({ JANUS_SIP_IP: '127.0.0.2' })).toThrow(/JANUS_SIP_IP/);
 		}
 	);
 

@@ -1,6 +1,6 @@
 /**
  * Who may see and write which replicated document (DESIGN.md, Access). Pure functions, used by every door
- * of the /sync endpoint, by a branch's /replicate (`branches/access.ts`) and by the /api routes alike. The
+ * of the /sync endpoint, by a branch's /replicate (`branches/branch-access.ts`) and by the /api routes alike. The
  * doors give them what they need — the writer's scopes, who may author events, the configuration ids that
  * exist, what the store holds of each document, the clock — and store only what they allow.
  *

@@ -11,7 +11,7 @@ import {
 	type HeldDoc,
 	type KnownIds,
 	type WrittenDoc
-} from './access';
+} from './ticket-access';
 import { buildTicket, eventFingerprint, type TicketDoc } from '#shared/tickets/ticket';
 import type { TicketEvent } from '#shared/tickets/events';
 import { ATTACHMENT_DAILY_BYTES, ATTACHMENT_DAILY_COUNT } from '#shared/tickets/attachment';

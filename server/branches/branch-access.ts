@@ -1,6 +1,6 @@
 /**
  * What a branch office's server may read and write through the center's `/replicate/<db>` (F29). Pure
- * functions beside `services/access.ts`, whose rules they reuse: a branch reads the configuration and the
+ * functions beside `services/ticket-access.ts`, whose rules they reuse: a branch reads the configuration and the
  * accounts whole (never design documents, sessions or counters) and the tickets visible to its scopes (its
  * departments and their crews); it writes tickets and attachments visible to those scopes under the same
  * rules as a user's `/sync` — every new event by a user the branch serves (a user of its departments or a
@@ -17,9 +17,9 @@ import {
 	type HeldDoc,
 	type WriteRules,
 	type WrittenDoc
-} from '../services/access';
+} from '../services/ticket-access';
 import type { TicketEvent } from '#shared/tickets/events';
-import type { Doc } from '../routes/replication-protocol';
+import type { Doc } from '../store';
 
 export type BranchDb = 'config' | 'users' | 'tickets';
 export const BRANCH_DBS: readonly BranchDb[] = ['config', 'users', 'tickets'];

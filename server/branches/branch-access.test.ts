@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { buildTicket, eventFingerprint, type TicketDoc } from '#shared/tickets/ticket';
 import type { TicketEvent } from '#shared/tickets/events';
-import type { HeldDoc, KnownIds, WriteRules } from '../services/access';
+import type { HeldDoc, KnownIds, WriteRules } from '../services/ticket-access';
 import {
 	branchAuthors,
 	branchCanRead,
 	branchSelector,
 	refuseBranchWrites,
 	type Account
-} from './access';
+} from './branch-access';
 
 const EAST = 'department:east';
 const WEST = 'department:west';

@@ -11,7 +11,7 @@
  * Events to the app are built by jansson (every value escaped) and go only to the app's authenticated
  * evapi connection; the app's decisions are accepted only from it.
  */
-import type { SipPeer } from '../config';
+import type { SipPeer } from '../settings';
 
 export interface TelephonySettings {
 	/** Where the generated files, control socket and logs go. */

@@ -1,32 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config';
+import { SettingsError, loadSettings } from './settings';
 
-describe('loadConfig', () => {
+describe('loadSettings', () => {
 	it('works with no variables at all', () => {
-		const config = loadConfig({});
-		expect(config).toMatchObject({
+		const settings = loadSettings({});
+		expect(settings).toMatchObject({
 			port: 3000,
 			couchUrl: null,
 			dbPrefix: 'cc_',
 			adminPassword: null,
 			telephony: 'auto'
 		});
-		expect(config.dataDir).toMatch(/\/data$/);
+		expect(settings.dataDir).toMatch(/\/data$/);
 	});
 
 	it('treats empty variables as unset and converts numbers', () => {
-		const config = loadConfig({ PORT: '8080', ADMIN_PASSWORD: '', SESSION_TTL_HOURS: '2' });
-		expect(config.port).toBe(8080);
-		expect(config.adminPassword).toBeNull();
-		expect(config.sessionTtlMs).toBe(7_200_000);
+		const settings = loadSettings({ PORT: '8080', ADMIN_PASSWORD: '', SESSION_TTL_HOURS: '2' });
+		expect(settings.port).toBe(8080);
+		expect(settings.adminPassword).toBeNull();
+		expect(settings.sessionTtlMs).toBe(7_200_000);
 	});
 
 	it('names every bad variable', () => {
-		expect(() => loadConfig({ PORT: 'abc', COUCHDB_URL: 'not a url', TELEPHONY: 'maybe' })).toThrow(
-			ConfigError
-		);
+		expect(() =>
+			loadSettings({ PORT: 'abc', COUCHDB_URL: 'not a url', TELEPHONY: 'maybe' })
+		).toThrow(SettingsError);
 		try {
-			loadConfig({ PORT: 'abc', TELEPHONY: 'maybe' });
+			loadSettings({ PORT: 'abc', TELEPHONY: 'maybe' });
 		} catch (err) {
 			expect((err as Error).message).toContain('PORT');
 			expect((err as Error).message).toContain('TELEPHONY');
@@ -41,7 +41,7 @@ describe('loadConfig', () => {
 		};
 		let message = '';
 		try {
-			loadConfig(secrets);
+			loadSettings(secrets);
 		} catch (err) {
 			message = (err as Error).message;
 		}
@@ -52,29 +52,29 @@ describe('loadConfig', () => {
 	});
 
 	it('reads the request timeout, the idle session timeout and trusted proxies', () => {
-		const config = loadConfig({
+		const settings = loadSettings({
 			REQUEST_TIMEOUT_SECONDS: '5',
 			SESSION_IDLE_MINUTES: '20',
 			TRUST_PROXY: '10.0.0.1, ::1'
 		});
-		expect(config.requestTimeoutMs).toBe(5_000);
-		expect(config.sessionIdleMs).toBe(1_200_000);
-		expect(config.trustedProxies).toEqual(['10.0.0.1', '::1']);
-		expect(() => loadConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(ConfigError);
+		expect(settings.requestTimeoutMs).toBe(5_000);
+		expect(settings.sessionIdleMs).toBe(1_200_000);
+		expect(settings.trustedProxies).toEqual(['10.0.0.1', '::1']);
+		expect(() => loadSettings({ TRUST_PROXY: 'proxy.example' })).toThrow(SettingsError);
 	});
 
 	it('reads TURN servers for softphones and refuses what is not a STUN/TURN URI', () => {
-		const config = loadConfig({
+		const settings = loadSettings({
 			TURN_URLS: 'stun:turn.example.cn:3478, turns:turn.example.cn:5349',
 			TURN_SECRET: 'k'
 		});
-		expect(config.ice).toEqual({
+		expect(settings.ice).toEqual({
 			urls: ['stun:turn.example.cn:3478', 'turns:turn.example.cn:5349'],
 			secret: 'k',
 			username: '',
 			password: ''
 		});
-		expect(() => loadConfig({ TURN_URLS: 'http://turn.example.cn' })).toThrow(/TURN_URLS/);
+		expect(() => loadSettings({ TURN_URLS: 'http://turn.example.cn' })).toThrow(/TURN_URLS/);
 	});
 });
 
@@ -82,19 +82,19 @@ describe('F29 branch offices', () => {
 	const key = 'k'.repeat(16);
 
 	it('reads BRANCHES at the center and the link settings at a branch', () => {
-		const config = loadConfig({
+		const settings = loadSettings({
 			BRANCHES: `north=${key}@department:north-ops+department:north-field; south=${key}2@department:south`
 		});
-		expect(config.branches).toEqual([
+		expect(settings.branches).toEqual([
 			{ name: 'north', key, departmentIds: ['department:north-ops', 'department:north-field'] },
 			{ name: 'south', key: `${key}2`, departmentIds: ['department:south'] }
 		]);
-		expect(config.center).toBeNull();
+		expect(settings.center).toBeNull();
 		expect(
-			loadConfig({ CENTER_URL: 'http://center:3000/', BRANCH_NAME: 'north', BRANCH_KEY: key })
+			loadSettings({ CENTER_URL: 'http://center:3000/', BRANCH_NAME: 'north', BRANCH_KEY: key })
 				.center
 		).toEqual({ url: 'http://center:3000', name: 'north', key });
-		expect(loadConfig({}).branches).toEqual([]);
+		expect(loadSettings({}).branches).toEqual([]);
 	});
 
 	it('names BRANCHES or the link variables when they are wrong, without echoing a key', () => {
@@ -106,16 +106,16 @@ describe('F29 branch offices', () => {
 			`north=${key}@dept:a`,
 			`north=${key}@department:a;north=${key}@department:b`
 		]) {
-			expect(() => loadConfig({ BRANCHES: bad })).toThrow(ConfigError);
-			expect(() => loadConfig({ BRANCHES: bad })).toThrow(/BRANCHES/);
+			expect(() => loadSettings({ BRANCHES: bad })).toThrow(SettingsError);
+			expect(() => loadSettings({ BRANCHES: bad })).toThrow(/BRANCHES/);
 		}
-		expect(() => loadConfig({ BRANCHES: `north=${key}@dept:a` })).not.toThrow(new RegExp(key));
-		expect(() => loadConfig({ CENTER_URL: 'http://center:3000' })).toThrow(/BRANCH_NAME/);
+		expect(() => loadSettings({ BRANCHES: `north=${key}@dept:a` })).not.toThrow(new RegExp(key));
+		expect(() => loadSettings({ CENTER_URL: 'http://center:3000' })).toThrow(/BRANCH_NAME/);
 		expect(() =>
-			loadConfig({ CENTER_URL: 'http://center:3000', BRANCH_NAME: 'north', BRANCH_KEY: 'short' })
+			loadSettings({ CENTER_URL: 'http://center:3000', BRANCH_NAME: 'north', BRANCH_KEY: 'short' })
 		).toThrow(/BRANCH_KEY/);
 		expect(() =>
-			loadConfig({ CENTER_URL: 'ftp://center', BRANCH_NAME: 'north', BRANCH_KEY: key })
+			loadSettings({ CENTER_URL: 'ftp://center', BRANCH_NAME: 'north', BRANCH_KEY: key })
 		).toThrow(/CENTER_URL/);
 	});
 });
