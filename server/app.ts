@@ -27,6 +27,7 @@ import { internalRoutes, telephonyRoutes } from './routes/telephony';
 import { eventRoutes } from './routes/events';
 import { replicateRoutes } from './routes/replicate';
 import { branchRoutes } from './routes/branches';
+import { referenceRoutes } from './routes/reference';
 import { deskPhoneRoutes } from './routes/desk-phones';
 import type { AppDeps, AppEnv } from './context';
 import type { Settings } from './settings';
@@ -178,6 +179,8 @@ export function createApp(deps: AppDeps) {
 		.route('/replicate', replicateRoutes(deps))
 		.route('/api/branches', branchRoutes(deps))
 		.route('/api/desk-phones', deskPhoneRoutes(deps));
+	// The reference describes every route above, so it reads the finished application.
+	app.route('/api', referenceRoutes(app, deps.version));
 
 	app.all('/api/*', (c) => c.json({ code: 'not_found', message: 'No such API route' }, 404));
 

@@ -1,19 +1,33 @@
 /**
- * Request validation with the shared valibot schemas: a failure becomes a 400 `validation` error listing
- * one problem code per field, which the browser shows beside the field in the user's language.
+ * Request validation with the shared valibot schemas, as route middleware: a failure becomes a 400
+ * `validation` error listing one problem code per field, which the browser shows beside the field in the
+ * user's language. Each validator also tells the OpenAPI document what its route reads (`openapi.ts`).
  */
 import { validator } from 'hono/validator';
 import * as v from 'valibot';
 import { AppError } from './errors';
+import { documentsInput } from './openapi';
 
 export const validJson = <S extends v.GenericSchema>(schema: S) =>
-	validator('json', (value) => parseOrThrow(schema, value));
+	documentsInput(
+		validator('json', (value) => parseOrThrow(schema, value)),
+		'json',
+		schema
+	);
 
 export const validQuery = <S extends v.GenericSchema>(schema: S) =>
-	validator('query', (value) => parseOrThrow(schema, value));
+	documentsInput(
+		validator('query', (value) => parseOrThrow(schema, value)),
+		'query',
+		schema
+	);
 
 export const validParam = <S extends v.GenericSchema>(schema: S) =>
-	validator('param', (value) => parseOrThrow(schema, value));
+	documentsInput(
+		validator('param', (value) => parseOrThrow(schema, value)),
+		'param',
+		schema
+	);
 
 export function parseOrThrow<S extends v.GenericSchema>(
 	schema: S,

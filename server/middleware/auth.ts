@@ -8,6 +8,7 @@ import { getCookie } from 'hono/cookie';
 import type { Permission } from '#shared/permissions';
 import { AppError } from '../errors';
 import type { AppDeps, AppEnv } from '../context';
+import { ACCESS_FIELD, documents } from '../openapi';
 
 export const SESSION_COOKIE = 'cc_session';
 
@@ -20,24 +21,30 @@ export const loadSession = ({ sessions }: Pick<AppDeps, 'sessions'>) =>
 	});
 
 export const requireUser = ({ allowPasswordChange = false } = {}) =>
-	createMiddleware<AppEnv>(async (c, next) => {
-		const user = c.get('user');
-		if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
-		if (user.mustChangePassword && !allowPasswordChange) {
-			throw new AppError('password_change_required', 403, 'Change your one-time password first');
-		}
-		await next();
-	});
+	documents(
+		createMiddleware<AppEnv>(async (c, next) => {
+			const user = c.get('user');
+			if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
+			if (user.mustChangePassword && !allowPasswordChange) {
+				throw new AppError('password_change_required', 403, 'Change your one-time password first');
+			}
+			await next();
+		}),
+		{ [ACCESS_FIELD]: 'signed-in' }
+	);
 
 export const requirePermission = (permission: Permission) =>
-	createMiddleware<AppEnv>(async (c, next) => {
-		const user = c.get('user');
-		if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
-		if (user.mustChangePassword) {
-			throw new AppError('password_change_required', 403, 'Change your one-time password first');
-		}
-		if (!user.permissions.includes(permission)) {
-			throw new AppError('forbidden', 403, `Missing permission ${permission}`);
-		}
-		await next();
-	});
+	documents(
+		createMiddleware<AppEnv>(async (c, next) => {
+			const user = c.get('user');
+			if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
+			if (user.mustChangePassword) {
+				throw new AppError('password_change_required', 403, 'Change your one-time password first');
+			}
+			if (!user.permissions.includes(permission)) {
+				throw new AppError('forbidden', 403, `Missing permission ${permission}`);
+			}
+			await next();
+		}),
+		{ [ACCESS_FIELD]: permission }
+	);

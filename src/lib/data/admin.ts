@@ -1,5 +1,5 @@
 /** Administration for the UI: users through /api/users, configuration through /api/admin/config. */
-import { api } from '$lib/api/client';
+import { untypedApi } from '$lib/api/client';
 import type { ConfigDoc, ConfigType } from '#shared/docs/config';
 import type { NewUser, UserQuery, UserSummary } from '#shared/schemas/user';
 import type { DeskPhone, NewDeskPhone } from '#shared/schemas/desk-phone';
@@ -12,33 +12,38 @@ export async function listUsers(
 			.filter(([, v]) => v !== '' && v !== undefined)
 			.map(([k, v]) => [k, String(v)])
 	);
-	return api(`/users?${params}`);
+	return untypedApi(`/users?${params}`);
 }
 
 export const addUser = (input: NewUser) =>
-	api<{ user: UserSummary; password: string }>('/users', { method: 'POST', body: input });
+	untypedApi<{ user: UserSummary; password: string }>('/users', { method: 'POST', body: input });
 
 const userPath = (id: string, rest = '') => `/users/${encodeURIComponent(id)}${rest}`;
 
 export const resetPassword = async ({ id }: { id: string }) =>
-	(await api<{ password: string }>(userPath(id, '/password-reset'), { method: 'POST' })).password;
+	(await untypedApi<{ password: string }>(userPath(id, '/password-reset'), { method: 'POST' }))
+		.password;
 
 /** Ends every sign-in of the user: their pages, softphone and sync stop within seconds. */
 export const signOutEverywhere = async ({ id }: { id: string }) => {
-	await api(userPath(id, '/sign-out'), { method: 'POST' });
+	await untypedApi(userPath(id, '/sign-out'), { method: 'POST' });
 };
 
 export const setAgentId = async ({ user, agentId }: { user: UserSummary; agentId: string }) =>
 	(
-		await api<{ user: UserSummary }>(userPath(user.id, '/agent-id'), {
+		await untypedApi<{ user: UserSummary }>(userPath(user.id, '/agent-id'), {
 			method: 'PUT',
 			body: { _rev: user._rev, agentId }
 		})
 	).user;
 
 export const setStatus = async ({ id, status }: { id: string; status: 'active' | 'disabled' }) =>
-	(await api<{ user: UserSummary }>(userPath(id, '/status'), { method: 'PUT', body: { status } }))
-		.user;
+	(
+		await untypedApi<{ user: UserSummary }>(userPath(id, '/status'), {
+			method: 'PUT',
+			body: { status }
+		})
+	).user;
 
 export const setPermissions = async ({
 	user,
@@ -50,13 +55,14 @@ export const setPermissions = async ({
 	roleId: string | null;
 }) =>
 	(
-		await api<{ user: UserSummary }>(userPath(user.id, '/permissions'), {
+		await untypedApi<{ user: UserSummary }>(userPath(user.id, '/permissions'), {
 			method: 'PUT',
 			body: { _rev: user._rev, permissions, roleId }
 		})
 	).user;
 
-export const deleteUser = ({ id }: { id: string }) => api(userPath(id), { method: 'DELETE' });
+export const deleteUser = ({ id }: { id: string }) =>
+	untypedApi(userPath(id), { method: 'DELETE' });
 
 /** One user by id (for the detail screen). */
 export async function getUser({ id }: { id: string }): Promise<UserSummary | null> {
@@ -78,7 +84,8 @@ export const createConfig = async ({
 }: {
 	type: ConfigType;
 	input: Record<string, unknown>;
-}) => (await api<{ item: ConfigDoc }>(configPath(type), { method: 'POST', body: input })).item;
+}) =>
+	(await untypedApi<{ item: ConfigDoc }>(configPath(type), { method: 'POST', body: input })).item;
 
 /**
  * Saves a change made from `doc`'s revision.
@@ -93,7 +100,7 @@ export const updateConfig = async ({
 	input: Record<string, unknown>;
 }) =>
 	(
-		await api<{ item: ConfigDoc }>(configPath(doc.type, doc._id), {
+		await untypedApi<{ item: ConfigDoc }>(configPath(doc.type, doc._id), {
 			method: 'PUT',
 			body: { ...input, _rev: doc._rev }
 		})
@@ -104,7 +111,7 @@ export const updateConfig = async ({
  * @throws ApiError `in_use` with the reasons (sub-departments, users, crews, tickets …), `stale`
  */
 export const deleteConfig = ({ doc }: { doc: ConfigDoc }) =>
-	api(`${configPath(doc.type, doc._id)}?rev=${encodeURIComponent(doc._rev ?? '')}`, {
+	untypedApi(`${configPath(doc.type, doc._id)}?rev=${encodeURIComponent(doc._rev ?? '')}`, {
 		method: 'DELETE'
 	});
 
@@ -119,22 +126,28 @@ export interface AuditEntry {
 
 export async function auditLog(filter: Record<string, string>): Promise<AuditEntry[]> {
 	const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== ''));
-	return (await api<{ entries: AuditEntry[] }>(`/audit?${params}`)).entries;
+	return (await untypedApi<{ entries: AuditEntry[] }>(`/audit?${params}`)).entries;
 }
 
 /** F1 desk phones: the list carries no credentials; a new or reset password comes back once. */
 export const listDeskPhones = async () =>
-	(await api<{ phones: DeskPhone[] }>('/desk-phones')).phones;
+	(await untypedApi<{ phones: DeskPhone[] }>('/desk-phones')).phones;
 
 export const addDeskPhone = (input: NewDeskPhone) =>
-	api<{ phone: DeskPhone; password: string }>('/desk-phones', { method: 'POST', body: input });
+	untypedApi<{ phone: DeskPhone; password: string }>('/desk-phones', {
+		method: 'POST',
+		body: input
+	});
 
 const deskPhonePath = (extension: string, rest = '') =>
 	`/desk-phones/${encodeURIComponent(extension)}${rest}`;
 
 export const resetDeskPhonePassword = async ({ extension }: { extension: string }) =>
-	(await api<{ password: string }>(deskPhonePath(extension, '/password-reset'), { method: 'POST' }))
-		.password;
+	(
+		await untypedApi<{ password: string }>(deskPhonePath(extension, '/password-reset'), {
+			method: 'POST'
+		})
+	).password;
 
 export const deleteDeskPhone = ({ extension }: { extension: string }) =>
-	api(deskPhonePath(extension), { method: 'DELETE' });
+	untypedApi(deskPhonePath(extension), { method: 'DELETE' });

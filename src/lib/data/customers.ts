@@ -3,7 +3,7 @@
  * devices); what this device looked up is kept in Dexie so a returning caller is recognised offline too.
  * The import uploads the export file with progress.
  */
-import { api, ApiError } from '$lib/api/client';
+import { untypedApi, ApiError } from '$lib/api/client';
 import { customerCache } from '$lib/cache/db';
 import { normalizePhone } from '#shared/phone';
 import type {
@@ -40,7 +40,7 @@ export async function searchCustomers(search: CustomerSearch): Promise<CustomerR
 		source: search.source ?? 'all'
 	});
 	try {
-		const { hits, more } = await api<{ hits: CustomerHit[]; more: boolean }>(
+		const { hits, more } = await untypedApi<{ hits: CustomerHit[]; more: boolean }>(
 			`/customers/search?${params}`
 		);
 		await rememberCustomers({ hits });
@@ -60,12 +60,14 @@ export async function rememberCustomers({ hits }: { hits: CustomerHit[] }): Prom
 
 /** One subscriber by id, or null when unknown or unreachable. */
 export function getCustomer({ id }: { id: string }): Promise<CustomerHit | null> {
-	return api<CustomerHit>(`/customers/${encodeURIComponent(id)}`).catch(() => null);
+	return untypedApi<CustomerHit>(`/customers/${encodeURIComponent(id)}`).catch(() => null);
 }
 
 /** How many subscribers are searchable now. */
 export async function customerCount(): Promise<number | null> {
-	return (await api<{ count: number }>('/customers/status').catch(() => null))?.count ?? null;
+	return (
+		(await untypedApi<{ count: number }>('/customers/status').catch(() => null))?.count ?? null
+	);
 }
 
 /** F16: the subscribers registered under a caller's number (exact match on the normalised number). */

@@ -3,7 +3,7 @@
  * waiting to sync, documents refused, documents held, last successful sync. Administrators see it per device
  * (同步状态) before an outage turns into lost work.
  */
-import { api } from '$lib/api/client';
+import { untypedApi } from '$lib/api/client';
 import { deviceCode } from '$lib/cache/db';
 import { heldCount } from '$lib/replication/tickets-db';
 import { syncStatus } from '$lib/state/sync-status.svelte';
@@ -14,7 +14,7 @@ let timer: ReturnType<typeof setInterval> | null = null;
 async function report(): Promise<void> {
 	const code = await deviceCode.get();
 	if (!code || !navigator.onLine) return;
-	await api(`/devices/${code}/health`, {
+	await untypedApi(`/devices/${code}/health`, {
 		method: 'PUT',
 		body: {
 			pending: syncStatus.pending,
@@ -91,15 +91,17 @@ export async function syncHealth(): Promise<{
 	conflicts: UnresolvedConflict[];
 }> {
 	const [devices, branches, conflicts] = await Promise.all([
-		api<{ devices: DeviceHealth[] }>('/devices/health').then((r) => r.devices),
-		api<BranchHealth>('/branches').catch((): BranchHealth => ({ branches: [], link: null })),
-		api<{ conflicts: UnresolvedConflict[] }>('/devices/conflicts').then((r) => r.conflicts)
+		untypedApi<{ devices: DeviceHealth[] }>('/devices/health').then((r) => r.devices),
+		untypedApi<BranchHealth>('/branches').catch((): BranchHealth => ({ branches: [], link: null })),
+		untypedApi<{ conflicts: UnresolvedConflict[] }>('/devices/conflicts').then((r) => r.conflicts)
 	]);
 	return { devices, branches, conflicts };
 }
 
 /** Whether this server is a branch office, whose accounts and configuration are changed at the center (F29). */
 export async function atBranchOffice(): Promise<boolean> {
-	const health = await api<{ branch?: { link: string | null } }>('/health').catch(() => null);
+	const health = await untypedApi<{ branch?: { link: string | null } }>('/health').catch(
+		() => null
+	);
 	return Boolean(health?.branch?.link);
 }

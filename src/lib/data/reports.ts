@@ -2,7 +2,7 @@
  * 业务管理 and 统计 (F22, F25) read from the server: they span every ticket in a date range, beyond what
  * one device holds. A single ticket opens from this device's replica when it is there, else from the server.
  */
-import { api } from '$lib/api/client';
+import { untypedApi } from '$lib/api/client';
 import { getTicket } from '$lib/replication/tickets-db';
 import type { TicketDoc } from '#shared/tickets/ticket';
 import type { StatDimension, StatRow, TicketSummary } from '#shared/tickets/report';
@@ -33,17 +33,19 @@ function params(f: TicketFilters, extra: Record<string, string> = {}) {
 }
 
 export function listTickets(f: TicketFilters) {
-	return api<{ tickets: TicketSummary[]; truncated: boolean }>(`/tickets/list?${params(f)}`);
+	return untypedApi<{ tickets: TicketSummary[]; truncated: boolean }>(`/tickets/list?${params(f)}`);
 }
 
 export function ticketStats({ filters: f, by }: { filters: TicketFilters; by: StatDimension }) {
-	return api<{ by: StatDimension; total: number; rows: StatRow[] }>(
+	return untypedApi<{ by: StatDimension; total: number; rows: StatRow[] }>(
 		`/tickets/stats?${params(f, { by })}`
 	);
 }
 
 export async function openTicket({ id }: { id: string }): Promise<TicketDoc> {
-	return (await getTicket(id)) ?? (await api<TicketDoc>(`/tickets/${encodeURIComponent(id)}`));
+	return (
+		(await getTicket(id)) ?? (await untypedApi<TicketDoc>(`/tickets/${encodeURIComponent(id)}`))
+	);
 }
 
 /** Today in the center's time zone (UTC+8), and n days before it, as YYYY-MM-DD. */

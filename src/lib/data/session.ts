@@ -2,7 +2,7 @@
  * Sign-in, sign-out, registration and the session for the UI. Decides between the server and this
  * device's cached copy (offline start, F27). Routes and components call this, never api/ or cache/.
  */
-import { api, ApiError, onSessionLost } from '$lib/api/client';
+import { untypedApi, ApiError, onSessionLost } from '$lib/api/client';
 import {
 	cachedSession,
 	localePreference,
@@ -77,7 +77,7 @@ export async function restoreSession(): Promise<void> {
 	if (await pendingSignOut.get().catch(() => false)) {
 		// Signed out while offline: the cookie may still be valid on the server, so end it now.
 		try {
-			await api('/session', { method: 'DELETE' });
+			await untypedApi('/session', { method: 'DELETE' });
 			await pendingSignOut.set(false);
 		} catch {
 			// Still offline: stay signed out and try again at the next start.
@@ -86,7 +86,7 @@ export async function restoreSession(): Promise<void> {
 		return;
 	}
 	try {
-		const answer = await api<SessionAnswer>('/session');
+		const answer = await untypedApi<SessionAnswer>('/session');
 		await cachedSession.set(answer);
 		apply(answer);
 	} catch (err) {
@@ -104,7 +104,7 @@ export async function signIn(input: {
 	password: string;
 	extension: string;
 }): Promise<void> {
-	const answer = await api<SessionAnswer>('/session', {
+	const answer = await untypedApi<SessionAnswer>('/session', {
 		method: 'POST',
 		body: { username: input.username, password: input.password }
 	});
@@ -127,12 +127,12 @@ export async function signIn(input: {
 export async function signOut({
 	everywhere = false
 }: { everywhere?: boolean } = {}): Promise<void> {
-	if (everywhere) await api('/session?everywhere=1', { method: 'DELETE' });
+	if (everywhere) await untypedApi('/session?everywhere=1', { method: 'DELETE' });
 	stopConfigSync();
 	stopTicketSync();
 	stopHealthReports();
 	try {
-		if (!everywhere) await api('/session', { method: 'DELETE' });
+		if (!everywhere) await untypedApi('/session', { method: 'DELETE' });
 	} catch {
 		await pendingSignOut.set(true);
 	}
@@ -162,7 +162,10 @@ onSessionLost(() => {
 });
 
 export async function changePassword(input: { currentPassword: string; newPassword: string }) {
-	const answer = await api<SessionAnswer>('/session/password', { method: 'POST', body: input });
+	const answer = await untypedApi<SessionAnswer>('/session/password', {
+		method: 'POST',
+		body: input
+	});
 	await cachedSession.set(answer);
 	apply(answer);
 }
@@ -184,17 +187,18 @@ export interface RegistrationDepartment {
 }
 
 export async function registrationDepartments(): Promise<RegistrationDepartment[]> {
-	return (await api<{ departments: RegistrationDepartment[] }>('/register/departments'))
+	return (await untypedApi<{ departments: RegistrationDepartment[] }>('/register/departments'))
 		.departments;
 }
 
 export async function register(input: Registration): Promise<PendingAccount> {
-	return (await api<{ account: PendingAccount }>('/register', { method: 'POST', body: input }))
-		.account;
+	return (
+		await untypedApi<{ account: PendingAccount }>('/register', { method: 'POST', body: input })
+	).account;
 }
 
 export async function pendingAccounts(): Promise<PendingAccount[]> {
-	return (await api<{ accounts: PendingAccount[] }>('/accounts/pending')).accounts;
+	return (await untypedApi<{ accounts: PendingAccount[] }>('/accounts/pending')).accounts;
 }
 
 export async function approveAccount({
@@ -207,7 +211,7 @@ export async function approveAccount({
 	agentId: string;
 }): Promise<SessionUser> {
 	return (
-		await api<{ user: SessionUser }>(`/accounts/${encodeURIComponent(id)}/approve`, {
+		await untypedApi<{ user: SessionUser }>(`/accounts/${encodeURIComponent(id)}/approve`, {
 			method: 'POST',
 			body: { roleId, agentId }
 		})

@@ -3,7 +3,7 @@
  * softphone's SIP identity, and the server's event stream — the screen pop arrives there the moment a call is
  * offered, before the phone rings, with everything the server found for the caller.
  */
-import { api } from '$lib/api/client';
+import { untypedApi } from '$lib/api/client';
 import { rememberCustomers, type CustomerHit } from '$lib/data/customers';
 import type { HistoryTicket } from '$lib/data/tickets';
 import type { PhoneCredentials } from '$lib/phone/types';
@@ -30,7 +30,7 @@ export interface CallOffer {
 }
 
 export async function telephonyRunning(): Promise<boolean> {
-	const config = await api<{ telephony: string }>('/config').catch(() => null);
+	const config = await untypedApi<{ telephony: string }>('/config').catch(() => null);
 	return config?.telephony === 'running';
 }
 
@@ -44,7 +44,7 @@ export function setAgentState({
 	reason?: string;
 	deskPhone?: string;
 }): Promise<AgentStatus> {
-	return api<AgentStatus>('/telephony/state', {
+	return untypedApi<AgentStatus>('/telephony/state', {
 		method: 'POST',
 		body: { state, reason, deskPhone }
 	});
@@ -52,12 +52,12 @@ export function setAgentState({
 
 /** F30 the softphone's SIP identity, issued for this sign-in only. */
 export function phoneCredentials(): Promise<PhoneCredentials> {
-	return api<PhoneCredentials>('/telephony/credentials', { method: 'POST', body: {} });
+	return untypedApi<PhoneCredentials>('/telephony/credentials', { method: 'POST', body: {} });
 }
 
 /** Tells the server at once that a call of the softphone ended, even if Kamailio's BYE went astray. */
 export async function callEnded({ callId }: { callId: string }): Promise<void> {
-	await api('/telephony/call-ended', { method: 'POST', body: { callId } }).catch(() => {});
+	await untypedApi('/telephony/call-ended', { method: 'POST', body: { callId } }).catch(() => {});
 }
 
 /** Follows `/events`; the browser reconnects by itself. Returns a function that stops listening. */
@@ -94,7 +94,7 @@ export interface Wallboard {
 
 /** F31 the team leader's wallboard; null when telephony does not run. */
 export function wallboard(): Promise<Wallboard | null> {
-	return api<Wallboard>('/telephony/board').catch(() => null);
+	return untypedApi<Wallboard>('/telephony/board').catch(() => null);
 }
 
 /** F32 the address of a call's recording, or '' when there is none or this user may not listen. */
@@ -106,5 +106,5 @@ export async function callRecording({ callId }: { callId: string }): Promise<str
 
 /** F25 call statistics of a period (center days, `YYYY-MM-DD`). */
 export function callStatistics({ from, to }: { from: string; to: string }): Promise<CallStats> {
-	return api<CallStats>(`/telephony/stats?${new URLSearchParams({ from, to })}`);
+	return untypedApi<CallStats>(`/telephony/stats?${new URLSearchParams({ from, to })}`);
 }

@@ -3,7 +3,7 @@
  * as new events whose list fields are derived by the shared pure function; replication does the rest.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { api } from '$lib/api/client';
+import { untypedApi } from '$lib/api/client';
 import { deviceCode, nextTicketCounter } from '$lib/cache/db';
 import { allTickets, getTicket, onTicketsChange, putTicket } from '$lib/replication/tickets-db';
 import { session } from '$lib/state/session.svelte';
@@ -19,7 +19,7 @@ export type { TicketDoc };
 export async function ensureDeviceCode(): Promise<string> {
 	const known = await deviceCode.get();
 	if (known) return known;
-	const { code } = await api<{ code: string }>('/devices', { method: 'POST' });
+	const { code } = await untypedApi<{ code: string }>('/devices', { method: 'POST' });
 	await deviceCode.set(code);
 	return code;
 }
@@ -155,7 +155,7 @@ export async function historyFromServer({
 	if (key.length >= 3) params.set('phone', key);
 	for (const id of customerIds) params.append('customerId', id);
 	if (!params.has('phone') && !params.has('customerId')) return [];
-	return api<{ tickets: HistoryTicket[] }>(`/tickets/history?${params}`)
+	return untypedApi<{ tickets: HistoryTicket[] }>(`/tickets/history?${params}`)
 		.then((r) => r.tickets)
 		.catch(() => []);
 }
