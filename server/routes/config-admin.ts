@@ -16,25 +16,27 @@ import { CONFIG_PERMISSION } from '../services/config-admin';
 import { validParam, validQuery } from '../validate';
 import type { AppDeps, AppEnv } from '../context';
 
+const TypeName = v.picklist(CONFIG_TYPES);
 const ItemParam = v.object({ type: v.string(), id: v.pipe(v.string(), v.maxLength(80)) });
 
-/** The document's body is checked by the service against its type's own schema (`CONFIG_INPUTS`). */
+/** For the document: what each type's body is (checked by the service, `CONFIG_INPUTS`) and who may send it. */
 const PER_TYPE =
-	'Each type needs its own permission: department and crew admin.departments, role admin.roles, ' +
-	'flow admin.flows, phrase admin.phrases, serviceType and contentCategory admin.catalogues. ' +
-	`Types: ${CONFIG_TYPES.join(', ')}.`;
+	'The body is the fields of the type (with `_rev` when changing). Each type needs its own permission: ' +
+	Object.entries(CONFIG_PERMISSION)
+		.map(([type, permission]) => `${type} ${permission}`)
+		.join(', ');
 
 /** The type named in the path, after checking the caller may administer it. */
 function allowedType(c: Context<AppEnv>): ConfigType {
 	const type = c.req.param('type');
-	if (!(CONFIG_TYPES as readonly string[]).includes(type ?? '')) {
+	if (!v.is(TypeName, type)) {
 		throw new AppError('not_found', 404, `No configuration type ${type}`);
 	}
-	const permission = CONFIG_PERMISSION[type as ConfigType];
+	const permission = CONFIG_PERMISSION[type];
 	if (!c.get('user')!.permissions.includes(permission)) {
 		throw new AppError('forbidden', 403, `Missing permission ${permission}`);
 	}
-	return type as ConfigType;
+	return type;
 }
 
 export const configAdminRoutes = ({ configAdmin }: AppDeps) =>
