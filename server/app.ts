@@ -29,6 +29,8 @@ import { replicateRoutes } from './routes/replicate';
 import { branchRoutes } from './routes/branches';
 import { referenceRoutes } from './routes/reference';
 import { deskPhoneRoutes } from './routes/desk-phones';
+import { doc, send } from './openapi';
+import { Health, ServerConfig } from '#shared/wire/config';
 import type { AppDeps, AppEnv } from './context';
 import type { Settings } from './settings';
 import { SYNC_BODY_MAX_BYTES } from '#shared/tickets/sync-limits';
@@ -136,9 +138,13 @@ export function createApp(deps: AppDeps) {
 		.use('/sync/*', perUserLimits(), syncBody)
 		.use('/replicate/*', syncBody)
 		.use('/api/*', deps.branches.link ? managedAtCenter : (_c, next) => next())
-		.get('/api/health', (c) =>
-			c.json(
-				{
+		.get(
+			'/api/health',
+			doc('Whether the server is up: version, store, telephony, branch link', Health, {
+				access: 'public'
+			}),
+			(c) =>
+				send(c, Health, {
 					status: 'ok',
 					version: deps.version,
 					store: deps.storeKind,
@@ -147,21 +153,20 @@ export function createApp(deps: AppDeps) {
 						servesBranches: deps.branches.center.isCenter,
 						link: deps.branches.link?.status().state ?? null
 					}
-				},
-				200
-			)
+				})
 		)
-		.get('/api/config', requireUser(), (c) =>
-			c.json(
-				{
+		.get(
+			'/api/config',
+			doc("This server's version, languages, telephony state and offline window", ServerConfig),
+			requireUser(),
+			(c) =>
+				send(c, ServerConfig, {
 					version: deps.version,
 					locales: ['zh-CN', 'en'],
 					defaultLocale: 'zh-CN',
 					telephony: deps.telephony().state,
 					syncWindowDays: Math.round(deps.settings.syncWindowMs / 86_400_000)
-				},
-				200
-			)
+				})
 		)
 		.route('/api/session', sessionRoutes(deps))
 		.route('/api/register', registerRoutes(deps))

@@ -5,7 +5,11 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { Extension, NewDeskPhone } from '#shared/schemas/desk-phone';
+import { DeskPhoneList, IssuedDeskPhone } from '#shared/wire/desk-phones';
+import { IssuedPassword } from '#shared/wire/accounts';
+import { Ok } from '#shared/wire/errors';
 import { requirePermission } from '../middleware/auth';
+import { doc, send } from '../openapi';
 import { validJson, validParam } from '../validate';
 import type { AppDeps, AppEnv } from '../context';
 
@@ -14,18 +18,41 @@ const ExtensionParam = v.object({ extension: Extension });
 export const deskPhoneRoutes = ({ deskPhones }: AppDeps) =>
 	new Hono<AppEnv>()
 		.use(requirePermission('admin.settings'))
-		.get('/', async (c) => c.json({ phones: await deskPhones.list() }, 200))
-		.post('/', validJson(NewDeskPhone), async (c) => {
-			const issued = await deskPhones.add(c.req.valid('json'), c.get('user')!._id);
-			return c.json(issued, 201);
-		})
-		.post('/:extension/password-reset', validParam(ExtensionParam), async (c) => {
-			const { extension } = c.req.valid('param');
-			const password = await deskPhones.resetPassword(extension, c.get('user')!._id);
-			return c.json({ password }, 200);
-		})
-		.delete('/:extension', validParam(ExtensionParam), async (c) => {
-			const { extension } = c.req.valid('param');
-			await deskPhones.remove(extension, c.get('user')!._id);
-			return c.json({ ok: true }, 200);
-		});
+		.get('/', doc('The desk phones, without credentials', DeskPhoneList), async (c) =>
+			send(c, DeskPhoneList, { phones: await deskPhones.list() })
+		)
+		.post(
+			'/',
+			doc(
+				'Issues a desk phone its SIP credentials; the password is in this answer only',
+				IssuedDeskPhone,
+				{
+					status: 201
+				}
+			),
+			validJson(NewDeskPhone),
+			async (c) => {
+				const issued = await deskPhones.add(c.req.valid('json'), c.get('user')!._id);
+				return send(c, IssuedDeskPhone, issued, 201);
+			}
+		)
+		.post(
+			'/:extension/password-reset',
+			doc("Issues a new password for the desk phone's SIP registration", IssuedPassword),
+			validParam(ExtensionParam),
+			async (c) => {
+				const { extension } = c.req.valid('param');
+				const password = await deskPhones.resetPassword(extension, c.get('user')!._id);
+				return send(c, IssuedPassword, { password });
+			}
+		)
+		.delete(
+			'/:extension',
+			doc('Withdraws a desk phone (it can no longer register)', Ok),
+			validParam(ExtensionParam),
+			async (c) => {
+				const { extension } = c.req.valid('param');
+				await deskPhones.remove(extension, c.get('user')!._id);
+				return send(c, Ok, { ok: true });
+			}
+		);

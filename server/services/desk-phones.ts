@@ -8,7 +8,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError, storeStatus } from '../errors';
-import type { DeskPhone, NewDeskPhone } from '#shared/schemas/desk-phone';
+import type { NewDeskPhone } from '#shared/schemas/desk-phone';
+import type { DeskPhone } from '#shared/wire/desk-phones';
 import type { Store } from '../store';
 import type { Audit } from './audit';
 

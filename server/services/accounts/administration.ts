@@ -4,7 +4,8 @@
  * against the revision the administrator started from and recorded in the audit log. Ending the sessions a
  * change revokes is the caller's (`sessions.revokeAll`). Also the first administrator of a new store.
  */
-import type { NewUser, UserQuery, UserSummary } from '#shared/schemas/user';
+import type { NewUser, UserQuery } from '#shared/schemas/user';
+import type { UserSummary } from '#shared/wire/accounts';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { isPermission, PERMISSIONS } from '#shared/permissions';
 import { AppError } from '../../errors';

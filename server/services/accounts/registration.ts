@@ -3,7 +3,8 @@
  * administrator approves it with a role (and optionally an agent ID).
  */
 import * as v from 'valibot';
-import type { PendingAccount, Registration, SessionUser } from '#shared/schemas/user';
+import type { Registration } from '#shared/schemas/user';
+import type { PendingAccount, SessionUser } from '#shared/wire/accounts';
 import { isPermission } from '#shared/permissions';
 import { AppError } from '../../errors';
 import type { Audit } from '../audit';

@@ -5,13 +5,13 @@
  * branches read them); it also keeps every account in memory, brought up to date from the database's
  * changes feed, for the user list.
  */
-import {
-	normalizeUsername,
-	type AccountStatus,
-	type PendingAccount,
-	type SessionUser,
-	type UserSummary
-} from '#shared/schemas/user';
+import { normalizeUsername } from '#shared/schemas/user';
+import type {
+	AccountStatus,
+	PendingAccount,
+	SessionUser,
+	UserSummary
+} from '#shared/wire/accounts';
 import type { DepartmentDoc, RoleDoc } from '#shared/docs/config';
 import { AppError, storeStatus } from '../../errors';
 import type { Store } from '../../store';

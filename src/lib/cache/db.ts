@@ -3,8 +3,7 @@
  * Keep every historical version() declaration (Dexie upgrades users from any of them).
  */
 import Dexie, { type EntityTable } from 'dexie';
-import type { SessionUser } from '#shared/schemas/user';
-import type { HomeKind } from '#shared/permissions';
+import type { SessionAnswer } from '#shared/wire/accounts';
 import type { CustomerHit } from '#shared/customers/customer';
 
 export interface Setting {
@@ -55,8 +54,8 @@ export const localePreference = {
 
 /** The signed-in user, kept so that the app opens offline (F27); cleared at sign-out. */
 export const cachedSession = {
-	get: () => get<{ user: SessionUser; home: HomeKind }>('session'),
-	set: (value: { user: SessionUser; home: HomeKind }) => put('session', value),
+	get: () => get<SessionAnswer>('session'),
+	set: (value: SessionAnswer) => put('session', value),
 	clear: () => db.settings.delete('session')
 };
 

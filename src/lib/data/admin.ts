@@ -1,49 +1,50 @@
 /** Administration for the UI: users through /api/users, configuration through /api/admin/config. */
-import { untypedApi } from '$lib/api/client';
+import { api, send } from '$lib/api/client';
 import type { ConfigDoc, ConfigType } from '#shared/docs/config';
-import type { NewUser, UserQuery, UserSummary } from '#shared/schemas/user';
-import type { DeskPhone, NewDeskPhone } from '#shared/schemas/desk-phone';
+import type { NewUser, UserQuery } from '#shared/schemas/user';
+import type { NewDeskPhone } from '#shared/schemas/desk-phone';
+import {
+	AddedUser,
+	ChangedUser,
+	IssuedPassword,
+	UserPage,
+	type UserSummary
+} from '#shared/wire/accounts';
+import { ChangedConfigItem } from '#shared/wire/config';
+import { AuditEntries, type AuditQuery } from '#shared/wire/audit';
+import { DeskPhoneList, IssuedDeskPhone } from '#shared/wire/desk-phones';
 
-export async function listUsers(
-	query: Partial<Record<keyof UserQuery, string | number>>
-): Promise<{ total: number; rows: UserSummary[] }> {
+export async function listUsers(query: Partial<Record<keyof UserQuery, string | number>>) {
 	const params = new URLSearchParams(
 		Object.entries(query)
 			.filter(([, v]) => v !== '' && v !== undefined)
 			.map(([k, v]) => [k, String(v)])
 	);
-	return untypedApi(`/users?${params}`);
+	return api(`/users?${params}`, UserPage);
 }
 
 export const addUser = (input: NewUser) =>
-	untypedApi<{ user: UserSummary; password: string }>('/users', { method: 'POST', body: input });
+	api('/users', AddedUser, { method: 'POST', body: input });
 
 const userPath = (id: string, rest = '') => `/users/${encodeURIComponent(id)}${rest}`;
 
 export const resetPassword = async ({ id }: { id: string }) =>
-	(await untypedApi<{ password: string }>(userPath(id, '/password-reset'), { method: 'POST' }))
-		.password;
+	(await api(userPath(id, '/password-reset'), IssuedPassword, { method: 'POST' })).password;
 
 /** Ends every sign-in of the user: their pages, softphone and sync stop within seconds. */
-export const signOutEverywhere = async ({ id }: { id: string }) => {
-	await untypedApi(userPath(id, '/sign-out'), { method: 'POST' });
-};
+export const signOutEverywhere = ({ id }: { id: string }) =>
+	send(userPath(id, '/sign-out'), { method: 'POST' });
 
 export const setAgentId = async ({ user, agentId }: { user: UserSummary; agentId: string }) =>
 	(
-		await untypedApi<{ user: UserSummary }>(userPath(user.id, '/agent-id'), {
+		await api(userPath(user.id, '/agent-id'), ChangedUser, {
 			method: 'PUT',
 			body: { _rev: user._rev, agentId }
 		})
 	).user;
 
 export const setStatus = async ({ id, status }: { id: string; status: 'active' | 'disabled' }) =>
-	(
-		await untypedApi<{ user: UserSummary }>(userPath(id, '/status'), {
-			method: 'PUT',
-			body: { status }
-		})
-	).user;
+	(await api(userPath(id, '/status'), ChangedUser, { method: 'PUT', body: { status } })).user;
 
 export const setPermissions = async ({
 	user,
@@ -55,14 +56,13 @@ export const setPermissions = async ({
 	roleId: string | null;
 }) =>
 	(
-		await untypedApi<{ user: UserSummary }>(userPath(user.id, '/permissions'), {
+		await api(userPath(user.id, '/permissions'), ChangedUser, {
 			method: 'PUT',
 			body: { _rev: user._rev, permissions, roleId }
 		})
 	).user;
 
-export const deleteUser = ({ id }: { id: string }) =>
-	untypedApi(userPath(id), { method: 'DELETE' });
+export const deleteUser = ({ id }: { id: string }) => send(userPath(id), { method: 'DELETE' });
 
 /** One user by id (for the detail screen). */
 export async function getUser({ id }: { id: string }): Promise<UserSummary | null> {
@@ -84,8 +84,7 @@ export const createConfig = async ({
 }: {
 	type: ConfigType;
 	input: Record<string, unknown>;
-}) =>
-	(await untypedApi<{ item: ConfigDoc }>(configPath(type), { method: 'POST', body: input })).item;
+}) => (await api(configPath(type), ChangedConfigItem, { method: 'POST', body: input })).item;
 
 /**
  * Saves a change made from `doc`'s revision.
@@ -100,7 +99,7 @@ export const updateConfig = async ({
 	input: Record<string, unknown>;
 }) =>
 	(
-		await untypedApi<{ item: ConfigDoc }>(configPath(doc.type, doc._id), {
+		await api(configPath(doc.type, doc._id), ChangedConfigItem, {
 			method: 'PUT',
 			body: { ...input, _rev: doc._rev }
 		})
@@ -111,43 +110,30 @@ export const updateConfig = async ({
  * @throws ApiError `in_use` with the reasons (sub-departments, users, crews, tickets …), `stale`
  */
 export const deleteConfig = ({ doc }: { doc: ConfigDoc }) =>
-	untypedApi(`${configPath(doc.type, doc._id)}?rev=${encodeURIComponent(doc._rev ?? '')}`, {
+	send(`${configPath(doc.type, doc._id)}?rev=${encodeURIComponent(doc._rev ?? '')}`, {
 		method: 'DELETE'
 	});
 
-export interface AuditEntry {
-	at: string;
-	actor: string;
-	action: string;
-	target: string;
-	before?: unknown;
-	after?: unknown;
-}
-
-export async function auditLog(filter: Record<string, string>): Promise<AuditEntry[]> {
-	const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== ''));
-	return (await untypedApi<{ entries: AuditEntry[] }>(`/audit?${params}`)).entries;
+/** F33 the audit entries that match `filter` (empty fields do not filter), newest first. */
+export async function auditLog(filter: Partial<Record<keyof AuditQuery, string>>) {
+	const params = new URLSearchParams(
+		Object.entries(filter).filter((e): e is [string, string] => Boolean(e[1]))
+	);
+	return (await api(`/audit?${params}`, AuditEntries)).entries;
 }
 
 /** F1 desk phones: the list carries no credentials; a new or reset password comes back once. */
-export const listDeskPhones = async () =>
-	(await untypedApi<{ phones: DeskPhone[] }>('/desk-phones')).phones;
+export const listDeskPhones = async () => (await api('/desk-phones', DeskPhoneList)).phones;
 
 export const addDeskPhone = (input: NewDeskPhone) =>
-	untypedApi<{ phone: DeskPhone; password: string }>('/desk-phones', {
-		method: 'POST',
-		body: input
-	});
+	api('/desk-phones', IssuedDeskPhone, { method: 'POST', body: input });
 
 const deskPhonePath = (extension: string, rest = '') =>
 	`/desk-phones/${encodeURIComponent(extension)}${rest}`;
 
 export const resetDeskPhonePassword = async ({ extension }: { extension: string }) =>
-	(
-		await untypedApi<{ password: string }>(deskPhonePath(extension, '/password-reset'), {
-			method: 'POST'
-		})
-	).password;
+	(await api(deskPhonePath(extension, '/password-reset'), IssuedPassword, { method: 'POST' }))
+		.password;
 
 export const deleteDeskPhone = ({ extension }: { extension: string }) =>
-	untypedApi(deskPhonePath(extension), { method: 'DELETE' });
+	send(deskPhonePath(extension), { method: 'DELETE' });

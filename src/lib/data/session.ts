@@ -2,7 +2,7 @@
  * Sign-in, sign-out, registration and the session for the UI. Decides between the server and this
  * device's cached copy (offline start, F27). Routes and components call this, never api/ or cache/.
  */
-import { untypedApi, ApiError, onSessionLost } from '$lib/api/client';
+import { api, send, ApiError, onSessionLost } from '$lib/api/client';
 import {
 	cachedSession,
 	localePreference,
@@ -21,18 +21,18 @@ import { startHealthReports, stopHealthReports } from './device-health';
 import { ensureDeviceCode } from '$lib/data/tickets';
 import { session } from '$lib/state/session.svelte';
 import { i18n, isLocale, type Locale } from '$lib/i18n/index.svelte';
+import { userIdOf, type Registration } from '#shared/schemas/user';
 import {
-	userIdOf,
+	ApprovedAccount,
+	PendingAccounts,
+	RegisteredAccount,
+	RegistrationDepartments,
+	SessionAnswer,
 	type PendingAccount,
-	type Registration,
+	type RegistrationDepartment,
 	type SessionUser
-} from '#shared/schemas/user';
+} from '#shared/wire/accounts';
 import type { HomeKind } from '#shared/permissions';
-
-interface SessionAnswer {
-	user: SessionUser;
-	home: HomeKind;
-}
 
 export const HOME_PATHS = {
 	admin: '/admin',
@@ -77,7 +77,7 @@ export async function restoreSession(): Promise<void> {
 	if (await pendingSignOut.get().catch(() => false)) {
 		// Signed out while offline: the cookie may still be valid on the server, so end it now.
 		try {
-			await untypedApi('/session', { method: 'DELETE' });
+			await send('/session', { method: 'DELETE' });
 			await pendingSignOut.set(false);
 		} catch {
 			// Still offline: stay signed out and try again at the next start.
@@ -86,7 +86,7 @@ export async function restoreSession(): Promise<void> {
 		return;
 	}
 	try {
-		const answer = await untypedApi<SessionAnswer>('/session');
+		const answer = await api('/session', SessionAnswer);
 		await cachedSession.set(answer);
 		apply(answer);
 	} catch (err) {
@@ -104,7 +104,7 @@ export async function signIn(input: {
 	password: string;
 	extension: string;
 }): Promise<void> {
-	const answer = await untypedApi<SessionAnswer>('/session', {
+	const answer = await api('/session', SessionAnswer, {
 		method: 'POST',
 		body: { username: input.username, password: input.password }
 	});
@@ -127,12 +127,12 @@ export async function signIn(input: {
 export async function signOut({
 	everywhere = false
 }: { everywhere?: boolean } = {}): Promise<void> {
-	if (everywhere) await untypedApi('/session?everywhere=1', { method: 'DELETE' });
+	if (everywhere) await send('/session?everywhere=1', { method: 'DELETE' });
 	stopConfigSync();
 	stopTicketSync();
 	stopHealthReports();
 	try {
-		if (!everywhere) await untypedApi('/session', { method: 'DELETE' });
+		if (!everywhere) await send('/session', { method: 'DELETE' });
 	} catch {
 		await pendingSignOut.set(true);
 	}
@@ -162,7 +162,7 @@ onSessionLost(() => {
 });
 
 export async function changePassword(input: { currentPassword: string; newPassword: string }) {
-	const answer = await untypedApi<SessionAnswer>('/session/password', {
+	const answer = await api('/session/password', SessionAnswer, {
 		method: 'POST',
 		body: input
 	});
@@ -179,26 +179,16 @@ export async function setLocale({ locale }: { locale: Locale }): Promise<void> {
 	await localePreference.set(locale);
 }
 
-export interface RegistrationDepartment {
-	id: string;
-	name: string;
-	parentId: string | null;
-	order: number;
-}
-
 export async function registrationDepartments(): Promise<RegistrationDepartment[]> {
-	return (await untypedApi<{ departments: RegistrationDepartment[] }>('/register/departments'))
-		.departments;
+	return (await api('/register/departments', RegistrationDepartments)).departments;
 }
 
 export async function register(input: Registration): Promise<PendingAccount> {
-	return (
-		await untypedApi<{ account: PendingAccount }>('/register', { method: 'POST', body: input })
-	).account;
+	return (await api('/register', RegisteredAccount, { method: 'POST', body: input })).account;
 }
 
 export async function pendingAccounts(): Promise<PendingAccount[]> {
-	return (await untypedApi<{ accounts: PendingAccount[] }>('/accounts/pending')).accounts;
+	return (await api('/accounts/pending', PendingAccounts)).accounts;
 }
 
 export async function approveAccount({
@@ -211,7 +201,7 @@ export async function approveAccount({
 	agentId: string;
 }): Promise<SessionUser> {
 	return (
-		await untypedApi<{ user: SessionUser }>(`/accounts/${encodeURIComponent(id)}/approve`, {
+		await api(`/accounts/${encodeURIComponent(id)}/approve`, ApprovedAccount, {
 			method: 'POST',
 			body: { roleId, agentId }
 		})

@@ -3,11 +3,12 @@
  * softphone's SIP identity, and the server's event stream — the screen pop arrives there the moment a call is
  * offered, before the phone rings, with everything the server found for the caller.
  */
-import { untypedApi } from '$lib/api/client';
+import { api, untypedApi } from '$lib/api/client';
 import { rememberCustomers, type CustomerHit } from '$lib/data/customers';
 import type { HistoryTicket } from '$lib/data/tickets';
 import type { PhoneCredentials } from '$lib/phone/types';
 import type { CallStats } from '#shared/calls/stats';
+import { ServerConfig } from '#shared/wire/config';
 
 export type AgentStateName = 'signedOut' | 'ready' | 'notReady' | 'ringing' | 'talking' | 'wrapUp';
 
@@ -30,7 +31,7 @@ export interface CallOffer {
 }
 
 export async function telephonyRunning(): Promise<boolean> {
-	const config = await untypedApi<{ telephony: string }>('/config').catch(() => null);
+	const config = await api('/config', ServerConfig).catch(() => null);
 	return config?.telephony === 'running';
 }
 

@@ -42,7 +42,8 @@ export function isPermission(value: string): value is Permission {
 }
 
 /** The home screen a user lands on after sign-in (F3), decided by what they may do, most senior first. */
-export type HomeKind = 'admin' | 'supervisor' | 'agent' | 'department' | 'field' | 'none';
+export const HOME_KINDS = ['admin', 'supervisor', 'agent', 'department', 'field', 'none'] as const;
+export type HomeKind = (typeof HOME_KINDS)[number];
 
 export function homeOf(permissions: readonly string[]): HomeKind {
 	const has = (p: Permission) => permissions.includes(p);

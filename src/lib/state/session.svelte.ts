@@ -1,5 +1,5 @@
 /** The signed-in user for the whole SPA. Filled by data/session.ts; read by layouts and pages. */
-import type { SessionUser } from '#shared/schemas/user';
+import type { SessionUser } from '#shared/wire/accounts';
 import type { HomeKind } from '#shared/permissions';
 
 export class Session {

@@ -2,67 +2,93 @@
  * Documents of the configuration database (`cc_config`), replicated read-only to every signed-in browser
  * and changed only through the audited administration API. Ids are `<type>:<key>`.
  */
-export interface ConfigBase {
-	_id: string;
-	_rev?: string;
-	name: string;
+import * as v from 'valibot';
+
+const ConfigBase = {
+	_id: v.string(),
+	_rev: v.optional(v.string()),
+	name: v.string(),
 	/** Seeded documents keep a stable key so code and tests can find them whatever they are called. */
-	key?: string;
-	updatedAt?: string;
-}
+	key: v.optional(v.string()),
+	updatedAt: v.optional(v.string())
+};
 
-export interface DepartmentDoc extends ConfigBase {
-	type: 'department';
-	parentId: string | null;
+export const DepartmentDoc = v.object({
+	...ConfigBase,
+	type: v.literal('department'),
+	parentId: v.nullable(v.string()),
 	/** The customer-service center (客服中心) — the "center" family of permissions applies to its users. */
-	isCenter: boolean;
-	order: number;
-}
+	isCenter: v.boolean(),
+	order: v.number()
+});
+export type DepartmentDoc = v.InferOutput<typeof DepartmentDoc>;
 
-export interface RoleDoc extends ConfigBase {
-	type: 'role';
-	permissions: string[];
-}
+export const RoleDoc = v.object({
+	...ConfigBase,
+	type: v.literal('role'),
+	permissions: v.array(v.string())
+});
+export type RoleDoc = v.InferOutput<typeof RoleDoc>;
 
 /** A field crew (施工队): a named team of users of one department; work orders are dispatched to it. */
-export interface CrewDoc extends ConfigBase {
-	type: 'crew';
-	departmentId: string;
-	memberIds: string[];
-}
+export const CrewDoc = v.object({
+	...ConfigBase,
+	type: v.literal('crew'),
+	departmentId: v.string(),
+	memberIds: v.array(v.string())
+});
+export type CrewDoc = v.InferOutput<typeof CrewDoc>;
 
 /** A department flow (部门流程): the ordered departments a ticket passes through. */
-export interface FlowDoc extends ConfigBase {
-	type: 'flow';
-	departmentIds: string[];
-}
+export const FlowDoc = v.object({
+	...ConfigBase,
+	type: v.literal('flow'),
+	departmentIds: v.array(v.string())
+});
+export type FlowDoc = v.InferOutput<typeof FlowDoc>;
 
 export const PHRASE_STAGES = ['greeting', 'identity', 'answer', 'apology', 'closing'] as const;
 export type PhraseStage = (typeof PHRASE_STAGES)[number];
 
 /** A service phrase (服务用语) shown to agents during a call, grouped by call stage. */
-export interface PhraseDoc extends ConfigBase {
-	type: 'phrase';
-	stage: PhraseStage;
-	text: string;
-	order: number;
-}
+export const PhraseDoc = v.object({
+	...ConfigBase,
+	type: v.literal('phrase'),
+	stage: v.picklist(PHRASE_STAGES),
+	text: v.string(),
+	order: v.number()
+});
+export type PhraseDoc = v.InferOutput<typeof PhraseDoc>;
 
 /** 服务类型: whether a ticket of this type needs a callback (回访) before it closes. */
-export interface ServiceTypeDoc extends ConfigBase {
-	type: 'serviceType';
-	callbackRequired: boolean;
-	order: number;
-}
+export const ServiceTypeDoc = v.object({
+	...ConfigBase,
+	type: v.literal('serviceType'),
+	callbackRequired: v.boolean(),
+	order: v.number()
+});
+export type ServiceTypeDoc = v.InferOutput<typeof ServiceTypeDoc>;
 
 /** 内容选择: the content category of a ticket, for statistics. */
-export interface ContentCategoryDoc extends ConfigBase {
-	type: 'contentCategory';
-	order: number;
-}
+export const ContentCategoryDoc = v.object({
+	...ConfigBase,
+	type: v.literal('contentCategory'),
+	order: v.number()
+});
+export type ContentCategoryDoc = v.InferOutput<typeof ContentCategoryDoc>;
 
-export type ConfigDoc =
-	DepartmentDoc | RoleDoc | CrewDoc | FlowDoc | PhraseDoc | ServiceTypeDoc | ContentCategoryDoc;
+/** Every kind of configuration document, told apart by `type`. */
+export const CONFIG_DOCS = [
+	DepartmentDoc,
+	RoleDoc,
+	CrewDoc,
+	FlowDoc,
+	PhraseDoc,
+	ServiceTypeDoc,
+	ContentCategoryDoc
+] as const;
+
+export type ConfigDoc = v.InferOutput<(typeof CONFIG_DOCS)[number]>;
 export type ConfigType = ConfigDoc['type'];
 
 export const CONFIG_TYPES = [

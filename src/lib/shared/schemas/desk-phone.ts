@@ -18,11 +18,3 @@ export const NewDeskPhone = v.object({
 	label: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(40, 'too_long')), '')
 });
 export type NewDeskPhone = v.InferOutput<typeof NewDeskPhone>;
-
-export interface DeskPhone {
-	extension: string;
-	label: string;
-	createdAt: string;
-	/** When its current password was issued. */
-	passwordSetAt: string;
-}

@@ -106,32 +106,6 @@ export const Approval = v.object({
 	agentId: v.optional(v.union([v.literal(''), AgentId], 'agent_id_format'), '')
 });
 
-export type AccountStatus = 'pending' | 'active' | 'disabled';
-
-/** What the browser learns about the signed-in user (never the hash, never other users). */
-export interface SessionUser {
-	id: string;
-	username: string;
-	name: string;
-	departmentId: string;
-	agentId: string | null;
-	permissions: string[];
-	roleId: string | null;
-	mustChangePassword: boolean;
-}
-
-/** A pending account as the administrator's approval screen shows it. */
-export interface PendingAccount {
-	id: string;
-	username: string;
-	name: string;
-	departmentId: string;
-	birthDate: string;
-	phone: string;
-	email: string;
-	createdAt: string;
-}
-
 /** F4: an administrator adds a user with the registration form, without a password (one is issued). */
 export const NewUser = v.object({
 	...PersonFields,
@@ -165,24 +139,6 @@ export const UserQuery = v.object({
 	)
 });
 export type UserQuery = v.InferOutput<typeof UserQuery>;
-
-/** A user as the administration screens show it (never the password hash). */
-export interface UserSummary {
-	id: string;
-	_rev: string;
-	username: string;
-	name: string;
-	departmentId: string;
-	birthDate: string;
-	phone: string;
-	email: string;
-	status: AccountStatus;
-	roleId: string | null;
-	permissions: string[];
-	agentId: string | null;
-	mustChangePassword: boolean;
-	createdAt: string;
-}
 
 export const AgentIdChange = v.object({
 	_rev: v.pipe(v.string('required'), v.nonEmpty('required')),
