@@ -48,7 +48,9 @@ const RecordingParam = v.object({ callId: CallId });
 
 /**
  * F25: the statistics are for `stats.view`, and team leaders (`supervise`) read them too. Documented as
- * `stats.view`, the permission that grants them to anyone else.
+ * `stats.view`, the permission that grants them to anyone else. MERGE NOTE (#14): wire-tickets adds
+ * `requireAnyPermission` to `middleware/auth.ts` at the same time; this becomes
+ * `requireAnyPermission('stats.view', 'supervise')` then.
  */
 const STATS_READERS: readonly Permission[] = ['stats.view', 'supervise'];
 const requireStatsReader = () =>

@@ -161,10 +161,10 @@ export const PhoneCredentials = v.object({
 export type PhoneCredentials = v.InferOutput<typeof PhoneCredentials>;
 
 /**
- * A subscriber registered under the caller number, as the customer search finds it (`CustomerHit` of
- * `#shared/customers/customer`). Loose: a subscriber document may carry fields this version does not know.
- * NOTE for the merge of #14: the customer routes' own answer schema (wire-tickets) is the same shape; the
- * offer should use that one.
+ * A subscriber registered under the caller number, as the customer search finds it. Loose: a subscriber
+ * document may carry fields this version does not know. MERGE NOTE (#14): wire-tickets makes the search hit
+ * a schema (`CustomerHit` in `#shared/customers/customer`) at the same time; the offer uses that one then
+ * and this goes.
  */
 export const OfferedCustomer = v.looseObject({
 	_id: v.string(),
@@ -181,9 +181,9 @@ export const OfferedCustomer = v.looseObject({
 });
 
 /**
- * An earlier ticket of the caller (F17), as the ticket history lists it (`HistoryTicket`). NOTE for the
- * merge of #14: the history entry gets one schema and builder with the tickets' routes (wire-tickets); the
- * offer should use that one.
+ * An earlier ticket of the caller (F17), as the ticket history lists it. MERGE NOTE (#14): wire-tickets makes
+ * the history entry one schema and builder (`HistoryTicket`, `historyEntry` in `#shared/wire/tickets`) at the
+ * same time; the offer uses that one then and this goes.
  */
 export const OfferedTicket = v.object({
 	_id: v.string(),
