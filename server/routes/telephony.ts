@@ -7,11 +7,23 @@ import { Hono, type Context } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { createMiddleware } from 'hono/factory';
+import * as v from 'valibot';
+import { Ok } from '#shared/wire/errors';
+import {
+	Agent,
+	CallList,
+	CallStats,
+	OWN_AGENT_STATES,
+	PhoneCredentials,
+	Wallboard
+} from '#shared/wire/telephony';
+import type { Permission } from '#shared/permissions';
 import { AppError } from '../errors';
 import { requirePermission } from '../middleware/auth';
 import { clientAddress } from '../middleware/client-address';
-import * as v from 'valibot';
-import { validJson, validQuery } from '../validate';
+import { ACCESS_FIELD, doc, documents, send } from '../openapi';
+import { validJson, validParam, validQuery } from '../validate';
 import { DeskPhoneTaken, type Acd } from '../telephony/acd';
 import { JANUS_PATH } from '../telephony/janus-proxy';
 import type { AppDeps, AppEnv } from '../context';
@@ -23,14 +35,39 @@ const sameKey = (a: string, b: string) =>
 	timingSafeEqual(new Uint8Array(Buffer.from(a)), new Uint8Array(Buffer.from(b)));
 
 const StateInput = v.object({
-	state: v.picklist(['ready', 'notReady', 'signedOut'], 'invalid'),
+	state: v.picklist(OWN_AGENT_STATES, 'invalid'),
 	reason: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(40, 'too_long')), ''),
 	/** F1 本座位旁话机号: the extension to ring instead of the browser ('' = the browser). */
 	deskPhone: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^(\d{2,20})?$/, 'invalid')), '')
 });
 const Day = v.pipe(v.string(), v.isoDate('invalid'));
 const StatsQuery = v.object({ from: Day, to: Day });
-const CallEndedInput = v.object({ callId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)) });
+const CallId = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
+const CallEndedInput = v.object({ callId: CallId });
+const RecordingParam = v.object({ callId: CallId });
+
+/**
+ * F25: the statistics are for `stats.view`, and team leaders (`supervise`) read them too. Documented as
+ * `stats.view`, the permission that grants them to anyone else. MERGE NOTE (#14): wire-tickets adds
+ * `requireAnyPermission` to `middleware/auth.ts` at the same time; this becomes
+ * `requireAnyPermission('stats.view', 'supervise')` then.
+ */
+const STATS_READERS: readonly Permission[] = ['stats.view', 'supervise'];
+const requireStatsReader = () =>
+	documents(
+		createMiddleware<AppEnv>(async (c, next) => {
+			const user = c.get('user');
+			if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
+			if (user.mustChangePassword) {
+				throw new AppError('password_change_required', 403, 'Change your one-time password first');
+			}
+			if (!STATS_READERS.some((p) => user.permissions.includes(p))) {
+				throw new AppError('forbidden', 403, 'Missing permission stats.view');
+			}
+			await next();
+		}),
+		{ [ACCESS_FIELD]: 'stats.view' }
+	);
 
 /** Today's figures of the wallboard (F31), from the call records. */
 function today(records: ReturnType<Acd['records']>, serviceLevelMs: number) {
@@ -57,93 +94,115 @@ function runningAcd(deps: AppDeps): Acd {
 export const telephonyRoutes = (deps: AppDeps) =>
 	new Hono<AppEnv>()
 		// F31: the agent's own state.
-		.post('/state', requirePermission('call.take'), validJson(StateInput), async (c) => {
-			const user = c.get('user')!;
-			if (!user.agentId) {
-				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
+		.post(
+			'/state',
+			doc("Sets the agent's own state (ready, not ready, signed out)", Agent),
+			requirePermission('call.take'),
+			validJson(StateInput),
+			async (c) => {
+				const user = c.get('user')!;
+				if (!user.agentId) {
+					throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
+				}
+				const { state, reason, deskPhone } = c.req.valid('json');
+				// Only a desk phone the administrator issued rings for an agent (never another agent's number).
+				if (deskPhone && !(await deps.deskPhones.ha1Of(deskPhone))) {
+					throw new AppError('validation', 400, `No desk phone ${deskPhone} is issued`, {
+						field: 'deskPhone',
+						issues: { deskPhone: 'desk_phone_unknown' }
+					});
+				}
+				try {
+					const agent = runningAcd(deps).setAgentState(
+						{ agentId: user.agentId, userId: user._id, name: user.name },
+						state,
+						reason,
+						deskPhone
+					);
+					return send(c, Agent, agent);
+				} catch (err) {
+					if (err instanceof DeskPhoneTaken) throw new AppError('conflict', 409, err.message);
+					throw err;
+				}
 			}
-			const { state, reason, deskPhone } = c.req.valid('json');
-			// Only a desk phone the administrator issued rings for an agent (never another agent's number).
-			if (deskPhone && !(await deps.deskPhones.ha1Of(deskPhone))) {
-				throw new AppError('validation', 400, `No desk phone ${deskPhone} is issued`, {
-					field: 'deskPhone',
-					issues: { deskPhone: 'desk_phone_unknown' }
-				});
-			}
-			try {
-				const agent = runningAcd(deps).setAgentState(
-					{ agentId: user.agentId, userId: user._id, name: user.name },
-					state,
-					reason,
-					deskPhone
-				);
-				return c.json(agent, 200);
-			} catch (err) {
-				if (err instanceof DeskPhoneTaken) throw new AppError('conflict', 409, err.message);
-				throw err;
-			}
-		})
+		)
 		// F30: the agent's softphone says a call ended (whatever happened to Kamailio's BYE).
-		.post('/call-ended', requirePermission('call.take'), validJson(CallEndedInput), (c) => {
-			const user = c.get('user')!;
-			if (user.agentId) runningAcd(deps).agentHungUp(user.agentId, c.req.valid('json').callId);
-			return c.json({ ok: true }, 200);
-		})
+		.post(
+			'/call-ended',
+			doc("Tells the server that the agent's softphone call ended", Ok),
+			requirePermission('call.take'),
+			validJson(CallEndedInput),
+			(c) => {
+				const user = c.get('user')!;
+				if (user.agentId) runningAcd(deps).agentHungUp(user.agentId, c.req.valid('json').callId);
+				return send(c, Ok, { ok: true });
+			}
+		)
 		// F31: the team leader's live wallboard.
-		.get('/board', requirePermission('supervise'), (c) => {
+		.get('/board', doc('The live wallboard', Wallboard), requirePermission('supervise'), (c) => {
 			const acd = runningAcd(deps);
 			const now = Date.now();
 			const queue = acd
 				.queue()
 				.map((q) => ({ callId: q.callId, caller: q.caller, waitingMs: now - q.queuedAt }));
-			return c.json(
-				{
-					agents: acd.agents(),
-					queue,
-					longestWaitMs: queue.reduce((m, q) => Math.max(m, q.waitingMs), 0),
-					today: today(acd.records(), SERVICE_LEVEL_MS),
-					serviceLevelSeconds: SERVICE_LEVEL_MS / 1000
-				},
-				200
-			);
-		})
-		.get('/calls', requirePermission('supervise'), (c) =>
-			c.json({ calls: runningAcd(deps).records() }, 200)
-		)
-		// F25: call statistics of a period (center days, UTC+8), from the stored call records.
-		.get('/stats', validQuery(StatsQuery), async (c) => {
-			const user = c.get('user');
-			if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
-			if (!(['stats.view', 'supervise'] as const).some((p) => user.permissions.includes(p))) {
-				throw new AppError('forbidden', 403, 'Missing permission stats.view');
-			}
-			const { from, to } = c.req.valid('query');
-			return c.json(await deps.callRecords.stats(from, to, SERVICE_LEVEL_MS / 1000), 200);
-		})
-		// F32: a call's recording, for users allowed to listen (the ticket keeps the call's id).
-		.get('/recordings/:callId', requirePermission('recording.listen'), (c) => {
-			const file = deps.recordings.find(c.req.param('callId'));
-			if (!file) throw new AppError('not_found', 404, 'No recording of this call');
-			const size = statSync(file).size;
-			return new Response(Readable.toWeb(createReadStream(file)) as ReadableStream, {
-				headers: {
-					'content-type': 'audio/wav',
-					'content-length': String(size),
-					'cache-control': 'private, max-age=3600'
-				}
+			return send(c, Wallboard, {
+				agents: acd.agents(),
+				queue,
+				longestWaitMs: queue.reduce((m, q) => Math.max(m, q.waitingMs), 0),
+				today: today(acd.records(), SERVICE_LEVEL_MS),
+				serviceLevelSeconds: SERVICE_LEVEL_MS / 1000
 			});
 		})
-		.post('/credentials', requirePermission('call.take'), (c) => {
-			const user = c.get('user')!;
-			const phone = deps.phone();
-			if (!phone) throw new AppError('conflict', 409, 'Telephony is not running');
-			if (!user.agentId) {
-				throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
+		.get(
+			'/calls',
+			doc("Today's call records, live", CallList),
+			requirePermission('supervise'),
+			(c) => send(c, CallList, { calls: runningAcd(deps).records() })
+		)
+		// F25: call statistics of a period (center days, UTC+8), from the stored call records.
+		.get(
+			'/stats',
+			doc('Call statistics of a period (center days); team leaders may read them too', CallStats),
+			requireStatsReader(),
+			validQuery(StatsQuery),
+			async (c) => {
+				const { from, to } = c.req.valid('query');
+				return send(c, CallStats, await deps.callRecords.stats(from, to, SERVICE_LEVEL_MS / 1000));
 			}
-			const password = phone.credentials.issue(user.agentId, c.get('sessionToken')!);
-			const { domain, host, port } = deps.settings.sip;
-			return c.json(
-				{
+		)
+		// F32: a call's recording, for users allowed to listen (the ticket keeps the call's id).
+		.get(
+			'/recordings/:callId',
+			doc("A call's recording", null, { description: 'audio/wav' }),
+			requirePermission('recording.listen'),
+			validParam(RecordingParam),
+			(c) => {
+				const file = deps.recordings.find(c.req.valid('param').callId);
+				if (!file) throw new AppError('not_found', 404, 'No recording of this call');
+				const size = statSync(file).size;
+				return new Response(Readable.toWeb(createReadStream(file)) as ReadableStream, {
+					headers: {
+						'content-type': 'audio/wav',
+						'content-length': String(size),
+						'cache-control': 'private, max-age=3600'
+					}
+				});
+			}
+		)
+		.post(
+			'/credentials',
+			doc("The softphone's SIP identity for this sign-in", PhoneCredentials),
+			requirePermission('call.take'),
+			(c) => {
+				const user = c.get('user')!;
+				const phone = deps.phone();
+				if (!phone) throw new AppError('conflict', 409, 'Telephony is not running');
+				if (!user.agentId) {
+					throw new AppError('conflict', 409, 'An agent ID (工号) is needed to take calls');
+				}
+				const password = phone.credentials.issue(user.agentId, c.get('sessionToken')!);
+				const { domain, host, port } = deps.settings.sip;
+				return send(c, PhoneCredentials, {
 					username: user.agentId,
 					password,
 					uri: `sip:${user.agentId}@${domain}`,
@@ -152,10 +211,9 @@ export const telephonyRoutes = (deps: AppDeps) =>
 					proxy: `sip:${host}:${port}`,
 					janus: JANUS_PATH,
 					iceServers: iceServers(deps.settings.ice, user.agentId, deps.settings.sessionTtlMs)
-				},
-				200
-			);
-		});
+				});
+			}
+		);
 
 /** Kamailio's questions; answered as plain text (http_client_query reads the body). */
 export const internalRoutes = (deps: AppDeps) => {

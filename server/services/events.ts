@@ -1,11 +1,11 @@
 /**
  * The server-sent event stream (`/events`): what the server tells a signed-in user's open pages at once —
  * the screen pop of a call being offered (F16), the agent's own state (F31). One user may have several pages.
+ * Every event is a `ServerEvent` (`#shared/wire/events`), the schema the browser reads it with.
  */
-export interface ServerEvent {
-	event: string;
-	data: unknown;
-}
+import type { ServerEvent } from '#shared/wire/events';
+
+export type { ServerEvent };
 
 type Listener = (e: ServerEvent) => void;
 

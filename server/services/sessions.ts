@@ -9,6 +9,7 @@
  * idle, they are told within WATCH_SWEEP_MS, when the sweep finds the session gone.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { SESSION_ENDS } from '#shared/wire/events';
 import { storeStatus } from '../errors';
 import type { Store } from '../store';
 import type { UserDoc } from './accounts';
@@ -30,8 +31,8 @@ export const WATCH_SWEEP_MS = 3_000;
 
 const idOf = (token: string) => `session:${createHash('sha256').update(token).digest('hex')}`;
 
-/** Why a watched session ended. */
-export type SessionEnd = 'signedOut' | 'revoked' | 'expired';
+/** Why a watched session ended (the event stream tells the page, `#shared/wire/events`). */
+export type SessionEnd = (typeof SESSION_ENDS)[number];
 
 /**
  * Sessions of a user that ended on this server: the one with `token`, or every one but `except` (none:

@@ -8,22 +8,11 @@
  * not ready ("missed") and the call recorded as lost. A call ends only by its own parties: a CANCEL from
  * its caller (From tag) or a BYE within its dialog (both tags).
  */
+import type { Agent, AgentStateName, CallRecord, OwnAgentState } from '#shared/wire/telephony';
 
-export type AgentStateName = 'signedOut' | 'ready' | 'notReady' | 'ringing' | 'talking' | 'wrapUp';
-
-export interface AgentState {
-	agentId: string;
-	userId: string;
-	name: string;
-	state: AgentStateName;
-	reason: string;
-	since: number;
-	/** When the agent last became free (ready); the longest idle is offered first. */
-	idleSince: number;
-	callId: string | null;
-	/** The desk phone's extension the ACD rings instead of the browser, or '' (F1 本座位旁话机号). */
-	deskPhone: string;
-}
+/** An agent as the ACD holds them: as the wallboard and the agent's page read them (`#shared/wire`). */
+export type AgentState = Agent;
+export type { AgentStateName };
 
 export interface QueuedCall {
 	callId: string;
@@ -41,22 +30,8 @@ export interface QueuedCall {
 	offeredAt: number | null;
 }
 
-export interface CallRecord {
-	callId: string;
-	caller: string;
-	hotline: string;
-	arrivedAt: number;
-	offeredAt: number | null;
-	answeredAt: number | null;
-	endedAt: number | null;
-	agentId: string | null;
-	/**
-	 * abandoned (caller hung up first) | timeout (max wait) | completed | lost (the call's transaction
-	 * went away with a Kamailio restart before anyone answered)
-	 */
-	outcome: 'queued' | 'ringing' | 'answered' | 'abandoned' | 'timeout' | 'completed' | 'lost';
-	tried: string[];
-}
+/** A call as the ACD records it; what the wallboard reads and what `cc_calls` stores. */
+export type { CallRecord };
 
 export interface AcdOptions {
 	/** Tells Kamailio where a suspended call goes: the number to ring, or a final answer. */
@@ -258,7 +233,7 @@ export function createAcd(options: AcdOptions) {
 		/** A signed-in agent's own state change (ready, not ready with a reason, signed out). */
 		setAgentState(
 			user: { agentId: string; userId: string; name: string },
-			state: 'ready' | 'notReady' | 'signedOut',
+			state: OwnAgentState,
 			reason = '',
 			deskPhone?: string
 		): AgentState {

@@ -4,7 +4,8 @@
  * a key range: today's calls are restored into the wallboard after a restart, and a period's calls make the
  * statistics — also while telephony is off.
  */
-import { callStats, type CallStats } from '#shared/calls/stats';
+import { callStats } from '#shared/calls/stats';
+import type { CallStats } from '#shared/wire/telephony';
 import type { Store } from '../store';
 import type { CallRecord } from './acd';
 

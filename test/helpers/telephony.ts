@@ -6,6 +6,9 @@
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import * as v from 'valibot';
+import { readServerEvent } from '#shared/wire/events';
+import { CallList, Wallboard } from '#shared/wire/telephony';
 import type { TestServer } from './server';
 
 export const until = async (
@@ -42,10 +45,13 @@ export function telephonyClient(server: TestServer) {
 
 	/**
 	 * The user's `/events` stream, collected as it arrives. Read with node:http on its own connection:
-	 * fetch's shared pool would otherwise hold other requests of the test behind the open stream.
+	 * fetch's shared pool would otherwise hold other requests of the test behind the open stream. Each
+	 * event is also read as the browser reads it (`readServerEvent`); `misread` holds those the schema
+	 * refused.
 	 */
 	async function events(cookie: string) {
 		const received: { event: string; data: Record<string, unknown>; at: number }[] = [];
+		const misread: string[] = [];
 		let text = '';
 		const req = request(`${server.url}/events`, { headers: { cookie }, agent: false }, (res) => {
 			res.setEncoding('utf8');
@@ -57,7 +63,13 @@ export function telephonyClient(server: TestServer) {
 					text = text.slice(end + 2);
 					const event = /^event: (.*)$/m.exec(block)?.[1];
 					const data = /^data: (.*)$/m.exec(block)?.[1];
-					if (event && data) received.push({ event, data: JSON.parse(data), at: Date.now() });
+					if (!event || !data) continue;
+					if (!readServerEvent(event, data)) misread.push(block);
+					received.push({
+						event,
+						data: JSON.parse(data) as Record<string, unknown>,
+						at: Date.now()
+					});
 				}
 			});
 		});
@@ -73,7 +85,7 @@ export function telephonyClient(server: TestServer) {
 			return found!;
 		};
 		await next('hello');
-		return { received, next, close: () => req.destroy() };
+		return { received, misread, next, close: () => req.destroy() };
 	}
 
 	async function setState(cookie: string, state: string, reason = '', deskPhone = '') {
@@ -85,22 +97,16 @@ export function telephonyClient(server: TestServer) {
 		return { status: res.status, body: (await res.json()) as { state: string; reason: string } };
 	}
 
+	/** The wallboard, read with the schema the browser reads it with (a shape of its own fails the test). */
 	async function board(cookie: string) {
 		const res = await fetch(`${server.url}/api/telephony/board`, { headers: { cookie } });
-		return (await res.json()) as {
-			agents: { agentId: string; state: string; reason: string; since: number }[];
-			queue: { callId: string }[];
-			today: { offered: number; answered: number; abandoned: number };
-		};
+		return v.parse(Wallboard, await res.json());
 	}
 
+	/** Today's call records, read with their schema. */
 	async function calls(cookie: string) {
 		const res = await fetch(`${server.url}/api/telephony/calls`, { headers: { cookie } });
-		return (
-			(await res.json()) as {
-				calls: { callId: string; outcome: string; agentId: string; endedAt: number | null }[];
-			}
-		).calls;
+		return v.parse(CallList, await res.json()).calls;
 	}
 
 	/** The contacts Kamailio has for a SIP user (its location table, through kamcmd). */

@@ -10,7 +10,9 @@ import { WebSocket, type RawData } from 'ws';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server';
 import { telephonyClient, until } from '../helpers/telephony';
 import { sipOptions } from '../../server/telephony/supervisor';
+import * as v from 'valibot';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
+import { CallStats } from '../../src/lib/shared/wire/telephony';
 import {
 	answerScenario,
 	callerAnsweredScenario,
@@ -379,6 +381,8 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		expect(caller.code, caller.output).toBe(0);
 		const offer = await page.next('offer');
 		expect(offer.data).toMatchObject({ caller: '+8657188886666', hotline: '96000' });
+		// #14 every event the page received is of the shape the browser reads it with.
+		expect(page.misread).toEqual([]);
 		expect((offer.data.customers as { account: string }[]).map((c) => c.account)).toEqual(['POP1']);
 		expect((offer.data.history as { number: string }[]).map((t) => t.number)).toEqual([
 			'20261125-001-0042'
@@ -407,11 +411,14 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		}, 'the call record stored');
 		// F25 the stored records feed the period's call statistics.
 		const day = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
-		const stats = (await (
-			await fetch(`${server.url}/api/telephony/stats?from=${day}&to=${day}`, {
-				headers: { cookie: leader }
-			})
-		).json()) as { answered: number; agents: { agentId: string; answered: number }[] };
+		const stats = v.parse(
+			CallStats,
+			await (
+				await fetch(`${server.url}/api/telephony/stats?from=${day}&to=${day}`, {
+					headers: { cookie: leader }
+				})
+			).json()
+		);
 		expect(stats.answered).toBeGreaterThanOrEqual(1);
 		expect(stats.agents.find((a) => a.agentId === '2001')?.answered).toBe(1);
 		expect(

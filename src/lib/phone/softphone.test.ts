@@ -11,9 +11,10 @@ const CREDENTIALS: PhoneCredentials = {
 	username: '1001',
 	password: 'sekret-for-this-sign-in',
 	uri: 'sip:1001@callcenter.local',
+	registrar: 'sip:callcenter.local',
 	proxy: 'sip:127.0.0.1:5060',
 	janus: '/janus',
-	iceServers: [{ urls: 'stun:turn.example.cn:3478' }]
+	iceServers: [{ urls: ['stun:turn.example.cn:3478'] }]
 };
 const CALLER = 'sip:+8657188887777@carrier.example';
 

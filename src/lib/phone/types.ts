@@ -32,20 +32,8 @@ export interface AudioStats {
 	packetsLost: number;
 }
 
-/** The SIP identity the app issues for this sign-in (`POST /api/telephony/credentials`). */
-export interface PhoneCredentials {
-	/** The agent ID, shown to the called party as the display name. */
-	username: string;
-	password: string;
-	/** `sip:<agent ID>@<domain>` */
-	uri: string;
-	/** Kamailio, through which the agent registers and every call goes. */
-	proxy: string;
-	/** The app's WebSocket path to Janus (`/janus`). */
-	janus: string;
-	/** STUN/TURN for browsers behind NAT (TURN_URLS); empty on a LAN. */
-	iceServers: RTCIceServer[];
-}
+/** The SIP identity the app issues for this sign-in: the schema the server builds it with. */
+export type { PhoneCredentials } from '#shared/wire/telephony';
 
 /** The server (the `/janus` proxy or Janus) refused a request: nothing happened. */
 export class RequestRefused extends Error {}

@@ -2,6 +2,9 @@
  * F25 F31 call statistics from the stored call records: totals of a period (offered, answered, abandoned,
  * timed out, lost, service level) and per agent (calls answered, average queue time, talk time).
  */
+import type { CallStats } from '../wire/telephony';
+
+/** What the figures need of a call (a call record has it). */
 export interface CallFacts {
 	callId: string;
 	arrivedAt: number;
@@ -10,27 +13,6 @@ export interface CallFacts {
 	endedAt: number | null;
 	agentId: string | null;
 	outcome: string;
-}
-
-export interface AgentCallRow {
-	agentId: string;
-	answered: number;
-	/** Seconds, rounded to one decimal. */
-	avgQueue: number;
-	avgTalk: number;
-	totalTalk: number;
-}
-
-export interface CallStats {
-	offered: number;
-	answered: number;
-	abandoned: number;
-	timeout: number;
-	lost: number;
-	/** Share of answered calls answered within `serviceLevelSeconds`, or null without answered calls. */
-	serviceLevel: number | null;
-	serviceLevelSeconds: number;
-	agents: AgentCallRow[];
 }
 
 const seconds = (ms: number) => Math.round(ms / 100) / 10;

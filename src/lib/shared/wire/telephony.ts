@@ -1,0 +1,209 @@
+/**
+ * What telephony sends the browser (F16/F25/F30/F31/F32): the agent's state, the screen pop's offer, the
+ * wallboard, the call records and statistics, the softphone's SIP identity. The server builds each answer
+ * with these schemas (`send`) and the browser reads it with the same (`api`), so the two sides cannot
+ * disagree; the ACD's own types are derived from them too.
+ */
+import * as v from 'valibot';
+import { CUSTOMER_SOURCES } from '../customers/customer';
+import { TicketEvent } from '../tickets/events';
+
+/** An agent's state (F31): signed out, ready for calls, not ready (with a reason), or in a call's phases. */
+export const AGENT_STATES = [
+	'signedOut',
+	'ready',
+	'notReady',
+	'ringing',
+	'talking',
+	'wrapUp'
+] as const;
+export const AgentStateName = v.picklist(AGENT_STATES);
+export type AgentStateName = v.InferOutput<typeof AgentStateName>;
+
+/** The states an agent sets for themself; the others follow from calls. */
+export const OWN_AGENT_STATES = ['ready', 'notReady', 'signedOut'] as const;
+export type OwnAgentState = (typeof OWN_AGENT_STATES)[number];
+
+/** What the agent's own page shows of their state (the `state` event). */
+export const AgentStatus = v.object({
+	state: AgentStateName,
+	/** Why not ready ('missed', 'rejected', a reason the agent chose …) or why signed out; '' otherwise. */
+	reason: v.string(),
+	/** Since when (ms since the epoch). */
+	since: v.number(),
+	/** The call the agent is offered, talking in or wrapping up. */
+	callId: v.nullable(v.string())
+});
+export type AgentStatus = v.InferOutput<typeof AgentStatus>;
+
+/** An agent as the ACD holds them: the answer of `POST /api/telephony/state` and a wallboard row. */
+export const Agent = v.object({
+	agentId: v.string(),
+	userId: v.string(),
+	name: v.string(),
+	...AgentStatus.entries,
+	/** When the agent last became free (ready); the longest idle is offered first. */
+	idleSince: v.number(),
+	/** The desk phone's extension the ACD rings instead of the browser, or '' (F1 本座位旁话机号). */
+	deskPhone: v.string()
+});
+export type Agent = v.InferOutput<typeof Agent>;
+
+/** A call waiting for an agent, as the wallboard shows it. */
+export const QueuedCallRow = v.object({
+	callId: v.string(),
+	caller: v.string(),
+	waitingMs: v.number()
+});
+
+/** F31 the team leader's live wallboard. */
+export const Wallboard = v.object({
+	agents: v.array(Agent),
+	queue: v.array(QueuedCallRow),
+	longestWaitMs: v.number(),
+	/** Today's calls (since local midnight). */
+	today: v.object({
+		offered: v.number(),
+		answered: v.number(),
+		abandoned: v.number(),
+		/** Share answered within `serviceLevelSeconds`, or null without answered calls. */
+		serviceLevel: v.nullable(v.number())
+	}),
+	serviceLevelSeconds: v.number()
+});
+export type Wallboard = v.InferOutput<typeof Wallboard>;
+
+export const CALL_OUTCOMES = [
+	'queued',
+	'ringing',
+	'answered',
+	'abandoned',
+	'timeout',
+	'completed',
+	'lost'
+] as const;
+
+/**
+ * A hotline call as the ACD recorded it. Loose: today's records restored after a restart are the stored
+ * documents (`cc_calls`), with their id, revision and recording mark.
+ */
+export const CallRecord = v.looseObject({
+	callId: v.string(),
+	caller: v.string(),
+	hotline: v.string(),
+	arrivedAt: v.number(),
+	offeredAt: v.nullable(v.number()),
+	answeredAt: v.nullable(v.number()),
+	endedAt: v.nullable(v.number()),
+	agentId: v.nullable(v.string()),
+	/**
+	 * abandoned (caller hung up first) | timeout (max wait) | completed | lost (the call's transaction
+	 * went away with a Kamailio restart before anyone answered)
+	 */
+	outcome: v.picklist(CALL_OUTCOMES),
+	/** Agents offered the call, in order. */
+	tried: v.array(v.string())
+});
+export type CallRecord = v.InferOutput<typeof CallRecord>;
+
+/** `GET /api/telephony/calls`: the live call records (today's). */
+export const CallList = v.object({ calls: v.array(CallRecord) });
+
+/** F25 one agent's calls of a period. */
+export const AgentCallRow = v.object({
+	agentId: v.string(),
+	answered: v.number(),
+	/** Seconds, rounded to one decimal. */
+	avgQueue: v.number(),
+	avgTalk: v.number(),
+	totalTalk: v.number()
+});
+export type AgentCallRow = v.InferOutput<typeof AgentCallRow>;
+
+/** F25 call statistics of a period (`#shared/calls/stats` computes them). */
+export const CallStats = v.object({
+	offered: v.number(),
+	answered: v.number(),
+	abandoned: v.number(),
+	timeout: v.number(),
+	lost: v.number(),
+	/** Share of answered calls answered within `serviceLevelSeconds`, or null without answered calls. */
+	serviceLevel: v.nullable(v.number()),
+	serviceLevelSeconds: v.number(),
+	agents: v.array(AgentCallRow)
+});
+export type CallStats = v.InferOutput<typeof CallStats>;
+
+/** A STUN or TURN server for the softphone's WebRTC (an `RTCIceServer`). */
+export const IceServer = v.object({
+	urls: v.array(v.string()),
+	username: v.optional(v.string()),
+	credential: v.optional(v.string())
+});
+export type IceServer = v.InferOutput<typeof IceServer>;
+
+/** F30 the SIP identity the app issues for this sign-in (`POST /api/telephony/credentials`). */
+export const PhoneCredentials = v.object({
+	/** The agent ID, shown to the called party as the display name. */
+	username: v.string(),
+	password: v.string(),
+	/** `sip:<agent ID>@<domain>` */
+	uri: v.string(),
+	/** `sip:<domain>` */
+	registrar: v.string(),
+	/** Kamailio, through which the agent registers and every call goes (seen from Janus). */
+	proxy: v.string(),
+	/** The app's WebSocket path to Janus (`/janus`). */
+	janus: v.string(),
+	/** STUN/TURN for browsers behind NAT (TURN_URLS); empty on a LAN. */
+	iceServers: v.array(IceServer)
+});
+export type PhoneCredentials = v.InferOutput<typeof PhoneCredentials>;
+
+/**
+ * A subscriber registered under the caller number, as the customer search finds it. Loose: a subscriber
+ * document may carry fields this version does not know. MERGE NOTE (#14): wire-tickets makes the search hit
+ * a schema (`CustomerHit` in `#shared/customers/customer`) at the same time; the offer uses that one then
+ * and this goes.
+ */
+export const OfferedCustomer = v.looseObject({
+	_id: v.string(),
+	source: v.picklist(CUSTOMER_SOURCES),
+	account: v.string(),
+	name: v.string(),
+	phones: v.array(v.string()),
+	address: v.string(),
+	area: v.string(),
+	smartCard: v.string(),
+	stbSerial: v.string(),
+	products: v.array(v.string()),
+	status: v.string()
+});
+
+/**
+ * An earlier ticket of the caller (F17), as the ticket history lists it. MERGE NOTE (#14): wire-tickets makes
+ * the history entry one schema and builder (`HistoryTicket`, `historyEntry` in `#shared/wire/tickets`) at the
+ * same time; the offer uses that one then and this goes.
+ */
+export const OfferedTicket = v.object({
+	_id: v.string(),
+	number: v.string(),
+	status: v.picklist(['new', 'atDepartment', 'resolved', 'callback', 'closed']),
+	departmentId: v.nullable(v.string()),
+	serviceTypeId: v.nullable(v.string()),
+	callerNumber: v.string(),
+	createdAt: v.string(),
+	events: v.array(TicketEvent)
+});
+
+/** F16/F17 the screen pop: the call, and what the server found for its caller number. */
+export const CallOffer = v.object({
+	callId: v.string(),
+	caller: v.string(),
+	hotline: v.string(),
+	/** The subscribers registered under the caller number (exact match). */
+	customers: v.array(OfferedCustomer),
+	/** The earlier tickets of the caller number, newest first. */
+	history: v.array(OfferedTicket)
+});
+export type CallOffer = v.InferOutput<typeof CallOffer>;
