@@ -32,6 +32,8 @@ import { deskPhoneRoutes } from './routes/desk-phones';
 import type { AppDeps, AppEnv } from './context';
 import type { Settings } from './settings';
 import { SYNC_BODY_MAX_BYTES } from '#shared/tickets/sync-limits';
+import { Health } from '#shared/wire/health';
+import { doc, send } from './openapi';
 
 const SERVER_PATHS = /^\/(api|sync|replicate|events|internal)(\/|$)/;
 const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands
@@ -136,9 +138,13 @@ export function createApp(deps: AppDeps) {
 		.use('/sync/*', perUserLimits(), syncBody)
 		.use('/replicate/*', syncBody)
 		.use('/api/*', deps.branches.link ? managedAtCenter : (_c, next) => next())
-		.get('/api/health', (c) =>
-			c.json(
-				{
+		.get(
+			'/api/health',
+			doc("Tells this server's version, store, telephony and branch role", Health, {
+				access: 'public'
+			}),
+			(c) =>
+				send(c, Health, {
 					status: 'ok',
 					version: deps.version,
 					store: deps.storeKind,
@@ -147,9 +153,7 @@ export function createApp(deps: AppDeps) {
 						servesBranches: deps.branches.center.isCenter,
 						link: deps.branches.link?.status().state ?? null
 					}
-				},
-				200
-			)
+				})
 		)
 		.get('/api/config', requireUser(), (c) =>
 			c.json(

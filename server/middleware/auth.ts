@@ -48,3 +48,23 @@ export const requirePermission = (permission: Permission) =>
 		}),
 		{ [ACCESS_FIELD]: permission }
 	);
+
+/**
+ * Any one of `permissions` (a route several roles read). The document names the first as `x-access`, the
+ * one an integrator's account is usually given, and all of them as `x-access-any`.
+ */
+export const requireAnyPermission = (...permissions: [Permission, ...Permission[]]) =>
+	documents(
+		createMiddleware<AppEnv>(async (c, next) => {
+			const user = c.get('user');
+			if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
+			if (user.mustChangePassword) {
+				throw new AppError('password_change_required', 403, 'Change your one-time password first');
+			}
+			if (!permissions.some((p) => user.permissions.includes(p))) {
+				throw new AppError('forbidden', 403, `Missing permission ${permissions.join(' or ')}`);
+			}
+			await next();
+		}),
+		{ [ACCESS_FIELD]: permissions[0], 'x-access-any': permissions }
+	);
