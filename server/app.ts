@@ -30,10 +30,11 @@ import { branchRoutes } from './routes/branches';
 import { referenceRoutes } from './routes/reference';
 import { deskPhoneRoutes } from './routes/desk-phones';
 import { doc, send } from './openapi';
-import { Health, ServerConfig } from '#shared/wire/config';
+import { ServerConfig } from '#shared/wire/config';
 import type { AppDeps, AppEnv } from './context';
 import type { Settings } from './settings';
 import { SYNC_BODY_MAX_BYTES } from '#shared/tickets/sync-limits';
+import { Health } from '#shared/wire/health';
 
 const SERVER_PATHS = /^\/(api|sync|replicate|events|internal)(\/|$)/;
 const API_BODY_MAX_BYTES = 1024 * 1024; // 1 MiB: forms and commands

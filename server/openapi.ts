@@ -13,6 +13,8 @@ import { ApiErrorBody as ErrorBody } from '#shared/wire/errors';
 
 /** The operation field that names what a route requires: a permission, `signed-in`, `public` or `branch`. */
 export const ACCESS_FIELD = 'x-access';
+/** Where a route accepts any one of several permissions: all of them (`x-access` names the first). */
+export const ACCESS_ANY_FIELD = 'x-access-any';
 export type Access = string;
 
 /** Marks a middleware as documenting `spec` for every route it runs on (merged into the operation). */

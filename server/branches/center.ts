@@ -5,6 +5,7 @@
  * `/api/branches` use it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { BranchSummary } from '#shared/wire/branches';
 import type { BranchSettings } from '../settings';
 import { StoreError, type Store } from '../store';
 
@@ -12,15 +13,6 @@ const CREW_CACHE_MS = 2_000;
 /** How often the last-seen times are written down: a replicating branch calls many times a minute. */
 const SEEN_SAVE_MS = 10_000;
 const SEEN_ID = 'branches-seen';
-
-export interface BranchSummary {
-	name: string;
-	departmentIds: string[];
-	/** When the branch last called `/replicate`; null if never. */
-	lastSeenAt: string | null;
-	/** Ticket documents visible to the branch's scopes, i.e. those it holds once caught up. */
-	tickets: number;
-}
 
 const digest = (s: string) => new Uint8Array(createHash('sha256').update(s).digest());
 

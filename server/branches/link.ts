@@ -10,36 +10,11 @@
  */
 import { createRequire } from 'node:module';
 import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
+import type { LinkState, LinkStatus, ReplicationStatus } from '#shared/wire/branches';
 import type { Store } from '../store';
 import { withBuffer } from '../store/replica';
 
 const require = createRequire(import.meta.url);
-
-export type LinkState = 'starting' | 'active' | 'paused' | 'offline' | 'error';
-
-export interface ReplicationStatus {
-	db: 'config' | 'users' | 'tickets';
-	direction: 'pull' | 'push';
-	/** active: copying; paused: caught up, waiting for changes; offline: center unreachable; error: refused. */
-	state: LinkState;
-	/** When this replication last caught up or copied a batch. */
-	lastSyncAt: string | null;
-	docsRead: number;
-	docsWritten: number;
-	/** Documents the other side refused (e.g. a ticket not visible to the branch). */
-	docsDenied: number;
-	lastError: string | null;
-	/** When a failed replication starts again (earlier if the center answers a probe first). */
-	retryAt: string | null;
-}
-
-export interface LinkStatus {
-	center: string;
-	name: string;
-	/** The worst state of the replications. */
-	state: LinkState;
-	replications: ReplicationStatus[];
-}
 
 export interface LinkOptions {
 	store: Store;

@@ -8,7 +8,7 @@ import { getCookie } from 'hono/cookie';
 import type { Permission } from '#shared/permissions';
 import { AppError } from '../errors';
 import type { AppDeps, AppEnv } from '../context';
-import { ACCESS_FIELD, documents } from '../openapi';
+import { ACCESS_ANY_FIELD, ACCESS_FIELD, documents } from '../openapi';
 
 export const SESSION_COOKIE = 'cc_session';
 
@@ -33,7 +33,11 @@ export const requireUser = ({ allowPasswordChange = false } = {}) =>
 		{ [ACCESS_FIELD]: 'signed-in' }
 	);
 
-export const requirePermission = (permission: Permission) =>
+/**
+ * Any one of `permissions` (a route several roles read). The document names the first as `x-access`, the
+ * one an integrator's account is usually given, and all of them as `x-access-any`.
+ */
+export const requireAnyPermission = (...permissions: [Permission, ...Permission[]]) =>
 	documents(
 		createMiddleware<AppEnv>(async (c, next) => {
 			const user = c.get('user');
@@ -41,10 +45,15 @@ export const requirePermission = (permission: Permission) =>
 			if (user.mustChangePassword) {
 				throw new AppError('password_change_required', 403, 'Change your one-time password first');
 			}
-			if (!user.permissions.includes(permission)) {
-				throw new AppError('forbidden', 403, `Missing permission ${permission}`);
+			if (!permissions.some((p) => user.permissions.includes(p))) {
+				throw new AppError('forbidden', 403, `Missing permission ${permissions.join(' or ')}`);
 			}
 			await next();
 		}),
-		{ [ACCESS_FIELD]: permission }
+		{
+			[ACCESS_FIELD]: permissions[0],
+			...(permissions.length > 1 ? { [ACCESS_ANY_FIELD]: permissions } : {})
+		}
 	);
+
+export const requirePermission = (permission: Permission) => requireAnyPermission(permission);

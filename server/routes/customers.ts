@@ -4,12 +4,18 @@
  * `customer.import`. The data never goes to browsers wholesale — only what a search returns.
  */
 import { Hono } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import * as v from 'valibot';
 import { CUSTOMER_SOURCES, CustomerSearchQuery } from '#shared/customers/customer';
+import {
+	CustomerCount,
+	CustomerHit,
+	CustomerSearchResult,
+	ImportReport
+} from '#shared/wire/customers';
 import { AppError } from '../errors';
-import { requirePermission, requireUser } from '../middleware/auth';
-import { parseOrThrow } from '../validate';
+import { requireAnyPermission, requirePermission } from '../middleware/auth';
+import { doc, send } from '../openapi';
+import { validQuery } from '../validate';
 import type { AppDeps, AppEnv } from '../context';
 
 const ImportQuery = v.object({
@@ -18,55 +24,67 @@ const ImportQuery = v.object({
 });
 
 /** Agents search while recording tickets; team leaders and crews' dispatchers look subscribers up too. */
-const SEARCHERS = ['customer.search', 'ticket.create', 'workOrder.dispatch', 'supervise'];
-const requireSearcher = createMiddleware<AppEnv>(async (c, next) => {
-	const user = c.get('user');
-	if (!SEARCHERS.some((p) => user?.permissions.includes(p))) {
-		throw new AppError('forbidden', 403, 'Missing permission customer.search');
-	}
-	await next();
-});
+const requireSearcher = () =>
+	requireAnyPermission('customer.search', 'ticket.create', 'workOrder.dispatch', 'supervise');
 
 export const customerRoutes = ({ customers, audit }: AppDeps) =>
 	new Hono<AppEnv>()
-		.get('/search', requireUser(), requireSearcher, (c) => {
-			const query = parseOrThrow(CustomerSearchQuery, c.req.query());
-			return c.json(customers.index.search(query), 200);
-		})
-		.get('/status', requireUser(), requireSearcher, (c) =>
-			c.json({ count: customers.index.count() }, 200)
+		.get(
+			'/search',
+			doc(
+				'Searches subscribers by phone, account, smart card, name or address (F16)',
+				CustomerSearchResult
+			),
+			requireSearcher(),
+			validQuery(CustomerSearchQuery),
+			(c) => send(c, CustomerSearchResult, customers.index.search(c.req.valid('query')))
 		)
-		.post('/import', requirePermission('customer.import'), async (c) => {
-			const { source, format } = parseOrThrow(ImportQuery, c.req.query());
-			const body = c.req.raw.body;
-			if (!body) {
-				throw new AppError('validation', 400, 'The export file is empty', { field: 'file' });
-			}
-			customers.indexer.pause();
-			let report;
-			try {
-				report = await customers.importer.run(body, source, format);
-			} finally {
-				customers.indexer.resume();
-			}
-			// Imported means searchable: answer once the index has caught up with what was written.
-			await customers.indexer.caughtUp();
-			await audit.record({
-				actor: c.get('user')!._id,
-				action: 'customers.import',
-				target: source,
-				after: {
-					rows: report.rows,
-					inserted: report.inserted,
-					updated: report.updated,
-					unchanged: report.unchanged,
-					rejected: report.rejected
+		.get(
+			'/status',
+			doc('Counts the searchable subscribers', CustomerCount),
+			requireSearcher(),
+			(c) => send(c, CustomerCount, { count: customers.index.count() })
+		)
+		.post(
+			'/import',
+			doc(
+				"Imports a billing system's export of subscribers (F18), streamed as the body",
+				ImportReport
+			),
+			requirePermission('customer.import'),
+			validQuery(ImportQuery),
+			async (c) => {
+				const { source, format } = c.req.valid('query');
+				const body = c.req.raw.body;
+				if (!body) {
+					throw new AppError('validation', 400, 'The export file is empty', { field: 'file' });
 				}
-			});
-			return c.json(report, 200);
-		})
-		.get('/:id', requireUser(), requireSearcher, (c) => {
+				customers.indexer.pause();
+				let report;
+				try {
+					report = await customers.importer.run(body, source, format);
+				} finally {
+					customers.indexer.resume();
+				}
+				// Imported means searchable: answer once the index has caught up with what was written.
+				await customers.indexer.caughtUp();
+				await audit.record({
+					actor: c.get('user')!._id,
+					action: 'customers.import',
+					target: source,
+					after: {
+						rows: report.rows,
+						inserted: report.inserted,
+						updated: report.updated,
+						unchanged: report.unchanged,
+						rejected: report.rejected
+					}
+				});
+				return send(c, ImportReport, report);
+			}
+		)
+		.get('/:id', doc('Reads one subscriber', CustomerHit), requireSearcher(), (c) => {
 			const hit = customers.index.get(c.req.param('id'));
 			if (!hit) throw new AppError('not_found', 404, 'No such subscriber');
-			return c.json(hit, 200);
+			return send(c, CustomerHit, hit);
 		});

@@ -4,9 +4,11 @@
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
+import { ApiErrorBody } from '#shared/wire/errors';
+import { ConflictList, DeviceCode, DeviceHealthList, DeviceReport } from '#shared/wire/devices';
 import { requirePermission, requireUser } from '../middleware/auth';
-import { parseOrThrow, validJson } from '../validate';
-import { DeviceReport } from '../services/devices';
+import { doc, send } from '../openapi';
+import { validJson, validParam } from '../validate';
 import type { AppDeps, AppEnv } from '../context';
 
 const CodeParam = v.object({
@@ -17,24 +19,41 @@ export const deviceRoutes = ({ devices }: AppDeps) =>
 	new Hono<AppEnv>()
 		.use(requireUser())
 		// Every device, what it holds and what waits on it — before the outage, not after (DESIGN.md, CHT).
-		.get('/health', requirePermission('admin.settings'), async (c) =>
-			c.json({ devices: await devices.health() }, 200)
+		.get(
+			'/health',
+			doc("Lists every device's last report on its replica, per user", DeviceHealthList),
+			requirePermission('admin.settings'),
+			async (c) => send(c, DeviceHealthList, { devices: await devices.health() })
 		)
 		// Conflicts the union-of-events rule could not merge, with every version (DESIGN.md: surface the rest).
-		.get('/conflicts', requirePermission('admin.settings'), async (c) =>
-			c.json({ conflicts: await devices.conflicts() }, 200)
+		.get(
+			'/conflicts',
+			doc('Lists the ticket conflicts that could not be merged, with every version', ConflictList),
+			requirePermission('admin.settings'),
+			async (c) => send(c, ConflictList, { conflicts: await devices.conflicts() })
 		)
-		.put('/:code/health', validJson(DeviceReport), async (c) => {
-			const { code } = parseOrThrow(CodeParam, c.req.param());
-			await devices.report(code, c.get('user')!._id, c.req.valid('json'));
-			return c.body(null, 204);
-		})
-		.post('/', async (c) => {
-			const code = await devices.newCode();
-			return code
-				? c.json({ code }, 201)
-				: c.json(
-						{ code: 'conflict', message: 'Too many devices registering at once; try again' },
-						503
-					);
-		});
+		.put(
+			'/:code/health',
+			doc("Keeps this device's report on its replica", null, { status: 204 }),
+			validParam(CodeParam),
+			validJson(DeviceReport),
+			async (c) => {
+				await devices.report(c.req.valid('param').code, c.get('user')!._id, c.req.valid('json'));
+				return c.body(null, 204);
+			}
+		)
+		.post(
+			'/',
+			doc('Gives this device its code for numbering tickets offline', DeviceCode, { status: 201 }),
+			async (c) => {
+				const code = await devices.newCode();
+				return code
+					? send(c, DeviceCode, { code }, 201)
+					: send(
+							c,
+							ApiErrorBody,
+							{ code: 'conflict', message: 'Too many devices registering at once; try again' },
+							503
+						);
+			}
+		);

@@ -7,7 +7,6 @@ import { Hono, type Context } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { createMiddleware } from 'hono/factory';
 import * as v from 'valibot';
 import { Ok } from '#shared/wire/errors';
 import {
@@ -18,11 +17,10 @@ import {
 	PhoneCredentials,
 	Wallboard
 } from '#shared/wire/telephony';
-import type { Permission } from '#shared/permissions';
 import { AppError } from '../errors';
-import { requirePermission } from '../middleware/auth';
+import { requireAnyPermission, requirePermission } from '../middleware/auth';
 import { clientAddress } from '../middleware/client-address';
-import { ACCESS_FIELD, doc, documents, send } from '../openapi';
+import { doc, send } from '../openapi';
 import { validJson, validParam, validQuery } from '../validate';
 import { DeskPhoneTaken, type Acd } from '../telephony/acd';
 import { JANUS_PATH } from '../telephony/janus-proxy';
@@ -45,29 +43,6 @@ const StatsQuery = v.object({ from: Day, to: Day });
 const CallId = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
 const CallEndedInput = v.object({ callId: CallId });
 const RecordingParam = v.object({ callId: CallId });
-
-/**
- * F25: the statistics are for `stats.view`, and team leaders (`supervise`) read them too. Documented as
- * `stats.view`, the permission that grants them to anyone else. MERGE NOTE (#14): wire-tickets adds
- * `requireAnyPermission` to `middleware/auth.ts` at the same time; this becomes
- * `requireAnyPermission('stats.view', 'supervise')` then.
- */
-const STATS_READERS: readonly Permission[] = ['stats.view', 'supervise'];
-const requireStatsReader = () =>
-	documents(
-		createMiddleware<AppEnv>(async (c, next) => {
-			const user = c.get('user');
-			if (!user) throw new AppError('unauthorized', 401, 'Sign in first');
-			if (user.mustChangePassword) {
-				throw new AppError('password_change_required', 403, 'Change your one-time password first');
-			}
-			if (!STATS_READERS.some((p) => user.permissions.includes(p))) {
-				throw new AppError('forbidden', 403, 'Missing permission stats.view');
-			}
-			await next();
-		}),
-		{ [ACCESS_FIELD]: 'stats.view' }
-	);
 
 /** Today's figures of the wallboard (F31), from the call records. */
 function today(records: ReturnType<Acd['records']>, serviceLevelMs: number) {
@@ -163,7 +138,8 @@ export const telephonyRoutes = (deps: AppDeps) =>
 		.get(
 			'/stats',
 			doc('Call statistics of a period (center days); team leaders may read them too', CallStats),
-			requireStatsReader(),
+			// F25: the statistics are for `stats.view`, and team leaders (`supervise`) read them too.
+			requireAnyPermission('stats.view', 'supervise'),
 			validQuery(StatsQuery),
 			async (c) => {
 				const { from, to } = c.req.valid('query');

@@ -6,16 +6,17 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { normalizePhone } from '#shared/phone';
-import { isPhotoType } from '#shared/tickets/attachment';
-import { STAT_DIMENSIONS, TicketListQuery } from '#shared/tickets/report';
-import type { UserDoc } from '../services/accounts';
-import { AppError } from '../errors';
-import { requireUser } from '../middleware/auth';
-import { parseOrThrow } from '../validate';
+import { PHOTO_TYPES, isPhotoType } from '#shared/tickets/attachment';
+import { TicketListQuery, TicketStatsQuery } from '#shared/tickets/report';
+import { TicketAnswer, TicketHistory, TicketList, TicketStats } from '#shared/wire/tickets';
+import { requireAnyPermission, requireUser } from '../middleware/auth';
+import { doc, send } from '../openapi';
+import { validQuery } from '../validate';
 import type { AppDeps, AppEnv } from '../context';
 
 const HistoryQuery = v.object({
 	phone: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(40, 'too_long')), ''),
+	/** One or several (`?customerId=a&customerId=b`). */
 	customerId: v.optional(
 		v.pipe(
 			v.union([v.string(), v.array(v.string())]),
@@ -26,14 +27,6 @@ const HistoryQuery = v.object({
 	)
 });
 const HISTORY_LIMIT = 100;
-
-const StatsQuery = v.object({ by: v.picklist(STAT_DIMENSIONS, 'invalid') });
-
-function allowed(user: UserDoc, permissions: string[]) {
-	if (!permissions.some((p) => user.permissions.includes(p))) {
-		throw new AppError('forbidden', 403, `Missing permission ${permissions.join(' or ')}`);
-	}
-}
 
 /**
  * How a stored file is served from the app's origin: a photo type as itself, anything else (an SVG or an
@@ -56,77 +49,57 @@ export const ticketRoutes = ({ tickets }: AppDeps) =>
 	new Hono<AppEnv>()
 		.use(requireUser())
 		// F22 业务管理: the list with its filters, for team leaders and whoever manages tickets.
-		.get('/list', async (c) => {
-			allowed(c.get('user')!, ['ticket.manage', 'supervise', 'stats.view']);
-			const q = parseOrThrow(TicketListQuery, c.req.query());
-			return c.json(await tickets.list(q), 200);
-		})
+		.get(
+			'/list',
+			doc("Lists a period's tickets that match the filters (F22)", TicketList),
+			requireAnyPermission('ticket.manage', 'supervise', 'stats.view'),
+			validQuery(TicketListQuery),
+			async (c) => send(c, TicketList, await tickets.list(c.req.valid('query')))
+		)
 		// F25 statistics: counts by one dimension; a department's own statistics with dept.stats.
-		.get('/stats', async (c) => {
-			const user = c.get('user')!;
-			allowed(user, ['stats.view', 'dept.stats']);
-			const q = parseOrThrow(TicketListQuery, c.req.query());
-			const { by } = parseOrThrow(StatsQuery, c.req.query());
-			return c.json(await tickets.stats(user, q, by), 200);
-		})
-		.get('/history', async (c) => {
-			const user = c.get('user')!;
-			if (
-				!user.permissions.includes('ticket.create') &&
-				!user.permissions.includes('customer.search')
-			) {
-				throw new AppError('forbidden', 403, 'Missing permission ticket.create or customer.search');
+		.get(
+			'/stats',
+			doc("Counts a period's tickets by one dimension (F25)", TicketStats),
+			requireAnyPermission('stats.view', 'dept.stats'),
+			validQuery(TicketStatsQuery),
+			async (c) => {
+				const { by, ...filters } = c.req.valid('query');
+				return send(c, TicketStats, await tickets.stats(c.get('user')!, filters, by));
 			}
-			const query = parseOrThrow(HistoryQuery, {
-				...c.req.query(),
-				customerId: c.req.queries('customerId') ?? []
-			});
-			const found = await tickets.history({
-				phone: normalizePhone(query.phone),
-				customerIds: query.customerId,
-				limit: HISTORY_LIMIT
-			});
-			return c.json(
-				{
-					tickets: found.map(
-						({
-							_id,
-							number,
-							status,
-							departmentId,
-							serviceTypeId,
-							contentCategoryId,
-							callerNumber,
-							createdAt,
-							createdBy,
-							events
-						}) => ({
-							_id,
-							number,
-							status,
-							departmentId,
-							serviceTypeId,
-							contentCategoryId,
-							callerNumber,
-							createdAt,
-							createdBy,
-							events
-						})
-					)
-				},
-				200
-			);
-		})
+		)
+		.get(
+			'/history',
+			doc('Finds the earlier tickets of a caller number and of subscribers (F17)', TicketHistory),
+			requireAnyPermission('ticket.create', 'customer.search'),
+			validQuery(HistoryQuery),
+			async (c) => {
+				const query = c.req.valid('query');
+				const found = await tickets.history({
+					phone: normalizePhone(query.phone),
+					customerIds: query.customerId,
+					limit: HISTORY_LIMIT
+				});
+				return send(c, TicketHistory, { tickets: found });
+			}
+		)
 		// One ticket, also outside the device's working set: to its holders and to those managing tickets.
-		.get('/:id', async (c) =>
-			c.json(await tickets.readable(c.get('user')!, c.req.param('id')), 200)
+		.get(
+			'/:id',
+			doc('Reads one ticket its holders or ticket managers may see', TicketAnswer),
+			async (c) => send(c, TicketAnswer, await tickets.readable(c.get('user')!, c.req.param('id')))
 		)
 		// A ticket's photo (F28): to whoever may read the ticket; crews' tablets hold their own copies.
-		.get('/:id/attachments/:attId', async (c) => {
-			const { body, contentType } = await tickets.photo(
-				c.get('user')!,
-				c.req.param('id'),
-				c.req.param('attId')
-			);
-			return new Response(body, { headers: attachmentHeaders(contentType) });
-		});
+		.get(
+			'/:id/attachments/:attId',
+			doc('Serves a photo of a ticket the user may read (F28)', null, {
+				description: `The photo (${PHOTO_TYPES.join(', ')}); any other stored type as a download`
+			}),
+			async (c) => {
+				const { body, contentType } = await tickets.photo(
+					c.get('user')!,
+					c.req.param('id'),
+					c.req.param('attId')
+				);
+				return new Response(body, { headers: attachmentHeaders(contentType) });
+			}
+		);

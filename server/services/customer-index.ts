@@ -14,6 +14,7 @@ import type {
 	CustomerSearchQuery,
 	SearchField
 } from '#shared/customers/customer';
+import type { CustomerSearchResult } from '#shared/wire/customers';
 import { followChanges, type Change } from '../store/follow';
 import type { Store } from '../store';
 import { makePrivate, writePrivate } from '../secrets';
@@ -65,13 +66,7 @@ const after = (prefix: string) => prefix + '\uffff';
 /** An FTS5 string literal. */
 const phrase = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
-export interface CustomerSearchResult {
-	hits: CustomerHit[];
-	/** More subscribers match than were returned: the user should narrow the search. */
-	more: boolean;
-	/** Which fields were searched (auto picks them from the query's shape). */
-	fields: Exclude<SearchField, 'auto'>[];
-}
+export type { CustomerSearchResult };
 
 export function openCustomerIndex(file: string) {
 	// Subscribers' names, addresses and numbers: the owner's only. SQLite gives its -wal and -shm files

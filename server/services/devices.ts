@@ -6,31 +6,13 @@
  * the code counter are server-only documents in `cc_users`; the conflicts the resolver set aside are read
  * from `cc_audit`.
  */
-import * as v from 'valibot';
+import type { DeviceHealth, DeviceReport, UnresolvedConflict } from '#shared/wire/devices';
 import { storeStatus } from '../errors';
 import type { Store } from '../store';
-import type { UnresolvedConflict } from './ticket-resolver';
+import type { ConflictDoc } from './ticket-resolver';
 
-/** What a device reports about its replica (F28/F29 sync health, for administrators). */
-export const DeviceReport = v.object({
-	pending: v.pipe(v.number(), v.integer(), v.minValue(0)),
-	held: v.pipe(v.number(), v.integer(), v.minValue(0)),
-	refused: v.pipe(v.number(), v.integer(), v.minValue(0)),
-	lastSyncedAt: v.nullable(v.pipe(v.string(), v.isoTimestamp())),
-	client: v.pipe(v.string(), v.maxLength(200))
-});
-export type DeviceReport = v.InferOutput<typeof DeviceReport>;
-
-export interface DeviceHealthDoc extends DeviceReport {
-	/** `device:<code>:<user id>`. */
-	_id: string;
-	_rev?: string;
-	type: 'device';
-	code: string;
-	userId: string;
-	/** When the server last heard from the device. */
-	seenAt: string;
-}
+/** A device's report as kept: `device:<code>:<user id>`. */
+export type DeviceHealthDoc = DeviceHealth & { _id: string; _rev?: string; type: 'device' };
 
 interface Counter {
 	_id: string;
@@ -53,11 +35,11 @@ export function createDevices({
 }) {
 	const users = store.db<DeviceHealthDoc>('users');
 	const counters = store.db<Counter>('users');
-	const audit = store.db<UnresolvedConflict>('audit');
+	const audit = store.db<ConflictDoc>('audit');
 
 	return {
 		/** Every device's latest report per user — what it holds and what waits on it. */
-		async health(): Promise<Omit<DeviceHealthDoc, '_id' | '_rev' | 'type'>[]> {
+		async health(): Promise<DeviceHealth[]> {
 			const res = await users.allDocs({
 				startkey: 'device:',
 				endkey: 'device:\ufff0',
@@ -71,7 +53,7 @@ export function createDevices({
 		},
 
 		/** Conflicts the union-of-events rule could not merge, with every version. */
-		async conflicts(): Promise<Omit<UnresolvedConflict, '_id' | '_rev'>[]> {
+		async conflicts(): Promise<UnresolvedConflict[]> {
 			const res = await audit.allDocs({
 				startkey: 'conflict:',
 				endkey: 'conflict:\ufff0',

@@ -6,6 +6,7 @@
  */
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
+import type { UnresolvedConflict } from '#shared/wire/devices';
 import { followChanges } from '../store/follow';
 import { StoreError, type Store } from '../store';
 
@@ -13,36 +14,27 @@ import { StoreError, type Store } from '../store';
 const CHECKPOINT = 'ticket-resolver';
 
 /** A conflict set aside for administrators, in the audit database beside the audit trail. */
-export interface UnresolvedConflict {
-	_id: string;
-	_rev?: string;
-	type: 'conflict';
-	docId: string;
-	at: string;
-	reason: string;
-	/** The winning revision first, then each conflicting one, as stored. */
-	versions: object[];
-}
+export type ConflictDoc = UnresolvedConflict & { _id: string; _rev?: string };
 
 type Doc = TicketDoc & { _conflicts?: string[] };
 
 export function startTicketResolver(store: Store, log: (msg: string) => void = () => {}) {
 	const tickets = store.db<Doc>('tickets');
-	const audit = store.db<UnresolvedConflict>('audit');
+	const audit = store.db<ConflictDoc>('audit');
 
 	/**
 	 * The rare conflict the rule cannot merge (a revision that is not a valid ticket, or two revisions of a
 	 * document that is not a ticket): kept as it is, with every version, for administrators (同步状态).
 	 */
 	async function setAside(doc: Doc, reason: string, signal: AbortSignal) {
-		const versions = [doc as object];
+		const versions: UnresolvedConflict['versions'] = [doc];
 		for (const rev of doc._conflicts ?? []) {
 			const other = await tickets.find(doc._id, { rev });
 			if (other) versions.push(other);
 		}
 		const id = `conflict:${doc._id}`;
 		const current = await audit.find(id);
-		const record: UnresolvedConflict = {
+		const record: ConflictDoc = {
 			_id: id,
 			type: 'conflict',
 			docId: doc._id,

@@ -5,6 +5,7 @@
  * nothing here writes.
  */
 import type { TicketDoc } from '#shared/tickets/ticket';
+import { historyEntry, type HistoryTicket } from '#shared/wire/tickets';
 import {
 	MAX_RANGE_DAYS,
 	groupTickets,
@@ -107,7 +108,7 @@ export function createTicketReads({
 
 		/**
 		 * F17: the tickets of a caller number (normalised, at least 3 digits) and of subscribers, each at
-		 * most once, newest first; at most `limit` per look-up.
+		 * most once, newest first, as history entries; at most `limit` per look-up.
 		 */
 		async history({
 			phone,
@@ -117,7 +118,7 @@ export function createTicketReads({
 			phone: string;
 			customerIds?: string[];
 			limit: number;
-		}): Promise<TicketDoc[]> {
+		}): Promise<HistoryTicket[]> {
 			const lookups = [
 				...(phone.length >= 3
 					? [tickets.view('tickets_by_caller', { key: phone, include_docs: true, limit })]
@@ -136,7 +137,9 @@ export function createTicketReads({
 			for (const r of await Promise.all(lookups)) {
 				for (const row of r.rows) if (row.doc) byId.set(row.doc._id, row.doc);
 			}
-			return [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+			return [...byId.values()]
+				.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+				.map(historyEntry);
 		},
 
 		/**

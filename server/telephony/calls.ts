@@ -54,18 +54,7 @@ export function startCallHandling(o: CallHandlingOptions) {
 						.hits
 				: [];
 		const history =
-			phone.length >= 3
-				? (await o.tickets.history({ phone, limit: HISTORY_LIMIT })).map((t) => ({
-						_id: t._id,
-						number: t.number,
-						status: t.status,
-						departmentId: t.departmentId,
-						serviceTypeId: t.serviceTypeId,
-						callerNumber: t.callerNumber,
-						createdAt: t.createdAt,
-						events: t.events
-					}))
-				: [];
+			phone.length >= 3 ? await o.tickets.history({ phone, limit: HISTORY_LIMIT }) : [];
 		o.hub.send(agent.userId, {
 			event: 'offer',
 			data: { callId: call.callId, caller: call.caller, hotline: call.hotline, customers, history }

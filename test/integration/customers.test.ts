@@ -3,16 +3,13 @@
  * lines, 数 and 模), rejected rows with line numbers, re-import updating instead of duplicating, and search by
  * phone (any format), account, smart card, name and address, exact or partial, per source.
  */
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server';
 import { exportChunks } from '../../server/tools/subscribers';
-import type { ImportReport } from '../../src/lib/shared/customers/customer';
-import {
-	openCustomerIndex,
-	startCustomerIndexer,
-	type CustomerSearchResult
-} from '../../server/services/customer-index';
+import { openCustomerIndex, startCustomerIndexer } from '../../server/services/customer-index';
+import { CustomerSearchResult, ImportReport } from '../../src/lib/shared/wire/customers';
 
 let server: TestServer;
 let admin: string;
@@ -26,14 +23,20 @@ async function importText(text: string, source: string, format = 'csv', cookie =
 		headers: { ...headers(cookie), 'content-type': 'text/plain; charset=utf-8' },
 		body: text
 	});
-	return { status: res.status, body: (await res.json()) as ImportReport & { code?: string } };
+	const body = (await res.json()) as ImportReport & { code?: string };
+	// #14 a report has the shape the import page reads it with.
+	if (res.ok) v.parse(ImportReport, body);
+	return { status: res.status, body };
 }
 
 async function search(params: Record<string, string>, cookie = agent) {
 	const res = await fetch(`${server.url}/api/customers/search?${new URLSearchParams(params)}`, {
 		headers: headers(cookie)
 	});
-	return { status: res.status, body: (await res.json()) as CustomerSearchResult };
+	const body = (await res.json()) as CustomerSearchResult;
+	// #14 the answer has the shape the browser reads it with.
+	if (res.ok) v.parse(CustomerSearchResult, body);
+	return { status: res.status, body };
 }
 
 const CSV = [

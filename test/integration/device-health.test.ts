@@ -3,21 +3,20 @@
  * signed in on it. A workstation's code is shared by everyone who signs in there, so each user's report is
  * kept apart, and no user can overwrite — or hide the trouble in — another user's report.
  */
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server';
+import {
+	DeviceCode,
+	DeviceHealthList,
+	type DeviceHealth,
+	type DeviceReport
+} from '../../src/lib/shared/wire/devices';
 
 let server: TestServer;
 const cookies: Record<string, string> = {};
 
-interface Report {
-	code: string;
-	userId: string;
-	pending: number;
-	refused: number;
-	held: number;
-}
-
-const report = (pending: number) => ({
+const report = (pending: number): DeviceReport => ({
 	pending,
 	held: 120,
 	refused: pending > 0 ? 1 : 0,
@@ -34,12 +33,13 @@ async function put(who: string, code: string, body: object): Promise<number> {
 	return res.status;
 }
 
-async function reports(): Promise<Report[]> {
+/** What administrators read, in the shape the browser reads it with (#14). */
+async function reports(): Promise<DeviceHealth[]> {
 	const res = await fetch(`${server.url}/api/devices/health`, {
 		headers: { cookie: cookies.admin! }
 	});
 	expect(res.status).toBe(200);
-	return ((await res.json()) as { devices: Report[] }).devices;
+	return v.parse(DeviceHealthList, await res.json()).devices;
 }
 
 beforeAll(async () => {
@@ -54,14 +54,12 @@ afterAll(async () => {
 
 describe('#13 device sync reports', () => {
 	it('#13 another user cannot overwrite a device’s report; a shared workstation shows each user’s', async () => {
-		const code = (
-			(await (
-				await fetch(`${server.url}/api/devices`, {
-					method: 'POST',
-					headers: { cookie: cookies.day!, origin: server.url }
-				})
-			).json()) as { code: string }
-		).code;
+		const registered = await fetch(`${server.url}/api/devices`, {
+			method: 'POST',
+			headers: { cookie: cookies.day!, origin: server.url }
+		});
+		expect(registered.status).toBe(201);
+		const { code } = v.parse(DeviceCode, await registered.json());
 		expect(await put('day', code, report(3))).toBe(204);
 		const before = (await reports()).find((r) => r.code === code && r.userId === 'user:dhday');
 		expect(before).toMatchObject({ pending: 3, refused: 1 });

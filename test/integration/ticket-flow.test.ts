@@ -2,11 +2,19 @@
  * F20/F21 through the real sync endpoint: an agent's device records and transfers a ticket, the
  * department's device receives it, records its handling and sends it back; the agent's device sees the result.
  */
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PouchDB, syncRemote } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+import {
+	historyEntry,
+	TicketAnswer,
+	TicketHistory,
+	TicketList,
+	TicketStats
+} from '../../src/lib/shared/wire/tickets';
 
 const CENTER = 'department:center';
 let server: TestServer;
@@ -189,6 +197,7 @@ describe('F17 caller history', () => {
 			departmentId: 'department:engineering-install'
 		});
 		const db = new PouchDB<TicketDoc>('hist-agent', { adapter: 'memory' });
+		const written: TicketDoc[] = [];
 		for (const [i, number] of ['0571-8888 1234', '+86 571 88881234'].entries()) {
 			const created: TicketEvent = {
 				id: `h-e${i}`,
@@ -204,15 +213,18 @@ describe('F17 caller history', () => {
 				content: `问题${i}`,
 				callbackRequired: false
 			};
-			await db.put(buildTicket(`ticket:hist-${i}`, [created], CENTER));
+			written.push(buildTicket(`ticket:hist-${i}`, [created], CENTER));
+			await db.put(written.at(-1)!);
 		}
 		await db.replicate.to(remote(agentCookie));
 		const res = await fetch(
 			`${server.url}/api/tickets/history?phone=${encodeURIComponent('0086 571-88881234')}`,
 			{ headers: { cookie: agentCookie } }
 		);
-		const body = (await res.json()) as { tickets: { number: string }[] };
+		// #14 the answer is what the browser reads, entry for entry the one the screen pop and the device build.
+		const body = v.parse(TicketHistory, await res.json());
 		expect(body.tickets.map((t) => t.number)).toEqual(['H-1', 'H-0']);
+		expect(body.tickets).toEqual([historyEntry(written[1]!), historyEntry(written[0]!)]);
 		const crew = await fetch(`${server.url}/api/tickets/history?phone=057188881234`, {
 			headers: { cookie: crewCookie }
 		});
@@ -245,25 +257,26 @@ describe('F22 F25 业务管理 and statistics on the server', () => {
 		expect((await get('/api/tickets/stats?by=agent', crew)).status).toBe(403);
 		const list = await get('/api/tickets/list?serviceTypeId=serviceType%3Arepair', leader);
 		expect(list.status).toBe(200);
-		const numbers = (list.body.tickets as { number: string; serviceTypeId: string }[]).map(
-			(t) => t.number
-		);
+		// #14 every answer has the shape the browser reads it with.
+		const numbers = v.parse(TicketList, list.body).tickets.map((t) => t.number);
 		expect(numbers).toContain('N-1');
 		const bad = await get('/api/tickets/list?from=2026-02-01&to=2026-01-01', leader);
 		expect(bad.status).toBe(400);
 
 		const stats = await get('/api/tickets/stats?by=department', leader);
-		const rows = stats.body.rows as { key: string; total: number }[];
+		const { rows } = v.parse(TicketStats, stats.body);
 		expect(rows.find((r) => r.key === 'department:network')?.total).toBeGreaterThanOrEqual(1);
 		// A department's own statistics count only the tickets it held.
 		const own = await get('/api/tickets/stats?by=department', billing);
 		expect(own.status).toBe(200);
-		expect((own.body.rows as { key: string }[]).map((r) => r.key)).not.toContain(
+		expect(v.parse(TicketStats, own.body).rows.map((r) => r.key)).not.toContain(
 			'department:network'
 		);
 		expect((await get('/api/tickets/stats?by=nothing', leader)).status).toBe(400);
 
-		expect((await get('/api/tickets/ticket%3Aflow-1', network)).status).toBe(200);
+		const one = await get('/api/tickets/ticket%3Aflow-1', network);
+		expect(one.status).toBe(200);
+		expect(v.parse(TicketAnswer, one.body)._id).toBe('ticket:flow-1');
 		expect((await get('/api/tickets/ticket%3Aflow-1', leader)).status).toBe(200);
 		expect((await get('/api/tickets/ticket%3Aflow-1', billing)).status).toBe(404);
 	});

@@ -82,8 +82,3 @@ async function call(path: string, init: RequestInit): Promise<unknown> {
 	}
 	return body;
 }
-
-/** @deprecated The transition to typed answers (#14): use `api(path, Schema)` or `send`. */
-export async function untypedApi<T>(path: string, init: RequestInit = {}): Promise<T> {
-	return (await call(path, init)) as T;
-}

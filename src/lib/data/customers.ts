@@ -3,20 +3,20 @@
  * devices); what this device looked up is kept in Dexie so a returning caller is recognised offline too.
  * The import uploads the export file with progress.
  */
-import { untypedApi, ApiError } from '$lib/api/client';
+import * as v from 'valibot';
+import { api, ApiError } from '$lib/api/client';
 import { customerCache } from '$lib/cache/db';
 import { normalizePhone } from '#shared/phone';
-import type {
+import type { CustomerSource, SearchField } from '#shared/customers/customer';
+import {
+	CustomerCount,
 	CustomerHit,
-	CustomerSource,
-	ImportReport,
-	SearchField
-} from '#shared/customers/customer';
+	CustomerSearchResult,
+	ImportReport
+} from '#shared/wire/customers';
+import { ApiErrorBody } from '#shared/wire/errors';
 
-export type { ImportReport };
-import type { ApiErrorBody } from '#shared/errors';
-
-export type { CustomerHit };
+export type { CustomerHit, ImportReport };
 
 export interface CustomerSearch {
 	q: string;
@@ -40,9 +40,7 @@ export async function searchCustomers(search: CustomerSearch): Promise<CustomerR
 		source: search.source ?? 'all'
 	});
 	try {
-		const { hits, more } = await untypedApi<{ hits: CustomerHit[]; more: boolean }>(
-			`/customers/search?${params}`
-		);
+		const { hits, more } = await api(`/customers/search?${params}`, CustomerSearchResult);
 		await rememberCustomers({ hits });
 		return { hits, more, offline: false };
 	} catch (err) {
@@ -60,14 +58,12 @@ export async function rememberCustomers({ hits }: { hits: CustomerHit[] }): Prom
 
 /** One subscriber by id, or null when unknown or unreachable. */
 export function getCustomer({ id }: { id: string }): Promise<CustomerHit | null> {
-	return untypedApi<CustomerHit>(`/customers/${encodeURIComponent(id)}`).catch(() => null);
+	return api(`/customers/${encodeURIComponent(id)}`, CustomerHit).catch(() => null);
 }
 
 /** How many subscribers are searchable now. */
 export async function customerCount(): Promise<number | null> {
-	return (
-		(await untypedApi<{ count: number }>('/customers/status').catch(() => null))?.count ?? null
-	);
+	return (await api('/customers/status', CustomerCount).catch(() => null))?.count ?? null;
 }
 
 /** F16: the subscribers registered under a caller's number (exact match on the normalised number). */
@@ -95,9 +91,12 @@ export function importCustomers({
 		xhr.responseType = 'json';
 		xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
 		xhr.onload = () => {
-			const body = xhr.response as (ImportReport & Partial<ApiErrorBody>) | null;
-			if (xhr.status === 200 && body) resolve(body);
-			else reject(new ApiError(body?.code ?? 'internal', xhr.status, body ?? {}));
+			const body: unknown = xhr.response;
+			const report = v.safeParse(ImportReport, body);
+			if (xhr.status === 200 && report.success) return resolve(report.output);
+			const refusal = v.safeParse(v.partial(ApiErrorBody), body);
+			const err = refusal.success ? refusal.output : {};
+			reject(new ApiError(err.code ?? 'internal', xhr.status, err));
 		};
 		xhr.onerror = () => reject(new ApiError('network', 0));
 		xhr.send(file);

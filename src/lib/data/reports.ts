@@ -2,12 +2,13 @@
  * 业务管理 and 统计 (F22, F25) read from the server: they span every ticket in a date range, beyond what
  * one device holds. A single ticket opens from this device's replica when it is there, else from the server.
  */
-import { untypedApi } from '$lib/api/client';
+import { api } from '$lib/api/client';
 import { getTicket } from '$lib/replication/tickets-db';
 import type { TicketDoc } from '#shared/tickets/ticket';
 import type { StatDimension, StatRow, TicketSummary } from '#shared/tickets/report';
+import { TicketAnswer, TicketList, TicketStats } from '#shared/wire/tickets';
 
-export type { StatDimension, StatRow, TicketSummary };
+export type { StatDimension, StatRow, TicketStats, TicketSummary };
 
 export interface TicketFilters {
 	from: string;
@@ -33,19 +34,15 @@ function params(f: TicketFilters, extra: Record<string, string> = {}) {
 }
 
 export function listTickets(f: TicketFilters) {
-	return untypedApi<{ tickets: TicketSummary[]; truncated: boolean }>(`/tickets/list?${params(f)}`);
+	return api(`/tickets/list?${params(f)}`, TicketList);
 }
 
 export function ticketStats({ filters: f, by }: { filters: TicketFilters; by: StatDimension }) {
-	return untypedApi<{ by: StatDimension; total: number; rows: StatRow[] }>(
-		`/tickets/stats?${params(f, { by })}`
-	);
+	return api(`/tickets/stats?${params(f, { by })}`, TicketStats);
 }
 
 export async function openTicket({ id }: { id: string }): Promise<TicketDoc> {
-	return (
-		(await getTicket(id)) ?? (await untypedApi<TicketDoc>(`/tickets/${encodeURIComponent(id)}`))
-	);
+	return (await getTicket(id)) ?? (await api(`/tickets/${encodeURIComponent(id)}`, TicketAnswer));
 }
 
 /** Today in the center's time zone (UTC+8), and n days before it, as YYYY-MM-DD. */

@@ -3,23 +3,26 @@
  * as new events whose list fields are derived by the shared pure function; replication does the rest.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { untypedApi } from '$lib/api/client';
+import { api } from '$lib/api/client';
 import { deviceCode, nextTicketCounter } from '$lib/cache/db';
 import { allTickets, getTicket, onTicketsChange, putTicket } from '$lib/replication/tickets-db';
 import { session } from '$lib/state/session.svelte';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { buildTicket, nextEventTime, type TicketDoc } from '#shared/tickets/ticket';
-import type { TicketEvent } from '#shared/tickets/events';
+import type { Satisfaction, TicketEvent } from '#shared/tickets/events';
+import { DeviceCode } from '#shared/wire/devices';
+import { historyEntry, TicketHistory, type HistoryTicket } from '#shared/wire/tickets';
 import { normalizePhone } from '#shared/phone';
 
 export { onTicketsChange };
-export type { TicketDoc };
+export type { HistoryTicket, Satisfaction, TicketDoc };
+export { SATISFACTIONS } from '#shared/tickets/events';
 
 /** Asks the server once for this device's code (needed to number tickets offline). */
 export async function ensureDeviceCode(): Promise<string> {
 	const known = await deviceCode.get();
 	if (known) return known;
-	const { code } = await untypedApi<{ code: string }>('/devices', { method: 'POST' });
+	const { code } = await api('/devices', DeviceCode, { method: 'POST' });
 	await deviceCode.set(code);
 	return code;
 }
@@ -127,18 +130,6 @@ export async function myTickets(): Promise<TicketDoc[]> {
 		.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-export type HistoryTicket = Pick<
-	TicketDoc,
-	| '_id'
-	| 'number'
-	| 'status'
-	| 'departmentId'
-	| 'serviceTypeId'
-	| 'callerNumber'
-	| 'createdAt'
-	| 'events'
->;
-
 /**
  * F17: the earlier tickets of a caller number and of the subscribers linked to the call, as the server finds
  * them — beyond this device's working set. Unreachable, it finds none (the device's own still show).
@@ -155,7 +146,7 @@ export async function historyFromServer({
 	if (key.length >= 3) params.set('phone', key);
 	for (const id of customerIds) params.append('customerId', id);
 	if (!params.has('phone') && !params.has('customerId')) return [];
-	return untypedApi<{ tickets: HistoryTicket[] }>(`/tickets/history?${params}`)
+	return api(`/tickets/history?${params}`, TicketHistory)
 		.then((r) => r.tickets)
 		.catch(() => []);
 }
@@ -170,10 +161,13 @@ export async function historyOnDevice({
 }): Promise<HistoryTicket[]> {
 	const key = normalizePhone(phone);
 	if (key.length < 3 && customerIds.length === 0) return [];
-	return (await allTickets()).filter(
-		(t) =>
-			(key.length >= 3 && t.callerKey === key) || t.customerIds.some((c) => customerIds.includes(c))
-	);
+	return (await allTickets())
+		.filter(
+			(t) =>
+				(key.length >= 3 && t.callerKey === key) ||
+				t.customerIds.some((c) => customerIds.includes(c))
+		)
+		.map(historyEntry);
 }
 
 /** One history of several answers, newest first; of two copies of a ticket the later list's wins. */
@@ -207,14 +201,6 @@ export async function callbacksDue(): Promise<TicketDoc[]> {
 		.filter((t) => t.status === 'callback')
 		.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
 }
-
-export type Satisfaction = 'satisfied' | 'neutral' | 'dissatisfied' | 'unreachable';
-export const SATISFACTIONS: Satisfaction[] = [
-	'satisfied',
-	'neutral',
-	'dissatisfied',
-	'unreachable'
-];
 
 /** F22: the customer was called back; the ticket closes. */
 export async function recordCallback({

@@ -9,24 +9,26 @@ import { normalizePhone } from '../phone';
 export const CUSTOMER_SOURCES = ['digital', 'analog'] as const;
 export type CustomerSource = (typeof CUSTOMER_SOURCES)[number];
 
-export interface Customer {
+/** What the search returns for one subscriber. */
+export const CustomerHit = v.object({
 	/** `digital:<account>` or `analog:<account>`. */
-	_id: string;
-	_rev?: string;
-	type: 'customer';
-	source: CustomerSource;
-	account: string;
-	name: string;
+	_id: v.string(),
+	source: v.picklist(CUSTOMER_SOURCES),
+	account: v.string(),
+	name: v.string(),
 	/** Normalised (digits only, see normalizePhone). */
-	phones: string[];
-	address: string;
-	area: string;
-	smartCard: string;
-	stbSerial: string;
-	products: string[];
-	status: string;
-	importedAt: string;
-}
+	phones: v.array(v.string()),
+	address: v.string(),
+	area: v.string(),
+	smartCard: v.string(),
+	stbSerial: v.string(),
+	products: v.array(v.string()),
+	status: v.string()
+});
+export type CustomerHit = v.InferOutput<typeof CustomerHit>;
+
+/** A subscriber as stored. */
+export type Customer = CustomerHit & { _rev?: string; type: 'customer'; importedAt: string };
 
 export const customerId = (source: CustomerSource, account: string) => `${source}:${account}`;
 
@@ -167,9 +169,6 @@ export function sameCustomer(a: Customer, b: Customer): boolean {
 	return fields.every((f) => JSON.stringify(a[f]) === JSON.stringify(b[f]));
 }
 
-/** What the search returns for one subscriber. */
-export type CustomerHit = Omit<Customer, '_rev' | 'type' | 'importedAt'>;
-
 export const SEARCH_FIELDS = ['auto', 'phone', 'account', 'smartCard', 'name', 'address'] as const;
 export type SearchField = (typeof SEARCH_FIELDS)[number];
 
@@ -185,21 +184,23 @@ export const CustomerSearchQuery = v.object({
 });
 export type CustomerSearchQuery = v.InferOutput<typeof CustomerSearchQuery>;
 
-export interface RejectedRow {
-	line: number;
-	reason: string;
-	account?: string;
-}
+export const RejectedRow = v.object({
+	line: v.number(),
+	reason: v.string(),
+	account: v.optional(v.string())
+});
+export type RejectedRow = v.InferOutput<typeof RejectedRow>;
 
 /** What an import (F18) did: counts, and the first rejected rows with line numbers and reasons. */
-export interface ImportReport {
-	source: CustomerSource;
-	rows: number;
-	inserted: number;
-	updated: number;
-	unchanged: number;
-	rejected: number;
+export const ImportReport = v.object({
+	source: v.picklist(CUSTOMER_SOURCES),
+	rows: v.number(),
+	inserted: v.number(),
+	updated: v.number(),
+	unchanged: v.number(),
+	rejected: v.number(),
 	/** At most the first MAX_REPORTED of them (server/services/customer-import.ts). */
-	rejectedRows: RejectedRow[];
-	ms: number;
-}
+	rejectedRows: v.array(RejectedRow),
+	ms: v.number()
+});
+export type ImportReport = v.InferOutput<typeof ImportReport>;

@@ -67,11 +67,16 @@ export const TicketHandled = v.object({
 	nextDepartmentId: v.nullable(Id)
 });
 
+/** How a called-back customer rated the handling (回访满意度), or that they could not be reached. */
+export const SATISFACTIONS = ['satisfied', 'neutral', 'dissatisfied', 'unreachable'] as const;
+export const Satisfaction = v.picklist(SATISFACTIONS);
+export type Satisfaction = v.InferOutput<typeof Satisfaction>;
+
 /** 回访: the customer was called back; closes the ticket. */
 export const TicketCallback = v.object({
 	...Base,
 	type: v.literal('callback'),
-	satisfaction: v.picklist(['satisfied', 'neutral', 'dissatisfied', 'unreachable']),
+	satisfaction: Satisfaction,
 	note: Text(2000)
 });
 

@@ -3,7 +3,7 @@
  * the statistics — one definition for the server that answers and the browser that shows and exports.
  */
 import * as v from 'valibot';
-import type { TicketDoc, TicketStatus } from './ticket';
+import { TicketDoc, type TicketStatus } from './ticket';
 
 /** An open ticket older than this is overdue (超时). */
 export const OVERDUE_HOURS = 48;
@@ -20,40 +20,52 @@ export const MAX_RANGE_DAYS = 366;
 
 const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
 
+const ListFilters = {
+	from: v.optional(Day, ''),
+	to: v.optional(Day, ''),
+	status: v.optional(
+		v.picklist(['', 'open', 'new', 'atDepartment', 'resolved', 'callback', 'closed']),
+		''
+	),
+	departmentId: OptionalId,
+	serviceTypeId: OptionalId,
+	contentCategoryId: OptionalId,
+	agent: OptionalId,
+	overdue: v.optional(v.picklist(['', '0', '1']), '')
+};
+
+/** A period is checked as a whole: the start not after the end, at most MAX_RANGE_DAYS. */
+type Period = { from: string; to: string };
+const ordered = (q: Period) => !q.from || !q.to || q.from <= q.to;
+const notTooLong = (q: Period) => !q.from || !q.to || daysBetween(q.from, q.to) < MAX_RANGE_DAYS;
+
 export const TicketListQuery = v.pipe(
-	v.object({
-		from: v.optional(Day, ''),
-		to: v.optional(Day, ''),
-		status: v.optional(
-			v.picklist(['', 'open', 'new', 'atDepartment', 'resolved', 'callback', 'closed']),
-			''
-		),
-		departmentId: OptionalId,
-		serviceTypeId: OptionalId,
-		contentCategoryId: OptionalId,
-		agent: OptionalId,
-		overdue: v.optional(v.picklist(['', '0', '1']), '')
-	}),
-	v.check((q) => !q.from || !q.to || q.from <= q.to, 'date_range'),
-	v.check((q) => !q.from || !q.to || daysBetween(q.from, q.to) < MAX_RANGE_DAYS, 'range_too_long')
+	v.object(ListFilters),
+	v.check((q) => ordered(q), 'date_range'),
+	v.check((q) => notTooLong(q), 'range_too_long')
 );
 export type TicketListQuery = v.InferOutput<typeof TicketListQuery>;
 
 /** One line of the 业务管理 list. */
-export type TicketSummary = Pick<
-	TicketDoc,
-	| '_id'
-	| 'number'
-	| 'status'
-	| 'departmentId'
-	| 'serviceTypeId'
-	| 'contentCategoryId'
-	| 'callerNumber'
-	| 'customerIds'
-	| 'createdAt'
-	| 'createdBy'
-	| 'updatedAt'
-> & { content: string; overdue: boolean };
+export const TicketSummary = v.object({
+	...v.pick(TicketDoc, [
+		'_id',
+		'number',
+		'status',
+		'departmentId',
+		'serviceTypeId',
+		'contentCategoryId',
+		'callerNumber',
+		'customerIds',
+		'createdAt',
+		'createdBy',
+		'updatedAt'
+	]).entries,
+	/** What the caller asked for (the `created` event's content). */
+	content: v.string(),
+	overdue: v.boolean()
+});
+export type TicketSummary = v.InferOutput<typeof TicketSummary>;
 
 export function summarize(t: TicketDoc, now = Date.now()): TicketSummary {
 	const created = t.events.find((e) => e.type === 'created');
@@ -94,16 +106,27 @@ export const STAT_DIMENSIONS = [
 ] as const;
 export type StatDimension = (typeof STAT_DIMENSIONS)[number];
 
-export interface StatRow {
+export const StatDimension = v.picklist(STAT_DIMENSIONS);
+
+/** F25: the list's filters and the dimension to count by. */
+export const TicketStatsQuery = v.pipe(
+	v.object({ ...ListFilters, by: v.picklist(STAT_DIMENSIONS, 'invalid') }),
+	v.check((q) => ordered(q), 'date_range'),
+	v.check((q) => notTooLong(q), 'range_too_long')
+);
+
+/** One row of the statistics: the tickets of one key of the dimension, counted. */
+export const StatRow = v.object({
 	/** An id (service type, category, department, user) or a period (2026-11-25, 2026-11); '' = none. */
-	key: string;
-	total: number;
-	open: number;
-	closed: number;
-	overdue: number;
-	closedAtCenter: number;
-	transferred: number;
-}
+	key: v.string(),
+	total: v.number(),
+	open: v.number(),
+	closed: v.number(),
+	overdue: v.number(),
+	closedAtCenter: v.number(),
+	transferred: v.number()
+});
+export type StatRow = v.InferOutput<typeof StatRow>;
 
 const STATUS_OPEN: readonly TicketStatus[] = ['new', 'atDepartment', 'resolved', 'callback'];
 

@@ -2,48 +2,56 @@
  * The ticket document and the one pure function that derives its list fields from its events, and the
  * union-of-events merge that resolves concurrent offline edits without a human (DESIGN.md).
  */
-import type { TicketEvent, WorkOrderCustomer, WorkStep } from './events';
+import * as v from 'valibot';
+import { TicketEvent, WORK_STEPS, WorkOrderCustomer } from './events';
 import { normalizePhone } from '../phone';
 
-export type TicketStatus = 'new' | 'atDepartment' | 'resolved' | 'callback' | 'closed';
+export const TICKET_STATUSES = ['new', 'atDepartment', 'resolved', 'callback', 'closed'] as const;
+export const TicketStatus = v.picklist(TICKET_STATUSES);
+export type TicketStatus = v.InferOutput<typeof TicketStatus>;
 
 /** The ticket's current work order (派工单): the latest dispatch and the crew's latest step on it. */
-export interface WorkOrder {
-	crewId: string;
-	from: string;
-	to: string;
-	step: 'dispatched' | WorkStep;
+export const WorkOrder = v.object({
+	crewId: v.string(),
+	from: v.string(),
+	to: v.string(),
+	step: v.picklist(['dispatched', ...WORK_STEPS]),
 	/** When the crew finished (done or could not complete); null while open. */
-	finishedAt: string | null;
-	customers: WorkOrderCustomer[];
-}
+	finishedAt: v.nullable(v.string()),
+	customers: v.array(WorkOrderCustomer)
+});
+export type WorkOrder = v.InferOutput<typeof WorkOrder>;
 
-export interface TicketDerived {
-	number: string;
-	status: TicketStatus;
+export const TicketDerived = v.object({
+	number: v.string(),
+	status: TicketStatus,
 	/** Where the ticket is now: the center or the department it was transferred to. */
-	departmentId: string | null;
-	flowId: string | null;
-	serviceTypeId: string | null;
-	contentCategoryId: string | null;
-	callerNumber: string;
+	departmentId: v.nullable(v.string()),
+	flowId: v.nullable(v.string()),
+	serviceTypeId: v.nullable(v.string()),
+	contentCategoryId: v.nullable(v.string()),
+	callerNumber: v.string(),
 	/** The caller number normalised (`normalizePhone`), for finding a caller's earlier tickets (F17). */
-	callerKey: string;
-	customerIds: string[];
-	createdAt: string;
-	createdBy: string;
-	updatedAt: string;
+	callerKey: v.string(),
+	customerIds: v.array(v.string()),
+	createdAt: v.string(),
+	createdBy: v.string(),
+	updatedAt: v.string(),
 	/** Grow-only: every principal that ever held the ticket (DESIGN.md, Access). */
-	visibleTo: string[];
-	workOrder: WorkOrder | null;
-}
+	visibleTo: v.array(v.string()),
+	workOrder: v.nullable(WorkOrder)
+});
+export type TicketDerived = v.InferOutput<typeof TicketDerived>;
 
-export interface TicketDoc extends TicketDerived {
-	_id: string;
-	_rev?: string;
-	type: 'ticket';
-	events: TicketEvent[];
-}
+/** The stored ticket: its events and the fields derived from them (`deriveTicket`). */
+export const TicketDoc = v.object({
+	_id: v.string(),
+	_rev: v.optional(v.string()),
+	type: v.literal('ticket'),
+	...TicketDerived.entries,
+	events: v.array(TicketEvent)
+});
+export type TicketDoc = v.InferOutput<typeof TicketDoc>;
 
 /**
  * When a new event on a ticket is recorded: now, or a millisecond after the ticket's latest event when this

@@ -1,27 +1,12 @@
 /**
  * The server's own state on the wire, and configuration documents as the administration API answers them:
- * `GET /api/health` (anyone: is it up, which version, telephony, the branch link), `GET /api/config` (what
- * a signed-in browser needs to know of this server), and the documents of `/api/admin/config/<type>`.
+ * `GET /api/config` (what a signed-in browser needs to know of this server; `GET /api/health` is in
+ * `health.ts`), and the documents of `/api/admin/config/<type>`.
  */
 import * as v from 'valibot';
 import { CONFIG_DOCS } from '../docs/config';
 
 export const TELEPHONY_STATES = ['off', 'unavailable', 'running'] as const;
-
-/** `GET /api/health`, public: for monitoring, and for the browser to learn it talks to a branch office. */
-export const Health = v.object({
-	status: v.literal('ok'),
-	version: v.string(),
-	store: v.picklist(['embedded', 'couchdb']),
-	telephony: v.object({ state: v.picklist(TELEPHONY_STATES), detail: v.string() }),
-	branch: v.object({
-		/** Whether branch offices replicate from this server (it is a center). */
-		servesBranches: v.boolean(),
-		/** At a branch office, the worst state of its replications from the center; null elsewhere. */
-		link: v.nullable(v.string())
-	})
-});
-export type Health = v.InferOutput<typeof Health>;
 
 /** `GET /api/config`: this server's version, languages, telephony and the offline window (F27). */
 export const ServerConfig = v.object({

@@ -30,7 +30,9 @@ const OFFER = {
 			status: 'new',
 			departmentId: 'department:center',
 			serviceTypeId: null,
+			contentCategoryId: null,
 			callerNumber: '0571-88886666',
+			createdBy: 'user:admin',
 			createdAt: '2026-11-25T02:00:00.000Z',
 			events: [
 				{

@@ -5,8 +5,8 @@
  * disagree; the ACD's own types are derived from them too.
  */
 import * as v from 'valibot';
-import { CUSTOMER_SOURCES } from '../customers/customer';
-import { TicketEvent } from '../tickets/events';
+import { CustomerHit } from '../customers/customer';
+import { HistoryTicket } from './tickets';
 
 /** An agent's state (F31): signed out, ready for calls, not ready (with a reason), or in a call's phases. */
 export const AGENT_STATES = [
@@ -160,50 +160,14 @@ export const PhoneCredentials = v.object({
 });
 export type PhoneCredentials = v.InferOutput<typeof PhoneCredentials>;
 
-/**
- * A subscriber registered under the caller number, as the customer search finds it. Loose: a subscriber
- * document may carry fields this version does not know. MERGE NOTE (#14): wire-tickets makes the search hit
- * a schema (`CustomerHit` in `#shared/customers/customer`) at the same time; the offer uses that one then
- * and this goes.
- */
-export const OfferedCustomer = v.looseObject({
-	_id: v.string(),
-	source: v.picklist(CUSTOMER_SOURCES),
-	account: v.string(),
-	name: v.string(),
-	phones: v.array(v.string()),
-	address: v.string(),
-	area: v.string(),
-	smartCard: v.string(),
-	stbSerial: v.string(),
-	products: v.array(v.string()),
-	status: v.string()
-});
-
-/**
- * An earlier ticket of the caller (F17), as the ticket history lists it. MERGE NOTE (#14): wire-tickets makes
- * the history entry one schema and builder (`HistoryTicket`, `historyEntry` in `#shared/wire/tickets`) at the
- * same time; the offer uses that one then and this goes.
- */
-export const OfferedTicket = v.object({
-	_id: v.string(),
-	number: v.string(),
-	status: v.picklist(['new', 'atDepartment', 'resolved', 'callback', 'closed']),
-	departmentId: v.nullable(v.string()),
-	serviceTypeId: v.nullable(v.string()),
-	callerNumber: v.string(),
-	createdAt: v.string(),
-	events: v.array(TicketEvent)
-});
-
 /** F16/F17 the screen pop: the call, and what the server found for its caller number. */
 export const CallOffer = v.object({
 	callId: v.string(),
 	caller: v.string(),
 	hotline: v.string(),
 	/** The subscribers registered under the caller number (exact match). */
-	customers: v.array(OfferedCustomer),
+	customers: v.array(CustomerHit),
 	/** The earlier tickets of the caller number, newest first. */
-	history: v.array(OfferedTicket)
+	history: v.array(HistoryTicket)
 });
 export type CallOffer = v.InferOutput<typeof CallOffer>;
