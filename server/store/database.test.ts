@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { loadSettings } from '../settings';
 import { openStore, provisionStore, StoreError, type Store } from './index';
 
@@ -130,5 +132,75 @@ describe('#14 the store’s named operations (embedded store)', () => {
 		expect(Buffer.from(await res!.arrayBuffer()).toString()).toBe('photo bytes');
 		expect(await db.attachment('att:t:1', 'other')).toBeNull();
 		expect(await db.attachment('att:none', 'photo')).toBeNull();
+	});
+});
+
+describe('#14 the store’s operations through nano keep the store’s own answers', () => {
+	it('hands on the store’s refusal body as it is, and rejects a store that does not answer', async () => {
+		const db = store.db<Note>('calls');
+		await db.insert({ _id: 'note:body', type: 'note' });
+		const refused = await db.insert({ _id: 'note:body', type: 'note' }).catch((e) => e);
+		// What a replication door forwards: CouchDB's body, nothing nano adds to its Error.
+		expect((refused as StoreError).body).toEqual({
+			error: 'conflict',
+			reason: expect.stringMatching(/^Document update conflict/)
+		});
+		const unreachable = await openStore(
+			loadSettings({ DATA_DIR: dir, COUCHDB_URL: 'http://127.0.0.1:9/' })
+		);
+		const failed = await unreachable
+			.db('calls')
+			.find('note:body')
+			.catch((e) => e);
+		expect(failed).toBeInstanceOf(Error);
+		expect(failed).not.toBeInstanceOf(StoreError);
+	});
+
+	it('keeps ids whole that hold `_local` or start with `_design`, and answers no rows for no keys', async () => {
+		const db = store.db<Note>('calls');
+		for (const id of ['note:x_local/y?z', '_designer #1']) {
+			const { rev } = await db.insert({ _id: id, type: 'note', text: id });
+			expect(await db.get(id)).toMatchObject({ _id: id, _rev: rev, text: id });
+			await db.destroy(id, rev);
+			expect(await db.find(id)).toBeNull();
+		}
+		expect((await db.allDocs({ keys: [] })).rows).toEqual([]);
+		const users = store.db<Note>('users');
+		expect((await users.view('users_by_status', { keys: [] })).rows).toEqual([]);
+	});
+
+	it('ends a long-poll of the changes when its signal aborts, also while the store is answering', async () => {
+		const db = store.db<Note>('calls');
+		const since = String(await db.updateSeq());
+		for (const abortEarly of [true, false]) {
+			const abort = new AbortController();
+			const started = Date.now();
+			const polling = db.changes(
+				{ since, feed: 'longpoll', timeout: '60000' },
+				{ signal: abort.signal }
+			);
+			// Late: the store has taken the long-poll (answered requests sent after it) and is waiting in it.
+			if (!abortEarly) for (let i = 0; i < 3; i++) await db.updateSeq();
+			abort.abort();
+			await expect(polling).rejects.toMatchObject({ name: 'AbortError' });
+			expect(Date.now() - started).toBeLessThan(30_000);
+		}
+	});
+
+	it('ends a long-poll when its signal aborts after a garbage collection (nodejs/undici#3644)', async () => {
+		setFlagsFromString('--expose-gc');
+		const gc = runInNewContext('gc') as () => void;
+		const db = store.db<Note>('calls');
+		const since = String(await db.updateSeq());
+		const abort = new AbortController();
+		// Longer than the test's own time limit: only the abort can end it in time.
+		const polling = db.changes(
+			{ since, feed: 'longpoll', timeout: '60000' },
+			{ signal: abort.signal }
+		);
+		await db.updateSeq();
+		gc();
+		abort.abort();
+		await expect(polling).rejects.toMatchObject({ name: 'AbortError' });
 	});
 });

@@ -3,9 +3,12 @@
  * protocol — paths, query strings, methods, status codes — is written here and nowhere else. Services call
  * `get`, `insert`, `allDocs`, `view`, `changes` … and never build a URL; the replication doors (`/sync`,
  * `/replicate`) call the protocol's own operations (`changesFeed`, `revsDiff`, `bulkGet`, `openRevs`,
- * `attachment`), which hand streams through without reading them whole. Failures the store answers are
- * `StoreError`s carrying its status; a connection that fails rejects as `fetch` does.
+ * `attachment`), which hand streams through without reading them whole. The operations are nano's (the
+ * CouchDB client builds the URL, encodes the ids, parses the answer); only those doors that hand the store's
+ * stream or text on untouched use the raw `StoreRequest`. Failures the store answers are `StoreError`s
+ * carrying its status and body; a connection that fails rejects.
  */
+import type { RequestOptions, ServerScope } from 'nano';
 
 /** A document as stored: any JSON object with its id and revision. */
 export type Doc = { _id: string; _rev?: string; _deleted?: boolean; [key: string]: unknown };
@@ -177,16 +180,45 @@ export interface Database<D extends object = Doc> {
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 const RANGE_JSON = new Set(['key', 'keys', 'startkey', 'endkey']);
 
+/** What nano adds to the store's `{error, reason}` body when it turns a refusal into an Error. */
+const NANO_FIELDS = new Set([
+	'name',
+	'scope',
+	'statusCode',
+	'request',
+	'headers',
+	'errid',
+	'description'
+]);
+
+/**
+ * nano's refusal (an Error carrying the store's status and body fields) as a StoreError; anything else — a
+ * connection that failed or was aborted, which nano rejects without a status — as it came.
+ */
+function refusal(err: unknown): unknown {
+	const status = (err as { statusCode?: unknown } | null)?.statusCode;
+	if (typeof status !== 'number') return err;
+	const body = Object.fromEntries(
+		Object.entries(err as object).filter(([field]) => !NANO_FIELDS.has(field))
+	);
+	return new StoreError(status, body);
+}
+
+/** A nano call whose refusals are StoreErrors. */
+async function answer<T>(call: Promise<T>): Promise<T> {
+	try {
+		return await call;
+	} catch (err) {
+		throw refusal(err);
+	}
+}
+
 async function failure(res: Response): Promise<StoreError> {
 	const body = (await res.json().catch(() => ({}))) as StoreError['body'] | null;
 	return new StoreError(res.status, body && typeof body === 'object' ? body : {});
 }
 
-async function json<T>(res: Response): Promise<T> {
-	if (!res.ok) throw await failure(res);
-	return (await res.json()) as T;
-}
-
+/** A raw query string (for the streamed doors); nano builds its own from `qs`. */
 function query(params: object = {}): string {
 	const q = new URLSearchParams();
 	for (const [name, value] of Object.entries(params)) {
@@ -197,92 +229,154 @@ function query(params: object = {}): string {
 	return s ? `?${s}` : '';
 }
 
+/** Parameters for nano's `qs` (which JSON-encodes the keys itself): undefined ones left out. */
+const qs = (params: object = {}): Record<string, unknown> =>
+	Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
+
 /** A `_local` or design document id keeps its slash; any other id is one path segment. */
 const docPath = (id: string) =>
 	/^(_local|_design)\//.test(id)
 		? `${id.slice(0, id.indexOf('/'))}/${encodeURIComponent(id.slice(id.indexOf('/') + 1))}`
 		: encodeURIComponent(id);
 
-export function createDatabase<D extends object>(request: StoreRequest, name: string): Database<D> {
+/**
+ * An id as nano's `doc` takes it: nano encodes an id itself, except one that starts with `_design` or holds
+ * `_local` anywhere — those it sends as they are, so they go encoded already.
+ */
+const nanoDoc = (id: string) => (/^_design|_local/.test(id) ? docPath(id) : id);
+
+/** `pending`, or the signal's reason as soon as it aborts. */
+function abortable<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+	return new Promise<T>((resolve, reject) => {
+		const onAbort = () => reject(signal.reason);
+		if (signal.aborted) onAbort();
+		signal.addEventListener('abort', onAbort, { once: true });
+		pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+	});
+}
+
+/** nano's `request` options plus the AbortSignal it hands to fetch (its typings leave it out). */
+type NanoRequest = RequestOptions & { signal?: AbortSignal };
+
+/**
+ * One database's operations: through nano (`client`) wherever nano has the operation, through the raw
+ * `request` only where an answer must be handed on as the store's stream or text.
+ */
+export function createDatabase<D extends object>(
+	client: ServerScope,
+	request: StoreRequest,
+	name: string
+): Database<D> {
+	const db = client.use<D>(name);
 	const base = `/${name}`;
 	const at = (id: string) => `${base}/${docPath(id)}`;
-	const get = (path: string, init: RequestInit = {}) =>
-		request(path, { ...init, headers: { ...JSON_HEADERS, ...init.headers } });
-	const post = (path: string, body: unknown, signal?: AbortSignal) =>
-		request(path, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body), signal });
-	const put = (path: string, body: unknown, signal?: AbortSignal) =>
-		request(path, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify(body), signal });
-
-	/** `_all_docs` or a view: `keys` go in the body (any number of them), the rest in the query. */
-	async function range(path: string, params: RangeParams = {}) {
-		const { keys, ...rest } = params;
-		const res = keys ? await post(path + query(rest), { keys }) : await get(path + query(rest));
-		return json<{ rows: Row<D>[] }>(res);
+	// nano's named calls take no AbortSignal; its `request` (the same request, built by nano) passes one on.
+	// An abort rejects with the signal's AbortError at once, as fetch does: nano would reject a connection
+	// error instead, or resolve '' when the abort lands while it reads the answer; and Node 20's fetch may
+	// lose an abort that comes after a garbage collection (nodejs/undici#3644), leaving a long-poll pending.
+	async function send<T>(opts: NanoRequest): Promise<T> {
+		const { signal } = opts;
+		const pending = answer(client.request({ db: name, ...opts } as RequestOptions));
+		const answered = await (signal ? abortable(pending, signal) : pending).catch((err: unknown) => {
+			signal?.throwIfAborted();
+			throw err;
+		});
+		signal?.throwIfAborted();
+		return answered as T;
 	}
 
-	async function find(id: string, params: { rev?: string } = {}) {
-		const res = await get(at(id) + query(params));
-		if (res.status === 404) {
-			await res.body?.cancel();
-			return null;
+	/** The document, or null for a refusal (`missing` 404 only, or any refusal). */
+	async function fetchDoc<T>(id: string, params: object, nullOn: (e: StoreError) => boolean) {
+		try {
+			return (await answer(db.get(nanoDoc(id), qs(params)))) as T;
+		} catch (err) {
+			if (err instanceof StoreError && nullOn(err)) return null;
+			throw err;
 		}
-		return json<Stored<D>>(res);
 	}
+	const missing = (e: StoreError) => e.statusCode === 404;
+	const any = () => true;
+	const find = (id: string, params: { rev?: string } = {}) =>
+		fetchDoc<Stored<D>>(id, params, missing);
 
 	return {
-		get: async (id, params) => json<Stored<D> & DocMeta>(await get(at(id) + query(params))),
+		get: async (id, params) =>
+			(await answer(db.get(nanoDoc(id), qs(params)))) as unknown as Stored<D> & DocMeta,
 		find,
-		getWithConflicts: async (id) => {
-			const res = await get(`${at(id)}?conflicts=true`);
-			return res.ok ? json<Stored<D> & { _conflicts?: string[] }>(res) : null;
-		},
-		async openRevs(id) {
-			const res = await get(`${at(id)}?open_revs=all`);
-			return res.ok ? json<OpenRev[]>(res) : [];
-		},
-		async read(id, params) {
-			const q = String(params);
-			const res = await get(at(id) + (q ? `?${q}` : ''));
-			return res.ok ? json<Doc | OpenRev[]>(res) : null;
-		},
+		getWithConflicts: (id) =>
+			fetchDoc<Stored<D> & { _conflicts?: string[] }>(id, { conflicts: true }, any),
+		openRevs: async (id) => (await fetchDoc<OpenRev[]>(id, { open_revs: 'all' }, any)) ?? [],
+		read: (id, params) => fetchDoc<Doc | OpenRev[]>(id, Object.fromEntries(params), any),
 		async insert(doc, { signal } = {}) {
 			const id = (doc as { _id?: unknown })._id;
-			const res =
-				typeof id === 'string' ? await put(at(id), doc, signal) : await post(base, doc, signal);
-			const { rev, id: written } = await json<{ id: string; rev: string }>(res);
+			const { id: written, rev } = await send<{ id: string; rev: string }>(
+				typeof id === 'string'
+					? { doc: nanoDoc(id), method: 'PUT', body: doc, signal }
+					: { method: 'POST', body: doc, signal }
+			);
 			return { id: written, rev };
 		},
 		async destroy(id, rev) {
-			await json(await request(`${at(id)}?rev=${encodeURIComponent(rev)}`, { method: 'DELETE' }));
+			await answer(db.destroy(nanoDoc(id), rev));
 		},
-		bulkDocs: async (docs, { newEdits, signal } = {}) =>
-			json<BulkResult[]>(
-				await post(
-					`${base}/_bulk_docs`,
-					{ docs, ...(newEdits === false ? { new_edits: false } : {}) },
-					signal
-				)
-			),
-		allDocs: (params) => range(`${base}/_all_docs`, params),
+		bulkDocs: (docs, { newEdits, signal } = {}) =>
+			send<BulkResult[]>({
+				path: '_bulk_docs',
+				method: 'POST',
+				body: { docs, ...(newEdits === false ? { new_edits: false } : {}) },
+				signal
+			}),
+		async allDocs({ keys, ...params } = {}) {
+			if (!keys) return (await answer(db.list(qs(params)))) as unknown as { rows: Row<D>[] };
+			// nano refuses an empty `keys`; the store would answer no rows.
+			if (keys.length === 0) return { rows: [] };
+			return (await answer(db.fetchRevs({ keys: keys as string[] }, qs(params)))) as unknown as {
+				rows: Row<D>[];
+			};
+		},
 		async getMany(ids) {
 			const out = new Map<string, Stored<D>>();
 			if (ids.length === 0) return out;
-			const { rows } = await range(`${base}/_all_docs`, { keys: [...ids], include_docs: true });
+			const { rows } = (await answer(db.fetch({ keys: [...ids] }))) as unknown as {
+				rows: Row<D>[];
+			};
 			for (const row of rows) if (row.doc) out.set(row.id, row.doc);
 			return out;
 		},
-		view: (view, params) => range(`${base}/_design/app/_view/${view}`, params),
-		changes: async (params, { signal } = {}) =>
-			json(await get(`${base}/_changes${query(params)}`, { signal })),
+		view: async (view, params) =>
+			(await answer(db.view('app', view, qs(params)))) as unknown as { rows: Row<D>[] },
+		changes: (params, { signal } = {}) =>
+			send<{ results: Change<D>[]; last_seq: string | number }>({
+				path: '_changes',
+				qs: qs(params),
+				signal
+			}),
+		// Raw: the feed (a long-poll may wait inside it) is handed to the client as the store streams it.
 		changesFeed: (params, { selector, signal }) =>
-			post(`${base}/_changes${query({ ...params, filter: '_selector' })}`, { selector }, signal),
-		revsDiff: async (asked) => json(await post(`${base}/_revs_diff`, asked)),
+			request(`${base}/_changes${query({ ...params, filter: '_selector' })}`, {
+				method: 'POST',
+				headers: JSON_HEADERS,
+				body: JSON.stringify({ selector }),
+				signal
+			}),
+		revsDiff: (asked) =>
+			send<Record<string, { missing: string[] }>>({
+				path: '_revs_diff',
+				method: 'POST',
+				body: asked
+			}),
 		async bulkGet(docs, params) {
-			const res = await post(`${base}/_bulk_get?${params}`, { docs });
+			// Raw: the answer is handed on as the store's text, never parsed and serialised again.
+			const res = await request(`${base}/_bulk_get?${params}`, {
+				method: 'POST',
+				headers: JSON_HEADERS,
+				body: JSON.stringify({ docs })
+			});
 			if (!res.ok) throw await failure(res);
 			return res.text();
 		},
 		async attachment(id, file, { rev, method = 'GET' } = {}) {
+			// Raw: the file is streamed through (nano's getAsStream drops the store's headers).
 			const res = await request(`${at(id)}/${encodeURIComponent(file)}${query({ rev })}`, {
 				method
 			});
@@ -292,31 +386,34 @@ export function createDatabase<D extends object>(request: StoreRequest, name: st
 		},
 		local: {
 			get: async <T extends object>(id: string) => (await find(`_local/${id}`)) as Stored<T> | null,
-			put: async (id, doc, { signal } = {}) =>
-				json<{ ok?: boolean; id?: string; rev: string }>(
-					await put(at(`_local/${id}`), doc, signal)
-				),
+			put: (id, doc, { signal } = {}) =>
+				send<{ ok?: boolean; id?: string; rev: string }>({
+					doc: nanoDoc(`_local/${id}`),
+					method: 'PUT',
+					body: doc,
+					signal
+				}),
 			async remove(id) {
 				const current = await find(`_local/${id}`);
 				if (!current) return;
-				const res = await request(`${at(`_local/${id}`)}?rev=${encodeURIComponent(current._rev)}`, {
-					method: 'DELETE'
+				// Gone or rewritten meanwhile: nothing left to remove here.
+				await answer(db.destroy(nanoDoc(`_local/${id}`), current._rev)).catch((err) => {
+					if (!(err instanceof StoreError)) throw err;
 				});
-				await res.body?.cancel();
 			}
 		},
 		async updateSeq() {
-			const info = await json<{ update_seq?: string | number }>(await get(base));
-			return info.update_seq ?? 0;
+			const info = await answer(db.info());
+			return (info as { update_seq?: string | number }).update_seq ?? 0;
 		},
 		async ensureExists() {
-			const res = await request(base, { method: 'PUT' });
-			// Another process may have created it meanwhile (412 file_exists): that is fine.
-			if (!res.ok && res.status !== 412) throw await failure(res);
-			await res.body?.cancel();
+			await answer(client.db.create(name)).catch((err) => {
+				// Another process may have created it meanwhile (412 file_exists): that is fine.
+				if (!(err instanceof StoreError && err.statusCode === 412)) throw err;
+			});
 		},
 		async setSecurity(security) {
-			await json(await put(`${base}/_security`, security));
+			await send({ path: '_security', method: 'PUT', body: security });
 		}
 	};
 }

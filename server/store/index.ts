@@ -1,10 +1,12 @@
 /**
  * The one door to the store. With `COUCHDB_URL` it is Apache CouchDB; without, the embedded store under the
- * data folder. Either way the server speaks CouchDB's HTTP protocol — the same code for both engines — and
- * only through this folder: each database's named operations (`database.ts`), its changes followed in
+ * data folder. Either way the server speaks CouchDB's HTTP protocol — the same code for both engines, through
+ * one `nano` client (and raw requests only where the store's stream is handed on) — and only through this
+ * folder: each database's named operations (`database.ts`), its changes followed in
  * batches (`follow.ts`), and a PouchDB handle for replicating with it (`replica.ts`). Nothing outside
  * `server/store/` builds a CouchDB path.
  */
+import Nano from 'nano';
 import { join } from 'node:path';
 import { startEmbeddedStore } from './embedded';
 import { createDatabase, type Database, type Doc, type StoreRequest } from './database';
@@ -78,13 +80,19 @@ export async function openStore(settings: Settings): Promise<Store> {
 		if (authorization) headers.set('authorization', authorization);
 		return fetch(base + path, { ...init, headers });
 	};
+	// One CouchDB client for the store: same base URL and credentials as the raw requests.
+	const client = Nano({
+		url: base,
+		parseUrl: false,
+		...(authorization ? { headers: { Authorization: authorization } } : {})
+	} as Nano.Configuration);
 	const dbName = (key: DbKey) => `${settings.dbPrefix}${key}`;
 	const databases = new Map<DbKey, Database<object>>();
 	return {
 		kind: settings.couchUrl ? 'couchdb' : 'embedded',
 		db: <T extends object>(key: DbKey) => {
 			let db = databases.get(key);
-			if (!db) databases.set(key, (db = createDatabase(request, dbName(key))));
+			if (!db) databases.set(key, (db = createDatabase(client, request, dbName(key))));
 			return db as Database<T>;
 		},
 		replica: (key) => createReplica(request, dbName(key)),
