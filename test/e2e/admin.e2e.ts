@@ -383,3 +383,18 @@ test('F34 the administration screens speak English too', async ({ page }) => {
 	await expect(page.getByRole('alert')).toContainText('the service center cannot be deleted');
 	await page.getByLabel('Language').selectOption('zh-CN');
 });
+
+test('#14 integrators read the API reference: every route with what it requires, served by this server', async ({
+	page
+}) => {
+	await asAdmin(page);
+	await page.goto('/api/reference');
+	await expect(page.getByRole('heading', { name: /广电呼叫中心 API/ })).toBeVisible();
+	// Swagger UI lists the operations; the user administration's routes are among them.
+	await expect(page.getByText('/api/users/{id}/sign-out').first()).toBeVisible();
+	const requests: string[] = [];
+	page.on('request', (r) => requests.push(new URL(r.url()).origin));
+	await page.reload();
+	await expect(page.getByRole('heading', { name: /广电呼叫中心 API/ })).toBeVisible();
+	expect(new Set(requests)).toEqual(new Set([new URL(page.url()).origin]));
+});
