@@ -5,7 +5,6 @@
  * revision the editor started from (no silent overwrite), and recorded in the audit log with before/after.
  * Browsers receive the result through replication.
  */
-import * as v from 'valibot';
 import { randomUUID } from 'node:crypto';
 import {
 	subtreeIds,
@@ -14,10 +13,8 @@ import {
 	type CrewDoc,
 	type DepartmentDoc
 } from '#shared/docs/config';
-import { CONFIG_INPUTS } from '#shared/schemas/config';
 import { isPermission, type Permission } from '#shared/permissions';
 import { AppError, storeStatus } from '../errors';
-import { parseOrThrow } from '../validate';
 import type { Store } from '../store';
 import type { Audit } from './audit';
 import type { UserDoc } from './accounts';
@@ -206,8 +203,8 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 			return ids.known;
 		},
 
-		async create(type: ConfigType, raw: unknown, actor: string): Promise<ConfigDoc> {
-			const input = parseOrThrow(CONFIG_INPUTS[type], raw) as Input;
+		/** `input` was validated with `CONFIG_INPUTS[type]` (the route's validator). */
+		async create(type: ConfigType, input: Input, actor: string): Promise<ConfigDoc> {
 			await checkRules(type, input, null, null);
 			const doc = {
 				...input,
@@ -221,9 +218,13 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 			return saved;
 		},
 
-		async update(type: ConfigType, id: string, raw: unknown, actor: string): Promise<ConfigDoc> {
-			const { _rev } = parseOrThrow(v.object({ _rev: v.string('required') }), raw);
-			const input = parseOrThrow(CONFIG_INPUTS[type], raw) as Input;
+		/** `change` was validated with `CONFIG_INPUTS[type]` and `Rev` (the route's validator). */
+		async update(
+			type: ConfigType,
+			id: string,
+			{ _rev, ...input }: Input & { _rev: string },
+			actor: string
+		): Promise<ConfigDoc> {
 			const current = await get(type, id);
 			if (current._rev !== _rev) {
 				throw new AppError('stale', 409, 'Someone else changed it first; reload it');
