@@ -4,7 +4,7 @@ import { defineConfig } from '@playwright/test';
 export const E2E_PORT = 4173;
 export const E2E_ADMIN_PASSWORD = 'e2e-admin-password';
 /** Kamailio's port for the end-to-end server (Janus and evapi use the next four). */
-export const E2E_SIP_PORT = 35_160;
+export const E2E_SIP_PORT = 24_160;
 /** F29: the e2e server is the center of one branch office, which `branch.e2e.ts` starts on this port. */
 export const E2E_BRANCH_PORT = E2E_PORT + 7;
 export const E2E_BRANCH = { name: 'e2e-east', key: 'e2e-branch-key-0123456789' };

@@ -79,7 +79,7 @@ describe('#13 the app’s files are its owner’s only, whatever the umask', () 
 
 	it('writes Kamailio’s and Janus’s configuration and logs for the owner only', async () => {
 		const dataDir = olderDataFolder();
-		const port = 30_000 + Math.floor(Math.random() * 2_000) * 4;
+		const port = 30_800 + Math.floor(Math.random() * 150) * 6;
 		const server = await startTestServer({
 			DATA_DIR: dataDir,
 			TELEPHONY: 'on',

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { newBranch, runSipp, udpListener, inviteScenario, STRANGER_IP } from '../helpers/sipp';
 
 type Msg = Record<string, unknown>;
-const SIP_PORT = 30_000 + Math.floor(Math.random() * 2_000) * 4;
+const SIP_PORT = 29_000 + Math.floor(Math.random() * 300) * 6;
 const ADMIN_PORT = SIP_PORT + 3;
 const DOMAIN = 'callcenter.local';
 let server: TestServer;

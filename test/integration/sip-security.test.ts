@@ -27,7 +27,7 @@ import {
 	udpListener
 } from '../helpers/sipp';
 
-const SIP_PORT = 32_000 + Math.floor(Math.random() * 500) * 6;
+const SIP_PORT = 31_700 + Math.floor(Math.random() * 100) * 6;
 /** The second carrier's fixed source port (SIP_TRUNKS entry `127.0.0.6:<port>`). */
 const TRUNK_PORT = SIP_PORT + 5;
 const TRUNK2_IP = '127.0.0.6';

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server';
 
-const SIP_PORT = 34_000 + Math.floor(Math.random() * 300) * 6;
+const SIP_PORT = 32_300 + Math.floor(Math.random() * 70) * 6;
 const JANUS_HTTP_PORT = SIP_PORT + 1;
 let server: TestServer;
 

@@ -27,7 +27,7 @@ import {
 } from '../helpers/sipp';
 
 // Ports of this run: SIP, then Janus HTTP, WebSocket and admin.
-const SIP_PORT = 30_000 + Math.floor(Math.random() * 2_000) * 4;
+const SIP_PORT = 27_200 + Math.floor(Math.random() * 300) * 6;
 const DOMAIN = 'callcenter.local';
 const target = `127.0.0.1:${SIP_PORT}`;
 let server: TestServer;
