@@ -28,6 +28,7 @@ import { eventRoutes } from './routes/events';
 import { replicateRoutes } from './routes/replicate';
 import { branchRoutes } from './routes/branches';
 import { referenceRoutes } from './routes/reference';
+import { metricsRoutes } from './routes/metrics';
 import { deskPhoneRoutes } from './routes/desk-phones';
 import { doc, send } from './openapi';
 import { ServerConfig } from '#shared/wire/config';
@@ -184,7 +185,8 @@ export function createApp(deps: AppDeps) {
 		.route('/sync', syncRoutes(deps))
 		.route('/replicate', replicateRoutes(deps))
 		.route('/api/branches', branchRoutes(deps))
-		.route('/api/desk-phones', deskPhoneRoutes(deps));
+		.route('/api/desk-phones', deskPhoneRoutes(deps))
+		.route('/api/metrics', metricsRoutes(deps));
 	// The reference describes every route above, so it reads the finished application.
 	app.route('/api', referenceRoutes(app, deps.version));
 

@@ -1,4 +1,5 @@
 /** The Hono environment and the dependencies every route factory receives. */
+import type { ServerMetrics } from './services/metrics';
 import type { Settings } from './settings';
 import type { Store } from './store';
 import type { ReplicationDoors } from './replication';
@@ -34,6 +35,8 @@ export interface AppDeps {
 	devices: Devices;
 	/** Finished calls as stored (F25 statistics, F32 recordings). */
 	callRecords: CallRecords;
+	/** The server's own figures: memory, CPU, event loop, store operations (`/api/metrics`). */
+	metrics: ServerMetrics;
 	customers: {
 		index: CustomerIndex;
 		indexer: ReturnType<typeof startCustomerIndexer>;

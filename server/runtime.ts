@@ -25,6 +25,7 @@ import { createSipCredentials } from './telephony/credentials';
 import { createDeskPhones } from './services/desk-phones';
 import { createTicketReads } from './services/tickets';
 import { createDevices } from './services/devices';
+import { createMetrics } from './services/metrics';
 import { createCallRecords } from './telephony/call-records';
 import { createReplicationDoors } from './replication';
 import { startCallHandling, type CallHandling } from './telephony/calls';
@@ -122,6 +123,7 @@ export async function createRuntime(settings: Settings) {
 		configAdmin,
 		tickets,
 		devices: createDevices({ store, branchName: settings.center?.name ?? null }),
+		metrics: createMetrics(store),
 		callRecords,
 		customers,
 		limiter: {
@@ -290,6 +292,7 @@ export async function createRuntime(settings: Settings) {
 			await resolver.stop();
 			await customers.indexer.stop();
 			customerIndex.close();
+			deps.metrics.close();
 			await store.close();
 		}
 	};

@@ -265,6 +265,36 @@ type NanoRequest = RequestOptions & { signal?: AbortSignal };
 export function createDatabase<D extends object>(
 	client: ServerScope,
 	request: StoreRequest,
+	name: string,
+	counts: Map<string, number> = new Map()
+): Database<D> {
+	return counted(operations<D>(client, request, name), counts);
+}
+
+/**
+ * `ops` with each call counted in `counts` by the operation's name (`local.get` for the nested ones): what
+ * the server asks of the store, for `/api/metrics` and the capacity benchmark.
+ */
+function counted<T extends object>(ops: T, counts: Map<string, number>, prefix = ''): T {
+	const out: Record<string, unknown> = {};
+	for (const [key, value] of Object.entries(ops)) {
+		const name = prefix + key;
+		out[key] =
+			typeof value === 'function'
+				? (...args: unknown[]) => {
+						counts.set(name, (counts.get(name) ?? 0) + 1);
+						return (value as (...a: unknown[]) => unknown)(...args);
+					}
+				: value && typeof value === 'object'
+					? counted(value, counts, `${name}.`)
+					: value;
+	}
+	return out as T;
+}
+
+function operations<D extends object>(
+	client: ServerScope,
+	request: StoreRequest,
 	name: string
 ): Database<D> {
 	const db = client.use<D>(name);

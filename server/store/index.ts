@@ -39,6 +39,8 @@ export interface Store {
 	 * CouchDB, which does not tell. For diagnostics and the fuzz tests.
 	 */
 	writes(): number | null;
+	/** How many times the server called each operation of each database since it started. */
+	operations(): Record<string, Record<string, number>>;
 	/**
 	 * Where the store listens and the headers that authenticate there: for tools that measure the store
 	 * itself against the server (`test/bench`). The server never uses it.
@@ -88,15 +90,22 @@ export async function openStore(settings: Settings): Promise<Store> {
 	} as Nano.Configuration);
 	const dbName = (key: DbKey) => `${settings.dbPrefix}${key}`;
 	const databases = new Map<DbKey, Database<object>>();
+	const counted = new Map<DbKey, Map<string, number>>();
 	return {
 		kind: settings.couchUrl ? 'couchdb' : 'embedded',
 		db: <T extends object>(key: DbKey) => {
 			let db = databases.get(key);
-			if (!db) databases.set(key, (db = createDatabase(client, request, dbName(key))));
+			if (!db) {
+				const counts = new Map<string, number>();
+				counted.set(key, counts);
+				databases.set(key, (db = createDatabase(client, request, dbName(key), counts)));
+			}
 			return db as Database<T>;
 		},
 		replica: (key) => createReplica(request, dbName(key)),
 		writes,
+		operations: () =>
+			Object.fromEntries([...counted].map(([key, counts]) => [key, Object.fromEntries(counts)])),
 		address: () => ({
 			url: base,
 			headers: authorization ? { authorization } : ({} as Record<string, string>)
