@@ -13,6 +13,7 @@ import { createSessions, endedFor } from './services/sessions';
 import { createFailureLimiter } from './services/rate-limit';
 import { seedConfig } from './services/seed';
 import { createConfigAdmin } from './services/config-admin';
+import { startConfigIndex } from './services/config-index';
 import { startTicketResolver } from './services/ticket-resolver';
 import { createBranchRegistry } from './branches/center';
 import { startBranchLink } from './branches/link';
@@ -98,7 +99,8 @@ export async function createRuntime(settings: Settings) {
 		calls: null
 	};
 	const hub = createEventHub();
-	const configAdmin = createConfigAdmin({ store, audit });
+	const configIndex = startConfigIndex(store, log);
+	const configAdmin = createConfigAdmin({ store, audit, index: configIndex });
 	const tickets = createTicketReads({ store, configAdmin });
 	const callRecords = createCallRecords({ store });
 	const recordings = createRecordings({
@@ -290,6 +292,7 @@ export async function createRuntime(settings: Settings) {
 			await telephony.running?.stop();
 			await deps.branches.link?.stop();
 			await resolver.stop();
+			await configIndex.stop();
 			await customers.indexer.stop();
 			customerIndex.close();
 			deps.metrics.close();

@@ -22,8 +22,6 @@ import type { UserDoc } from '../services/accounts';
 import type { ConfigAdmin } from '../services/config-admin';
 import type { ReplicationPolicy } from './policy';
 
-const CREW_CACHE_MS = 2_000;
-
 export function createUserPolicies({
 	configAdmin,
 	quota,
@@ -34,22 +32,12 @@ export function createUserPolicies({
 	/** How far back a device's working set reaches (SYNC_WINDOW_DAYS). */
 	syncWindowMs: number;
 }) {
-	const crewCache = new Map<string, { crewIds: string[]; until: number }>();
-
-	/** The user's crews (part of their scopes), cached briefly: a replicator asks many times a minute. */
-	async function crewsOf(userId: string): Promise<string[]> {
-		const hit = crewCache.get(userId);
-		if (hit && hit.until > Date.now()) return hit.crewIds;
-		const crewIds = await configAdmin.crewsOf(userId);
-		crewCache.set(userId, { crewIds, until: Date.now() + CREW_CACHE_MS });
-		return crewIds;
-	}
-
 	/** What the signed-in user may do with one of the databases devices replicate; null for others. */
 	return async function policyOf(user: UserDoc, dbKey: string): Promise<ReplicationPolicy | null> {
 		if (!SYNC_DBS.includes(dbKey as SyncDb)) return null;
 		const db = dbKey as SyncDb;
-		const crewIds = await crewsOf(user._id);
+		// From memory (services/config-index.ts): a replicator asks many times a minute.
+		const crewIds = await configAdmin.crewsOf(user._id);
 		const scopes = scopesOf({ ...user, crewIds });
 		return {
 			dbKey: db,

@@ -19,6 +19,7 @@ import type { Store } from '../store';
 import type { Audit } from './audit';
 import type { UserDoc } from './accounts';
 import type { KnownIds } from './ticket-access';
+import type { ConfigIndex } from './config-index';
 
 /** Which permission administers which kind of configuration. */
 export const CONFIG_PERMISSION: Record<ConfigType, Permission> = {
@@ -39,7 +40,16 @@ const sameName = (a: string, b: string) =>
 const invalid = (field: string, code: string, message: string) =>
 	new AppError('validation', 400, message, { field, issues: { [field]: code } });
 
-export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit }) {
+export function createConfigAdmin({
+	store,
+	audit,
+	index
+}: {
+	store: Store;
+	audit: Audit;
+	/** The configuration in memory (crews by member); told of each write here at once. */
+	index: ConfigIndex;
+}) {
 	const db = store.db<ConfigDoc>('config');
 	const users = store.db<UserDoc>('users');
 
@@ -163,7 +173,9 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 	async function save(doc: ConfigDoc): Promise<ConfigDoc> {
 		try {
 			const res = await db.insert(doc);
-			return { ...doc, _rev: res.rev };
+			const saved = { ...doc, _rev: res.rev };
+			index.apply(saved);
+			return saved;
 		} catch (err) {
 			if (storeStatus(err) === 409) {
 				throw new AppError('stale', 409, 'Someone else changed it first; reload it');
@@ -258,6 +270,7 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 			}
 			try {
 				await db.destroy(id, rev);
+				index.apply({ _id: id, _deleted: true });
 			} catch (err) {
 				if (storeStatus(err) === 409) {
 					throw new AppError('stale', 409, 'Someone else changed it first; reload it');
@@ -267,10 +280,8 @@ export function createConfigAdmin({ store, audit }: { store: Store; audit: Audit
 			await audit.record({ actor, action: `${type}.delete`, target: id, before: current });
 		},
 
-		/** The crews a user belongs to (their `crew:` scopes). */
-		async crewsOf(userId: string): Promise<string[]> {
-			return (await db.view('crews_by_member', { key: userId })).rows.map((r) => r.id);
-		},
+		/** The crews a user belongs to (their `crew:` scopes), from memory. */
+		crewsOf: (userId: string) => index.crewsOf(userId),
 
 		/** Whether any ticket names this user as the author of an event (F8). */
 		async ticketsBy(userId: string): Promise<number> {
