@@ -148,7 +148,8 @@ export async function createRuntime(settings: Settings) {
 			instanceId,
 			configAdmin,
 			branches: branchRegistry,
-			syncWindowMs: settings.syncWindowMs
+			syncWindowMs: settings.syncWindowMs,
+			log
 		}),
 		version,
 		hub,
@@ -293,6 +294,8 @@ export async function createRuntime(settings: Settings) {
 			await deps.branches.link?.stop();
 			await resolver.stop();
 			await configIndex.stop();
+			// Checkpoints held in memory go to the store before it closes.
+			await deps.replication.checkpoints.stop();
 			await customers.indexer.stop();
 			customerIndex.close();
 			deps.metrics.close();

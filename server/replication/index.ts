@@ -15,7 +15,8 @@ export function createReplicationDoors({
 	instanceId,
 	configAdmin,
 	branches,
-	syncWindowMs
+	syncWindowMs,
+	log
 }: {
 	store: Store;
 	/** A stable id of this server (the CouchDB-protocol `uuid`). */
@@ -23,9 +24,10 @@ export function createReplicationDoors({
 	configAdmin: ConfigAdmin;
 	branches: Pick<BranchRegistry, 'scopesOf'>;
 	syncWindowMs: number;
+	log?: (msg: string) => void;
 }) {
 	return {
-		...createReplication({ store, instanceId }),
+		...createReplication({ store, instanceId, log }),
 		/** A signed-in user's policy for a database of `/sync`. */
 		userPolicy: createUserPolicies({
 			configAdmin,

@@ -10,7 +10,7 @@ import type { Store } from '../store';
 import { bulkDocs } from './bulk-docs';
 import { bulkGet } from './bulk-get';
 import { createChanges } from './changes';
-import { getCheckpoint, putCheckpoint } from './checkpoints';
+import { createCheckpoints } from './checkpoints';
 import { couchError } from './answers';
 import { info, welcome } from './database-info';
 import { attachment, readDoc } from './documents';
@@ -21,8 +21,17 @@ export { couchError } from './answers';
 export { REPLICATION_LIMITS } from './limits';
 export type { Caller, Doc, Existing, ReplicationPolicy } from './policy';
 
-export function createReplication({ store, instanceId }: { store: Store; instanceId: string }) {
+export function createReplication({
+	store,
+	instanceId,
+	log
+}: {
+	store: Store;
+	instanceId: string;
+	log?: (msg: string) => void;
+}) {
 	const changes = createChanges();
+	const checkpoints = createCheckpoints({ log });
 
 	/** Answers one request under `mount` (e.g. `/sync`) for `caller`; a body that is not JSON is a 400. */
 	async function serve(request: Request, mount: string, caller: Caller): Promise<Response> {
@@ -62,9 +71,9 @@ export function createReplication({ store, instanceId }: { store: Store; instanc
 			return info(db, policy);
 		}
 		if (head === '_local' && rest.length === 2) {
-			if (method === 'GET') return getCheckpoint(db, policy, rest[1]!);
+			if (method === 'GET') return checkpoints.get(db, policy, rest[1]!);
 			if (method === 'PUT') {
-				return putCheckpoint(db, policy, rest[1]!, await request.text(), caller.owner);
+				return checkpoints.put(db, policy, rest[1]!, await request.text(), caller.owner);
 			}
 			return couchError(405, 'method_not_allowed', 'Only GET and PUT');
 		}
@@ -94,6 +103,10 @@ export function createReplication({ store, instanceId }: { store: Store; instanc
 		return couchError(403, 'forbidden', `Not available through ${mount}`);
 	}
 
-	return { serve };
+	return {
+		serve,
+		/** The checkpoints held in memory: `stop()` writes them to the store (at shutdown). */
+		checkpoints
+	};
 }
 export type Replication = ReturnType<typeof createReplication>;
