@@ -288,7 +288,7 @@ export async function createRuntime(settings: Settings) {
 		callHandling: () => telephony.calls,
 		close: async () => {
 			stopSignOuts();
-			deps.sessions.close();
+			await deps.sessions.close();
 			telephony.calls?.stop();
 			await telephony.running?.stop();
 			await deps.branches.link?.stop();

@@ -7,11 +7,15 @@
  * Long-lived connections (the event stream, the softphone's socket, replication feeds) `watch` their
  * session: revoked on this server they are told at once; revoked elsewhere (another app server), expired or
  * idle, they are told within WATCH_SWEEP_MS, when the sweep finds the session gone.
+ *
+ * Resolved sessions are kept in memory and dropped when the store says the session or its user changed
+ * (issue #15: every request of every device read both from the store every 2 s).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SESSION_ENDS } from '#shared/wire/events';
 import { storeStatus } from '../errors';
 import type { Store } from '../store';
+import { followChanges } from '../store/follow';
 import type { UserDoc } from './accounts';
 
 interface SessionDoc {
@@ -25,7 +29,12 @@ interface SessionDoc {
 	lastSeenAt?: string;
 }
 
-const SESSION_CACHE_MS = 2_000;
+/**
+ * How long a resolved session is used from memory. Any change to the session or its user in the store —
+ * on this server or another — drops it at once (the `cc_users` feed, below); this bounds only how stale a
+ * session can be while that feed is down.
+ */
+const SESSION_CACHE_MS = 60_000;
 /** Watched connections of sessions revoked elsewhere or expired are ended within this. */
 export const WATCH_SWEEP_MS = 3_000;
 
@@ -76,7 +85,9 @@ export function createSessions({
 	async function load(token: string): Promise<{ user: UserDoc; session: SessionDoc } | null> {
 		const id = idOf(token);
 		const cached = cache.get(id);
-		if (cached && cached.until > Date.now()) return cached;
+		if (cached && cached.until > Date.now() && Date.parse(cached.session.expiresAt) > Date.now()) {
+			return cached;
+		}
 		cache.delete(id);
 		let session: SessionDoc;
 		try {
@@ -149,10 +160,27 @@ export function createSessions({
 		return new Set(tokens.filter((t, i) => active.has(byId.get(ids[i]!)?.userId ?? '')));
 	}
 
+	// Any change to a session or a user in the store (another server's sign-out, a disabled account, an
+	// edited user) drops what is cached of it; ids only, in batches.
+	const follower = followChanges<SessionDoc | UserDoc>(store, 'users', {
+		name: 'session cache',
+		since: async () => String(await db.updateSeq()),
+		batchSize: 1000,
+		onBatch(changes) {
+			for (const { id } of changes) {
+				if (id.startsWith('session:')) cache.delete(id);
+				else for (const [key, entry] of cache) if (entry.user._id === id) cache.delete(key);
+			}
+			return Promise.resolve();
+		}
+	});
+
 	// Sessions ended elsewhere (another server, expiry, idle, a disabled account) end their connections
 	// too: one batched look-up of every watched session per sweep, however many connections there are.
 	let sweeping = false;
 	const sweep = setInterval(() => {
+		const now = Date.now();
+		for (const [id, entry] of cache) if (entry.until <= now) cache.delete(id);
 		const tokens = [...watchers.keys()];
 		if (sweeping || tokens.length === 0) return;
 		sweeping = true;
@@ -251,8 +279,9 @@ export function createSessions({
 		forgetUser(userId: string): void {
 			for (const [id, entry] of cache) if (entry.user._id === userId) cache.delete(id);
 		},
-		close(): void {
+		async close(): Promise<void> {
 			clearInterval(sweep);
+			await follower.stop();
 		}
 	};
 }

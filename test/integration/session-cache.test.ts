@@ -1,0 +1,68 @@
+/**
+ * Issue #15: a signed-in request costs the store nothing once its session is known — and a session that
+ * ends anywhere (another app server's sign-out, an account disabled there) is refused at once all the same:
+ * the cache follows the store's changes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+let server: TestServer;
+
+beforeAll(async () => {
+	server = await startTestServer();
+});
+afterAll(async () => {
+	await server?.close();
+});
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000) {
+	const deadline = Date.now() + ms;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 20));
+	}
+}
+
+const usersReads = () => {
+	const ops = server.runtime.store.operations().users ?? {};
+	return (ops.get ?? 0) + (ops.find ?? 0) + (ops.getMany ?? 0);
+};
+const config = (cookie: string) =>
+	fetch(`${server.url}/api/config`, { headers: { cookie } }).then((r) => r.status);
+
+describe('#15 sessions from memory, dropped when the store changes them', () => {
+	it('reads the store once for a sign-in’s requests, also past the 2 s the cache used to last', async () => {
+		const cookie = await server.createUser({ username: 'scfast', roleKey: 'agent' });
+		expect(await config(cookie)).toBe(200);
+		const reads = usersReads();
+		const until = Date.now() + 2_500;
+		let requests = 0;
+		while (Date.now() < until || requests < 20) {
+			expect(await config(cookie)).toBe(200);
+			requests++;
+		}
+		expect(usersReads()).toBe(reads);
+	});
+
+	it('refuses a session deleted in the store by another server at once', async () => {
+		const cookie = await server.createUser({ username: 'scgone', roleKey: 'agent' });
+		expect(await config(cookie)).toBe(200);
+		const users = server.runtime.store.db('users');
+		const sessions = await users.view('sessions_by_user', { key: 'user:scgone' });
+		expect(sessions.rows).toHaveLength(1);
+		const session = await users.get(sessions.rows[0]!.id);
+		await users.destroy(session._id, session._rev);
+		await until(async () => (await config(cookie)) === 401, 'the deleted session to be refused');
+		expect(await config(cookie)).toBe(401);
+	});
+
+	it('refuses the sessions of an account disabled in the store by another server at once', async () => {
+		const cookie = await server.createUser({ username: 'scoff', roleKey: 'agent' });
+		expect(await config(cookie)).toBe(200);
+		const users = server.runtime.store.db<{ status: string }>('users');
+		const user = await users.get('user:scoff');
+		await users.insert({ ...user, status: 'disabled' });
+		await until(async () => (await config(cookie)) === 401, 'the disabled account to be refused');
+		expect(await config(cookie)).toBe(401);
+	});
+});
