@@ -125,7 +125,7 @@ export async function createRuntime(settings: Settings) {
 		configAdmin,
 		tickets,
 		devices: createDevices({ store, branchName: settings.center?.name ?? null }),
-		metrics: createMetrics(store),
+		metrics: createMetrics(store, () => deps.replication.feedStats()),
 		callRecords,
 		customers,
 		limiter: {
@@ -149,6 +149,7 @@ export async function createRuntime(settings: Settings) {
 			configAdmin,
 			branches: branchRegistry,
 			syncWindowMs: settings.syncWindowMs,
+			fanout: settings.syncFanout,
 			log
 		}),
 		version,
@@ -294,6 +295,7 @@ export async function createRuntime(settings: Settings) {
 			await deps.branches.link?.stop();
 			await resolver.stop();
 			await configIndex.stop();
+			await deps.replication.stopHubs();
 			// Checkpoints held in memory go to the store before it closes.
 			await deps.replication.checkpoints.stop();
 			await customers.indexer.stop();

@@ -29,6 +29,7 @@ const EnvSchema = v.object({
 	REQUEST_TIMEOUT_SECONDS: Int(30, 1, 600),
 	TRUST_PROXY: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), ''),
 	SYNC_WINDOW_DAYS: Int(90, 1, 3650),
+	SYNC_FANOUT: v.optional(v.picklist(['on', 'off']), 'on'),
 	LOGIN_MAX_FAILURES: Int(10, 1, 1000),
 	LOGIN_WINDOW_MINUTES: Int(15, 1, 24 * 60),
 	COOKIE_SECURE: v.optional(v.picklist(['auto', 'true', 'false']), 'auto'),
@@ -157,6 +158,8 @@ export interface Settings {
 	/** Reverse proxies whose `X-Forwarded-For`/`-Proto` are believed (the client's address for limits). */
 	trustedProxies: string[];
 	syncWindowMs: number;
+	/** Devices' `_changes` from one store feed per database fanned out in memory (off: a store feed each). */
+	syncFanout: boolean;
 	login: { maxFailures: number; windowMs: number };
 	cookieSecure: 'auto' | boolean;
 	telephony: 'auto' | 'on' | 'off';
@@ -302,6 +305,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 		requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000,
 		trustedProxies: list(e.TRUST_PROXY),
 		syncWindowMs: e.SYNC_WINDOW_DAYS * 86_400_000,
+		syncFanout: e.SYNC_FANOUT === 'on',
 		login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_MINUTES * 60_000 },
 		cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
 		telephony: e.TELEPHONY,

@@ -1,10 +1,13 @@
 /**
- * `_changes`: always the server's own selector (the policy's), never the caller's filter; normal and
+ * `_changes`: always the server's own rule (the policy's), never the caller's filter; normal and
  * long-poll feeds only, their heartbeat, timeout and limit clamped; a caller holds at most `feedsPerOwner`
- * live feeds at once, and a live feed ends with the caller's sign-in (`watch`).
+ * live feeds at once, and a live feed ends with the caller's sign-in (`watch`). Where the database has a
+ * feed hub and the policy says what is `visible`, the answer comes from the hub's memory (`feed-hub.ts`);
+ * otherwise it is the store's own feed under the policy's selector.
  */
 import type { ChangesParams, Database } from '../store';
-import { couchError, pick, relay } from './answers';
+import { couchError, json, pick, relay } from './answers';
+import type { FeedFacts, FeedHub } from './feed-hub';
 import { REPLICATION_LIMITS } from './limits';
 import type { Caller, ReplicationPolicy } from './policy';
 
@@ -29,8 +32,32 @@ function clamp(query: URLSearchParams, name: string, min: number, max: number, f
 	else query.delete(name);
 }
 
+/** The query a device's `_changes` is answered with: the parameters passed on, bounded. */
+export function clampChangesQuery(params: URLSearchParams, feed: string | null): URLSearchParams {
+	const query = pick(params, CHANGES_PARAMS);
+	const L = REPLICATION_LIMITS;
+	clamp(query, 'limit', 1, L.changesLimit);
+	clamp(query, 'heartbeat', L.heartbeatMinMs, L.heartbeatMaxMs);
+	clamp(
+		query,
+		'timeout',
+		1,
+		L.feedTimeoutMaxMs,
+		feed === 'longpoll' ? L.feedTimeoutMaxMs : undefined
+	);
+	return query;
+}
+
 /** The `_changes` endpoint, counting the live feeds each caller holds open. */
-export function createChanges() {
+export function createChanges({
+	hubs = {},
+	debounceMs = 50
+}: {
+	/** The feed hub of each database that has one. */
+	hubs?: Partial<Record<string, FeedHub>>;
+	/** How long a woken long-poll waits for more changes before it answers. */
+	debounceMs?: number;
+} = {}) {
 	const feeds = new Map<string, number>();
 
 	/** `GET|POST _changes` of `request` (whose signal ends the store's feed when the caller goes). */
@@ -67,17 +94,13 @@ export function createChanges() {
 		if (feed && feed !== 'normal' && feed !== 'longpoll') {
 			return couchError(400, 'bad_request', 'Only normal and longpoll feeds are served');
 		}
-		const query = pick(url.searchParams, CHANGES_PARAMS);
+		const query = clampChangesQuery(url.searchParams, feed);
 		const L = REPLICATION_LIMITS;
-		clamp(query, 'limit', 1, L.changesLimit);
-		clamp(query, 'heartbeat', L.heartbeatMinMs, L.heartbeatMaxMs);
-		clamp(
-			query,
-			'timeout',
-			1,
-			L.feedTimeoutMaxMs,
-			feed === 'longpoll' ? L.feedTimeoutMaxMs : undefined
-		);
+		const hub = policy.visible ? hubs[policy.dbKey] : undefined;
+		if (hub && (query.get('include_docs') === 'true' || query.get('conflicts') === 'true')) {
+			// PouchDB's replicator reads documents with _bulk_get; nothing else replicates through here.
+			return couchError(400, 'bad_request', 'include_docs is not served; use _bulk_get');
+		}
 		// A live feed is bounded per caller and ends with the caller's sign-in.
 		const owner = feed === 'longpoll' && caller.owner !== undefined ? caller.owner : null;
 		if (owner !== null) {
@@ -99,6 +122,14 @@ export function createChanges() {
 			if (left > 0) feeds.set(owner, left);
 			else feeds.delete(owner);
 		};
+		if (hub) {
+			const visible = policy.visible!.bind(policy);
+			const only = docIds ? new Set(docIds) : null;
+			return fromHub(hub, query, feed === 'longpoll', abort.signal, done, {
+				visible: only ? (f) => only.has(f.id) && visible(f) : visible,
+				debounceMs
+			});
+		}
 		let res: Response;
 		try {
 			res = await db.changesFeed(Object.fromEntries(query) as ChangesParams, {
@@ -115,4 +146,72 @@ export function createChanges() {
 			headers: { 'content-type': 'application/json' }
 		});
 	};
+}
+
+/**
+ * A `_changes` answer from the feed hub's memory: at once when something after `since` is visible (or the
+ * feed is not a long-poll), otherwise when the hub next sees a visible change, at the timeout, or never (the
+ * caller went or its sign-in ended: the stream just ends). Heartbeats are newlines, as CouchDB's.
+ */
+async function fromHub(
+	hub: FeedHub,
+	query: URLSearchParams,
+	longpoll: boolean,
+	signal: AbortSignal,
+	done: () => void,
+	{ visible, debounceMs }: { visible: (facts: FeedFacts) => boolean; debounceMs: number }
+): Promise<Response> {
+	const ended = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+	await Promise.race([hub.ready, ended]);
+	if (signal.aborted) {
+		done();
+		return couchError(401, 'unauthorized', 'The feed ended');
+	}
+	const since = hub.position(query.get('since'));
+	const limit = query.has('limit') ? Number(query.get('limit')) : Infinity;
+	const allRevs = query.get('style') === 'all_docs';
+	const answer = () => {
+		const { results, lastSeq } = hub.scan(since, visible, limit, allRevs);
+		return JSON.stringify({ results, last_seq: lastSeq, pending: 0 }) + '\n';
+	};
+	const first = hub.scan(since, visible, limit, allRevs);
+	if (!longpoll || first.results.length > 0) {
+		done();
+		return json({ results: first.results, last_seq: first.lastSeq, pending: 0 });
+	}
+	const encoder = new TextEncoder();
+	let finish = () => {};
+	const body = new ReadableStream<Uint8Array>({
+		start(controller) {
+			let over = false;
+			const heartbeatMs = Number(query.get('heartbeat') ?? NaN);
+			const beat = Number.isFinite(heartbeatMs)
+				? setInterval(() => controller.enqueue(encoder.encode('\n')), heartbeatMs)
+				: null;
+			const end = (text: string | null) => {
+				if (over) return;
+				over = true;
+				if (beat) clearInterval(beat);
+				clearTimeout(timer);
+				cancel();
+				signal.removeEventListener('abort', gone);
+				done();
+				try {
+					if (text !== null) controller.enqueue(encoder.encode(text));
+					controller.close();
+				} catch {
+					// The caller already went.
+				}
+			};
+			const gone = () => end(null);
+			const cancel = hub.wait(since, visible, () => end(answer()), debounceMs);
+			const timer = setTimeout(() => end(answer()), Number(query.get('timeout')));
+			signal.addEventListener('abort', gone);
+			finish = gone;
+		},
+		cancel() {
+			finish();
+		}
+	});
+	return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
 }

@@ -7,6 +7,7 @@ import type { ConfigAdmin } from '../services/config-admin';
 import { createAttachmentQuota } from '../services/attachment-quota';
 import type { Store } from '../store';
 import { createBranchPolicies } from './branch-policy';
+import { createFeedHub, type FeedHub } from './feed-hub';
 import { createReplication } from './protocol';
 import { createUserPolicies } from './user-policy';
 
@@ -16,6 +17,7 @@ export function createReplicationDoors({
 	configAdmin,
 	branches,
 	syncWindowMs,
+	fanout,
 	log
 }: {
 	store: Store;
@@ -24,10 +26,36 @@ export function createReplicationDoors({
 	configAdmin: ConfigAdmin;
 	branches: Pick<BranchRegistry, 'scopesOf'>;
 	syncWindowMs: number;
+	/** One feed per replicated database fanned out in memory (`feed-hub.ts`), instead of a store feed each. */
+	fanout: boolean;
 	log?: (msg: string) => void;
 }) {
+	const hubs: Partial<Record<'tickets' | 'config', FeedHub>> = fanout
+		? {
+				// Tickets older than every window are never listed again until they change.
+				tickets: createFeedHub({
+					store,
+					dbKey: 'tickets',
+					retain: (facts, now) => facts.updatedAt >= now - syncWindowMs,
+					log
+				}),
+				config: createFeedHub({ store, dbKey: 'config', log })
+			}
+		: {};
 	return {
-		...createReplication({ store, instanceId, log }),
+		...createReplication({ store, instanceId, hubs, log }),
+		/** What each feed hub holds (`GET /api/metrics`). */
+		feedStats: () =>
+			Object.fromEntries(
+				Object.entries(hubs).map(([db, hub]) => {
+					const { documents, waiters } = hub.stats();
+					return [db, { documents, waiters }];
+				})
+			),
+		/** Stops following the store (at shutdown). */
+		async stopHubs() {
+			await Promise.all(Object.values(hubs).map((hub) => hub.stop()));
+		},
 		/** A signed-in user's policy for a database of `/sync`. */
 		userPolicy: createUserPolicies({
 			configAdmin,

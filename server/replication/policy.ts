@@ -5,6 +5,7 @@
  * `branches/branch-access.ts`) reach the protocol only through it.
  */
 import type { DbKey, Doc } from '../store';
+import type { FeedFacts } from './feed-hub';
 
 export type { Doc };
 
@@ -31,6 +32,11 @@ export interface ReplicationPolicy {
 	checkpointId(clientId: string): string;
 	/** The server's own `_changes` selector; `docIds` when the replicator asked for those only. */
 	selector(docIds?: string[]): Record<string, unknown>;
+	/**
+	 * What the caller's `_changes` lists, decided in memory by the feed hub (`feed-hub.ts`) — the same rule as
+	 * `selector`. Absent: the door asks the store's own filtered feed (branch offices, a few callers).
+	 */
+	visible?(facts: FeedFacts): boolean;
 	canRead(doc: Doc): boolean;
 	/** Whether a deleted revision is served to whoever may read the document's current winner. */
 	tombstonesFollowWinner: boolean;

@@ -14,6 +14,7 @@ import { createCheckpoints } from './checkpoints';
 import { couchError } from './answers';
 import { info, welcome } from './database-info';
 import { attachment, readDoc } from './documents';
+import type { FeedHub } from './feed-hub';
 import type { Caller } from './policy';
 import { revsDiff } from './revs-diff';
 
@@ -24,13 +25,16 @@ export type { Caller, Doc, Existing, ReplicationPolicy } from './policy';
 export function createReplication({
 	store,
 	instanceId,
+	hubs = {},
 	log
 }: {
 	store: Store;
 	instanceId: string;
+	/** Databases whose changes are fanned out from memory (`feed-hub.ts`), for policies that allow it. */
+	hubs?: Partial<Record<string, FeedHub>>;
 	log?: (msg: string) => void;
 }) {
-	const changes = createChanges();
+	const changes = createChanges({ hubs });
 	const checkpoints = createCheckpoints({ log });
 
 	/** Answers one request under `mount` (e.g. `/sync`) for `caller`; a body that is not JSON is a 400. */
@@ -62,13 +66,14 @@ export function createReplication({
 		const policy = await caller.policyOf(dbKey!);
 		if (!policy) return couchError(403, 'forbidden', 'Not a replicated database');
 		const db = store.db(policy.dbKey);
+		const hub = policy.visible ? hubs[policy.dbKey] : undefined;
 		const head = rest[0] ?? '';
 
 		if (rest.length === 0) {
 			if (method !== 'GET' && method !== 'HEAD') {
 				return couchError(403, 'forbidden', 'Databases are managed by the server');
 			}
-			return info(db, policy);
+			return info(db, policy, hub);
 		}
 		if (head === '_local' && rest.length === 2) {
 			if (method === 'GET') return checkpoints.get(db, policy, rest[1]!);
@@ -84,7 +89,7 @@ export function createReplication({
 			return changes(db, policy, request, caller);
 		}
 		if (rest.length === 1 && method === 'POST') {
-			if (head === '_revs_diff') return revsDiff(db, policy, request);
+			if (head === '_revs_diff') return revsDiff(db, policy, request, hub);
 			if (head === '_bulk_get') return bulkGet(db, policy, request);
 			if (head === '_bulk_docs') return bulkDocs(db, policy, request);
 		}

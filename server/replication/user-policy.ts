@@ -9,6 +9,7 @@ import {
 	attachmentBytes,
 	canRead,
 	changesSelector,
+	inSyncSet,
 	refuseDeviceDeletion as refuseDeletion,
 	refuseTicketWrites,
 	scopeHash,
@@ -54,6 +55,7 @@ export function createUserPolicies({
 					windowMs: syncWindowMs,
 					...(docIds ? { docIds } : {})
 				}),
+			visible: (facts) => inSyncSet(db, facts, scopes, { now: Date.now(), windowMs: syncWindowMs }),
 			canRead: (doc) => canRead(db, doc, scopes),
 			tombstonesFollowWinner: db === 'tickets',
 			servesAttachments: false,

@@ -9,7 +9,10 @@ import type { Store } from '../store';
 
 export type ServerMetrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics(store: Pick<Store, 'operations' | 'writes'>) {
+export function createMetrics(
+	store: Pick<Store, 'operations' | 'writes'>,
+	feeds: () => Metrics['feeds'] = () => ({})
+) {
 	const delay = monitorEventLoopDelay({ resolution: 10 });
 	delay.enable();
 	let since = performance.eventLoopUtilization();
@@ -33,6 +36,7 @@ export function createMetrics(store: Pick<Store, 'operations' | 'writes'>) {
 						max: ms(delay.max)
 					}
 				},
+				feeds: feeds(),
 				store: { operations: store.operations(), writes: store.writes() }
 			};
 			delay.reset();

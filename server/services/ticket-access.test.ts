@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
 	canRead,
 	changesSelector,
+	inSyncSet,
 	refuseDeviceDeletion,
 	refuseTicketRevision,
 	refuseTicketWrites,
@@ -9,6 +11,7 @@ import {
 	scopesOf,
 	userWriteRules,
 	type HeldDoc,
+	type SyncDb,
 	type KnownIds,
 	type WrittenDoc
 } from './ticket-access';
@@ -571,5 +574,50 @@ describe('#13 photo documents', () => {
 				bytes: 0
 			})[1]
 		).toBeNull();
+	});
+});
+
+describe('#15 the feed hub’s rule is the store selector’s rule', () => {
+	it('inSyncSet decides every document as the Mango selector the store applies', async () => {
+		const { matchesSelector } = await import('pouchdb-selector-core');
+		const now = Date.parse('2026-11-30T12:00:00.000Z');
+		const windowMs = 90 * 86_400_000;
+		const scopeIds = ['user:alice', 'department:center', 'department:network', 'crew:a', 'x'];
+		const doc = fc.record(
+			{
+				type: fc.constantFrom('ticket', 'att', 'department'),
+				visibleTo: fc.uniqueArray(fc.constantFrom(...scopeIds), { maxLength: 3 }),
+				updatedAt: fc.integer({ min: now - 2 * windowMs, max: now + 86_400_000 }),
+				deleted: fc.boolean()
+			},
+			{ requiredKeys: ['deleted'] }
+		);
+		fc.assert(
+			fc.property(
+				doc,
+				fc.uniqueArray(fc.constantFrom(...scopeIds), { minLength: 1 }),
+				fc.constantFrom<SyncDb>('tickets', 'config'),
+				(d, scopes, db) => {
+					const stored = {
+						_id: 'ticket:1',
+						...(d.deleted ? { _deleted: true } : {}),
+						...(d.type !== undefined ? { type: d.type } : {}),
+						...(d.visibleTo !== undefined ? { visibleTo: d.visibleTo } : {}),
+						...(d.updatedAt !== undefined ? { updatedAt: new Date(d.updatedAt).toISOString() } : {})
+					};
+					const facts = {
+						deleted: d.deleted,
+						...(d.type !== undefined ? { type: d.type } : {}),
+						...(d.visibleTo !== undefined ? { visibleTo: d.visibleTo } : {}),
+						updatedAt: d.updatedAt ?? NaN
+					};
+					const selector = changesSelector(db, scopes, { now, windowMs });
+					expect(inSyncSet(db, facts, scopes, { now, windowMs })).toBe(
+						matchesSelector(stored, selector)
+					);
+				}
+			),
+			{ numRuns: 2_000 }
+		);
 	});
 });

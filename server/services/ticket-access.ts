@@ -96,6 +96,24 @@ export function changesSelector(
 	return { $and: parts };
 }
 
+/**
+ * The same rule as `changesSelector`, on what the replication feed hub keeps of a document
+ * (`replication/feed-hub.ts`): a device's `_changes` is answered from memory with it. `updatedAt` in ms.
+ */
+export function inSyncSet(
+	db: SyncDb,
+	doc: { deleted: boolean; type?: string; visibleTo?: readonly string[]; updatedAt: number },
+	scopes: readonly string[],
+	{ now, windowMs }: { now: number; windowMs: number }
+): boolean {
+	if (db === 'config') return doc.deleted || doc.type !== undefined;
+	return (
+		doc.visibleTo !== undefined &&
+		doc.visibleTo.some((s) => scopes.includes(s)) &&
+		doc.updatedAt >= now - windowMs
+	);
+}
+
 /** A document as a writer sends it (`_bulk_docs` with `new_edits: false`). */
 export interface WrittenDoc extends AnyDoc {
 	_rev?: string;

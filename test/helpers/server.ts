@@ -35,7 +35,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 		const s = serve(
 			{
 				fetch: runtime.app.fetch,
-				port: 0,
+				// A restart test asks for the port it had, so its devices keep their remote.
+				port: Number(env.PORT ?? 0),
 				hostname: '127.0.0.1',
 				serverOptions: serverOptions(settings)
 			},

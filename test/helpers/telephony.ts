@@ -11,21 +11,7 @@ import { readServerEvent } from '#shared/wire/events';
 import { CallList, Wallboard } from '#shared/wire/telephony';
 import type { TestServer } from './server';
 
-export const until = async (
-	check: () => boolean | Promise<boolean>,
-	what: string,
-	timeoutMs = 10_000
-) => {
-	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
-		const ok = await Promise.resolve()
-			.then(check)
-			.catch(() => false);
-		if (ok) return;
-		await new Promise((r) => setTimeout(r, 50));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-};
+export { until } from './until';
 
 export function telephonyClient(server: TestServer) {
 	async function credentials(cookie: string) {

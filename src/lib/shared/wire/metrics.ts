@@ -14,6 +14,8 @@ export const Metrics = v.object({
 		utilization: v.number(),
 		delayMs: v.object({ p50: v.number(), p99: v.number(), max: v.number() })
 	}),
+	/** The feed hub of each database devices replicate (`SYNC_FANOUT`): documents in memory, waiting long-polls. */
+	feeds: v.record(v.string(), v.object({ documents: v.number(), waiters: v.number() })),
 	store: v.object({
 		/** Calls of each operation of each database since the start (`tickets` → `bulkDocs` → 12). */
 		operations: v.record(v.string(), v.record(v.string(), v.number())),

@@ -1,0 +1,261 @@
+/**
+ * One changes feed per database, fanned out in memory to every connected device (issue #15; CHT's API
+ * serves its users' changes the same way). Before it, every device's long-poll was its own filtered feed on
+ * the store: each write woke every feed, each feed read the new documents again to test its selector, and at
+ * 50 devices nothing was delivered any more.
+ *
+ * The hub follows the store's `_changes` once (with the winning documents), keeps of every document only
+ * what deciding who may see it needs (`FeedFacts`: `visibleTo`, `updatedAt`, `type`, deleted) and its leaf
+ * revisions, and numbers the rows it processes itself (`ord`). A device's `_changes` is answered from this
+ * table: a normal feed is a scan from the device's position; a long-poll with nothing new waits as a
+ * `Waiter` that each new batch tests, so a write costs one predicate per waiting device, not a store feed.
+ *
+ * Sequences handed to devices are `<ord>-<epoch>`: the epoch is new every time the table is built, so a
+ * position from an earlier table (or from the store itself, before the hub) is answered as a fresh listing
+ * — ids and revisions only, of which the device's own `_revs_diff` drops what it already holds. Which
+ * documents a device gets is the policy's `visible` (the same rule as its store selector, see
+ * `services/ticket-access.ts`), evaluated when it asks.
+ */
+import { randomBytes } from 'node:crypto';
+import { followChanges, type Change } from '../store/follow';
+import type { DbKey, Doc, Store } from '../store';
+
+/** What deciding who may see a document needs of its winning revision. */
+export interface FeedFacts {
+	id: string;
+	deleted: boolean;
+	type?: string;
+	visibleTo?: readonly string[];
+	/** `updatedAt` in ms since the epoch (NaN when absent). */
+	updatedAt: number;
+}
+
+/** One document as the hub knows it: its facts, its leaves, and when the hub last saw it change. */
+export interface HubEntry extends FeedFacts {
+	ord: number;
+	/** Every leaf revision, the winner first. */
+	revs: string[];
+}
+
+export interface HubChange {
+	seq: string;
+	id: string;
+	changes: { rev: string }[];
+	deleted?: true;
+}
+
+/** A long-poll waiting for something it may see. */
+interface Waiter {
+	since: number;
+	visible: (facts: FeedFacts) => boolean;
+	wake: () => void;
+}
+
+const BATCH = 1_000;
+const RETRY_MS = 2_000;
+
+export interface FeedHubOptions {
+	store: Store;
+	dbKey: DbKey;
+	/** Entries that can never be visible again (e.g. older than every window) are forgotten at compaction. */
+	retain?: (facts: FeedFacts, now: number) => boolean;
+	log?: (msg: string) => void;
+}
+
+/** Interned scope strings: thousands of entries share a handful of scopes. */
+function interner() {
+	const known = new Map<string, string>();
+	return (s: string) => {
+		const hit = known.get(s);
+		if (hit !== undefined) return hit;
+		known.set(s, s);
+		return s;
+	};
+}
+
+export function factsOf(doc: Doc | undefined, id: string, deleted: boolean): FeedFacts {
+	const d = (doc ?? {}) as { type?: unknown; visibleTo?: unknown; updatedAt?: unknown };
+	return {
+		id,
+		deleted,
+		...(typeof d.type === 'string' ? { type: d.type } : {}),
+		...(Array.isArray(d.visibleTo)
+			? { visibleTo: d.visibleTo.filter((s): s is string => typeof s === 'string') }
+			: {}),
+		updatedAt: typeof d.updatedAt === 'string' ? Date.parse(d.updatedAt) : NaN
+	};
+}
+
+export function createFeedHub({ store, dbKey, retain, log = () => {} }: FeedHubOptions) {
+	const db = store.db(dbKey);
+	const epoch = randomBytes(6).toString('hex');
+	const intern = interner();
+	const table = new Map<string, HubEntry>();
+	/** Entries in `ord` order; a slot is dead when the table holds a later entry for its id. */
+	let log_: HubEntry[] = [];
+	let ord = 0;
+	const waiters = new Set<Waiter>();
+	let follower: ReturnType<typeof followChanges> | null = null;
+	let stopped = false;
+
+	function apply(changes: Change<Doc>[]) {
+		const fresh: HubEntry[] = [];
+		for (const change of changes) {
+			if (change.id.startsWith('_design/')) continue;
+			const leaves = (change.changes ?? []).map((c) => c.rev);
+			const winner = change.doc?._rev;
+			const revs =
+				winner && leaves.includes(winner)
+					? [winner, ...leaves.filter((r) => r !== winner)]
+					: leaves;
+			const facts = factsOf(change.doc, change.id, change.deleted === true);
+			const entry: HubEntry = {
+				...facts,
+				...(facts.visibleTo ? { visibleTo: facts.visibleTo.map(intern) } : {}),
+				ord: ++ord,
+				revs
+			};
+			table.set(entry.id, entry);
+			log_.push(entry);
+			fresh.push(entry);
+		}
+		if (log_.length > 1_000 && log_.length > 2 * table.size) compact();
+		if (fresh.length === 0) return;
+		for (const w of waiters) if (fresh.some((e) => e.ord > w.since && w.visible(e))) w.wake();
+	}
+
+	function compact() {
+		const now = Date.now();
+		for (const [id, entry] of table) if (retain && !retain(entry, now)) table.delete(id);
+		log_ = log_.filter((e) => table.get(e.id) === e);
+	}
+
+	/** Reads the store's feed from the start (retrying while the store is away), then follows it. */
+	const ready = (async () => {
+		let since = '0';
+		for (;;) {
+			if (stopped) return;
+			let body;
+			try {
+				body = await db.changes({
+					since,
+					limit: String(BATCH),
+					style: 'all_docs',
+					include_docs: 'true'
+				});
+			} catch (err) {
+				log(`${dbKey} feed hub: ${(err as Error).message}; retrying`);
+				await new Promise((r) => setTimeout(r, RETRY_MS));
+				continue;
+			}
+			apply(body.results);
+			since = String(body.last_seq);
+			if (body.results.length < BATCH) break;
+		}
+		compact();
+		log(`${dbKey} feed hub: ${table.size} documents in memory`);
+		follower = followChanges<Doc>(store, dbKey, {
+			name: `${dbKey} feed hub`,
+			since: () => Promise.resolve(since),
+			includeDocs: true,
+			style: 'all_docs',
+			batchSize: BATCH,
+			log,
+			onBatch: (changes) => {
+				apply(changes);
+				return Promise.resolve();
+			}
+		});
+	})();
+
+	const token = (n: number) => `${n}-${epoch}`;
+
+	/** The position a device's `since` names in this table; 0 (everything) when it is not one of ours. */
+	function position(since: string | null): number {
+		if (since === 'now') return ord;
+		const m = since === null ? null : /^(\d+)-([0-9a-f]+)$/.exec(since);
+		if (!m || m[2] !== epoch) return 0;
+		return Math.min(Number(m[1]), ord);
+	}
+
+	/** Index of the first slot after `since`. */
+	function firstAfter(since: number): number {
+		let lo = 0;
+		let hi = log_.length;
+		while (lo < hi) {
+			const mid = (lo + hi) >>> 1;
+			if (log_[mid]!.ord <= since) lo = mid + 1;
+			else hi = mid;
+		}
+		return lo;
+	}
+
+	/** What a device sees after `since`: at most `limit` rows, and where to go on from. */
+	function scan(
+		since: number,
+		visible: (facts: FeedFacts) => boolean,
+		limit: number,
+		allRevs: boolean
+	): { results: HubChange[]; lastSeq: string } {
+		const results: HubChange[] = [];
+		for (let i = firstAfter(since); i < log_.length; i++) {
+			const e = log_[i]!;
+			if (table.get(e.id) !== e || !visible(e)) continue;
+			results.push({
+				seq: token(e.ord),
+				id: e.id,
+				changes: (allRevs ? e.revs : e.revs.slice(0, 1)).map((rev) => ({ rev })),
+				...(e.deleted ? { deleted: true as const } : {})
+			});
+			if (results.length >= limit) return { results, lastSeq: token(e.ord) };
+		}
+		return { results, lastSeq: token(ord) };
+	}
+
+	return {
+		/** Resolves once the table holds the whole database (answers wait for it). */
+		ready,
+		/** The current position, as `update_seq` of the database's info. */
+		updateSeq: () => token(ord),
+		/** The entry of a document, if the hub holds it. */
+		entry: (id: string) => table.get(id),
+		/** How many documents are in memory and how many long-polls wait. */
+		stats: () => ({ documents: table.size, slots: log_.length, waiters: waiters.size }),
+		position,
+		scan,
+		/**
+		 * Waits until something after `since` is visible (`onWake` is called once, after `debounceMs`), or
+		 * until `cancel()` is called; returns `cancel`.
+		 */
+		wait(
+			since: number,
+			visible: (facts: FeedFacts) => boolean,
+			onWake: () => void,
+			debounceMs: number
+		): () => void {
+			let timer: NodeJS.Timeout | null = null;
+			const waiter: Waiter = {
+				since,
+				visible,
+				wake: () => {
+					if (timer) return;
+					timer = setTimeout(() => {
+						waiters.delete(waiter);
+						onWake();
+					}, debounceMs);
+				}
+			};
+			waiters.add(waiter);
+			return () => {
+				if (timer) clearTimeout(timer);
+				waiters.delete(waiter);
+			};
+		},
+		async stop() {
+			stopped = true;
+			await ready.catch(() => {});
+			await follower?.stop();
+		}
+	};
+}
+export type FeedHub = ReturnType<typeof createFeedHub>;

@@ -1,0 +1,213 @@
+/**
+ * Issue #15: devices' `_changes` come from one store feed per database fanned out in memory
+ * (`server/replication/feed-hub.ts`). Real PouchDB devices of several users replicate live through `/sync`;
+ * every ticket reaches exactly the devices whose scopes include it — also after the server restarts, when
+ * every device's position is from an earlier table — and the store sees one feed, not one per device.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { type PouchDB, device, syncRemote } from '../helpers/pouch';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { until } from '../helpers/until';
+
+const CENTER = 'department:center';
+const ENGINEERING = 'department:engineering';
+const NETWORK = 'department:network';
+
+/** Who replicates, and what they may see. */
+const USERS = [
+	{ username: 'fan-a1', roleKey: 'agent', departmentId: CENTER },
+	{ username: 'fan-a2', roleKey: 'agent', departmentId: CENTER },
+	{ username: 'fan-a3', roleKey: 'agent', departmentId: CENTER },
+	{ username: 'fan-e1', roleKey: 'department', departmentId: ENGINEERING },
+	{ username: 'fan-e2', roleKey: 'department', departmentId: ENGINEERING },
+	{ username: 'fan-n1', roleKey: 'department', departmentId: NETWORK }
+];
+const scopesOf = (u: (typeof USERS)[number]) => [`user:${u.username}`, u.departmentId];
+
+/** Where tickets go: one or two scopes each, some nobody here sees. */
+const AUDIENCES = [
+	[CENTER],
+	[CENTER, ENGINEERING],
+	[ENGINEERING],
+	[NETWORK],
+	['user:fan-a1'],
+	['user:fan-e2', NETWORK],
+	['department:finance']
+];
+
+let written = 0;
+function tickets(n: number) {
+	return Array.from({ length: n }, () => {
+		const i = written++;
+		const at = new Date().toISOString();
+		return {
+			_id: `ticket:fan-${i}`,
+			type: 'ticket',
+			visibleTo: AUDIENCES[i % AUDIENCES.length]!,
+			updatedAt: at,
+			events: [{ id: `ev-fan-${i}`, type: 'created', at, by: 'user:someone' }]
+		};
+	});
+}
+
+async function freePort(): Promise<number> {
+	return new Promise((resolve) => {
+		const s = createServer().listen(0, '127.0.0.1', () => {
+			const { port } = s.address() as { port: number };
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+let server: TestServer;
+let port: number;
+const dataDir = mkdtempSync(join(tmpdir(), 'cc-fanout-'));
+const env = () => ({ DATA_DIR: dataDir, PORT: String(port) });
+const cookies = new Map<string, string>();
+const devices: {
+	user: (typeof USERS)[number];
+	local: PouchDB.Database;
+	stop: () => void;
+}[] = [];
+
+/** Every ticket id in the store that `scopes` may see. */
+async function expectedFor(scopes: string[]): Promise<string[]> {
+	const { rows } = await server.runtime.store.db('tickets').allDocs({ include_docs: true });
+	return rows
+		.filter((r) =>
+			((r.doc as { visibleTo?: string[] } | undefined)?.visibleTo ?? []).some((s) =>
+				scopes.includes(s)
+			)
+		)
+		.map((r) => r.id)
+		.sort();
+}
+
+async function held(local: PouchDB.Database): Promise<string[]> {
+	return (await local.allDocs()).rows.map((r) => r.id).sort();
+}
+
+/** Waits until every device holds exactly the tickets its user may see. */
+async function converged(what: string) {
+	const expected = await Promise.all(devices.map((d) => expectedFor(scopesOf(d.user))));
+	await until(
+		async () => {
+			const now = await Promise.all(devices.map((d) => held(d.local)));
+			return now.every((ids, i) => JSON.stringify(ids) === JSON.stringify(expected[i]));
+		},
+		what,
+		30_000
+	);
+	for (const [i, d] of devices.entries()) {
+		expect(await held(d.local), d.user.username).toEqual(expected[i]);
+	}
+}
+
+const operations = (op: string) => server.runtime.store.operations()['tickets']?.[op] ?? 0;
+
+beforeAll(async () => {
+	port = await freePort();
+	server = await startTestServer(env());
+	for (const u of USERS) cookies.set(u.username, await server.createUser(u));
+	for (const user of USERS) {
+		const local = device(`fanout-${user.username}`);
+		const remote = syncRemote(server.url, 'tickets', cookies.get(user.username)!);
+		const replication = local.replicate.from(remote, {
+			live: true,
+			retry: true,
+			batch_size: 500,
+			back_off_function: () => 200
+		});
+		devices.push({ user, local, stop: () => replication.cancel() });
+	}
+});
+
+afterAll(async () => {
+	for (const d of devices) d.stop();
+	await Promise.all(devices.map((d) => d.local.destroy()));
+	await server?.close();
+	rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('#15 one changes feed fanned out in memory', () => {
+	it('F27 every ticket reaches exactly the devices whose scopes include it, through one store feed', async () => {
+		await server.runtime.store.db('tickets').bulkDocs(tickets(28));
+		await converged('the first tickets on every device');
+
+		const feedsBefore = operations('changesFeed');
+		const changesBefore = operations('changes');
+		for (let round = 0; round < 4; round++) {
+			await server.runtime.store.db('tickets').bulkDocs(tickets(7));
+		}
+		await converged('the next tickets on every device');
+		// No device's long-poll became a store feed; the store was read by the server's own followers only.
+		expect(operations('changesFeed') - feedsBefore).toBe(0);
+		expect(operations('changes') - changesBefore).toBeLessThan(devices.length * 2);
+		// Each device waits in the hub's memory (what GET /api/metrics reports).
+		const feeds = () => server.runtime.deps.metrics.read().feeds;
+		await until(() => feeds()['tickets']?.waiters === devices.length, 'every device waiting');
+		expect(feeds()['tickets']?.documents).toBe(written);
+	});
+
+	it('a position from elsewhere lists from the start; a long-poll with nothing new answers at its timeout', async () => {
+		const cookie = cookies.get('fan-e1')!;
+		const changes = async (query: string) => {
+			const res = await fetch(`${server.url}/sync/tickets/_changes?${query}`, {
+				headers: { cookie }
+			});
+			expect(res.status).toBe(200);
+			return (await res.json()) as { results: { id: string }[]; last_seq: string };
+		};
+		const expected = await expectedFor(scopesOf(USERS[3]!));
+		for (const since of ['0', '17', '5-0123456789ab', 'garbage']) {
+			const listing = await changes(`since=${since}&style=all_docs`);
+			expect(listing.results.map((r) => r.id).sort(), since).toEqual(expected);
+		}
+		const { last_seq } = await changes('since=0');
+		const quiet = await changes(`feed=longpoll&since=${last_seq}&timeout=300`);
+		expect(quiet.results).toEqual([]);
+		expect(quiet.last_seq).toBe(last_seq);
+
+		// A limit pages through the same listing.
+		const first = await changes('since=0&limit=2');
+		expect(first.results).toHaveLength(2);
+		const rest = await changes(`since=${first.last_seq}`);
+		expect([...first.results, ...rest.results].map((r) => r.id).sort()).toEqual(expected);
+	});
+
+	it('a device offering back what it pulled costs the store nothing; what it may not see is reported missing', async () => {
+		const cookie = cookies.get('fan-a2')!;
+		const tickets = server.runtime.store.db('tickets');
+		const { rows } = await tickets.allDocs({ include_docs: true });
+		const mine = rows.filter((r) =>
+			((r.doc as { visibleTo?: string[] }).visibleTo ?? []).includes(CENTER)
+		);
+		const hidden = rows.find((r) =>
+			((r.doc as { visibleTo?: string[] }).visibleTo ?? []).includes('department:finance')
+		)!;
+		const asked = Object.fromEntries([
+			...mine.map((r) => [r.id, [r.value.rev]]),
+			[hidden.id, [hidden.value.rev]]
+		]);
+		const before = { revsDiff: operations('revsDiff'), getMany: operations('getMany') };
+		const res = await fetch(`${server.url}/sync/tickets/_revs_diff`, {
+			method: 'POST',
+			headers: { cookie, 'content-type': 'application/json' },
+			body: JSON.stringify(asked)
+		});
+		expect(res.status).toBe(200);
+		expect(await res.json()).toEqual({ [hidden.id]: { missing: [hidden.value.rev] } });
+		expect({ revsDiff: operations('revsDiff'), getMany: operations('getMany') }).toEqual(before);
+	});
+
+	it('F27 after a restart every device catches up from its old position, exactly', async () => {
+		await server.close();
+		server = await startTestServer(env());
+		await server.runtime.store.db('tickets').bulkDocs(tickets(14));
+		await converged('every device after the restart');
+	});
+});
