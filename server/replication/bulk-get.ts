@@ -2,11 +2,14 @@
  * `_bulk_get`: the revisions a pulling replicator asks for, each checked against the policy — repeats
  * removed, at most `bulkGetRevs`, answered as a stream fetched from the store `bulkGetChunk` at a time, and
  * `attachments=true` never passed on: PouchDB's replicator fetches files one by one (`GET <id>/<file>`),
- * and inlining them let one request grow into gigabytes (issue #13).
+ * and inlining them let one request grow into gigabytes (issue #13). A revision the feed hub read when it
+ * changed (`feed-hub.ts`) is answered from its memory: a new center ticket costs the store one read, not
+ * one per agent's device.
  */
 import type { Database, Doc } from '../store';
 import { couchError, pick } from './answers';
 import { REPLICATION_LIMITS } from './limits';
+import type { FeedHub } from './feed-hub';
 import type { ReplicationPolicy } from './policy';
 
 const BULK_GET_PARAMS = ['revs', 'latest'];
@@ -77,12 +80,25 @@ async function chunk(
 export async function bulkGet(
 	db: Database,
 	policy: ReplicationPolicy,
-	request: Request
+	request: Request,
+	hub?: FeedHub
 ): Promise<Response> {
 	const asked = (await request.json()) as { docs?: unknown };
-	const docs = wantedOf(asked?.docs);
-	if (typeof docs === 'string') return couchError(400, 'bad_request', docs);
+	const wanted = wantedOf(asked?.docs);
+	if (typeof wanted === 'string') return couchError(400, 'bad_request', wanted);
 	const params = pick(new URL(request.url).searchParams, BULK_GET_PARAMS);
+	// From the hub's memory: a winning revision it read, asked with its history as the replicator asks.
+	const hits: string[] = [];
+	let docs = wanted;
+	if (hub && params.get('revs') === 'true') {
+		docs = [];
+		for (const w of wanted) {
+			const hit = w.rev ? hub.cached(w.id, w.rev) : undefined;
+			if (hit && policy.canRead(hit.doc)) {
+				hits.push(`{"id":${JSON.stringify(w.id)},"docs":[{"ok":${hit.text}}]}`);
+			} else docs.push(w);
+		}
+	}
 	const size = REPLICATION_LIMITS.bulkGetChunk;
 	const chunks: Wanted[][] = [];
 	for (let i = 0; i < docs.length; i += size) chunks.push(docs.slice(i, i + size));
@@ -90,7 +106,7 @@ export async function bulkGet(
 		i < chunks.length ? chunk(db, policy, chunks[i]!, params) : null;
 	// The first chunk before answering, so that a failing store is a proper error status.
 	let next = fetchChunk(0);
-	const first = next ? await next : '';
+	const first = [...hits, ...(next ? [await next] : [])].filter((t) => t !== '').join(',');
 	next = fetchChunk(1);
 	next?.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
 	const encoder = new TextEncoder();

@@ -162,7 +162,8 @@ async function fromHub(
 	{ visible, debounceMs }: { visible: (facts: FeedFacts) => boolean; debounceMs: number }
 ): Promise<Response> {
 	const ended = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
-	await Promise.race([hub.ready, ended]);
+	// A normal feed includes everything the store held when it was asked; a long-poll is woken by the rest.
+	await Promise.race([longpoll ? hub.ready : hub.ready.then(() => hub.fresh()), ended]);
 	if (signal.aborted) {
 		done();
 		return couchError(401, 'unauthorized', 'The feed ended');

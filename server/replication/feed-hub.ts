@@ -15,9 +15,13 @@
  * — ids and revisions only, of which the device's own `_revs_diff` drops what it already holds. Which
  * documents a device gets is the policy's `visible` (the same rule as its store selector, see
  * `services/ticket-access.ts`), evaluated when it asks.
+ *
+ * For each batch it follows, the hub reads the changed documents once (`_bulk_get` with `revs`) and keeps
+ * their text in a byte-bounded cache, so the devices a change concerns — every agent for a center ticket —
+ * fetch it from memory, not each from the store.
  */
 import { randomBytes } from 'node:crypto';
-import { followChanges, type Change } from '../store/follow';
+import type { Change } from '../store/follow';
 import type { DbKey, Doc, Store } from '../store';
 
 /** What deciding who may see a document needs of its winning revision. */
@@ -53,10 +57,22 @@ interface Waiter {
 
 const BATCH = 1_000;
 const RETRY_MS = 2_000;
+const LONGPOLL_MS = 25_000;
+
+/** A recently changed document's winning revision, as `_bulk_get?revs=true` answers it. */
+export interface CachedDoc {
+	rev: string;
+	/** The document's JSON text, `_revisions` included. */
+	text: string;
+	/** What reading it is decided by (`ReplicationPolicy.canRead`). */
+	doc: Doc;
+}
 
 export interface FeedHubOptions {
 	store: Store;
 	dbKey: DbKey;
+	/** Bytes of document text kept for `_bulk_get` (the most recently changed first). */
+	cacheBytes?: number;
 	/** Entries that can never be visible again (e.g. older than every window) are forgotten at compaction. */
 	retain?: (facts: FeedFacts, now: number) => boolean;
 	log?: (msg: string) => void;
@@ -86,7 +102,13 @@ export function factsOf(doc: Doc | undefined, id: string, deleted: boolean): Fee
 	};
 }
 
-export function createFeedHub({ store, dbKey, retain, log = () => {} }: FeedHubOptions) {
+export function createFeedHub({
+	store,
+	dbKey,
+	retain,
+	cacheBytes = 64 * 1024 * 1024,
+	log = () => {}
+}: FeedHubOptions) {
 	const db = store.db(dbKey);
 	const epoch = randomBytes(6).toString('hex');
 	const intern = interner();
@@ -95,8 +117,64 @@ export function createFeedHub({ store, dbKey, retain, log = () => {} }: FeedHubO
 	let log_: HubEntry[] = [];
 	let ord = 0;
 	const waiters = new Set<Waiter>();
-	let follower: ReturnType<typeof followChanges> | null = null;
 	let stopped = false;
+	/** Least recently changed first (a Map keeps insertion order). */
+	const cache = new Map<string, CachedDoc>();
+	let cached = 0;
+
+	function remember(doc: Doc) {
+		const old = cache.get(doc._id);
+		if (old) {
+			cache.delete(doc._id);
+			cached -= old.text.length;
+		}
+		const text = JSON.stringify(doc);
+		const d = doc as { type?: unknown; visibleTo?: unknown };
+		cache.set(doc._id, {
+			rev: doc._rev as string,
+			text,
+			doc: { _id: doc._id, type: d.type, visibleTo: d.visibleTo }
+		});
+		cached += text.length;
+		for (const [id, entry] of cache) {
+			if (cached <= cacheBytes) break;
+			cache.delete(id);
+			cached -= entry.text.length;
+		}
+	}
+
+	/** The changed documents' winning revisions (none for deletions), read once for every device. */
+	async function withDocs(changes: Change<Doc>[]): Promise<Change<Doc>[]> {
+		const wanted = changes.filter((c) => !c.id.startsWith('_design/'));
+		if (wanted.length === 0) return [];
+		const text = await db.bulkGet(
+			wanted.map((c) => ({ id: c.id })),
+			new URLSearchParams({ revs: 'true' })
+		);
+		const { results } = JSON.parse(text) as {
+			results: { id: string; docs: ({ ok: Doc } | { error: unknown })[] }[];
+		};
+		const docs = new Map<string, Doc>();
+		for (const r of results) {
+			const ok = r.docs.find((d): d is { ok: Doc } => 'ok' in d)?.ok;
+			if (ok && !ok._deleted) docs.set(r.id, ok);
+		}
+		return wanted.map((c) => {
+			const doc = docs.get(c.id);
+			// No live winner (CouchDB answers `deleted`, the embedded store an empty entry): deleted by now.
+			if (!doc) return { ...c, deleted: true };
+			remember(doc);
+			// The document may have changed again since the row: its current winner is a leaf too.
+			const leaves = (c.changes ?? []).map((x) => x.rev);
+			const winner = doc._rev as string;
+			return {
+				...c,
+				deleted: false,
+				doc,
+				changes: [winner, ...leaves.filter((r) => r !== winner)].map((rev) => ({ rev }))
+			};
+		});
+	}
 
 	function apply(changes: Change<Doc>[]) {
 		const fresh: HubEntry[] = [];
@@ -131,42 +209,81 @@ export function createFeedHub({ store, dbKey, retain, log = () => {} }: FeedHubO
 	}
 
 	/** Reads the store's feed from the start (retrying while the store is away), then follows it. */
+	/** Where the hub is in the store's feed. */
+	let storeSince = '0';
+	/** Requests waiting for the hub to have read everything the store holds now (`fresh`), not yet begun. */
+	let pokes: (() => void)[] = [];
+	let pending: Promise<void> | null = null;
+	let longpolling = false;
+	let abort = new AbortController();
+	const pause = () => new Promise((r) => setTimeout(r, RETRY_MS));
+
+	/** Reads the store's feed from the start (the documents with it), then follows it. */
 	const ready = (async () => {
-		let since = '0';
 		for (;;) {
 			if (stopped) return;
 			let body;
 			try {
 				body = await db.changes({
-					since,
+					since: storeSince,
 					limit: String(BATCH),
 					style: 'all_docs',
 					include_docs: 'true'
 				});
 			} catch (err) {
 				log(`${dbKey} feed hub: ${(err as Error).message}; retrying`);
-				await new Promise((r) => setTimeout(r, RETRY_MS));
+				await pause();
 				continue;
 			}
 			apply(body.results);
-			since = String(body.last_seq);
+			storeSince = String(body.last_seq);
 			if (body.results.length < BATCH) break;
 		}
 		compact();
 		log(`${dbKey} feed hub: ${table.size} documents in memory`);
-		follower = followChanges<Doc>(store, dbKey, {
-			name: `${dbKey} feed hub`,
-			since: () => Promise.resolve(since),
-			includeDocs: true,
-			style: 'all_docs',
-			batchSize: BATCH,
-			log,
-			onBatch: (changes) => {
-				apply(changes);
-				return Promise.resolve();
-			}
-		});
 	})();
+
+	/**
+	 * Follows the store: a long-poll at a time, or — when a request asked for everything the store holds now
+	 * (`fresh`) — a plain read at once, repeated until it comes back short.
+	 */
+	const following = ready.then(async () => {
+		/** The requests this round answers (and those a full round carries to the next). */
+		let round: (() => void)[] = [];
+		while (!stopped) {
+			round = [...round, ...pokes];
+			pokes = [];
+			pending = null;
+			longpolling = round.length === 0;
+			try {
+				const body = await db.changes(
+					{
+						since: storeSince,
+						limit: String(BATCH),
+						style: 'all_docs',
+						...(longpolling ? { feed: 'longpoll', timeout: String(LONGPOLL_MS) } : {})
+					},
+					{ signal: abort.signal }
+				);
+				longpolling = false;
+				if (body.results.length > 0) apply(await withDocs(body.results));
+				storeSince = String(body.last_seq);
+				if (body.results.length < BATCH) {
+					for (const resolve of round) resolve();
+					round = [];
+				}
+			} catch (err) {
+				longpolling = false;
+				if (stopped) break;
+				if (!abort.signal.aborted) {
+					log(`${dbKey} feed hub: ${(err as Error).message}; retrying`);
+					await pause();
+				}
+				abort = new AbortController();
+			}
+		}
+		for (const resolve of [...round, ...pokes]) resolve();
+	});
 
 	const token = (n: number) => `${n}-${epoch}`;
 
@@ -219,8 +336,19 @@ export function createFeedHub({ store, dbKey, retain, log = () => {} }: FeedHubO
 		updateSeq: () => token(ord),
 		/** The entry of a document, if the hub holds it. */
 		entry: (id: string) => table.get(id),
+		/** The cached text of revision `rev` while it is the document's winner. */
+		cached(id: string, rev: string): CachedDoc | undefined {
+			const hit = cache.get(id);
+			return hit && hit.rev === rev ? hit : undefined;
+		},
 		/** How many documents are in memory and how many long-polls wait. */
-		stats: () => ({ documents: table.size, slots: log_.length, waiters: waiters.size }),
+		stats: () => ({
+			documents: table.size,
+			slots: log_.length,
+			waiters: waiters.size,
+			cachedDocs: cache.size,
+			cachedBytes: cached
+		}),
 		position,
 		scan,
 		/**
@@ -251,10 +379,20 @@ export function createFeedHub({ store, dbKey, retain, log = () => {} }: FeedHubO
 				waiters.delete(waiter);
 			};
 		},
+		/**
+		 * Resolves once the hub has read every change the store held when it was called: a normal feed is
+		 * answered with it, so a replication that just finished sees what was written before it asked.
+		 */
+		fresh(): Promise<void> {
+			// Requests that arrive before the next read begins share it.
+			pending ??= new Promise<void>((resolve) => pokes.push(resolve));
+			if (longpolling) abort.abort();
+			return pending;
+		},
 		async stop() {
 			stopped = true;
-			await ready.catch(() => {});
-			await follower?.stop();
+			abort.abort();
+			await following.catch(() => {});
 		}
 	};
 }

@@ -90,7 +90,7 @@ export function createReplication({
 		}
 		if (rest.length === 1 && method === 'POST') {
 			if (head === '_revs_diff') return revsDiff(db, policy, request, hub);
-			if (head === '_bulk_get') return bulkGet(db, policy, request);
+			if (head === '_bulk_get') return bulkGet(db, policy, request, hub);
 			if (head === '_bulk_docs') return bulkDocs(db, policy, request);
 		}
 		if (rest.length === 1 && !head.startsWith('_') && method === 'GET') {

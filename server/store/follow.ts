@@ -18,8 +18,6 @@ export interface FollowOptions<D> {
 	onBatch: (changes: Change<D>[], lastSeq: string, signal: AbortSignal) => Promise<void>;
 	includeDocs?: boolean;
 	conflicts?: boolean;
-	/** `all_docs`: every leaf revision of each changed document, not only the winner. */
-	style?: 'all_docs';
 	batchSize?: number;
 	log?: (msg: string) => void;
 }
@@ -34,7 +32,6 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 	const params: ChangesParams = { feed: 'longpoll', timeout: String(LONGPOLL_MS) };
 	if (options.includeDocs) params.include_docs = 'true';
 	if (options.conflicts) params.conflicts = 'true';
-	if (options.style) params.style = options.style;
 	if (options.batchSize) params.limit = String(options.batchSize);
 
 	async function loop() {

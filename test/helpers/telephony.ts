@@ -11,7 +11,9 @@ import { readServerEvent } from '#shared/wire/events';
 import { CallList, Wallboard } from '#shared/wire/telephony';
 import type { TestServer } from './server';
 
-export { until } from './until';
+import { until } from './until';
+
+export { until };
 
 export function telephonyClient(server: TestServer) {
 	async function credentials(cookie: string) {

@@ -151,6 +151,13 @@ describe('#15 one changes feed fanned out in memory', () => {
 		const feeds = () => server.runtime.deps.metrics.read().feeds;
 		await until(() => feeds()['tickets']?.waiters === devices.length, 'every device waiting');
 		expect(feeds()['tickets']?.documents).toBe(written);
+
+		// A new center ticket reaches every agent's device with one read of the store: the hub's.
+		const readsBefore = operations('bulkGet');
+		const center = { ...tickets(1)[0]!, visibleTo: [CENTER] };
+		await server.runtime.store.db('tickets').bulkDocs([center]);
+		await converged('the center ticket on every agent device');
+		expect(operations('bulkGet') - readsBefore).toBe(1);
 	});
 
 	it('a position from elsewhere lists from the start; a long-poll with nothing new answers at its timeout', async () => {
@@ -162,7 +169,7 @@ describe('#15 one changes feed fanned out in memory', () => {
 			expect(res.status).toBe(200);
 			return (await res.json()) as { results: { id: string }[]; last_seq: string };
 		};
-		const expected = await expectedFor(scopesOf(USERS[3]!));
+		let expected = await expectedFor(scopesOf(USERS[3]!));
 		for (const since of ['0', '17', '5-0123456789ab', 'garbage']) {
 			const listing = await changes(`since=${since}&style=all_docs`);
 			expect(listing.results.map((r) => r.id).sort(), since).toEqual(expected);
@@ -172,7 +179,16 @@ describe('#15 one changes feed fanned out in memory', () => {
 		expect(quiet.results).toEqual([]);
 		expect(quiet.last_seq).toBe(last_seq);
 
+		// A normal feed holds everything the store held when it was asked, however recent.
+		for (let i = 0; i < 5; i++) {
+			const [next] = tickets(1).map((t) => ({ ...t, visibleTo: [ENGINEERING] }));
+			await server.runtime.store.db('tickets').bulkDocs([next!]);
+			const after = await changes(`since=${last_seq}`);
+			expect(after.results.map((r) => r.id)).toContain(next!._id);
+		}
+
 		// A limit pages through the same listing.
+		expected = await expectedFor(scopesOf(USERS[3]!));
 		const first = await changes('since=0&limit=2');
 		expect(first.results).toHaveLength(2);
 		const rest = await changes(`since=${first.last_seq}`);
@@ -190,8 +206,8 @@ describe('#15 one changes feed fanned out in memory', () => {
 			((r.doc as { visibleTo?: string[] }).visibleTo ?? []).includes('department:finance')
 		)!;
 		const asked = Object.fromEntries([
-			...mine.map((r) => [r.id, [r.value.rev]]),
-			[hidden.id, [hidden.value.rev]]
+			...mine.map((r) => [r.id, [r.doc!._rev]]),
+			[hidden.id, [hidden.doc!._rev]]
 		]);
 		const before = { revsDiff: operations('revsDiff'), getMany: operations('getMany') };
 		const res = await fetch(`${server.url}/sync/tickets/_revs_diff`, {
@@ -200,7 +216,7 @@ describe('#15 one changes feed fanned out in memory', () => {
 			body: JSON.stringify(asked)
 		});
 		expect(res.status).toBe(200);
-		expect(await res.json()).toEqual({ [hidden.id]: { missing: [hidden.value.rev] } });
+		expect(await res.json()).toEqual({ [hidden.id]: { missing: [hidden.doc!._rev] } });
 		expect({ revsDiff: operations('revsDiff'), getMany: operations('getMany') }).toEqual(before);
 	});
 
