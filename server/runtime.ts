@@ -150,6 +150,11 @@ export async function createRuntime(settings: Settings) {
 			branches: branchRegistry,
 			syncWindowMs: settings.syncWindowMs,
 			fanout: settings.syncFanout,
+			snapshots: {
+				dir: settings.dataDir,
+				// A snapshot belongs to the store it was taken of.
+				store: `${settings.couchUrl ? new URL(settings.couchUrl).host : 'embedded'}/${settings.dbPrefix}`
+			},
 			log
 		}),
 		version,

@@ -10,9 +10,14 @@
  * table: a normal feed is a scan from the device's position; a long-poll with nothing new waits as a
  * `Waiter` that each new batch tests, so a write costs one predicate per waiting device, not a store feed.
  *
- * Sequences handed to devices are `<ord>-<epoch>`: the epoch is new every time the table is built, so a
- * position from an earlier table (or from the store itself, before the hub) is answered as a fresh listing
- * — ids and revisions only, of which the device's own `_revs_diff` drops what it already holds. Which
+ * Sequences handed to devices are `<ord>-<epoch>`, the epoch new at every start. The table is saved to a
+ * snapshot (`snapshotPath`, V8 serialisation) at stop and every few minutes; a start loads it, goes on
+ * numbering after it and follows the store from where it was, so devices keep their positions across
+ * restarts: a position of an earlier epoch counts up to the snapshot's last number (anything after it
+ * — a crash lost those numbers — is listed again; the rows after the snapshot are renumbered above it). A
+ * position the hub does not know (a lost snapshot, the store's own sequences from before the hub) is
+ * answered as a fresh listing — ids and revisions only, of which the device's own `_revs_diff` drops what
+ * it already holds. Which
  * documents a device gets is the policy's `visible` (the same rule as its store selector, see
  * `services/ticket-access.ts`), evaluated when it asks.
  *
@@ -21,6 +26,8 @@
  * fetch it from memory, not each from the store.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { deserialize, serialize } from 'node:v8';
 import type { Change } from '../store/follow';
 import type { DbKey, Doc, Store } from '../store';
 
@@ -56,6 +63,21 @@ interface Waiter {
 }
 
 const BATCH = 1_000;
+const SNAPSHOT_VERSION = 1;
+/** Earlier epochs whose positions a start still honours. */
+const EPOCHS_KEPT = 20;
+
+interface Snapshot {
+	version: number;
+	/** The store and database it was taken of. */
+	source: string;
+	epoch: string;
+	ord: number;
+	storeSince: string;
+	earlier: [string, number][];
+	/** The live entries, in `ord` order. */
+	entries: HubEntry[];
+}
 const RETRY_MS = 2_000;
 const LONGPOLL_MS = 25_000;
 
@@ -73,6 +95,11 @@ export interface FeedHubOptions {
 	dbKey: DbKey;
 	/** Bytes of document text kept for `_bulk_get` (the most recently changed first). */
 	cacheBytes?: number;
+	/** Where the table is saved (at stop and every `snapshotMs`), so a restart keeps devices' positions. */
+	snapshotPath?: string;
+	/** Which store the snapshot is of (a snapshot of another store is not loaded). */
+	storeIdentity?: string;
+	snapshotMs?: number;
 	/** Entries that can never be visible again (e.g. older than every window) are forgotten at compaction. */
 	retain?: (facts: FeedFacts, now: number) => boolean;
 	log?: (msg: string) => void;
@@ -107,10 +134,15 @@ export function createFeedHub({
 	dbKey,
 	retain,
 	cacheBytes = 64 * 1024 * 1024,
+	snapshotPath,
+	storeIdentity = '',
+	snapshotMs = 5 * 60_000,
 	log = () => {}
 }: FeedHubOptions) {
 	const db = store.db(dbKey);
 	const epoch = randomBytes(6).toString('hex');
+	/** Earlier epochs whose positions still count, each up to the last number its snapshot saved. */
+	let earlier = new Map<string, number>();
 	const intern = interner();
 	const table = new Map<string, HubEntry>();
 	/** Entries in `ord` order; a slot is dead when the table holds a later entry for its id. */
@@ -209,6 +241,58 @@ export function createFeedHub({
 	}
 
 	/** Reads the store's feed from the start (retrying while the store is away), then follows it. */
+	/** The saved table, when there is one that fits this store (else the hub reads the store from 0). */
+	async function loadSnapshot(): Promise<boolean> {
+		if (!snapshotPath) return false;
+		let saved: Snapshot;
+		try {
+			saved = deserialize(new Uint8Array(readFileSync(snapshotPath))) as Snapshot;
+		} catch {
+			return false;
+		}
+		if (saved?.version !== SNAPSHOT_VERSION || saved.source !== `${storeIdentity}/${dbKey}`) {
+			return false;
+		}
+		// A store restored from an older backup, or made anew, is behind the snapshot: read it from 0.
+		const now = parseInt(String(await db.updateSeq()), 10);
+		if (!(now >= parseInt(saved.storeSince, 10))) {
+			log(`${dbKey} feed hub: the store is behind its snapshot; reading it anew`);
+			return false;
+		}
+		for (const entry of saved.entries) {
+			if (entry.visibleTo) entry.visibleTo = entry.visibleTo.map(intern);
+			table.set(entry.id, entry);
+		}
+		log_ = saved.entries;
+		ord = saved.ord;
+		storeSince = saved.storeSince;
+		earlier = new Map([...saved.earlier, [saved.epoch, saved.ord] as const].slice(-EPOCHS_KEPT));
+		return true;
+	}
+
+	/** Saves the table (written aside, then renamed: a crash mid-write leaves the previous one). */
+	function saveSnapshot() {
+		if (!snapshotPath || ord === savedOrd) return;
+		compact();
+		const snapshot: Snapshot = {
+			version: SNAPSHOT_VERSION,
+			source: `${storeIdentity}/${dbKey}`,
+			epoch,
+			ord,
+			storeSince,
+			earlier: [...earlier],
+			entries: log_
+		};
+		try {
+			writeFileSync(`${snapshotPath}.tmp`, serialize(snapshot) as Uint8Array, { mode: 0o600 });
+			renameSync(`${snapshotPath}.tmp`, snapshotPath);
+			savedOrd = ord;
+		} catch (err) {
+			log(`${dbKey} feed hub: snapshot not saved: ${(err as Error).message}`);
+		}
+	}
+	let savedOrd = -1;
+
 	/** Where the hub is in the store's feed. */
 	let storeSince = '0';
 	/** Requests waiting for the hub to have read everything the store holds now (`fresh`), not yet begun. */
@@ -218,8 +302,9 @@ export function createFeedHub({
 	let abort = new AbortController();
 	const pause = () => new Promise((r) => setTimeout(r, RETRY_MS));
 
-	/** Reads the store's feed from the start (the documents with it), then follows it. */
+	/** Loads the snapshot, or reads the store's feed from the start (the documents with it); then catches up. */
 	const ready = (async () => {
+		const loaded = await loadSnapshot().catch(() => false);
 		for (;;) {
 			if (stopped) return;
 			let body;
@@ -240,8 +325,12 @@ export function createFeedHub({
 			if (body.results.length < BATCH) break;
 		}
 		compact();
-		log(`${dbKey} feed hub: ${table.size} documents in memory`);
+		log(
+			`${dbKey} feed hub: ${table.size} documents in memory${loaded ? ' (from its snapshot)' : ''}`
+		);
 	})();
+	const saving = setInterval(saveSnapshot, snapshotMs);
+	saving.unref();
 
 	/**
 	 * Follows the store: a long-poll at a time, or — when a request asked for everything the store holds now
@@ -291,8 +380,9 @@ export function createFeedHub({
 	function position(since: string | null): number {
 		if (since === 'now') return ord;
 		const m = since === null ? null : /^(\d+)-([0-9a-f]+)$/.exec(since);
-		if (!m || m[2] !== epoch) return 0;
-		return Math.min(Number(m[1]), ord);
+		if (!m) return 0;
+		const ceiling = m[2] === epoch ? ord : earlier.get(m[2]!);
+		return ceiling === undefined ? 0 : Math.min(Number(m[1]), ceiling);
 	}
 
 	/** Index of the first slot after `since`. */
@@ -391,8 +481,10 @@ export function createFeedHub({
 		},
 		async stop() {
 			stopped = true;
+			clearInterval(saving);
 			abort.abort();
 			await following.catch(() => {});
+			saveSnapshot();
 		}
 	};
 }

@@ -2,6 +2,7 @@
  * The replication doors' protocol (`protocol.ts`) with the two kinds of caller it serves: signed-in users'
  * devices (`user-policy.ts`, `/sync`) and branch offices' servers (`branch-policy.ts`, `/replicate`).
  */
+import { join } from 'node:path';
 import type { BranchRegistry } from '../branches/center';
 import type { ConfigAdmin } from '../services/config-admin';
 import { createAttachmentQuota } from '../services/attachment-quota';
@@ -18,6 +19,7 @@ export function createReplicationDoors({
 	branches,
 	syncWindowMs,
 	fanout,
+	snapshots,
 	log
 }: {
 	store: Store;
@@ -28,8 +30,14 @@ export function createReplicationDoors({
 	syncWindowMs: number;
 	/** One feed per replicated database fanned out in memory (`feed-hub.ts`), instead of a store feed each. */
 	fanout: boolean;
+	/** Where the hubs save their snapshots (none: every start reads the store from 0), and of which store. */
+	snapshots?: { dir: string; store: string };
 	log?: (msg: string) => void;
 }) {
+	const snapshot = (db: string) =>
+		snapshots
+			? { snapshotPath: join(snapshots.dir, `sync-hub-${db}.v8`), storeIdentity: snapshots.store }
+			: {};
 	const hubs: Partial<Record<'tickets' | 'config', FeedHub>> = fanout
 		? {
 				// Tickets older than every window are never listed again until they change.
@@ -37,9 +45,10 @@ export function createReplicationDoors({
 					store,
 					dbKey: 'tickets',
 					retain: (facts, now) => facts.updatedAt >= now - syncWindowMs,
+					...snapshot('tickets'),
 					log
 				}),
-				config: createFeedHub({ store, dbKey: 'config', log })
+				config: createFeedHub({ store, dbKey: 'config', ...snapshot('config'), log })
 			}
 		: {};
 	return {

@@ -5,13 +5,15 @@
  * every device's position is from an earlier table — and the store sees one feed, not one per device.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { deserialize } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { type PouchDB, device, syncRemote } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { until } from '../helpers/until';
+import { createFeedHub, type FeedFacts } from '../../server/replication/feed-hub';
 
 const CENTER = 'department:center';
 const ENGINEERING = 'department:engineering';
@@ -220,10 +222,78 @@ describe('#15 one changes feed fanned out in memory', () => {
 		expect({ revsDiff: operations('revsDiff'), getMany: operations('getMany') }).toEqual(before);
 	});
 
-	it('F27 after a restart every device catches up from its old position, exactly', async () => {
+	it('F27 after a restart every device goes on from its position, exactly; a lost snapshot costs a fresh listing', async () => {
+		const cookie = cookies.get('fan-e1')!;
+		const changes = async (query: string) => {
+			const res = await fetch(`${server.url}/sync/tickets/_changes?${query}`, {
+				headers: { cookie }
+			});
+			expect(res.status).toBe(200);
+			return (await res.json()) as { results: { id: string }[]; last_seq: string };
+		};
+		const { last_seq } = await changes('since=0');
+
+		// A clean restart: the hub's table comes back from its snapshot and positions still count.
 		await server.close();
 		server = await startTestServer(env());
+		expect((await changes(`since=${last_seq}`)).results).toEqual([]);
 		await server.runtime.store.db('tickets').bulkDocs(tickets(14));
 		await converged('every device after the restart');
+		const next = await changes(`since=${last_seq}`);
+		expect(next.results.length).toBeGreaterThan(0);
+		expect(next.results.length).toBeLessThan(5);
+
+		// Without its snapshot the hub reads the store anew: old positions list everything again.
+		await server.close();
+		rmSync(join(dataDir, 'sync-hub-tickets.v8'));
+		server = await startTestServer(env());
+		const all = await expectedFor(scopesOf(USERS[3]!));
+		expect((await changes(`since=${last_seq}`)).results.map((r) => r.id).sort()).toEqual(all);
+		await server.runtime.store.db('tickets').bulkDocs(tickets(7));
+		await converged('every device after a restart without the snapshot');
+	});
+});
+
+describe('#15 the feed hub after a crash', () => {
+	it('F28 positions handed out after the last snapshot list again what came after it, nothing less', async () => {
+		const store = server.runtime.store;
+		const path = join(dataDir, 'crash-test.v8');
+		const center = (f: FeedFacts) => f.visibleTo?.includes(CENTER) ?? false;
+		const savedOrd = () => {
+			try {
+				return (deserialize(new Uint8Array(readFileSync(path))) as { ord: number }).ord;
+			} catch {
+				return -1;
+			}
+		};
+		const options = { store, dbKey: 'tickets', snapshotPath: path, snapshotMs: 50 } as const;
+		const hub = createFeedHub(options);
+		await hub.ready;
+		const centerTickets = (n: number) => tickets(n).map((t) => ({ ...t, visibleTo: [CENTER] }));
+		await store.db('tickets').bulkDocs(centerTickets(3));
+		await hub.fresh();
+		const atSnapshot = hub.updateSeq();
+		await until(() => String(savedOrd()) === atSnapshot.split('-')[0], 'a snapshot');
+		copyFileSync(path, `${path}.bak`);
+
+		const later = centerTickets(2);
+		await store.db('tickets').bulkDocs(later);
+		await hub.fresh();
+		const handedOut = hub.updateSeq();
+		await hub.stop();
+		// The crash: the last snapshot is the one taken before the later tickets.
+		renameSync(`${path}.bak`, path);
+
+		const again = createFeedHub(options);
+		await again.ready;
+		const after = (since: string) =>
+			again
+				.scan(again.position(since), center, Infinity, true)
+				.results.map((r) => r.id)
+				.sort();
+		const laterIds = later.map((t) => t._id).sort();
+		expect(after(handedOut)).toEqual(laterIds);
+		expect(after(atSnapshot)).toEqual(laterIds);
+		await again.stop();
 	});
 });

@@ -75,6 +75,10 @@ describe('#13 the app’s files are its owner’s only, whatever the umask', () 
 		} finally {
 			await server.close();
 		}
+		// The replication feed hubs' snapshots, written at stop.
+		for (const db of ['tickets', 'config']) {
+			expect(mode(join(dataDir, `sync-hub-${db}.v8`)), db).toBe(0o600);
+		}
 	});
 
 	it('writes Kamailio’s and Janus’s configuration and logs for the owner only', async () => {
