@@ -149,6 +149,7 @@ export async function createRuntime(settings: Settings) {
 			configAdmin,
 			branches: branchRegistry,
 			syncWindowMs: settings.syncWindowMs,
+			recentTickets: settings.syncRecentTickets,
 			fanout: settings.syncFanout,
 			snapshots: {
 				dir: settings.dataDir,

@@ -30,6 +30,7 @@ const EnvSchema = v.object({
 	TRUST_PROXY: v.optional(v.pipe(v.string(), v.regex(/^[\d.:a-f, ]*$/i)), ''),
 	SYNC_WINDOW_DAYS: Int(90, 1, 3650),
 	SYNC_FANOUT: v.optional(v.picklist(['on', 'off']), 'on'),
+	SYNC_RECENT_TICKETS: Int(1_000, 1, 1_000_000),
 	LOGIN_MAX_FAILURES: Int(10, 1, 1000),
 	LOGIN_WINDOW_MINUTES: Int(15, 1, 24 * 60),
 	COOKIE_SECURE: v.optional(v.picklist(['auto', 'true', 'false']), 'auto'),
@@ -160,6 +161,8 @@ export interface Settings {
 	syncWindowMs: number;
 	/** Devices' `_changes` from one store feed per database fanned out in memory (off: a store feed each). */
 	syncFanout: boolean;
+	/** Of a department's tickets, how many of the most recently changed a device's first listing holds. */
+	syncRecentTickets: number;
 	login: { maxFailures: number; windowMs: number };
 	cookieSecure: 'auto' | boolean;
 	telephony: 'auto' | 'on' | 'off';
@@ -306,6 +309,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 		trustedProxies: list(e.TRUST_PROXY),
 		syncWindowMs: e.SYNC_WINDOW_DAYS * 86_400_000,
 		syncFanout: e.SYNC_FANOUT === 'on',
+		syncRecentTickets: e.SYNC_RECENT_TICKETS,
 		login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_MINUTES * 60_000 },
 		cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
 		telephony: e.TELEPHONY,

@@ -7,7 +7,7 @@
  */
 import type { ChangesParams, Database } from '../store';
 import { couchError, json, pick, relay } from './answers';
-import type { FeedFacts, FeedHub } from './feed-hub';
+import type { FeedHub, FeedView, HubEntry } from './feed-hub';
 import { REPLICATION_LIMITS } from './limits';
 import type { Caller, ReplicationPolicy } from './policy';
 
@@ -126,7 +126,7 @@ export function createChanges({
 			const visible = policy.visible!.bind(policy);
 			const only = docIds ? new Set(docIds) : null;
 			return fromHub(hub, query, feed === 'longpoll', abort.signal, done, {
-				visible: only ? (f) => only.has(f.id) && visible(f) : visible,
+				visible: only ? (e, view) => only.has(e.id) && visible(e, view) : visible,
 				debounceMs
 			});
 		}
@@ -159,7 +159,10 @@ async function fromHub(
 	longpoll: boolean,
 	signal: AbortSignal,
 	done: () => void,
-	{ visible, debounceMs }: { visible: (facts: FeedFacts) => boolean; debounceMs: number }
+	{
+		visible,
+		debounceMs
+	}: { visible: (entry: HubEntry, view: FeedView) => boolean; debounceMs: number }
 ): Promise<Response> {
 	const ended = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
 	// A normal feed includes everything the store held when it was asked; a long-poll is woken by the rest.

@@ -39,6 +39,23 @@ export interface FeedFacts {
 	visibleTo?: readonly string[];
 	/** `updatedAt` in ms since the epoch (NaN when absent). */
 	updatedAt: number;
+	/** A ticket's status and where it is now. */
+	status?: string;
+	departmentId?: string | null;
+}
+
+/** What a policy's `visible` may ask of the hub besides the document. */
+export interface FeedView {
+	/** A device's first listing (from 0): it holds nothing yet, so the policy may bound what it gets. */
+	first: boolean;
+	/** The number of the `n`-th most recently changed document visible to `scope` (0: fewer than `n`). */
+	newestFrom(scope: string, n: number): number;
+}
+
+/** Where a device's `since` puts it in the hub's table. */
+export interface FeedPosition {
+	ord: number;
+	first: boolean;
 }
 
 /** One document as the hub knows it: its facts, its leaves, and when the hub last saw it change. */
@@ -58,7 +75,7 @@ export interface HubChange {
 /** A long-poll waiting for something it may see. */
 interface Waiter {
 	since: number;
-	visible: (facts: FeedFacts) => boolean;
+	visible: (entry: HubEntry) => boolean;
 	wake: () => void;
 }
 
@@ -117,7 +134,13 @@ function interner() {
 }
 
 export function factsOf(doc: Doc | undefined, id: string, deleted: boolean): FeedFacts {
-	const d = (doc ?? {}) as { type?: unknown; visibleTo?: unknown; updatedAt?: unknown };
+	const d = (doc ?? {}) as {
+		type?: unknown;
+		visibleTo?: unknown;
+		updatedAt?: unknown;
+		status?: unknown;
+		departmentId?: unknown;
+	};
 	return {
 		id,
 		deleted,
@@ -125,7 +148,9 @@ export function factsOf(doc: Doc | undefined, id: string, deleted: boolean): Fee
 		...(Array.isArray(d.visibleTo)
 			? { visibleTo: d.visibleTo.filter((s): s is string => typeof s === 'string') }
 			: {}),
-		updatedAt: typeof d.updatedAt === 'string' ? Date.parse(d.updatedAt) : NaN
+		updatedAt: typeof d.updatedAt === 'string' ? Date.parse(d.updatedAt) : NaN,
+		...(typeof d.status === 'string' ? { status: d.status } : {}),
+		...(typeof d.departmentId === 'string' ? { departmentId: d.departmentId } : {})
 	};
 }
 
@@ -375,14 +400,20 @@ export function createFeedHub({
 	});
 
 	const token = (n: number) => `${n}-${epoch}`;
+	/** A position inside a first listing: its pages are bounded as the first was. */
+	const listingToken = (n: number) => `${n}-${epoch}-f`;
 
-	/** The position a device's `since` names in this table; 0 (everything) when it is not one of ours. */
-	function position(since: string | null): number {
-		if (since === 'now') return ord;
-		const m = since === null ? null : /^(\d+)-([0-9a-f]+)$/.exec(since);
-		if (!m) return 0;
-		const ceiling = m[2] === epoch ? ord : earlier.get(m[2]!);
-		return ceiling === undefined ? 0 : Math.min(Number(m[1]), ceiling);
+	/**
+	 * Where a device's `since` puts it: `0` (or none) is a first listing; one of our positions counts (up to
+	 * its epoch's snapshot); anything else lists everything the device may see — it may hold older copies.
+	 */
+	function position(since: string | null): FeedPosition {
+		if (since === null || since === '0') return { ord: 0, first: true };
+		if (since === 'now') return { ord, first: false };
+		const m = /^(\d+)-([0-9a-f]+)(-f)?$/.exec(since);
+		const ceiling = !m ? undefined : m[2] === epoch ? ord : earlier.get(m[2]!);
+		if (ceiling === undefined) return { ord: 0, first: false };
+		return { ord: Math.min(Number(m![1]), ceiling), first: m![3] !== undefined };
 	}
 
 	/** Index of the first slot after `since`. */
@@ -397,27 +428,53 @@ export function createFeedHub({
 		return lo;
 	}
 
+	/** `newestFrom` answers, computed once per scope and size while the table does not change. */
+	let newest = { at: -1, of: new Map<string, number>() };
+	function newestFrom(scope: string, n: number): number {
+		if (newest.at !== ord) newest = { at: ord, of: new Map() };
+		const key = `${n}\u0000${scope}`;
+		let found = newest.of.get(key);
+		if (found !== undefined) return found;
+		found = 0;
+		let count = 0;
+		for (let i = log_.length - 1; i >= 0; i--) {
+			const e = log_[i]!;
+			if (table.get(e.id) !== e || !e.visibleTo?.includes(scope)) continue;
+			if (++count === n) {
+				found = e.ord;
+				break;
+			}
+		}
+		newest.of.set(key, found);
+		return found;
+	}
+
 	/** What a device sees after `since`: at most `limit` rows, and where to go on from. */
 	function scan(
-		since: number,
-		visible: (facts: FeedFacts) => boolean,
+		since: FeedPosition,
+		visible: (entry: HubEntry, view: FeedView) => boolean,
 		limit: number,
 		allRevs: boolean
 	): { results: HubChange[]; lastSeq: string } {
+		const view: FeedView = { first: since.first, newestFrom };
+		const at = since.first ? listingToken : token;
 		const results: HubChange[] = [];
-		for (let i = firstAfter(since); i < log_.length; i++) {
+		for (let i = firstAfter(since.ord); i < log_.length; i++) {
 			const e = log_[i]!;
-			if (table.get(e.id) !== e || !visible(e)) continue;
+			if (table.get(e.id) !== e || !visible(e, view)) continue;
 			results.push({
-				seq: token(e.ord),
+				seq: at(e.ord),
 				id: e.id,
 				changes: (allRevs ? e.revs : e.revs.slice(0, 1)).map((rev) => ({ rev })),
 				...(e.deleted ? { deleted: true as const } : {})
 			});
-			if (results.length >= limit) return { results, lastSeq: token(e.ord) };
+			if (results.length >= limit) return { results, lastSeq: at(e.ord) };
 		}
 		return { results, lastSeq: token(ord) };
 	}
+
+	/** What live devices are tested with: a change is never part of a first listing. */
+	const liveView: FeedView = { first: false, newestFrom };
 
 	return {
 		/** Resolves once the table holds the whole database (answers wait for it). */
@@ -446,15 +503,15 @@ export function createFeedHub({
 		 * until `cancel()` is called; returns `cancel`.
 		 */
 		wait(
-			since: number,
-			visible: (facts: FeedFacts) => boolean,
+			since: FeedPosition,
+			visible: (entry: HubEntry, view: FeedView) => boolean,
 			onWake: () => void,
 			debounceMs: number
 		): () => void {
 			let timer: NodeJS.Timeout | null = null;
 			const waiter: Waiter = {
-				since,
-				visible,
+				since: since.ord,
+				visible: (entry) => visible(entry, liveView),
 				wake: () => {
 					if (timer) return;
 					timer = setTimeout(() => {

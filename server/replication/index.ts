@@ -18,6 +18,7 @@ export function createReplicationDoors({
 	configAdmin,
 	branches,
 	syncWindowMs,
+	recentTickets,
 	fanout,
 	snapshots,
 	log
@@ -28,6 +29,8 @@ export function createReplicationDoors({
 	configAdmin: ConfigAdmin;
 	branches: Pick<BranchRegistry, 'scopesOf'>;
 	syncWindowMs: number;
+	/** How many recently changed department tickets a device's first listing holds (`SYNC_RECENT_TICKETS`). */
+	recentTickets: number;
 	/** One feed per replicated database fanned out in memory (`feed-hub.ts`), instead of a store feed each. */
 	fanout: boolean;
 	/** Where the hubs save their snapshots (none: every start reads the store from 0), and of which store. */
@@ -69,7 +72,8 @@ export function createReplicationDoors({
 		userPolicy: createUserPolicies({
 			configAdmin,
 			quota: createAttachmentQuota(store),
-			syncWindowMs
+			syncWindowMs,
+			recentTickets
 		}),
 		/** A branch office's policy for a database of `/replicate`. */
 		branchPolicy: createBranchPolicies({ store, configAdmin, registry: branches })

@@ -5,7 +5,7 @@
  * `branches/branch-access.ts`) reach the protocol only through it.
  */
 import type { DbKey, Doc } from '../store';
-import type { FeedFacts } from './feed-hub';
+import type { FeedView, HubEntry } from './feed-hub';
 
 export type { Doc };
 
@@ -33,10 +33,11 @@ export interface ReplicationPolicy {
 	/** The server's own `_changes` selector; `docIds` when the replicator asked for those only. */
 	selector(docIds?: string[]): Record<string, unknown>;
 	/**
-	 * What the caller's `_changes` lists, decided in memory by the feed hub (`feed-hub.ts`) — the same rule as
-	 * `selector`. Absent: the door asks the store's own filtered feed (branch offices, a few callers).
+	 * What the caller's `_changes` lists, decided in memory by the feed hub (`feed-hub.ts`) — the rule of
+	 * `selector`, and on a first listing possibly less (a bounded working set). Absent: the door asks the
+	 * store's own filtered feed (branch offices, a few callers).
 	 */
-	visible?(facts: FeedFacts): boolean;
+	visible?(entry: HubEntry, view: FeedView): boolean;
 	canRead(doc: Doc): boolean;
 	/** Whether a deleted revision is served to whoever may read the document's current winner. */
 	tombstonesFollowWinner: boolean;

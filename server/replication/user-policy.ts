@@ -9,6 +9,7 @@ import {
 	attachmentBytes,
 	canRead,
 	changesSelector,
+	inFirstListing,
 	inSyncSet,
 	refuseDeviceDeletion as refuseDeletion,
 	refuseTicketWrites,
@@ -26,12 +27,15 @@ import type { ReplicationPolicy } from './policy';
 export function createUserPolicies({
 	configAdmin,
 	quota,
-	syncWindowMs
+	syncWindowMs,
+	recentTickets
 }: {
 	configAdmin: Pick<ConfigAdmin, 'crewsOf' | 'knownIds'>;
 	quota: AttachmentQuota;
 	/** How far back a device's working set reaches (SYNC_WINDOW_DAYS). */
 	syncWindowMs: number;
+	/** Of the tickets a department sees, how many of the most recently changed a device's first listing gets. */
+	recentTickets: number;
 }) {
 	/** What the signed-in user may do with one of the databases devices replicate; null for others. */
 	return async function policyOf(user: UserDoc, dbKey: string): Promise<ReplicationPolicy | null> {
@@ -40,6 +44,10 @@ export function createUserPolicies({
 		// From memory (services/config-index.ts): a replicator asks many times a minute.
 		const crewIds = await configAdmin.crewsOf(user._id);
 		const scopes = scopesOf({ ...user, crewIds });
+		const principal = {
+			own: [user._id, ...crewIds],
+			department: scopes.includes(user.departmentId) ? user.departmentId : null
+		};
 		return {
 			dbKey: db,
 			name: db,
@@ -55,7 +63,14 @@ export function createUserPolicies({
 					windowMs: syncWindowMs,
 					...(docIds ? { docIds } : {})
 				}),
-			visible: (facts) => inSyncSet(db, facts, scopes, { now: Date.now(), windowMs: syncWindowMs }),
+			visible: (entry, view) =>
+				inSyncSet(db, entry, scopes, { now: Date.now(), windowMs: syncWindowMs }) &&
+				(db !== 'tickets' ||
+					!view.first ||
+					inFirstListing(entry, principal, {
+						recent: recentTickets,
+						newestFrom: view.newestFrom
+					})),
 			canRead: (doc) => canRead(db, doc, scopes),
 			tombstonesFollowWinner: db === 'tickets',
 			servesAttachments: false,

@@ -297,3 +297,58 @@ describe('#15 the feed hub after a crash', () => {
 		await again.stop();
 	});
 });
+
+describe('#15 bounded working sets', () => {
+	it('F27 a new device’s first listing holds its own tickets, what is open at its department and the department’s most recent; every later change arrives', async () => {
+		const bounded = await startTestServer({ SYNC_RECENT_TICKETS: '3' });
+		try {
+			const cookie = await bounded.createUser({ username: 'bound-a', roleKey: 'agent' });
+			const tickets = bounded.runtime.store.db('tickets');
+			const doc = (id: string, fields: Record<string, unknown>) => {
+				const at = new Date().toISOString();
+				return {
+					_id: `ticket:${id}`,
+					type: 'ticket',
+					visibleTo: [CENTER],
+					status: 'closed',
+					departmentId: CENTER,
+					updatedAt: at,
+					events: [{ id: `ev-${id}`, type: 'created', at, by: 'user:someone' }],
+					...fields
+				};
+			};
+			const old = Array.from({ length: 6 }, (_, i) => doc(`old-${i}`, {}));
+			await tickets.bulkDocs(old);
+			await tickets.bulkDocs([
+				doc('callback-due', { status: 'callback' }),
+				doc('mine', { visibleTo: [CENTER, 'user:bound-a'] }),
+				doc('at-network', { status: 'atDepartment', departmentId: NETWORK })
+			]);
+			await tickets.bulkDocs(Array.from({ length: 3 }, (_, i) => doc(`new-${i}`, {})));
+
+			const local = device('bound-a');
+			const remote = syncRemote(bounded.url, 'tickets', cookie);
+			// Small batches: the listing's later pages are bounded as its first.
+			await local.replicate.from(remote, { batch_size: 2 });
+			expect(await held(local)).toEqual(
+				['callback-due', 'mine', 'new-0', 'new-1', 'new-2'].map((id) => `ticket:${id}`)
+			);
+
+			// A change to a ticket the device does not hold makes it recent: it arrives.
+			const first = await tickets.get('ticket:old-0');
+			await tickets.insert({ ...first, updatedAt: new Date().toISOString() });
+			await local.replicate.from(remote, { batch_size: 2 });
+			expect(await held(local)).toContain('ticket:old-0');
+
+			// A position the server does not know may come from a device holding older copies: everything.
+			const res = await fetch(`${bounded.url}/sync/tickets/_changes?since=12-0123456789ab`, {
+				headers: { cookie }
+			});
+			const all = (await res.json()) as { results: { id: string }[] };
+			expect(all.results).toHaveLength(12);
+			await local.destroy();
+		} finally {
+			await bounded.close();
+		}
+	});
+});

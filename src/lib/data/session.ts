@@ -56,7 +56,10 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 	session.isOfflineCopy = offlineCopy;
 	if (answer && !answer.user.mustChangePassword) {
 		startConfigSync();
-		startTicketSync({ userId: answer.user.id });
+		startTicketSync({
+			userId: answer.user.id,
+			departmentId: answer.home === 'field' ? null : answer.user.departmentId
+		});
 		if (offlineCopy) startHealthReports();
 		else {
 			void ensureDeviceCode()

@@ -17,7 +17,7 @@ import PouchDB from 'pouchdb-browser';
 import IndexedDbAdapter from 'pouchdb-adapter-indexeddb';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
-import { expiredIds } from '#shared/tickets/retention';
+import { expiredIds, type Holder } from '#shared/tickets/retention';
 import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
 import type { AttachmentDoc } from '#shared/tickets/attachment';
 import { syncStatus } from '$lib/state/sync-status.svelte';
@@ -48,6 +48,8 @@ type PurgeableDb = PouchDB.Database<TicketDoc> & {
 let local: Promise<PurgeableDb> | null = null;
 /** The user whose replica `local` is. */
 let owner: string | null = null;
+/** What that user's replica keeps (their department's open tickets with their own). */
+let holder: Holder | undefined;
 let replication: PouchDB.Replication.Sync<TicketDoc> | null = null;
 let localChanges: PouchDB.Core.Changes<TicketDoc> | null = null;
 let retentionTimer: ReturnType<typeof setInterval> | null = null;
@@ -112,7 +114,15 @@ function notify() {
 }
 
 /** Starts live two-way replication of this user's replica (idempotent for the same user). */
-export function startTicketSync({ userId }: { userId: string }): void {
+export function startTicketSync({
+	userId,
+	departmentId
+}: {
+	userId: string;
+	/** Null on a field crew's tablet. */
+	departmentId: string | null;
+}): void {
+	holder = { userId, departmentId };
 	if (owner !== userId) {
 		stopTicketSync();
 		local = null;
@@ -194,7 +204,7 @@ export async function forgetExpired(now = Date.now()): Promise<number> {
 	const docs = all.rows.flatMap((r) =>
 		r.doc ? [r.doc as TicketDoc & { _conflicts?: string[] }] : []
 	);
-	const ids = new Set(expiredIds(docs, await unsyncedIds(), now));
+	const ids = new Set(expiredIds(docs, await unsyncedIds(), now, undefined, holder));
 	for (const doc of docs) {
 		if (!ids.has(doc._id)) continue;
 		for (const rev of [doc._rev!, ...(doc._conflicts ?? [])]) await local.purge(doc._id, rev);

@@ -69,3 +69,35 @@ describe('F28 device retention', () => {
 		expect(expiredIds(docs, new Set(['att:ticket:done-old:1']), now)).toEqual(['ticket:done-old']);
 	});
 });
+
+describe('#15 a department device keeps a day of what it sees only through its department', () => {
+	it('forgets others’ tickets not open at its department after a day; keeps its own, open and unsynced ones', () => {
+		const holder = { userId: 'user:a1', departmentId: 'department:center' };
+		const seen = (id: string, over: Partial<TicketDoc>) =>
+			ticket(id, { visibleTo: ['department:center'], status: 'closed', ...over });
+		const docs = [
+			seen('ticket:others-old', { updatedAt: ago(2) }),
+			seen('ticket:others-today', { updatedAt: ago(0.5) }),
+			seen('ticket:mine-old', { updatedAt: ago(2), visibleTo: ['department:center', 'user:a1'] }),
+			seen('ticket:callback-due', {
+				updatedAt: ago(5),
+				status: 'callback',
+				departmentId: 'department:center'
+			}),
+			seen('ticket:at-network', {
+				updatedAt: ago(2),
+				status: 'atDepartment',
+				departmentId: 'department:network'
+			}),
+			seen('ticket:unsynced', { updatedAt: ago(2) })
+		];
+		expect(expiredIds(docs, new Set(['ticket:unsynced']), now, undefined, holder).sort()).toEqual([
+			'ticket:at-network',
+			'ticket:others-old'
+		]);
+		// A field crew's tablet keeps its work orders until they are finished.
+		expect(
+			expiredIds(docs, new Set(), now, undefined, { userId: 'user:c1', departmentId: null })
+		).toEqual([]);
+	});
+});
