@@ -574,7 +574,20 @@ export async function sendSip(
 			replies.push({ status, text: reply });
 			if (status >= 200) done({ status, text: reply });
 		});
-		socket.send(text.replaceAll(/\r?\n/g, '\r\n'), target.port, target.host);
+		// Over UDP a client retransmits until it hears back (RFC 3261 timers A/E: 0.5 s, doubling to 4 s):
+		// one datagram dropped by a busy machine is not a refusal.
+		const send = (wait: number) => {
+			if (replies.length > 0 || closed) return;
+			socket.send(text.replaceAll(/\r?\n/g, '\r\n'), target.port, target.host);
+			retransmit = setTimeout(() => send(Math.min(2 * wait, 4_000)), wait);
+		};
+		let closed = false;
+		let retransmit: NodeJS.Timeout | undefined;
+		socket.once('close', () => {
+			closed = true;
+			clearTimeout(retransmit);
+		});
+		send(500);
 	});
 }
 
