@@ -9,6 +9,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { REPLICATION_LIMITS } from '../../server/replication/limits';
+import { until } from '../helpers/until';
 
 let server: TestServer;
 let admin: string;
@@ -34,14 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await server?.close();
 });
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000) {
-	const deadline = Date.now() + ms;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, 25));
-	}
-}
 
 /**
  * Streams up to `totalBytes` of chunked body to `path` until the server answers; returns the status, how

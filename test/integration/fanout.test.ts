@@ -109,6 +109,15 @@ async function converged(what: string) {
 	}
 }
 
+/** `/sync/tickets/_changes?<query>` as one of USERS. */
+async function changesOf(username: string, query: string) {
+	const res = await fetch(`${server.url}/sync/tickets/_changes?${query}`, {
+		headers: { cookie: cookies.get(username)! }
+	});
+	expect(res.status).toBe(200);
+	return (await res.json()) as { results: { id: string }[]; last_seq: string };
+}
+
 const operations = (op: string) => server.runtime.store.operations()['tickets']?.[op] ?? 0;
 
 beforeAll(async () => {
@@ -163,14 +172,7 @@ describe('#15 one changes feed fanned out in memory', () => {
 	});
 
 	it('a position from elsewhere lists from the start; a long-poll with nothing new answers at its timeout', async () => {
-		const cookie = cookies.get('fan-e1')!;
-		const changes = async (query: string) => {
-			const res = await fetch(`${server.url}/sync/tickets/_changes?${query}`, {
-				headers: { cookie }
-			});
-			expect(res.status).toBe(200);
-			return (await res.json()) as { results: { id: string }[]; last_seq: string };
-		};
+		const changes = (query: string) => changesOf('fan-e1', query);
 		let expected = await expectedFor(scopesOf(USERS[3]!));
 		for (const since of ['0', '17', '5-0123456789ab', 'garbage']) {
 			const listing = await changes(`since=${since}&style=all_docs`);
@@ -223,14 +225,7 @@ describe('#15 one changes feed fanned out in memory', () => {
 	});
 
 	it('F27 after a restart every device goes on from its position, exactly; a lost snapshot costs a fresh listing', async () => {
-		const cookie = cookies.get('fan-e1')!;
-		const changes = async (query: string) => {
-			const res = await fetch(`${server.url}/sync/tickets/_changes?${query}`, {
-				headers: { cookie }
-			});
-			expect(res.status).toBe(200);
-			return (await res.json()) as { results: { id: string }[]; last_seq: string };
-		};
+		const changes = (query: string) => changesOf('fan-e1', query);
 		const { last_seq } = await changes('since=0');
 
 		// A clean restart: the hub's table comes back from its snapshot and positions still count.

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { until } from '../helpers/until';
 
 let server: TestServer;
 
@@ -14,14 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await server?.close();
 });
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000) {
-	const deadline = Date.now() + ms;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, 20));
-	}
-}
 
 const usersReads = () => {
 	const ops = server.runtime.store.operations().users ?? {};
