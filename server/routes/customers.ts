@@ -59,13 +59,10 @@ export const customerRoutes = ({ customers, audit }: AppDeps) =>
 				if (!body) {
 					throw new AppError('validation', 400, 'The export file is empty', { field: 'file' });
 				}
-				customers.indexer.pause();
-				let report;
-				try {
-					report = await customers.importer.run(body, source, format);
-				} finally {
-					customers.indexer.resume();
-				}
+				const report = await customers.indexer.whileImporting(
+					(written) => customers.importer.run(body, source, format, written),
+					(r) => r.inserted + r.updated
+				);
 				// Imported means searchable: answer once the index has caught up with what was written.
 				await customers.indexer.caughtUp();
 				await audit.record({

@@ -287,6 +287,12 @@ export function openCustomerIndex(file: string) {
 		seq: () => (q.getSeq.get() as { value: string } | undefined)?.value ?? '0',
 		count: () => (q.count.get() as { n: number }).n,
 		apply,
+		/** Indexes documents the caller just wrote, leaving the feed's checkpoint where it is. */
+		index: db.transaction((docs: Customer[]) => {
+			for (const doc of docs) upsert(doc);
+		}),
+		/** Moves the feed's checkpoint (what the index holds is already up to that sequence). */
+		setSeq: (seq: string) => void q.setSeq.run(seq),
 		reset: db.transaction(() => {
 			db.exec(`delete from customers; delete from phones; delete from name_grams;
 				insert into texts (texts) values ('delete-all');`);
@@ -346,9 +352,34 @@ export function startCustomerIndexer(
 				wake();
 			});
 		},
-		/** While a large import writes, the index waits, so both do not compete for the same thread. */
-		pause: () => follower.pause(),
-		resume: () => follower.resume(),
+		/**
+		 * Runs an import with the follower paused (both would compete for the one thread), indexing the
+		 * import's own writes as it makes them (`work` gets the function to tell them to). When nothing else
+		 * wrote meanwhile — the store's sequence moved by exactly the import's `writes` — the index moves to
+		 * that sequence at once instead of reading a million changes back; otherwise the follower reads
+		 * them (and the foreign ones) as before.
+		 */
+		async whileImporting<T>(
+			work: (written: (docs: Customer[]) => void) => Promise<T>,
+			writes: (result: T) => number
+		): Promise<T> {
+			const db = store.db('customers');
+			follower.pause();
+			try {
+				const before = await db.updateSeq();
+				const from = index.seq();
+				const result = await work((docs) => index.index(docs));
+				const after = await db.updateSeq();
+				const quiet = seqNumber(after) - seqNumber(before) === writes(result);
+				if (quiet && seqNumber(from) === seqNumber(before)) {
+					index.setSeq(String(after));
+					wake();
+				}
+				return result;
+			} finally {
+				follower.resume();
+			}
+		},
 		stop: () => follower.stop()
 	};
 }
