@@ -106,7 +106,7 @@ function fanOut(created: Created[], collected: Collected[], devices: Map<string,
 	const behind = new Map<string, number>();
 	let expected = 0;
 	let unexpected = 0;
-	const createdIds = new Set(created.map((t) => t.id));
+	const byId = new Map(created.map((t) => [t.id, t]));
 	for (const t of created) {
 		let worst = 0;
 		for (const [name, d] of devices) {
@@ -134,8 +134,8 @@ function fanOut(created: Created[], collected: Collected[], devices: Map<string,
 		const d = devices.get(name);
 		if (!d) continue;
 		for (const id of got.keys()) {
-			if (!createdIds.has(id)) continue;
-			const t = created.find((x) => x.id === id)!;
+			const t = byId.get(id);
+			if (!t) continue;
 			const allowed =
 				d.user.kind === 'agent' ||
 				(d.user.kind === 'department' && d.user.departmentId === t.transferredTo);
@@ -494,6 +494,7 @@ async function main() {
 					coordinatorCpuMean: mean(samplesOf('coordinator'))
 				},
 				storeOperations: Object.fromEntries(delta),
+				serverMetrics: after,
 				behind: Object.fromEntries(behindDevices),
 				targets: {
 					apiP95: apiP95 <= TARGETS.apiP95,

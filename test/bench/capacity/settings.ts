@@ -61,7 +61,10 @@ export interface BenchSettings {
 	/** How a device answers the documents it pulled: today's browsers push them back (`pouchdb`). */
 	mode: Mode;
 	transferShare: number;
-	/** A fresh agent device's first sync, once per step (0: off). Given up after this many seconds. */
+	/**
+	 * A fresh agent device's first sync, once per step (0: off), given up after this many seconds (default:
+	 * the step's window and drain, so that it loads the server while the step is measured, and no longer).
+	 */
 	firstSyncSeconds: number;
 	/** Passed to the server when set (the lead's one-feed fan-out switch); unset by default. */
 	syncFanout: string | undefined;
@@ -80,17 +83,19 @@ export function benchSettings(): BenchSettings {
 	}
 	const mode = process.env.BENCH_MODE ?? 'pouchdb';
 	if (mode !== 'pouchdb' && mode !== 'filtered') throw new Error('BENCH_MODE: pouchdb or filtered');
+	const stepSeconds = num('BENCH_STEP_SECONDS', 60);
+	const drainSeconds = num('BENCH_DRAIN_SECONDS', 10);
 	return {
 		sizes,
 		cacheRoot: process.env.BENCH_CACHE ?? join(homedir(), '.cache', 'guangdian-bench'),
 		steps: [...new Set(steps)].sort((a, b) => a - b),
 		callSeconds: num('BENCH_CALL_SECONDS', 30),
-		stepSeconds: num('BENCH_STEP_SECONDS', 60),
-		drainSeconds: num('BENCH_DRAIN_SECONDS', 10),
+		stepSeconds,
+		drainSeconds,
 		workers: int('BENCH_WORKERS', 2, 1),
 		mode,
 		transferShare: num('BENCH_TRANSFER_SHARE', 0.3),
-		firstSyncSeconds: int('BENCH_FIRST_SYNC_SECONDS', 120),
+		firstSyncSeconds: int('BENCH_FIRST_SYNC_SECONDS', stepSeconds + drainSeconds),
 		syncFanout: process.env.SYNC_FANOUT || undefined,
 		cacheMaxAgeDays: num('BENCH_CACHE_MAX_AGE_DAYS', 7)
 	};
