@@ -153,4 +153,31 @@ describe('#15 the benchmark’s raw device client', () => {
 			http.close();
 		}
 	});
+
+	it('as a device that synced before, starts where the server is and gets only what is written after', async () => {
+		const http = client();
+		const arrived: string[] = [];
+		const raw = new RawDevice({
+			name: 'raw-desk',
+			cookie,
+			client: http,
+			mode: 'pouchdb',
+			start: 'now',
+			events: false,
+			hooks: { arrived: (id) => arrived.push(id) }
+		});
+		raw.start();
+		try {
+			await raw.live;
+			expect(raw.revs.size).toBe(0);
+			const [written] = await server.runtime.store
+				.db<TicketDoc>('tickets')
+				.bulkDocs([recorded('after-desk', 'user:otheragent')]);
+			await until(() => raw.revs.get('ticket:after-desk') === written!.rev);
+			expect(arrived).toEqual(['ticket:after-desk']);
+		} finally {
+			raw.stop();
+			http.close();
+		}
+	});
 });

@@ -11,8 +11,8 @@
  *   then its checkpoint and long-polls (`feed=longpoll&heartbeat=10000`); per batch of changes, the
  *   revisions it lacks by `_bulk_get?revs=true&latest=true`, the info again, and the pull checkpoint (a GET
  *   of `_local/<id>`, then a PUT when it moved);
- * - push: `_revs_diff` of up to 11 local changes, `_bulk_docs` (`new_edits: false`, `_revisions`) of
- *   those the server lacks, and the push checkpoint;
+ * - push: `_revs_diff` of up to 11 local changes (the first two of a burst alone), `_bulk_docs`
+ *   (`new_edits: false`, `_revisions`) of those the server lacks, and the push checkpoint;
  * - mode `pouchdb`: every pulled document is a local change too, so today's browsers answer each pulled
  *   batch with push rounds that find nothing to send (`_revs_diff` and a checkpoint per 11 documents);
  *   mode `filtered`: the client the issue plans, which pushes only its own writes.
@@ -316,8 +316,11 @@ export class RawDevice {
 			}
 			this.wakePush();
 		}
-		await this.request('GET', '/sync/tickets/', 'info');
-		await this.checkpoint(this.pullId, seq);
+		// The replicator asks the info for its progress without waiting for it, beside the checkpoint.
+		await Promise.all([
+			this.request('GET', '/sync/tickets/', 'info'),
+			this.checkpoint(this.pullId, seq)
+		]);
 	}
 
 	private async push() {
@@ -325,12 +328,17 @@ export class RawDevice {
 			await this.request('GET', `/sync/tickets/${this.pushId}`, 'local_get', { ok: [200, 404] });
 			// Nothing local to push at first: the checkpoint says so.
 			await this.checkpoint(this.pushId, this.localSeq);
+			let rounds = 0;
 			while (!this.stopped) {
 				if (this.pushQueue.length === 0) {
+					rounds = 0;
 					await new Promise<void>((r) => (this.wakePush = r));
 					continue;
 				}
-				const round = this.pushQueue.splice(0, PUSH_BATCH);
+				// As PouchDB's live push: the first two changes of a burst go alone (each starts a batch at
+				// once), the rest collect into batches of 11 while those are sent.
+				const round = this.pushQueue.splice(0, rounds < 2 ? 1 : PUSH_BATCH);
+				rounds += 1;
 				const asked: Record<string, string[]> = {};
 				for (const c of round) (asked[c.id] ??= []).push(c.rev);
 				const diff = await this.request<Record<string, { missing?: string[] }>>(
