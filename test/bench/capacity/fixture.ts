@@ -12,6 +12,8 @@
  *
  * Sessions are not part of the cache (they expire): `prepareRun` writes one per user into each run's copy,
  * so the benchmark knows every device's cookie without hundreds of sign-ins.
+ *
+ * `npx tsx test/bench/capacity/fixture.ts` builds it alone (same BENCH_* variables as the benchmark).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -26,6 +28,7 @@ import {
 	writeFileSync
 } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import { generateSubscribers, mulberry32 } from '../../../server/tools/subscribers';
 import { hashPassword } from '../../../server/services/accounts/passwords';
@@ -618,3 +621,13 @@ export async function prepareRun(fixture: Fixture, runDir: string): Promise<Prep
 }
 
 export { ADMIN_PASSWORD };
+
+// `npx tsx test/bench/capacity/fixture.ts`: builds the fixture of the BENCH_* sizes into the cache only.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+	const { benchSettings } = await import('./settings');
+	const s = benchSettings();
+	const fixture = await ensureFixture(s.sizes, s.cacheRoot, s.cacheMaxAgeDays);
+	console.log(
+		`fixture ${fixture.dir}: ${fixture.builtSeconds === null ? 'in the cache' : `built in ${fixture.builtSeconds} s`}`
+	);
+}
