@@ -137,8 +137,9 @@ export function quantile(values: readonly number[], q: number): number {
 export const mean = (values: readonly number[]) =>
 	values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
 
-/** Milliseconds as people read them: `87 ms`, `1.4 s`, `—` for none. */
+/** Milliseconds as people read them: `87 ms`, `1.4 s`; `∞` for what never came, `—` for none. */
 export function ms(n: number): string {
+	if (n === Infinity) return '∞';
 	if (!Number.isFinite(n)) return '—';
 	if (n < 1000) return `${Math.round(n)} ms`;
 	return `${(n / 1000).toFixed(n < 10_000 ? 2 : 1)} s`;
