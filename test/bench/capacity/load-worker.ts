@@ -62,7 +62,8 @@ export interface Collected {
 
 export type FromWorker =
 	| { type: 'ready' }
-	| { type: 'added'; live: Record<string, number> }
+	/** A device is live: caught up, waiting on a long-poll (epoch ms). */
+	| { type: 'live'; name: string; at: number }
 	| Collected
 	| { type: 'firstSync'; ms: number | null; docs: number };
 
@@ -223,17 +224,11 @@ process.on('message', (message: ToWorker) => {
 			break;
 		}
 		case 'add': {
-			const started = message.devices.map((spec) => {
+			for (const spec of message.devices) {
 				const device = startDevice(spec, true);
 				devices.set(spec.name, { device, spec });
-				return device;
-			});
-			void Promise.all(started.map((d) => d.live)).then((at) =>
-				send({
-					type: 'added',
-					live: Object.fromEntries(started.map((d, i) => [d.name, at[i]!]))
-				})
-			);
+				void device.live.then((at) => send({ type: 'live', name: spec.name, at }));
+			}
 			break;
 		}
 		case 'calls': {
