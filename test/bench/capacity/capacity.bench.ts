@@ -490,6 +490,7 @@ async function main() {
 			results.push({
 				agents: A,
 				devices: devices.size,
+				devicesNotLive: starting.size,
 				windowSeconds,
 				calls,
 				tickets: created.length,

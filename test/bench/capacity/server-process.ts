@@ -53,8 +53,6 @@ export async function startServer({
 			PORT: String(port),
 			HOST: '127.0.0.1',
 			TELEPHONY: 'off',
-			// The fixture's sessions are written once per run; a long run must not idle them out.
-			SESSION_IDLE_MINUTES: '1440',
 			...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined))
 		} as NodeJS.ProcessEnv,
 		stdio: ['ignore', 'pipe', 'pipe']
