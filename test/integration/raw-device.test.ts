@@ -1,0 +1,183 @@
+/**
+ * #15 the capacity benchmark's simulated browser (`test/bench/capacity/device.ts`) against a real PouchDB
+ * device: replicating the same user through `/sync/tickets` they end with the same documents at the same
+ * revisions, what one writes reaches the other, and the raw client makes the kinds of requests PouchDB does.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { device, PouchDB } from '../helpers/pouch';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { RawDevice, type RequestKind } from '../bench/capacity/device';
+import { createClient } from '../bench/capacity/http';
+import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
+import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+
+const CENTER = 'department:center';
+
+/** A ticket as a device records it: one `created` event by `by` at `departmentId`, fields derived. */
+function recorded(id: string, by: string, departmentId = CENTER, at = new Date()) {
+	const created: TicketEvent = {
+		id: `ev-${id}`,
+		type: 'created',
+		at: at.toISOString(),
+		by,
+		number: id,
+		callerNumber: '13800000000',
+		customerIds: [],
+		departmentId,
+		serviceTypeId: null,
+		contentCategoryId: null,
+		content: '用户来电',
+		callbackRequired: false
+	};
+	return buildTicket(`ticket:${id}`, [created], CENTER);
+}
+
+/** Polls `check` until it holds or `ms` pass. */
+async function until(check: () => boolean | Promise<boolean>, ms = 30_000) {
+	const deadline = Date.now() + ms;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error('condition not met in time');
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+/** What a PouchDB request to `/sync/tickets` is, in the raw client's words. */
+function kindOf(method: string, url: URL): RequestKind {
+	const path = url.pathname.replace(/\/+$/, '');
+	if (path === '/sync') return 'root';
+	if (path === '/sync/tickets') return 'info';
+	if (path.endsWith('/_changes')) {
+		return url.searchParams.get('feed') === 'longpoll' ? 'longpoll' : 'changes';
+	}
+	if (path.endsWith('/_bulk_get')) return 'bulk_get';
+	if (path.endsWith('/_revs_diff')) return 'revs_diff';
+	if (path.endsWith('/_bulk_docs')) return 'bulk_docs';
+	if (path.includes('/_local/')) return method === 'PUT' ? 'local_put' : 'local_get';
+	throw new Error(`unexpected request ${method} ${url.pathname}`);
+}
+
+let server: TestServer;
+let cookie: string;
+const client = () => createClient(server.url);
+
+beforeAll(async () => {
+	server = await startTestServer();
+	cookie = await server.createUser({ username: 'rawagent', roleKey: 'agent', agentId: '8101' });
+	await server.createUser({ username: 'otheragent', roleKey: 'agent', agentId: '8102' });
+	// 40 center tickets the agent sees; 5 of another department and one past the 90-day window it does not.
+	const docs: TicketDoc[] = [];
+	for (let i = 0; i < 40; i++) docs.push(recorded(`seen-${i}`, 'user:otheragent'));
+	for (let i = 0; i < 5; i++) {
+		docs.push(recorded(`engineering-${i}`, 'user:someone', 'department:engineering'));
+	}
+	docs.push(recorded('old', 'user:otheragent', CENTER, new Date(Date.now() - 100 * 86_400_000)));
+	await server.runtime.store.db<TicketDoc>('tickets').bulkDocs(docs);
+});
+afterAll(async () => {
+	await server?.close();
+});
+
+describe('#15 the benchmark’s raw device client', () => {
+	it('ends with the same id → revision set as a PouchDB device of the same user, and each gets what the other writes', async () => {
+		const pouchKinds = new Set<string>();
+		const remote = new PouchDB<TicketDoc>(`${server.url}/sync/tickets`, {
+			skip_setup: true,
+			fetch: (url: string | Request, opts?: RequestInit) => {
+				pouchKinds.add(
+					`${opts?.method ?? 'GET'} ${kindOf(opts?.method ?? 'GET', new URL(String(url)))}`
+				);
+				const headers = new Headers(opts?.headers);
+				headers.set('cookie', cookie);
+				return PouchDB.fetch(url, { ...opts, headers });
+			}
+		} as PouchDB.Configuration.RemoteDatabaseConfiguration);
+		const local = device<TicketDoc>('raw-device-witness');
+		const sync = local.sync(remote, {
+			live: true,
+			retry: true,
+			pull: { batch_size: 500 },
+			push: { batch_size: 11 }
+		});
+
+		const rawKinds = new Set<string>();
+		const arrived = new Map<string, number>();
+		const http = client();
+		const raw = new RawDevice({
+			name: 'raw',
+			cookie,
+			client: http,
+			mode: 'pouchdb',
+			start: 0,
+			events: true,
+			hooks: {
+				sent: (method, kind) => rawKinds.add(`${method} ${kind}`),
+				arrived: (id, at) => arrived.set(id, at)
+			}
+		});
+		raw.start();
+		try {
+			const pouchRevs = async () =>
+				new Map(
+					(await local.allDocs()).rows
+						.filter((r) => !r.id.startsWith('_'))
+						.map((r) => [r.id, r.value.rev])
+				);
+			const visible = Array.from({ length: 40 }, (_, i) => `ticket:seen-${i}`);
+			await until(async () => (await pouchRevs()).size === 40 && raw.revs.size === 40);
+			await raw.live;
+			expect([...raw.revs.keys()].sort()).toEqual([...visible].sort());
+
+			// The raw client records a ticket: the PouchDB device gets it; and the other way round.
+			const rawRev = raw.write(recorded('from-raw', 'user:rawagent'));
+			await until(async () => (await pouchRevs()).get('ticket:from-raw') === rawRev);
+			const { rev: pouchRev } = await local.put(recorded('from-pouch', 'user:rawagent'));
+			await until(() => raw.revs.get('ticket:from-pouch') === pouchRev);
+			expect(arrived.has('ticket:from-pouch')).toBe(true);
+			expect(arrived.has('ticket:from-raw')).toBe(false); // its own write never "arrives"
+
+			const pouch = await pouchRevs();
+			expect(Object.fromEntries([...raw.revs].sort())).toEqual(
+				Object.fromEntries([...pouch].sort())
+			);
+			expect(pouch.size).toBe(42);
+			// Both stored at the server as written.
+			const stored = await server.runtime.store.db('tickets').getMany(['ticket:from-raw']);
+			expect(stored.get('ticket:from-raw')?._rev).toBe(rawRev);
+
+			// The same kinds of requests, the event stream aside (the witness has none).
+			rawKinds.delete('GET events');
+			expect([...rawKinds].sort()).toEqual([...pouchKinds].sort());
+		} finally {
+			raw.stop();
+			sync.cancel();
+			http.close();
+		}
+	});
+
+	it('as a device that synced before, starts where the server is and gets only what is written after', async () => {
+		const http = client();
+		const arrived: string[] = [];
+		const raw = new RawDevice({
+			name: 'raw-desk',
+			cookie,
+			client: http,
+			mode: 'pouchdb',
+			start: 'now',
+			events: false,
+			hooks: { arrived: (id) => arrived.push(id) }
+		});
+		raw.start();
+		try {
+			await raw.live;
+			expect(raw.revs.size).toBe(0);
+			const [written] = await server.runtime.store
+				.db<TicketDoc>('tickets')
+				.bulkDocs([recorded('after-desk', 'user:otheragent')]);
+			await until(() => raw.revs.get('ticket:after-desk') === written!.rev);
+			expect(arrived).toEqual(['ticket:after-desk']);
+		} finally {
+			raw.stop();
+			http.close();
+		}
+	});
+});
