@@ -50,11 +50,8 @@ export function clampChangesQuery(params: URLSearchParams, feed: string | null):
 
 /** The `_changes` endpoint, counting the live feeds each caller holds open. */
 export function createChanges({
-	hubs = {},
 	debounceMs = 50
 }: {
-	/** The feed hub of each database that has one. */
-	hubs?: Partial<Record<string, FeedHub>>;
 	/** How long a woken long-poll waits for more changes before it answers. */
 	debounceMs?: number;
 } = {}) {
@@ -65,7 +62,9 @@ export function createChanges({
 		db: Database,
 		policy: ReplicationPolicy,
 		request: Request,
-		caller: Pick<Caller, 'owner' | 'watch'>
+		caller: Pick<Caller, 'owner' | 'watch'>,
+		/** The database's feed hub, when it serves this caller (the policy says what is `visible`). */
+		hub?: FeedHub
 	): Promise<Response> {
 		const url = new URL(request.url);
 		const filter = url.searchParams.get('filter');
@@ -96,7 +95,6 @@ export function createChanges({
 		}
 		const query = clampChangesQuery(url.searchParams, feed);
 		const L = REPLICATION_LIMITS;
-		const hub = policy.visible ? hubs[policy.dbKey] : undefined;
 		if (hub && (query.get('include_docs') === 'true' || query.get('conflicts') === 'true')) {
 			// PouchDB's replicator reads documents with _bulk_get; nothing else replicates through here.
 			return couchError(400, 'bad_request', 'include_docs is not served; use _bulk_get');

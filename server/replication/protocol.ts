@@ -34,7 +34,7 @@ export function createReplication({
 	hubs?: Partial<Record<string, FeedHub>>;
 	log?: (msg: string) => void;
 }) {
-	const changes = createChanges({ hubs });
+	const changes = createChanges();
 	const checkpoints = createCheckpoints({ log });
 
 	/** Answers one request under `mount` (e.g. `/sync`) for `caller`; a body that is not JSON is a 400. */
@@ -86,7 +86,7 @@ export function createReplication({
 			if (method !== 'GET' && method !== 'POST') {
 				return couchError(405, 'method_not_allowed', 'Only GET and POST');
 			}
-			return changes(db, policy, request, caller);
+			return changes(db, policy, request, caller, hub);
 		}
 		if (rest.length === 1 && method === 'POST') {
 			if (head === '_revs_diff') return revsDiff(db, policy, request, hub);

@@ -10,6 +10,7 @@ import { RawDevice, type RequestKind } from '../bench/capacity/device';
 import { createClient } from '../bench/capacity/http';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+import { until } from '../helpers/until';
 
 const CENTER = 'department:center';
 
@@ -30,15 +31,6 @@ function recorded(id: string, by: string, departmentId = CENTER, at = new Date()
 		callbackRequired: false
 	};
 	return buildTicket(`ticket:${id}`, [created], CENTER);
-}
-
-/** Polls `check` until it holds or `ms` pass. */
-async function until(check: () => boolean | Promise<boolean>, ms = 30_000) {
-	const deadline = Date.now() + ms;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error('condition not met in time');
-		await new Promise((r) => setTimeout(r, 50));
-	}
 }
 
 /** What a PouchDB request to `/sync/tickets` is, in the raw client's words. */
@@ -123,15 +115,27 @@ describe('#15 the benchmark’s raw device client', () => {
 						.map((r) => [r.id, r.value.rev])
 				);
 			const visible = Array.from({ length: 40 }, (_, i) => `ticket:seen-${i}`);
-			await until(async () => (await pouchRevs()).size === 40 && raw.revs.size === 40);
+			await until(
+				async () => (await pouchRevs()).size === 40 && raw.revs.size === 40,
+				'both devices holding the 40 tickets',
+				30_000
+			);
 			await raw.live;
 			expect([...raw.revs.keys()].sort()).toEqual([...visible].sort());
 
 			// The raw client records a ticket: the PouchDB device gets it; and the other way round.
 			const rawRev = raw.write(recorded('from-raw', 'user:rawagent'));
-			await until(async () => (await pouchRevs()).get('ticket:from-raw') === rawRev);
+			await until(
+				async () => (await pouchRevs()).get('ticket:from-raw') === rawRev,
+				'the raw ticket on the PouchDB device',
+				30_000
+			);
 			const { rev: pouchRev } = await local.put(recorded('from-pouch', 'user:rawagent'));
-			await until(() => raw.revs.get('ticket:from-pouch') === pouchRev);
+			await until(
+				() => raw.revs.get('ticket:from-pouch') === pouchRev,
+				'the PouchDB ticket on the raw device',
+				30_000
+			);
 			expect(arrived.has('ticket:from-pouch')).toBe(true);
 			expect(arrived.has('ticket:from-raw')).toBe(false); // its own write never "arrives"
 
@@ -173,7 +177,11 @@ describe('#15 the benchmark’s raw device client', () => {
 			const [written] = await server.runtime.store
 				.db<TicketDoc>('tickets')
 				.bulkDocs([recorded('after-desk', 'user:otheragent')]);
-			await until(() => raw.revs.get('ticket:after-desk') === written!.rev);
+			await until(
+				() => raw.revs.get('ticket:after-desk') === written!.rev,
+				'the later ticket on the raw device',
+				30_000
+			);
 			expect(arrived).toEqual(['ticket:after-desk']);
 		} finally {
 			raw.stop();
