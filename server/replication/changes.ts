@@ -163,8 +163,10 @@ async function fromHub(
 	}: { visible: (entry: HubEntry, view: FeedView) => boolean; debounceMs: number }
 ): Promise<Response> {
 	const ended = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
-	// A normal feed includes everything the store held when it was asked; a long-poll is woken by the rest.
-	await Promise.race([longpoll ? hub.ready : hub.ready.then(() => hub.fresh()), ended]);
+	// A normal feed includes everything the store held when it was asked, and `since=now` means the store's
+	// now (not how far the hub has read); any other long-poll is woken by the rest.
+	const current = !longpoll || query.get('since') === 'now';
+	await Promise.race([current ? hub.ready.then(() => hub.fresh()) : hub.ready, ended]);
 	if (signal.aborted) {
 		done();
 		return couchError(401, 'unauthorized', 'The feed ended');

@@ -191,6 +191,14 @@ describe('#15 one changes feed fanned out in memory', () => {
 			expect(after.results.map((r) => r.id)).toContain(next!._id);
 		}
 
+		// `since=now` is the store's now: a long-poll opened right after a write does not hand it back.
+		for (let i = 0; i < 3; i++) {
+			const burst = tickets(50).map((t) => ({ ...t, visibleTo: [ENGINEERING] }));
+			await server.runtime.store.db('tickets').bulkDocs(burst);
+			const now = await changes('feed=longpoll&since=now&timeout=300');
+			expect(now.results).toEqual([]);
+		}
+
 		// A limit pages through the same listing.
 		expected = await expectedFor(scopesOf(USERS[3]!));
 		const first = await changes('since=0&limit=2');
