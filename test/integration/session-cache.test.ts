@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { until } from '../helpers/until';
+import { createSessions } from '../../server/services/sessions';
 
 let server: TestServer;
 
@@ -57,5 +58,35 @@ describe('#15 sessions from memory, dropped when the store changes them', () => 
 		await users.insert({ ...user, status: 'disabled' });
 		await until(async () => (await config(cookie)) === 401, 'the disabled account to be refused');
 		expect(await config(cookie)).toBe(401);
+	});
+});
+
+describe('#15 a session’s own touches keep it cached', () => {
+	it('records use every second and reads the session from the store at most once for three touches', async () => {
+		// The service alone over the test server's store, with a 4 s idle time: it touches every second.
+		const sessions = createSessions({
+			store: server.runtime.store,
+			ttlMs: 3_600_000,
+			idleMs: 4_000
+		});
+		try {
+			await server.createUser({ username: 'sctouch', roleKey: 'agent' });
+			const token = await sessions.create('user:sctouch');
+			expect((await sessions.resolve(token))?._id).toBe('user:sctouch');
+			const reads = usersReads();
+			const writes = () => server.runtime.store.operations().users?.insert ?? 0;
+			const written = writes();
+			const deadline = Date.now() + 30_000;
+			while (writes() - written < 3 && Date.now() < deadline) {
+				expect((await sessions.resolve(token))?._id).toBe('user:sctouch');
+				// Let the touch's write and the feed's answer through (a request comes now and then).
+				await new Promise((r) => setTimeout(r, 20));
+			}
+			expect(writes() - written).toBeGreaterThanOrEqual(3);
+			// Each touch came back through the feed and left the cache alone (one may race the feed).
+			expect(usersReads() - reads).toBeLessThanOrEqual(1);
+		} finally {
+			await sessions.close();
+		}
 	});
 });
