@@ -69,7 +69,7 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 /** Restores language and session at start-up: from the server, or from this device when offline. */
 export async function restoreSession(): Promise<void> {
 	const locale = await localePreference.get().catch(() => undefined);
-	if (isLocale(locale)) i18n.setLocale(locale);
+	if (isLocale(locale)) await i18n.setLocale(locale).catch(() => {});
 	const remembered = await workstation.get().catch(() => undefined);
 	session.extension = remembered?.extension ?? '';
 	// The replica of an earlier version is the browser's last user's (see tickets-db).
@@ -175,7 +175,7 @@ export function rememberedWorkstation(): Promise<Workstation | undefined> {
 }
 
 export async function setLocale({ locale }: { locale: Locale }): Promise<void> {
-	i18n.setLocale(locale);
+	await i18n.setLocale(locale);
 	await localePreference.set(locale);
 }
 
