@@ -165,7 +165,7 @@ try {
 		// Null: not a file of the build.
 		const body = (() => {
 			try {
-				return readFileSync(join(WEB_DIR, path));
+				return readFileSync(join(WEB_DIR, path), 'utf8');
 			} catch {
 				return null;
 			}
@@ -173,9 +173,9 @@ try {
 		return {
 			...s,
 			path,
-			raw: body?.length ?? 0,
-			gzip: body ? gzipSync(body, { level: 9 }).length : 0,
-			brotli: body ? brotliCompressSync(body).length : 0
+			raw: body === null ? 0 : Buffer.byteLength(body),
+			gzip: body !== null ? gzipSync(body, { level: 9 }).length : 0,
+			brotli: body !== null ? brotliCompressSync(body).length : 0
 		};
 	});
 	const sum = (xs: typeof sizes) => ({
