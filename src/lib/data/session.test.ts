@@ -6,6 +6,7 @@
  */
 import { beforeEach, expect, test, vi } from 'vitest';
 import type { SessionAnswer } from '#shared/wire/accounts';
+import type * as ApiClient from '$lib/api/client';
 
 /** The server's `GET /api/session`, answered by the test; sign-in (`POST`) answers at once. */
 const server = vi.hoisted(() => ({
@@ -21,7 +22,7 @@ const server = vi.hoisted(() => ({
 const syncs = vi.hoisted(() => ({ events: [] as string[] }));
 
 vi.mock('$lib/api/client', async (importActual) => {
-	const actual = await importActual<typeof import('$lib/api/client')>();
+	const actual = await importActual<typeof ApiClient>();
 	return {
 		...actual,
 		onSessionLost: () => {},
@@ -61,7 +62,7 @@ vi.mock('$lib/data/tickets', () => ({ ensureDeviceCode: () => Promise.resolve() 
 
 const { ApiError } = await import('$lib/api/client');
 const { cachedSession } = await import('$lib/cache/db');
-const { restoreSession, signIn } = await import('./session');
+const { restoreSession, signIn, signOut } = await import('./session');
 const { session } = await import('$lib/state/session.svelte');
 
 const answer = (username: string, permissions: string[]): SessionAnswer => ({
@@ -100,11 +101,12 @@ beforeEach(async () => {
 test('#15 a remembered session opens the app before the server answers; its refusal then signs out here', async () => {
 	await cachedSession.set(answer('warm', ['call.take']));
 	await restoreSession();
-	// Open with the copy, replicas started, while the server has not answered yet.
+	// Open with the copy, while the server has not answered yet; the replicas start right after.
 	expect(session.user?.id).toBe('user:warm');
 	expect(session.isOfflineCopy).toBe(false);
-	expect(syncs.events).toEqual(['config:start', 'tickets:start user:warm']);
 	expect(server.pending).toHaveLength(1);
+	await until(() => syncs.events.length === 2, 'the replicas started');
+	expect(syncs.events).toEqual(['config:start', 'tickets:start user:warm']);
 
 	server.pending[0]!.reject(new ApiError('unauthorized', 401));
 	await until(() => session.user === null, 'the sign-out');
@@ -150,6 +152,22 @@ test('#15 a refusal that arrives after a new sign-in does not sign the new user 
 	expect(session.user?.id).toBe('user:fresh');
 	expect(session.endedByServer).toBe(false);
 	expect((await cachedSession.get())?.user.id).toBe('user:fresh');
+	// The new user's replica is the one that runs.
+	await until(() => syncs.events.includes('tickets:start user:fresh'), 'the new replica');
+	expect(syncs.events.filter((e) => e.startsWith('tickets:')).at(-1)).toBe(
+		'tickets:start user:fresh'
+	);
+});
+
+test('#15 a sign-out before the replicas started (they wait for the first render) starts none', async () => {
+	await cachedSession.set(answer('brief', ['call.take']));
+	await restoreSession();
+	// Signed out at once: its stops come before the replicas' start, which must then not run.
+	await signOut();
+	expect(session.user).toBe(null);
+	// Timers of the same delay run in the order they were set: this one runs after the replicas' start.
+	await new Promise((r) => setTimeout(r));
+	expect(syncs.events.filter((e) => e.includes(':start'))).toEqual([]);
 });
 
 test('#15 without a remembered session the server decides before anything opens', async () => {

@@ -61,15 +61,29 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 	session.home = answer?.home ?? 'none';
 	session.isOfflineCopy = offlineCopy;
 	if (answer && !answer.user.mustChangePassword) {
-		startConfigSync();
-		startTicketSync({ userId: answer.user.id });
-		if (offlineCopy) startHealthReports();
-		else {
-			void ensureDeviceCode()
-				.catch(() => {})
-				.finally(() => startHealthReports());
-		}
+		// The replicas start once the page is on screen (#15): loading PouchDB and opening its databases
+		// would hold up the first render. Not at all if another sign-in or sign-out came meanwhile.
+		const at = applied;
+		setTimeout(() => {
+			if (at !== applied) return;
+			startConfigSync();
+			startTicketSync({ userId: answer.user.id });
+			if (offlineCopy) startHealthReports();
+			else {
+				void ensureDeviceCode()
+					.catch(() => {})
+					.finally(() => startHealthReports());
+			}
+		});
 	}
+}
+
+/** Stops the replicas and health reports, and a start of them still waiting for the first render. */
+function stopSyncs() {
+	applied += 1;
+	stopConfigSync();
+	stopTicketSync();
+	stopHealthReports();
 }
 
 /**
@@ -156,9 +170,7 @@ export async function signOut({
 	everywhere = false
 }: { everywhere?: boolean } = {}): Promise<void> {
 	if (everywhere) await send('/session?everywhere=1', { method: 'DELETE' });
-	stopConfigSync();
-	stopTicketSync();
-	stopHealthReports();
+	stopSyncs();
 	try {
 		if (!everywhere) await send('/session', { method: 'DELETE' });
 	} catch {
@@ -177,9 +189,7 @@ export async function signOut({
  * yet synced is lost; it syncs at the next sign-in.
  */
 export async function sessionEndedByServer(): Promise<void> {
-	stopConfigSync();
-	stopTicketSync();
-	stopHealthReports();
+	stopSyncs();
 	await cachedSession.clear().catch(() => {});
 	apply(null);
 	session.endedByServer = true;
