@@ -9,12 +9,17 @@
  *   (`encodedDataLength`: the bytes on the wire, compressed or not), beside the same files' raw, gzip -9 and
  *   brotli sizes in the build — split into what had loaded at the mark and what came after (the softphone's
  *   janus.js when telephony runs);
- * - warm start ×BENCH_WARM (default 10): the service worker controls the page and answers the navigation and
- *   the scripts; each start is a new document. p50/p95 against the ≤ 1 s target.
+ * - once the service worker controls the page and the first sync has brought the tickets, the first start
+ *   under the worker (printed apart: no code cache yet, IndexedDB just busy with the first sync), then warm
+ *   start ×BENCH_WARM (default 10): the worker answers the navigation and the scripts; each start is a new
+ *   document in the same tab. p50/p95 against the ≤ 1 s target;
+ * - then BENCH_RESTARTS (default 3) starts after closing and reopening the browser on the same profile (the
+ *   next morning's start: worker, caches and replicas kept). BENCH_LIST=1 prints every file and start.
  *
  * `npm run bench:web` (after `npm run build`); BENCH_WEB_DIR serves another build (a before/after comparison).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { chromium, type CDPSession, type Page } from 'playwright-core';
@@ -23,6 +28,7 @@ import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 300);
 const WARM = Number(process.env.BENCH_WARM ?? 10);
+const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 3);
 const WEB_DIR = resolve(process.env.BENCH_WEB_DIR ?? 'build/web');
 const TARGET_MS = 1_000;
 const MARK = 'agent-desk-interactive';
@@ -42,16 +48,22 @@ const server = await startTestServer({
 	EVAPI_PORT: String(SIP_PORT + 4),
 	JANUS_PUBLIC_IP: '127.0.0.1'
 });
-const browser = await chromium.launch({
-	executablePath: '/usr/bin/chromium',
-	args: [
-		'--no-sandbox',
-		'--disable-gpu',
-		'--use-fake-device-for-media-stream',
-		'--use-fake-ui-for-media-stream',
-		'--allow-loopback-in-peer-connection'
-	]
-});
+// One browser profile on disk for the whole run, so that a restart of the browser keeps what it had.
+const profile = mkdtempSync(join(tmpdir(), 'cc-desk-profile-'));
+const launch = () =>
+	chromium.launchPersistentContext(profile, {
+		executablePath: '/usr/bin/chromium',
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--use-fake-device-for-media-stream',
+			'--use-fake-ui-for-media-stream',
+			'--allow-loopback-in-peer-connection'
+		],
+		baseURL: server.url,
+		locale: 'zh-CN'
+	});
+let context = await launch();
 
 interface Script {
 	url: string;
@@ -147,9 +159,9 @@ try {
 	await server.runtime.store.db<TicketDoc>('tickets').bulkDocs(docs);
 
 	const [name, value] = cookie.split('=') as [string, string];
-	const context = await browser.newContext({ baseURL: server.url, locale: 'zh-CN' });
-	await context.addCookies([{ name, value, url: server.url }]);
-	const page = await context.newPage();
+	// The session cookie as the server sets it: kept across a restart of the browser.
+	await context.addCookies([{ name, value, url: server.url, expires: Date.now() / 1000 + 3_600 }]);
+	let page = context.pages()[0] ?? (await context.newPage());
 	const cdp = await context.newCDPSession(page);
 
 	// Cold start: nothing cached, no service worker yet.
@@ -194,24 +206,61 @@ try {
 		polling: 100
 	});
 
-	// Warm starts: each a new document, answered by the service worker.
-	const warm: number[] = [];
-	let fromWorker = 0;
-	for (let i = 0; i < WARM; i++) {
+	// The first sync has brought the agent's tickets to the device (as on any later day of work).
+	await page
+		.locator('table tbody tr')
+		.nth(TICKETS - 1)
+		.waitFor({ timeout: 120_000 });
+
+	/** One start of the desk in a new document: navigation start → the mark, and where the time went. */
+	async function start(note: string) {
 		await idle(page);
 		const res = await page.goto('/agent', { waitUntil: 'commit' });
-		if (res?.fromServiceWorker()) fromWorker++;
 		await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, MARK, {
 			timeout: 60_000,
 			polling: 10
 		});
-		warm.push(
-			Math.round(await page.evaluate((m) => performance.getEntriesByName(m)[0]!.startTime, MARK))
-		);
+		const [ms, ...steps] = await page.evaluate((m) => {
+			const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+			const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+				.filter((r) => r.name.endsWith('.js'))
+				.map((r) => r.responseEnd)
+				.sort((a, b) => a - b);
+			return [
+				performance.getEntriesByName(m)[0]!.startTime,
+				nav.responseEnd,
+				nav.domContentLoadedEventEnd,
+				scripts[Math.floor(scripts.length / 2)] ?? 0
+			].map(Math.round);
+		}, MARK);
+		if (process.env.BENCH_LIST) {
+			console.log(
+				`  ${note}: document by ${steps[0]} ms, DOMContentLoaded ${steps[1]} ms, half the scripts by ${steps[2]} ms, interactive ${ms} ms`
+			);
+		}
 		// The desk takes input indeed.
-		await page.getByLabel('来电号码').fill(`0571${i}`);
+		await page.getByLabel('来电号码').fill('0571');
+		return { ms: ms!, fromServiceWorker: res?.fromServiceWorker() ?? false };
 	}
-	const rows = await page.locator('table tbody tr').count();
+
+	// The first start under the service worker: V8 has no code cache for its scripts yet and IndexedDB was
+	// busy with the first sync a moment ago. Printed apart from the warm starts that follow.
+	const first = await start('first under the service worker');
+	const warm: number[] = [];
+	let fromWorker = 0;
+	for (let i = 0; i < WARM; i++) {
+		const { ms, fromServiceWorker } = await start(`warm ${i + 1}`);
+		warm.push(ms);
+		if (fromServiceWorker) fromWorker++;
+	}
+	// The morning's start: the browser was closed and opens the desk again (profile, worker, replicas kept).
+	const restarts: number[] = [];
+	for (let i = 0; i < RESTARTS; i++) {
+		await context.close();
+		context = await launch();
+		page = context.pages()[0] ?? (await context.newPage());
+		restarts.push((await start(`after a browser restart ${i + 1}`)).ms);
+	}
 
 	console.log(
 		`agent desk (/agent) in Chromium, build ${WEB_DIR}, ${TICKETS} tickets of the agent, telephony ${server.runtime.deps.settings.telephony}`
@@ -229,13 +278,26 @@ try {
 	}
 	console.log(`cold start → interactive                ${Math.round(coldMs)} ms`);
 	console.log(
+		`first start under the service worker    ${first.ms} ms (answered by the worker: ${first.fromServiceWorker})`
+	);
+	console.log(
 		`warm start → interactive ×${WARM} (service worker answered ${fromWorker}/${WARM} navigations)`
 	);
 	console.log(
 		`  p50 ${p(warm, 0.5)} ms   p95 ${p(warm, 0.95)} ms   max ${Math.max(...warm)} ms   target ≤ ${TARGET_MS} ms: ${p(warm, 0.95) <= TARGET_MS ? 'met' : 'missed'}`
 	);
-	console.log(`  runs: ${warm.join(', ')} ms; ticket list rows after the last: ${rows}`);
+	console.log(`  runs: ${warm.join(', ')} ms`);
+	console.log(
+		`after a browser restart ×${RESTARTS}: ${restarts.join(', ')} ms (p50 ${p(restarts, 0.5)} ms)`
+	);
 } finally {
-	await browser.close();
+	await context.close();
 	await server.close();
+	rmSync(profile, { recursive: true, force: true });
+	// With telephony the process has been seen to stay up after everything closed; the figures are out, so
+	// say what is still open and end rather than hang.
+	setTimeout(() => {
+		console.error('still open after close:', process.getActiveResourcesInfo().join(', '));
+		process.exit(process.exitCode ?? 0);
+	}, 10_000).unref();
 }
