@@ -61,24 +61,18 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 	session.home = answer?.home ?? 'none';
 	session.isOfflineCopy = offlineCopy;
 	if (answer && !answer.user.mustChangePassword) {
-		// The replicas start once the page is on screen (#15): loading PouchDB and opening its databases
-		// would hold up the first render. Not at all if another sign-in or sign-out came meanwhile.
-		const at = applied;
-		setTimeout(() => {
-			if (at !== applied) return;
-			startConfigSync();
-			startTicketSync({ userId: answer.user.id });
-			if (offlineCopy) startHealthReports();
-			else {
-				void ensureDeviceCode()
-					.catch(() => {})
-					.finally(() => startHealthReports());
-			}
-		});
+		startConfigSync();
+		startTicketSync({ userId: answer.user.id });
+		if (offlineCopy) startHealthReports();
+		else {
+			void ensureDeviceCode()
+				.catch(() => {})
+				.finally(() => startHealthReports());
+		}
 	}
 }
 
-/** Stops the replicas and health reports, and a start of them still waiting for the first render. */
+/** Stops the replicas and health reports; an answer about the session after this is not used. */
 function stopSyncs() {
 	applied += 1;
 	stopConfigSync();
