@@ -14,7 +14,9 @@
  *   start ×BENCH_WARM (default 10): the worker answers the navigation and the scripts; each start is a new
  *   document in the same tab. p50/p95 against the ≤ 1 s target;
  * - then BENCH_RESTARTS (default 3) starts after closing and reopening the browser on the same profile (the
- *   next morning's start: worker, caches and replicas kept). BENCH_LIST=1 prints every file and start.
+ *   next morning's start: worker, caches and replicas kept). BENCH_LIST=1 prints every file and start;
+ *   BENCH_LATENCY_MS adds that much to every request leaving the browser and BENCH_MBIT limits the link
+ *   (CDP network emulation).
  *
  * `npm run bench:web` (after `npm run build`); BENCH_WEB_DIR serves another build (a before/after comparison).
  */
@@ -29,6 +31,8 @@ import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 300);
 const WARM = Number(process.env.BENCH_WARM ?? 10);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 3);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 0);
+const MBIT = Number(process.env.BENCH_MBIT ?? 0);
 const WEB_DIR = resolve(process.env.BENCH_WEB_DIR ?? 'build/web');
 const TARGET_MS = 1_000;
 const MARK = 'agent-desk-interactive';
@@ -117,6 +121,18 @@ async function watchScripts(cdp: CDPSession, page: Page) {
 	};
 }
 
+/**
+ * BENCH_LATENCY_MS: every request that leaves the browser takes this much longer; BENCH_MBIT: and the link
+ * carries this many megabits a second each way (a branch office's line).
+ */
+const slowNetwork = (cdp: CDPSession) =>
+	cdp.send('Network.emulateNetworkConditions', {
+		offline: false,
+		latency: LATENCY_MS,
+		downloadThroughput: MBIT > 0 ? (MBIT * 1e6) / 8 : -1,
+		uploadThroughput: MBIT > 0 ? (MBIT * 1e6) / 8 : -1
+	});
+
 /** The page settled after a start: the main thread had an idle moment. */
 const idle = (page: Page) =>
 	page.evaluate(() => new Promise<void>((r) => requestIdleCallback(() => r(), { timeout: 5_000 })));
@@ -163,6 +179,7 @@ try {
 	await context.addCookies([{ name, value, url: server.url, expires: Date.now() / 1000 + 3_600 }]);
 	let page = context.pages()[0] ?? (await context.newPage());
 	const cdp = await context.newCDPSession(page);
+	if (LATENCY_MS > 0 || MBIT > 0) await slowNetwork(cdp);
 
 	// Cold start: nothing cached, no service worker yet.
 	const cold = await watchScripts(cdp, page);
@@ -259,11 +276,12 @@ try {
 		await context.close();
 		context = await launch();
 		page = context.pages()[0] ?? (await context.newPage());
+		if (LATENCY_MS > 0 || MBIT > 0) await slowNetwork(await context.newCDPSession(page));
 		restarts.push((await start(`after a browser restart ${i + 1}`)).ms);
 	}
 
 	console.log(
-		`agent desk (/agent) in Chromium, build ${WEB_DIR}, ${TICKETS} tickets of the agent, telephony ${server.runtime.deps.settings.telephony}`
+		`agent desk (/agent) in Chromium, build ${WEB_DIR}, ${TICKETS} tickets of the agent, telephony ${server.runtime.deps.settings.telephony}, added latency ${LATENCY_MS} ms, link ${MBIT > 0 ? `${MBIT} Mbit/s` : 'unlimited'}`
 	);
 	console.log(`JS at cold start (KB = 1000 B)          files    wire     raw    gzip  brotli`);
 	console.log(row('loaded by the mark (interactive)', sum(sizes.filter((s) => s.beforeMark))));
@@ -287,9 +305,11 @@ try {
 		`  p50 ${p(warm, 0.5)} ms   p95 ${p(warm, 0.95)} ms   max ${Math.max(...warm)} ms   target ≤ ${TARGET_MS} ms: ${p(warm, 0.95) <= TARGET_MS ? 'met' : 'missed'}`
 	);
 	console.log(`  runs: ${warm.join(', ')} ms`);
-	console.log(
-		`after a browser restart ×${RESTARTS}: ${restarts.join(', ')} ms (p50 ${p(restarts, 0.5)} ms)`
-	);
+	if (RESTARTS > 0) {
+		console.log(
+			`after a browser restart ×${RESTARTS}: ${restarts.join(', ')} ms (p50 ${p(restarts, 0.5)} ms)`
+		);
+	}
 } finally {
 	await context.close();
 	await server.close();
