@@ -5,7 +5,10 @@ import { expect, test, vi } from 'vitest';
 const stored = vi.hoisted(
 	() =>
 		new Map<string, { doc: object }[]>([
-			['cc-config-v2', [{ doc: { _id: 'department:center', type: 'department', name: '客服中心' } }]]
+			[
+				'cc-config-v2',
+				[{ doc: { _id: 'department:center', type: 'department', name: '客服中心' } }]
+			]
 		])
 );
 vi.mock('./pouch', () => ({

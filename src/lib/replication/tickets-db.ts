@@ -21,7 +21,6 @@ import type { AttachmentDoc } from '#shared/tickets/attachment';
 import { syncStatus } from '$lib/state/sync-status.svelte';
 import type { syncRemote as SyncRemote } from './remote';
 
-
 /** The replica of one user: `cc-tickets-v2-<hash of the user id>`. */
 const LOCAL_PREFIX = 'cc-tickets-v2';
 /** The one replica of earlier versions (`indexeddb`), and the one before it (`idb`). */
