@@ -10,7 +10,9 @@ const config = {
 			pages: 'build/web',
 			assets: 'build/web',
 			fallback: '200.html',
-			strict: true
+			strict: true,
+			// #15: every file also as .br and .gz, which the server sends to browsers that take them.
+			precompress: true
 		}),
 		serviceWorker: { register: false },
 		typescript: {

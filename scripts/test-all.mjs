@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The whole suite behind `npm test`: type check, lint, vitest (unit, sync, integration) and Playwright
 // end-to-end. Every runner runs even when an earlier one failed; the last line sums the results as
-// `N passed, N failed` (build, type check, format and lint count as one test each) and the exit code is 1 on any failure.
+// `N passed, N failed` (build, the bundle budget, type check, format and lint count as one test each)
+// and the exit code is 1 on any failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
@@ -38,6 +39,17 @@ if (step('install', 'node', ['scripts/ensure.mjs', '--test']).code !== 0) {
 	const { code, seconds } = step('build', 'node', ['scripts/ensure.mjs', '--build']);
 	results.push({ name: 'build', passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, seconds });
 	if (code !== 0) failedNames.push('build');
+}
+
+// #15: the JavaScript the agent desk loads at start-up stays within its budget (reads the build above).
+{
+	const { code, seconds } = step('bundle', 'node', [
+		'scripts/check-bundle.mjs',
+		'--route',
+		'/agent'
+	]);
+	results.push({ name: 'bundle', passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, seconds });
+	if (code !== 0) failedNames.push('bundle (/agent JavaScript budget)');
 }
 
 // Type check and lint: one "test" each.

@@ -203,12 +203,13 @@ export function createApp(deps: AppDeps) {
 			await next();
 			if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-cache');
 		});
-		app.get('*', serveStatic({ root: webDir }));
+		// #15: the build's precompressed copies (brotli, else gzip) go to browsers that accept them.
+		app.get('*', serveStatic({ root: webDir, precompressed: true }));
 		// SPA fallback: any other page is the app shell, which routes on the client.
 		app.get('*', (c, next) =>
 			SERVER_PATHS.test(c.req.path)
 				? next()
-				: serveStatic({ root: webDir, path: '200.html' })(c, next)
+				: serveStatic({ root: webDir, path: '200.html', precompressed: true })(c, next)
 		);
 	}
 

@@ -59,6 +59,29 @@ export const cachedSession = {
 	clear: () => db.settings.delete('session')
 };
 
+/** What the app reads at start-up, in one request (#15: the warm start waits for nothing else). */
+export interface StartupSettings {
+	locale?: string;
+	workstation?: Workstation;
+	session?: SessionAnswer;
+	pendingSignOut: boolean;
+}
+
+export async function startupSettings(): Promise<StartupSettings> {
+	const [locale, station, session, pending] = await db.settings.bulkGet([
+		'locale',
+		'workstation',
+		'session',
+		'pendingSignOut'
+	]);
+	return {
+		locale: locale?.value as string | undefined,
+		workstation: station?.value as Workstation | undefined,
+		session: session?.value as SessionAnswer | undefined,
+		pendingSignOut: pending?.value === true
+	};
+}
+
 /** A sign-out made offline: the server session is ended at the next start with a network. */
 export const pendingSignOut = {
 	get: async () => (await get<boolean>('pendingSignOut')) === true,

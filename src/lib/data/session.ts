@@ -7,7 +7,9 @@ import {
 	cachedSession,
 	localePreference,
 	pendingSignOut,
+	startupSettings,
 	workstation,
+	type StartupSettings,
 	type Workstation
 } from '$lib/cache/db';
 import { destroyConfigReplica, startConfigSync, stopConfigSync } from '$lib/replication/config-db';
@@ -50,7 +52,11 @@ export function homePath(): AppPath {
 	return HOME_PATHS[session.home];
 }
 
+/** Counts the sessions applied: an answer that arrives after another sign-in or sign-out is not used. */
+let applied = 0;
+
 function apply(answer: SessionAnswer | null, offlineCopy = false) {
+	applied += 1;
 	session.user = answer?.user ?? null;
 	session.home = answer?.home ?? 'none';
 	session.isOfflineCopy = offlineCopy;
@@ -69,15 +75,28 @@ function apply(answer: SessionAnswer | null, offlineCopy = false) {
 	}
 }
 
-/** Restores language and session at start-up: from the server, or from this device when offline. */
+/** Stops the replicas and health reports; an answer about the session after this is not used. */
+function stopSyncs() {
+	applied += 1;
+	stopConfigSync();
+	stopTicketSync();
+	stopHealthReports();
+}
+
+/**
+ * Restores language and session at start-up. A session this device remembers is used at once and the
+ * server asked in the background (#15: the warm start waits for no network): its answer replaces the copy,
+ * a refusal signs out here too, no answer marks it as this device's copy (offline, F27). Without one, the
+ * server's answer decides.
+ */
 export async function restoreSession(): Promise<void> {
-	const locale = await localePreference.get().catch(() => undefined);
-	if (isLocale(locale)) i18n.setLocale(locale);
-	const remembered = await workstation.get().catch(() => undefined);
+	const saved: StartupSettings = await startupSettings().catch(() => ({ pendingSignOut: false }));
+	if (isLocale(saved.locale)) await i18n.setLocale(saved.locale).catch(() => {});
+	const remembered = saved.workstation;
 	session.extension = remembered?.extension ?? '';
 	// The replica of an earlier version is the browser's last user's (see tickets-db).
 	noteSharedReplicaOwner(remembered ? userIdOf(remembered.username) : null);
-	if (await pendingSignOut.get().catch(() => false)) {
+	if (saved.pendingSignOut) {
 		// Signed out while offline: the cookie may still be valid on the server, so end it now.
 		try {
 			await send('/session', { method: 'DELETE' });
@@ -88,13 +107,30 @@ export async function restoreSession(): Promise<void> {
 		apply(null);
 		return;
 	}
+	if (saved.session) {
+		apply(saved.session);
+		void confirmSession(saved.session, applied);
+		return;
+	}
+	await confirmSession(null, applied);
+}
+
+/** The server's word on the session this device started with (`cached`, applied as number `at`). */
+async function confirmSession(cached: SessionAnswer | null, at: number): Promise<void> {
 	try {
 		const answer = await api('/session', SessionAnswer);
+		if (at !== applied) return;
 		await cachedSession.set(answer);
-		apply(answer);
+		// Roles, permissions or the name may have changed since the copy was made.
+		if (at === applied && JSON.stringify(answer) !== JSON.stringify(cached)) apply(answer);
 	} catch (err) {
+		if (at !== applied) return;
 		if (err instanceof ApiError && err.code === 'network') {
-			apply((await cachedSession.get()) ?? null, true);
+			if (cached) session.isOfflineCopy = true;
+			else apply(null, true);
+		} else if (cached) {
+			// The server no longer knows the remembered sign-in (ended elsewhere, expired, disabled).
+			await sessionEndedByServer();
 		} else {
 			await cachedSession.clear();
 			apply(null);
@@ -131,9 +167,7 @@ export async function signOut({
 	everywhere = false
 }: { everywhere?: boolean } = {}): Promise<void> {
 	if (everywhere) await send('/session?everywhere=1', { method: 'DELETE' });
-	stopConfigSync();
-	stopTicketSync();
-	stopHealthReports();
+	stopSyncs();
 	try {
 		if (!everywhere) await send('/session', { method: 'DELETE' });
 	} catch {
@@ -152,9 +186,7 @@ export async function signOut({
  * yet synced is lost; it syncs at the next sign-in.
  */
 export async function sessionEndedByServer(): Promise<void> {
-	stopConfigSync();
-	stopTicketSync();
-	stopHealthReports();
+	stopSyncs();
 	await cachedSession.clear().catch(() => {});
 	apply(null);
 	session.endedByServer = true;
@@ -178,7 +210,7 @@ export function rememberedWorkstation(): Promise<Workstation | undefined> {
 }
 
 export async function setLocale({ locale }: { locale: Locale }): Promise<void> {
-	i18n.setLocale(locale);
+	await i18n.setLocale(locale);
 	await localePreference.set(locale);
 }
 

@@ -6,22 +6,30 @@
  * the fields used here and no others. It also owns the browser's side of the media: the remote audio, the
  * answer to a changed offer, the peer connection's statistics.
  */
-import Janus, { type JanusJS } from 'janus-gateway';
-import adapter from 'webrtc-adapter';
+import type { default as JanusClass, JanusJS } from 'janus-gateway';
 import { RequestRefused, type AudioStats, type PhoneEvent, type PhoneTransport } from './types';
 
 const AUDIO_ONLY: JanusJS.TrackOption[] = [{ type: 'audio', capture: true, recv: true }];
 const DTMF_DURATION_MS = 160;
 
-let initialised: Promise<void> | null = null;
-function initJanus(): Promise<void> {
-	initialised ??= new Promise((resolve) =>
-		Janus.init({
-			debug: false,
-			dependencies: Janus.useDefaultDependencies({ adapter }),
-			callback: () => resolve()
-		})
+/**
+ * janus.js and webrtc-adapter (~28 KB gzip) are loaded when the phone first connects, not with the page
+ * (#15: the agent desk takes input before them; a desk-phone agent never loads them).
+ */
+let initialised: Promise<typeof JanusClass> | null = null;
+function initJanus(): Promise<typeof JanusClass> {
+	initialised ??= Promise.all([import('janus-gateway'), import('webrtc-adapter')]).then(
+		([{ default: Janus }, { default: adapter }]) =>
+			new Promise((resolve) =>
+				Janus.init({
+					debug: false,
+					dependencies: Janus.useDefaultDependencies({ adapter }),
+					callback: () => resolve(Janus)
+				})
+			)
 	);
+	// A failed load (the network dropped) is tried again at the next connection.
+	initialised.catch(() => (initialised = null));
 	return initialised;
 }
 
@@ -147,7 +155,7 @@ export function createJanusSession(): PhoneTransport {
 		},
 
 		async connect({ path, iceServers }) {
-			await initJanus();
+			const Janus = await initJanus();
 			const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
 			const session = await new Promise<JanusJS.Janus>((resolve, reject) => {
 				const created: JanusJS.Janus = new Janus({

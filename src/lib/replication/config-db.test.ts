@@ -5,11 +5,14 @@ import { expect, test, vi } from 'vitest';
 const stored = vi.hoisted(
 	() =>
 		new Map<string, { doc: object }[]>([
-			['cc-config', [{ doc: { _id: 'department:center', type: 'department', name: '客服中心' } }]]
+			[
+				'cc-config-v2',
+				[{ doc: { _id: 'department:center', type: 'department', name: '客服中心' } }]
+			]
 		])
 );
-vi.mock('pouchdb-browser', () => ({
-	default: class {
+vi.mock('./pouch', () => ({
+	PouchDB: class {
 		constructor(readonly name: string) {}
 		allDocs() {
 			return Promise.resolve({ rows: stored.get(this.name) ?? [] });
@@ -18,7 +21,8 @@ vi.mock('pouchdb-browser', () => ({
 			stored.delete(this.name);
 			return Promise.resolve();
 		}
-	}
+	},
+	moveIdbReplica: () => Promise.resolve()
 }));
 
 const { destroyConfigReplica, onConfigChange, readAllConfig } = await import('./config-db');

@@ -3,7 +3,7 @@
  * everywhere, password reset, disabled, expired): PouchDB only retries or stops, so the answer is watched
  * here and the app is told, which then goes to the sign-in page and says why.
  */
-import PouchDB from 'pouchdb-browser';
+import { PouchDB } from './pouch';
 import { reportSessionLost } from '$lib/api/client';
 
 export function syncRemote<T extends object>(db: 'config' | 'tickets'): PouchDB.Database<T> {

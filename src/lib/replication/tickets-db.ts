@@ -13,17 +13,13 @@
  * the last user of the browser and becomes theirs.
  */
 import { backOff } from './backoff';
-import PouchDB from 'pouchdb-browser';
-import IndexedDbAdapter from 'pouchdb-adapter-indexeddb';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
 import { expiredIds, type Holder } from '#shared/tickets/retention';
 import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
 import type { AttachmentDoc } from '#shared/tickets/attachment';
 import { syncStatus } from '$lib/state/sync-status.svelte';
-import { syncRemote } from './remote';
-
-PouchDB.plugin(IndexedDbAdapter);
+import type { syncRemote as SyncRemote } from './remote';
 
 /** The replica of one user: `cc-tickets-v2-<hash of the user id>`. */
 const LOCAL_PREFIX = 'cc-tickets-v2';
@@ -76,20 +72,20 @@ function db(): Promise<PurgeableDb> {
 }
 
 async function open(user: string): Promise<PurgeableDb> {
+	// PouchDB loads with the first replica opened, after the page is on screen (#15).
+	const { PouchDB, localReplicas, moveIdbReplica } = await import('./pouch');
 	const current = new PouchDB<TicketDoc>(`${LOCAL_PREFIX}-${userKey(user)}`, {
 		adapter: 'indexeddb'
 	}) as PurgeableDb;
-	const names = new Set(((await indexedDB.databases?.().catch(() => [])) ?? []).map((d) => d.name));
-	const shared = names.has(`_pouch_${SHARED_NAME}`);
-	const legacy = names.has(`_pouch_${LEGACY_NAME}`);
-	if ((shared || legacy) && localStorage.getItem(SHARED_OWNER_KEY) === user) {
+	const names = await localReplicas();
+	if (
+		(names.has(SHARED_NAME) || names.has(LEGACY_NAME)) &&
+		localStorage.getItem(SHARED_OWNER_KEY) === user
+	) {
 		// Everything the old replicas held, unsynced edits and conflicts too, before they go.
-		for (const [name, adapter] of [
-			[LEGACY_NAME, 'idb'],
-			[SHARED_NAME, 'indexeddb']
-		] as const) {
-			if (!names.has(`_pouch_${name}`)) continue;
-			const old = new PouchDB<TicketDoc>(name, { adapter });
+		await moveIdbReplica(LEGACY_NAME, current);
+		if (names.has(SHARED_NAME)) {
+			const old = new PouchDB<TicketDoc>(SHARED_NAME, { adapter: 'indexeddb' });
 			await old.replicate.to(current);
 			await old.destroy();
 		}
@@ -130,14 +126,17 @@ export function startTicketSync({
 	}
 	if (!stopped) return;
 	stopped = false;
+	const user = owner;
 	void db().then(async (local) => {
 		await forgetExpired().catch(() => {});
-		if (!stopped) startReplication(local);
+		const { syncRemote } = await import('./remote');
+		// Stopped, or started again (for someone else) while this was loading: that start replicates.
+		if (!stopped && owner === user && replication === null) startReplication(local, syncRemote);
 	});
 	retentionTimer = setInterval(() => void forgetExpired().catch(() => {}), RETENTION_EVERY_MS);
 }
 
-function startReplication(local: PurgeableDb) {
+function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemote) {
 	const remote = syncRemote<TicketDoc>('tickets');
 	replication = local
 		.sync(remote, {
