@@ -125,7 +125,8 @@ export function createChanges({
 			const only = docIds ? new Set(docIds) : null;
 			return fromHub(hub, query, feed === 'longpoll', abort.signal, done, {
 				visible: only ? (e, view) => only.has(e.id) && visible(e, view) : visible,
-				debounceMs
+				debounceMs,
+				tag: policy.positionTag
 			});
 		}
 		let res: Response;
@@ -147,6 +148,17 @@ export function createChanges({
 }
 
 /**
+ * The hub position in a caller's `since`, without the tag it was handed out with: a position given under
+ * other scopes is a first listing (`0`), as a checkpoint of other scopes was before devices kept their own.
+ */
+function untagged(since: string | null, tag: string | undefined): string | null {
+	if (!tag || since === null) return since;
+	const dot = since.lastIndexOf('.');
+	if (dot < 0) return since;
+	return since.slice(dot + 1) === tag ? since.slice(0, dot) : '0';
+}
+
+/**
  * A `_changes` answer from the feed hub's memory: at once when something after `since` is visible (or the
  * feed is not a long-poll), otherwise when the hub next sees a visible change, at the timeout, or never (the
  * caller went or its sign-in ended: the stream just ends). Heartbeats are newlines, as CouchDB's.
@@ -159,8 +171,14 @@ async function fromHub(
 	done: () => void,
 	{
 		visible,
-		debounceMs
-	}: { visible: (entry: HubEntry, view: FeedView) => boolean; debounceMs: number }
+		debounceMs,
+		tag
+	}: {
+		visible: (entry: HubEntry, view: FeedView) => boolean;
+		debounceMs: number;
+		/** `ReplicationPolicy.positionTag`. */
+		tag: string | undefined;
+	}
 ): Promise<Response> {
 	const ended = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
 	// A normal feed includes everything the store held when it was asked, and `since=now` means the store's
@@ -171,14 +189,22 @@ async function fromHub(
 		done();
 		return couchError(401, 'unauthorized', 'The feed ended');
 	}
-	const since = hub.position(query.get('since'));
+	const since = hub.position(untagged(query.get('since'), tag));
 	const limit = query.has('limit') ? Number(query.get('limit')) : Infinity;
 	const allRevs = query.get('style') === 'all_docs';
-	const answer = () => {
+	const scan = () => {
 		const { results, lastSeq } = hub.scan(since, visible, limit, allRevs);
+		if (!tag) return { results, lastSeq };
+		return {
+			results: results.map((c) => ({ ...c, seq: `${c.seq}.${tag}` })),
+			lastSeq: `${lastSeq}.${tag}`
+		};
+	};
+	const answer = () => {
+		const { results, lastSeq } = scan();
 		return JSON.stringify({ results, last_seq: lastSeq, pending: 0 }) + '\n';
 	};
-	const first = hub.scan(since, visible, limit, allRevs);
+	const first = scan();
 	if (!longpoll || first.results.length > 0) {
 		done();
 		return json({ results: first.results, last_seq: first.lastSeq, pending: 0 });

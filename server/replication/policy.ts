@@ -38,6 +38,12 @@ export interface ReplicationPolicy {
 	 * store's own filtered feed (branch offices, a few callers).
 	 */
 	visible?(entry: HubEntry, view: FeedView): boolean;
+	/**
+	 * Marks the feed hub's positions handed to this caller with what it may see (`<position>.<tag>`): devices
+	 * keep their checkpoints themselves, so a position given under other scopes (a user moved to another
+	 * department, added to a crew) starts a first listing again instead of skipping what is newly visible.
+	 */
+	positionTag?: string;
 	canRead(doc: Doc): boolean;
 	/** Whether a deleted revision is served to whoever may read the document's current winner. */
 	tombstonesFollowWinner: boolean;

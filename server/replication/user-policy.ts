@@ -71,6 +71,7 @@ export function createUserPolicies({
 						recent: recentTickets,
 						newestFrom: view.newestFrom
 					})),
+			positionTag: scopeHash(db, scopes).slice(0, 8),
 			canRead: (doc) => canRead(db, doc, scopes),
 			tombstonesFollowWinner: db === 'tickets',
 			servesAttachments: false,

@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { device, syncRemote } from '../helpers/pouch';
+import { TICKET_REPLICATION } from '../../src/lib/shared/tickets/sync-limits';
 
 let server: TestServer;
 const cookies: Record<string, string> = {};
@@ -416,6 +418,54 @@ describe('crews, flows, phrases and catalogues (F12–F14)', () => {
 		const fitter = await server.signIn('fitter1', 'password-123');
 		const changes = await call('GET', '/sync/tickets/_changes', fitter);
 		expect((changes.body.results as { id: string }[]).map((r) => r.id)).toEqual(['ticket:crew-1']);
+	});
+
+	it('F12 F28 a tablet added to a crew gets the crew’s earlier work orders at its next sync, though it keeps its own checkpoints', async () => {
+		await server.createUser({
+			username: 'fitter2',
+			roleKey: 'crew',
+			departmentId: 'department:engineering-install'
+		});
+		const crew = await call('POST', '/api/admin/config/crew', cookies.admin!, {
+			name: '二队',
+			departmentId: 'department:engineering-install',
+			memberIds: ['user:fitter1']
+		});
+		const { _id: crewId, _rev: crewRev } = crew.body.item as { _id: string; _rev: string };
+		const at = new Date().toISOString();
+		await server.runtime.store.db('tickets').insert({
+			_id: 'ticket:crew-2',
+			type: 'ticket',
+			visibleTo: [crewId],
+			updatedAt: at,
+			events: [{ id: 'e1', type: 'created', at, by: 'user:agent1' }]
+		} as never);
+		const tablet = device('fitter2-tablet');
+		const remote = syncRemote(
+			server.url,
+			'tickets',
+			await server.signIn('fitter2', 'password-123')
+		);
+		const pull = () => tablet.replicate.from(remote, TICKET_REPLICATION.pull);
+		await pull();
+		expect((await tablet.allDocs()).rows.map((r) => r.id)).toEqual([]);
+
+		const moved = await call(
+			'PUT',
+			`/api/admin/config/crew/${encodeURIComponent(crewId)}`,
+			cookies.admin!,
+			{
+				_rev: crewRev,
+				name: '二队',
+				departmentId: 'department:engineering-install',
+				memberIds: ['user:fitter1', 'user:fitter2']
+			}
+		);
+		expect(moved.status).toBe(200);
+		// The device starts from the position it kept; the server sees it was given under other scopes.
+		await pull();
+		expect((await tablet.allDocs()).rows.map((r) => r.id)).toEqual(['ticket:crew-2']);
+		await tablet.destroy();
 	});
 
 	it('flows need known departments; phrases and catalogues validate their fields', async () => {

@@ -11,6 +11,7 @@ import { createClient } from '../bench/capacity/http';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 import { until } from '../helpers/until';
+import { TICKET_REPLICATION } from '../../src/lib/shared/tickets/sync-limits';
 
 const CENTER = 'department:center';
 
@@ -87,8 +88,7 @@ describe('#15 the benchmark’s raw device client', () => {
 		const sync = local.sync(remote, {
 			live: true,
 			retry: true,
-			pull: { batch_size: 500 },
-			push: { batch_size: 11 }
+			...TICKET_REPLICATION
 		});
 
 		const rawKinds = new Set<string>();
@@ -99,6 +99,7 @@ describe('#15 the benchmark’s raw device client', () => {
 			cookie,
 			client: http,
 			mode: 'pouchdb',
+			checkpoints: 'device',
 			start: 0,
 			events: true,
 			hooks: {
@@ -151,6 +152,8 @@ describe('#15 the benchmark’s raw device client', () => {
 			// The same kinds of requests, the event stream aside (the witness has none).
 			rawKinds.delete('GET events');
 			expect([...rawKinds].sort()).toEqual([...pouchKinds].sort());
+			// Checkpoints stay on the device: the server is never asked to read or write one.
+			expect([...pouchKinds].filter((k) => k.includes('local'))).toEqual([]);
 		} finally {
 			raw.stop();
 			sync.cancel();
@@ -166,6 +169,7 @@ describe('#15 the benchmark’s raw device client', () => {
 			cookie,
 			client: http,
 			mode: 'pouchdb',
+			checkpoints: 'device',
 			start: 'now',
 			events: false,
 			hooks: { arrived: (id) => arrived.push(id) }

@@ -52,7 +52,9 @@ function startReplication(
 			live: true,
 			retry: true,
 			batch_size: BATCH_SIZE,
-			back_off_function: backOff
+			back_off_function: backOff,
+			// The position is kept on the device; the server stores nothing per device (#15).
+			checkpoint: 'target'
 		})
 		.on('change', () => {
 			syncStatus.markSynced();

@@ -16,7 +16,7 @@ import { backOff } from './backoff';
 import { CENTER_DEPARTMENT_ID } from '#shared/docs/config';
 import { mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
 import { expiredIds, type Holder } from '#shared/tickets/retention';
-import { PUSH_BATCH_SIZE } from '#shared/tickets/sync-limits';
+import { TICKET_REPLICATION } from '#shared/tickets/sync-limits';
 import type { AttachmentDoc } from '#shared/tickets/attachment';
 import { syncStatus } from '$lib/state/sync-status.svelte';
 import type { syncRemote as SyncRemote } from './remote';
@@ -28,7 +28,6 @@ const SHARED_NAME = 'cc-tickets-v2';
 const LEGACY_NAME = 'cc-tickets';
 /** Who the replicas of earlier versions belong to (the browser's last user, noted once). */
 const SHARED_OWNER_KEY = 'cc-tickets-shared-owner';
-const BATCH_SIZE = 500;
 const RETENTION_EVERY_MS = 6 * 3_600_000;
 
 const PENDING_PREFIX = 'cc-tickets-pushed-seq';
@@ -143,9 +142,7 @@ function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemote) {
 			live: true,
 			retry: true,
 			back_off_function: backOff,
-			// Pulls in large batches (first sync); pushes in batches that always fit the server's body limit.
-			pull: { batch_size: BATCH_SIZE },
-			push: { batch_size: PUSH_BATCH_SIZE }
+			...TICKET_REPLICATION
 		})
 		.on('change', () => {
 			syncStatus.markSynced();

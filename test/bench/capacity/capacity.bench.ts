@@ -19,7 +19,8 @@
  * should hold and do not, after the drain); the issue's targets as ✓/✗.
  *
  * SYNC_FANOUT, when set, is passed to the server. BENCH_MODE=filtered simulates the planned client that
- * does not push back what it pulled. BENCH_KEEP=1 keeps the run's data folder.
+ * does not push back what it pulled; BENCH_CHECKPOINTS=server the browsers before #15 that kept their
+ * checkpoints on the server too. BENCH_KEEP=1 keeps the run's data folder.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -180,7 +181,7 @@ async function main() {
 	log(
 		`  load: steps ${s.steps.join(', ')} agents; a call every ${s.callSeconds} s per agent, ` +
 			`${Math.round(s.transferShare * 100)} % transferred; window ${s.stepSeconds} s + drain ${s.drainSeconds} s; ` +
-			`${s.workers} load processes; device mode ${s.mode}`
+			`${s.workers} load processes; device mode ${s.mode}, checkpoints on the ${s.checkpoints}`
 	);
 	log(`  server: embedded store, SYNC_FANOUT=${s.syncFanout ?? '(unset)'}`);
 
@@ -274,6 +275,7 @@ async function main() {
 					index: w.index,
 					url: server.url,
 					mode: s.mode,
+					checkpoints: s.checkpoints,
 					callSeconds: s.callSeconds,
 					transferShare: s.transferShare,
 					departments: manifest.departments,

@@ -9,8 +9,9 @@
  *   device that synced before the pull checkpoint;
  * - pull: `GET /sync/tickets` (info); `_changes?style=all_docs&since&limit=500` until an empty answer,
  *   then its checkpoint and long-polls (`feed=longpoll&heartbeat=10000`); per batch of changes, the
- *   revisions it lacks by `_bulk_get?revs=true&latest=true`, the info again, and the pull checkpoint (a GET
- *   of `_local/<id>`, then a PUT when it moved);
+ *   revisions it lacks by `_bulk_get?revs=true&latest=true`, the info again, and the pull checkpoint;
+ * - checkpoints: on the device (`TICKET_REPLICATION`, today), or also on the server as before #15 (a GET of
+ *   `_local/<id>`, then a PUT when it moved);
  * - push: `_revs_diff` of up to 11 local changes (the first two of a burst alone), `_bulk_docs`
  *   (`new_edits: false`, `_revisions`) of those the server lacks, and the push checkpoint;
  * - mode `pouchdb`: every pulled document is a local change too, so today's browsers answer each pulled
@@ -21,7 +22,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { TicketDoc } from '../../../src/lib/shared/tickets/ticket';
 import type { HttpClient } from './http';
-import type { Mode } from './settings';
+import type { Checkpoints, Mode } from './settings';
 
 const PULL_BATCH = 500;
 const PUSH_BATCH = 11;
@@ -57,6 +58,7 @@ export interface DeviceOptions {
 	cookie: string;
 	client: HttpClient;
 	mode: Mode;
+	checkpoints: Checkpoints;
 	/**
 	 * `now`: a device that synced before — it starts with its checkpoints at the server's current
 	 * sequence and holds the working set already; `0`: a fresh device, which pulls the whole working set.
@@ -194,8 +196,12 @@ export class RawDevice {
 		}
 	}
 
-	/** pouchdb-checkpointer's `updateCheckpoint` on the remote: read, then write when it moved. */
+	/**
+	 * pouchdb-checkpointer's `updateCheckpoint` on the remote: read, then write when it moved; nothing
+	 * when the device keeps its checkpoints itself.
+	 */
 	private async checkpoint(id: string, seq: Seq) {
+		if (this.o.checkpoints === 'device') return;
 		for (;;) {
 			const got = await this.request<Record<string, unknown>>(
 				'GET',
@@ -229,7 +235,7 @@ export class RawDevice {
 
 	private async pull() {
 		try {
-			if (this.o.start === 'now') {
+			if (this.o.start === 'now' && this.o.checkpoints === 'server') {
 				await this.request('GET', `/sync/tickets/${this.pullId}`, 'local_get', { ok: [200, 404] });
 			}
 			const info = await this.request<{ update_seq: Seq }>('GET', '/sync/tickets/', 'info');
@@ -325,9 +331,13 @@ export class RawDevice {
 
 	private async push() {
 		try {
-			await this.request('GET', `/sync/tickets/${this.pushId}`, 'local_get', { ok: [200, 404] });
-			// Nothing local to push at first: the checkpoint says so.
-			await this.checkpoint(this.pushId, this.localSeq);
+			if (this.o.checkpoints === 'server') {
+				await this.request('GET', `/sync/tickets/${this.pushId}`, 'local_get', {
+					ok: [200, 404]
+				});
+				// Nothing local to push at first: the checkpoint says so.
+				await this.checkpoint(this.pushId, this.localSeq);
+			}
 			let rounds = 0;
 			while (!this.stopped) {
 				if (this.pushQueue.length === 0) {

@@ -13,7 +13,7 @@ import { buildTicket } from '../../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../../src/lib/shared/tickets/events';
 import { RawDevice, type RequestKind } from './device';
 import { createClient, type HttpClient } from './http';
-import { CENTER, type BenchUser, type Mode } from './settings';
+import { CENTER, type BenchUser, type Checkpoints, type Mode } from './settings';
 
 export interface DeviceSpec {
 	name: string;
@@ -38,6 +38,7 @@ export type ToWorker =
 			index: number;
 			url: string;
 			mode: Mode;
+			checkpoints: Checkpoints;
 			callSeconds: number;
 			transferShare: number;
 			departments: string[];
@@ -99,6 +100,7 @@ function startDevice(spec: DeviceSpec, record: boolean): RawDevice {
 		cookie: spec.cookie,
 		client,
 		mode: setup.mode,
+		checkpoints: setup.checkpoints,
 		start: spec.start,
 		events: spec.events,
 		hooks: {

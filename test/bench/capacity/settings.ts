@@ -49,6 +49,8 @@ export function fixtureSizes(): FixtureSizes {
 }
 
 export type Mode = 'pouchdb' | 'filtered';
+/** Where a device keeps its replication checkpoints (today's browsers: on the device). */
+export type Checkpoints = 'device' | 'server';
 
 export interface BenchSettings {
 	sizes: FixtureSizes;
@@ -60,6 +62,8 @@ export interface BenchSettings {
 	workers: number;
 	/** How a device answers the documents it pulled: today's browsers push them back (`pouchdb`). */
 	mode: Mode;
+	/** `server`: the browsers before #15's device checkpoints (a read and a write of `_local` per batch). */
+	checkpoints: Checkpoints;
 	transferShare: number;
 	/**
 	 * A fresh agent device's first sync, once per step (0: off), given up after this many seconds (default:
@@ -83,6 +87,10 @@ export function benchSettings(): BenchSettings {
 	}
 	const mode = process.env.BENCH_MODE ?? 'pouchdb';
 	if (mode !== 'pouchdb' && mode !== 'filtered') throw new Error('BENCH_MODE: pouchdb or filtered');
+	const checkpoints = process.env.BENCH_CHECKPOINTS ?? 'device';
+	if (checkpoints !== 'device' && checkpoints !== 'server') {
+		throw new Error('BENCH_CHECKPOINTS: device or server');
+	}
 	const stepSeconds = num('BENCH_STEP_SECONDS', 60);
 	const drainSeconds = num('BENCH_DRAIN_SECONDS', 10);
 	return {
@@ -94,6 +102,7 @@ export function benchSettings(): BenchSettings {
 		drainSeconds,
 		workers: int('BENCH_WORKERS', 2, 1),
 		mode,
+		checkpoints,
 		transferShare: num('BENCH_TRANSFER_SHARE', 0.3),
 		firstSyncSeconds: int('BENCH_FIRST_SYNC_SECONDS', stepSeconds + drainSeconds),
 		syncFanout: process.env.SYNC_FANOUT || undefined,

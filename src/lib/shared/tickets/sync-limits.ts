@@ -17,3 +17,15 @@ const DOC_OVERHEAD_BYTES = 64 * 1024;
 export const PUSH_BATCH_SIZE = Math.floor(
 	SYNC_BODY_MAX_BYTES / (ATTACHMENT_MAX_BASE64 + DOC_OVERHEAD_BYTES)
 );
+
+/**
+ * How a device replicates `tickets` (`src/lib/replication/tickets-db.ts`; the capacity benchmark's device
+ * and its witness test use the same). Pulls in large batches (first sync); pushes in batches that always fit
+ * the body limit. Both directions keep their checkpoints on the device only (issue #15: a checkpoint read and
+ * write on the server after every batch were most of what devices asked of it); the server marks its
+ * positions with the device's scopes instead (`ReplicationPolicy.positionTag`).
+ */
+export const TICKET_REPLICATION = {
+	pull: { batch_size: 500, checkpoint: 'target' },
+	push: { batch_size: PUSH_BATCH_SIZE, checkpoint: 'source' }
+} as const;
