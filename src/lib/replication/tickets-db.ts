@@ -19,6 +19,7 @@ import { expiredIds, type Holder } from '#shared/tickets/retention';
 import { TICKET_REPLICATION } from '#shared/tickets/sync-limits';
 import type { AttachmentDoc } from '#shared/tickets/attachment';
 import { syncStatus } from '$lib/state/sync-status.svelte';
+import { createPushFilter } from './push-filter';
 import type { syncRemote as SyncRemote } from './remote';
 
 /** The replica of one user: `cc-tickets-v2-<hash of the user id>`. */
@@ -48,6 +49,8 @@ let holder: Holder | undefined;
 let replication: PouchDB.Replication.Sync<TicketDoc> | null = null;
 let localChanges: PouchDB.Core.Changes<TicketDoc> | null = null;
 let retentionTimer: ReturnType<typeof setInterval> | null = null;
+/** What the push offers: this device's own writes, not what it pulled (one per user; see push-filter.ts). */
+let pushFilter = createPushFilter();
 let stopped = true;
 const listeners = new Set<() => void>();
 
@@ -122,6 +125,7 @@ export function startTicketSync({
 		stopTicketSync();
 		local = null;
 		owner = userId;
+		pushFilter = createPushFilter();
 	}
 	if (!stopped) return;
 	stopped = false;
@@ -130,19 +134,27 @@ export function startTicketSync({
 		await forgetExpired().catch(() => {});
 		const { syncRemote } = await import('./remote');
 		// Stopped, or started again (for someone else) while this was loading: that start replicates.
-		if (!stopped && owner === user && replication === null) startReplication(local, syncRemote);
+		if (!stopped && owner === user && replication === null) {
+			await startReplication(local, syncRemote, user);
+		}
 	});
 	retentionTimer = setInterval(() => void forgetExpired().catch(() => {}), RETENTION_EVERY_MS);
 }
 
-function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemote) {
-	const remote = syncRemote<TicketDoc>('tickets');
+async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemote, user: string) {
+	const filter = pushFilter;
+	const remote = filter.watch(syncRemote<TicketDoc>('tickets'));
+	// What changed here since the last push, settled with the server at once rather than offered back.
+	const settled = await filter.prepare(local, remote, pushedSeq());
+	if (settled !== null && owner === user) pushedUpTo(settled);
+	if (stopped || owner !== user || replication !== null) return;
 	replication = local
 		.sync(remote, {
 			live: true,
 			retry: true,
 			back_off_function: backOff,
-			...TICKET_REPLICATION
+			...TICKET_REPLICATION,
+			push: { ...TICKET_REPLICATION.push, filter: filter.filter }
 		})
 		.on('change', () => {
 			syncStatus.markSynced();
@@ -178,18 +190,29 @@ function pushedUpTo(seq: string | number) {
 	void countPending();
 }
 
-/** Ids of the documents with local changes the server does not have yet. */
-async function unsyncedIds(): Promise<Set<string>> {
+/** Where the push last caught up: the local sequence its checkpoint holds. */
+function pushedSeq(): string | number {
 	// The adapters number their sequence; stored as text, it must be a number again.
 	const stored = localStorage.getItem(pendingKey()) ?? '0';
-	const since = /^\d+$/.test(stored) ? Number(stored) : stored;
-	const { results } = await (await db()).changes({ since, limit: 10_000 });
-	return new Set(results.map((r) => r.id));
+	return /^\d+$/.test(stored) ? Number(stored) : stored;
 }
 
-/** How many local changes wait for the server (shown on the tablet; F28). */
+/** The documents changed here since the push last caught up, at their current revisions. */
+async function changedSincePush() {
+	return (await (await db()).changes({ since: pushedSeq(), limit: 10_000 })).results;
+}
+
+/** Ids of the documents with local changes the server may not have yet (what retention must keep). */
+async function unsyncedIds(): Promise<Set<string>> {
+	return new Set((await changedSincePush()).map((r) => r.id));
+}
+
+/** How many local changes wait for the server (shown on the tablet; F28): pulled documents are not. */
 async function countPending(): Promise<number> {
-	syncStatus.pending = (await unsyncedIds()).size;
+	const changed = await changedSincePush();
+	syncStatus.pending = changed.filter((r) =>
+		pushFilter.filter({ _id: r.id, _rev: r.changes[0]?.rev })
+	).length;
 	return syncStatus.pending;
 }
 
@@ -241,6 +264,7 @@ async function merged(doc: TicketDoc & { _conflicts?: string[] }): Promise<Ticke
 }
 
 export async function putTicket(doc: TicketDoc): Promise<TicketDoc> {
+	pushFilter.written(doc._id);
 	const res = await (await db()).put(doc);
 	return { ...doc, _rev: res.rev };
 }
@@ -269,6 +293,7 @@ export async function heldCount(): Promise<number> {
 }
 
 export async function putAttachment(doc: AttachmentDoc): Promise<void> {
+	pushFilter.written(doc._id);
 	await ((await db()) as unknown as PouchDB.Database<AttachmentDoc>).put(doc);
 }
 
