@@ -12,6 +12,7 @@ import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 import { until } from '../helpers/until';
 import { TICKET_REPLICATION } from '../../src/lib/shared/tickets/sync-limits';
+import { createPushFilter } from '../../src/lib/replication/push-filter';
 
 const CENTER = 'department:center';
 
@@ -85,10 +86,13 @@ describe('#15 the benchmark’s raw device client', () => {
 			}
 		} as PouchDB.Configuration.RemoteDatabaseConfiguration);
 		const local = device<TicketDoc>('raw-device-witness');
-		const sync = local.sync(remote, {
+		// As the browser replicates (src/lib/replication/tickets-db.ts).
+		const filter = createPushFilter();
+		const sync = local.sync(filter.watch(remote), {
 			live: true,
 			retry: true,
-			...TICKET_REPLICATION
+			...TICKET_REPLICATION,
+			push: { ...TICKET_REPLICATION.push, filter: filter.filter }
 		});
 
 		const rawKinds = new Set<string>();
@@ -98,7 +102,7 @@ describe('#15 the benchmark’s raw device client', () => {
 			name: 'raw',
 			cookie,
 			client: http,
-			mode: 'pouchdb',
+			mode: 'filtered',
 			checkpoints: 'device',
 			start: 0,
 			events: true,
@@ -131,6 +135,7 @@ describe('#15 the benchmark’s raw device client', () => {
 				'the raw ticket on the PouchDB device',
 				30_000
 			);
+			filter.written('ticket:from-pouch');
 			const { rev: pouchRev } = await local.put(recorded('from-pouch', 'user:rawagent'));
 			await until(
 				() => raw.revs.get('ticket:from-pouch') === pouchRev,
@@ -168,7 +173,7 @@ describe('#15 the benchmark’s raw device client', () => {
 			name: 'raw-desk',
 			cookie,
 			client: http,
-			mode: 'pouchdb',
+			mode: 'filtered',
 			checkpoints: 'device',
 			start: 'now',
 			events: false,

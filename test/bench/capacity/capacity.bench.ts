@@ -18,8 +18,8 @@
  * operations the server counted (`GET /api/metrics`), and the devices that fell behind (tickets they
  * should hold and do not, after the drain); the issue's targets as ✓/✗.
  *
- * SYNC_FANOUT, when set, is passed to the server. BENCH_MODE=filtered simulates the planned client that
- * does not push back what it pulled; BENCH_CHECKPOINTS=server the browsers before #15 that kept their
+ * SYNC_FANOUT, when set, is passed to the server. BENCH_MODE=pouchdb simulates the browsers before #15's
+ * push filter, which pushed back what they pulled; BENCH_CHECKPOINTS=server those that kept their
  * checkpoints on the server too. BENCH_KEEP=1 keeps the run's data folder.
  */
 import { fork, type ChildProcess } from 'node:child_process';

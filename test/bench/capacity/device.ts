@@ -14,9 +14,9 @@
  *   `_local/<id>`, then a PUT when it moved);
  * - push: `_revs_diff` of up to 11 local changes (the first two of a burst alone), `_bulk_docs`
  *   (`new_edits: false`, `_revisions`) of those the server lacks, and the push checkpoint;
- * - mode `pouchdb`: every pulled document is a local change too, so today's browsers answer each pulled
- *   batch with push rounds that find nothing to send (`_revs_diff` and a checkpoint per 11 documents);
- *   mode `filtered`: the client the issue plans, which pushes only its own writes.
+ * - mode `filtered` (today's browsers, `src/lib/replication/push-filter.ts`): only its own writes are pushed;
+ *   mode `pouchdb` (the browsers before): every pulled document is a local change too, answered with push
+ *   rounds that find nothing to send (`_revs_diff` and a checkpoint per 11 documents).
  * Each device may also hold the signed-in user's `/events` stream.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';

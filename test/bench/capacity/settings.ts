@@ -60,7 +60,10 @@ export interface BenchSettings {
 	stepSeconds: number;
 	drainSeconds: number;
 	workers: number;
-	/** How a device answers the documents it pulled: today's browsers push them back (`pouchdb`). */
+	/**
+	 * How a device answers the documents it pulled: today's browsers hold them back (`filtered`,
+	 * `src/lib/replication/push-filter.ts`); the browsers before pushed them back (`pouchdb`).
+	 */
 	mode: Mode;
 	/** `server`: the browsers before #15's device checkpoints (a read and a write of `_local` per batch). */
 	checkpoints: Checkpoints;
@@ -85,7 +88,7 @@ export function benchSettings(): BenchSettings {
 	if (steps.length === 0) {
 		throw new Error('BENCH_STEPS: a list of agent counts, e.g. 50,100,200,300');
 	}
-	const mode = process.env.BENCH_MODE ?? 'pouchdb';
+	const mode = process.env.BENCH_MODE ?? 'filtered';
 	if (mode !== 'pouchdb' && mode !== 'filtered') throw new Error('BENCH_MODE: pouchdb or filtered');
 	const checkpoints = process.env.BENCH_CHECKPOINTS ?? 'device';
 	if (checkpoints !== 'device' && checkpoints !== 'server') {
