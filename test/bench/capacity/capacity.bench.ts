@@ -23,11 +23,12 @@
  * checkpoints on the server too. BENCH_KEEP=1 keeps the run's data folder.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixture, prepareRun, waitCaughtUp } from './fixture';
 import { ROOT, startServer, startSampler } from './server-process';
+import { findProfile, formatWindow, profileWindows, type Window } from './profile';
 import { benchSettings, mean, ms, quantile, type BenchUser, type Manifest } from './settings';
 import type { Collected, Created, DeviceSpec, FromWorker, ToWorker } from './load-worker';
 
@@ -202,10 +203,15 @@ async function main() {
 	log(`  copied for this run in ${prepared.copySeconds.toFixed(1)} s (${runDir})`);
 	const fixtureSeconds = (performance.now() - tf) / 1000;
 
+	// BENCH_CPU_PROFILE=1: the server runs under V8's profiler; each step's window is summarised at the end.
+	const profileDir = process.env.BENCH_CPU_PROFILE === '1' ? join(runDir, 'cpu-profile') : null;
+	if (profileDir) mkdirSync(profileDir);
+	const profiled: Window[] = [];
 	const t0 = performance.now();
 	const server = await startServer({
 		dataDir: prepared.dataDir,
-		env: { SYNC_FANOUT: s.syncFanout }
+		env: { SYNC_FANOUT: s.syncFanout },
+		nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
 	});
 	const listening = performance.now() - t0;
 	const caughtUp = await waitCaughtUp(server.url, server.pid, manifest.counts.customers, log);
@@ -364,6 +370,7 @@ async function main() {
 			const windowStart = Date.now();
 			for (const w of workers) w.send({ type: 'calls', on: true });
 			await sleep(s.stepSeconds * 1000);
+			profiled.push({ label: `${A} agents`, from: windowStart, to: Date.now() });
 			for (const w of workers) w.send({ type: 'calls', on: false });
 			await sleep(s.drainSeconds * 1000);
 			const windowSeconds = (Date.now() - windowStart) / 1000;
@@ -562,6 +569,19 @@ async function main() {
 		for (const w of workers) w.send({ type: 'stop' });
 		const code = await server.stop();
 		if (code !== 0) log(`  the server exited with ${code}:\n${server.output()}`);
+		const profile = profileDir ? findProfile(profileDir) : null;
+		if (profile) {
+			const kept = file.replace(/\.json$/, '.cpuprofile');
+			copyFileSync(profile, kept);
+			const windows = profileWindows(
+				profile,
+				server.startedAt,
+				profiled,
+				join(ROOT, 'build/server')
+			);
+			for (const w of windows) log(formatWindow(w).join('\n') + '\n');
+			log(`  profile: ${kept} (open in Chrome DevTools › Performance)`);
+		}
 		if (process.env.BENCH_KEEP !== '1') rmSync(runDir, { recursive: true, force: true });
 	}
 

@@ -27,6 +27,8 @@ export interface ServerProcess {
 	port: number;
 	pid: number;
 	child: ChildProcess;
+	/** When the process was spawned (epoch ms). */
+	startedAt: number;
 	/** The last lines the server wrote (for a failure's message). */
 	output(): string;
 	/** SIGTERM, then waits for the exit (the server writes its checkpoints and closes the store). */
@@ -37,14 +39,18 @@ export interface ServerProcess {
 export async function startServer({
 	dataDir,
 	env = {},
-	readyTimeoutMs = 600_000
+	readyTimeoutMs = 600_000,
+	nodeArgs = []
 }: {
 	dataDir: string;
 	env?: Record<string, string | undefined>;
 	readyTimeoutMs?: number;
+	/** Options for node itself (e.g. `--cpu-prof`). */
+	nodeArgs?: string[];
 }): Promise<ServerProcess> {
 	const port = await freePort();
-	const child = spawn(process.execPath, [join(ROOT, 'build/server/index.js')], {
+	const startedAt = Date.now();
+	const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'build/server/index.js')], {
 		cwd: ROOT,
 		env: {
 			PATH: process.env.PATH,
@@ -87,6 +93,7 @@ export async function startServer({
 		port,
 		pid: child.pid!,
 		child,
+		startedAt,
 		output: () => tail.join('\n'),
 		async stop() {
 			if (gone) return exited;
