@@ -6,6 +6,7 @@
  * It lives in PouchDB's `indexeddb` adapter as `cc-config-v2`; the `cc-config` replica of the older `idb`
  * adapter is moved over once, so an offline start right after the update still has the configuration.
  */
+import { quietInfo } from './quiet-remote';
 import { backOff } from './backoff';
 import type { ConfigDoc } from '#shared/docs/config';
 import { syncStatus } from '$lib/state/sync-status.svelte';
@@ -39,7 +40,7 @@ export function startConfigSync(): void {
 	syncStatus.phase = 'pulling';
 	void Promise.all([db(), import('./remote')]).then(([local, { syncRemote }]) => {
 		if (!wanted || replication) return;
-		startReplication(local, syncRemote<ConfigDoc>('config'));
+		startReplication(local, quietInfo(syncRemote<ConfigDoc>('config')));
 	});
 }
 

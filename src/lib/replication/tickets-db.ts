@@ -20,6 +20,7 @@ import { TICKET_REPLICATION } from '#shared/tickets/sync-limits';
 import type { AttachmentDoc } from '#shared/tickets/attachment';
 import { syncStatus } from '$lib/state/sync-status.svelte';
 import { createPushFilter } from './push-filter';
+import { quietInfo } from './quiet-remote';
 import type { syncRemote as SyncRemote } from './remote';
 
 /** The replica of one user: `cc-tickets-v2-<hash of the user id>`. */
@@ -143,7 +144,7 @@ export function startTicketSync({
 
 async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemote, user: string) {
 	const filter = pushFilter;
-	const remote = filter.watch(syncRemote<TicketDoc>('tickets'));
+	const remote = filter.watch(quietInfo(syncRemote<TicketDoc>('tickets')));
 	// What changed here since the last push, settled with the server at once rather than offered back.
 	const settled = await filter.prepare(local, remote, pushedSeq());
 	if (settled !== null && owner === user) pushedUpTo(settled);

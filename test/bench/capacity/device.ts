@@ -14,7 +14,8 @@
  *   `_local/<id>`, then a PUT when it moved);
  * - push: `_revs_diff` of up to 11 local changes (the first two of a burst alone), `_bulk_docs`
  *   (`new_edits: false`, `_revisions`) of those the server lacks, and the push checkpoint;
- * - mode `filtered` (today's browsers, `src/lib/replication/push-filter.ts`): only its own writes are pushed;
+ * - mode `filtered` (today's browsers, `src/lib/replication/push-filter.ts`): only its own writes are pushed,
+ *   and the info after each batch is answered from memory (`quiet-remote.ts`);
  *   mode `pouchdb` (the browsers before): every pulled document is a local change too, answered with push
  *   rounds that find nothing to send (`_revs_diff` and a checkpoint per 11 documents).
  * Each device may also hold the signed-in user's `/events` stream.
@@ -322,9 +323,10 @@ export class RawDevice {
 			}
 			this.wakePush();
 		}
-		// The replicator asks the info for its progress without waiting for it, beside the checkpoint.
+		// The replicator asks the info for its progress without waiting for it, beside the checkpoint;
+		// today's browser answers it from memory (src/lib/replication/quiet-remote.ts).
 		await Promise.all([
-			this.request('GET', '/sync/tickets/', 'info'),
+			this.o.mode === 'pouchdb' ? this.request('GET', '/sync/tickets/', 'info') : null,
 			this.checkpoint(this.pullId, seq)
 		]);
 	}
