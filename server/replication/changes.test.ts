@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clampChangesQuery } from './changes';
+import { clampChangesQuery, coalesceMs } from './changes';
 import { REPLICATION_LIMITS as L } from './limits';
 
 describe('#13 a device’s _changes query is bounded', () => {
@@ -25,5 +25,14 @@ describe('#13 a device’s _changes query is bounded', () => {
 			limit: '1'
 		});
 		expect(clampChangesQuery(new URLSearchParams('limit=abc'), null).has('limit')).toBe(false);
+	});
+});
+
+describe('#15 a woken long-poll gathers changes longer as more devices wait', () => {
+	it('answers after the minimum with few devices, up to a second with hundreds', () => {
+		expect(coalesceMs(6, 50)).toBe(50);
+		expect(coalesceMs(50, 50)).toBe(150);
+		expect(coalesceMs(300, 50)).toBe(900);
+		expect(coalesceMs(5_000, 50)).toBe(1_000);
 	});
 });
