@@ -620,7 +620,7 @@ export async function prepareRun(fixture: Fixture, runDir: string): Promise<Prep
 	return { dataDir, cookies, copySeconds };
 }
 
-export { ADMIN_PASSWORD };
+export { ADMIN_PASSWORD, BENCH_PASSWORD };
 
 // `npx tsx test/bench/capacity/fixture.ts`: builds the fixture of the BENCH_* sizes into the cache only.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
