@@ -211,7 +211,9 @@ async function main() {
 	const server = await startServer({
 		dataDir: prepared.dataDir,
 		env: { SYNC_FANOUT: s.syncFanout },
-		nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+		nodeArgs: profileDir
+			? ['--cpu-prof', '--cpu-prof-interval=5000', `--cpu-prof-dir=${profileDir}`]
+			: []
 	});
 	const listening = performance.now() - t0;
 	const caughtUp = await waitCaughtUp(server.url, server.pid, manifest.counts.customers, log);
