@@ -8,29 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { device, PouchDB } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { until } from '../helpers/until';
+import { recordedTicket } from '../helpers/tickets';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 import { TICKET_REPLICATION } from '../../src/lib/shared/tickets/sync-limits';
 import { createPushFilter } from '../../src/lib/replication/push-filter';
 
 const CENTER = 'department:center';
-
-function created(id: string, by = 'user:pfother'): TicketEvent {
-	return {
-		id: `ev-${id}`,
-		type: 'created',
-		at: new Date().toISOString(),
-		by,
-		number: id,
-		callerNumber: '13800000000',
-		customerIds: [],
-		departmentId: CENTER,
-		serviceTypeId: null,
-		contentCategoryId: null,
-		content: '用户来电',
-		callbackRequired: false
-	};
-}
 
 const note = (id: string, by: string): TicketEvent => ({
 	id,
@@ -46,8 +30,7 @@ const noted = (doc: TicketDoc, id: string, by: string): TicketDoc => ({
 	_rev: doc._rev
 });
 
-const recorded = (id: string, by?: string) =>
-	buildTicket(`ticket:${id}`, [created(id, by)], CENTER);
+const recorded = (id: string, by = 'user:pfother') => recordedTicket(id, by);
 
 let server: TestServer;
 let cookie: string;

@@ -8,33 +8,12 @@ import { device, PouchDB } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { RawDevice, type RequestKind } from '../bench/capacity/device';
 import { createClient } from '../bench/capacity/http';
-import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
-import type { TicketEvent } from '../../src/lib/shared/tickets/events';
+import type { TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import { until } from '../helpers/until';
+import { recordedTicket } from '../helpers/tickets';
 import { TICKET_REPLICATION } from '../../src/lib/shared/tickets/sync-limits';
 import { createPushFilter } from '../../src/lib/replication/push-filter';
 import { quietInfo } from '../../src/lib/replication/quiet-remote';
-
-const CENTER = 'department:center';
-
-/** A ticket as a device records it: one `created` event by `by` at `departmentId`, fields derived. */
-function recorded(id: string, by: string, departmentId = CENTER, at = new Date()) {
-	const created: TicketEvent = {
-		id: `ev-${id}`,
-		type: 'created',
-		at: at.toISOString(),
-		by,
-		number: id,
-		callerNumber: '13800000000',
-		customerIds: [],
-		departmentId,
-		serviceTypeId: null,
-		contentCategoryId: null,
-		content: '用户来电',
-		callbackRequired: false
-	};
-	return buildTicket(`ticket:${id}`, [created], CENTER);
-}
 
 /** What a PouchDB request to `/sync/tickets` is, in the raw client's words. */
 function kindOf(method: string, url: URL): RequestKind {
@@ -61,11 +40,15 @@ beforeAll(async () => {
 	await server.createUser({ username: 'otheragent', roleKey: 'agent', agentId: '8102' });
 	// 40 center tickets the agent sees; 5 of another department and one past the 90-day window it does not.
 	const docs: TicketDoc[] = [];
-	for (let i = 0; i < 40; i++) docs.push(recorded(`seen-${i}`, 'user:otheragent'));
+	for (let i = 0; i < 40; i++) docs.push(recordedTicket(`seen-${i}`, 'user:otheragent'));
 	for (let i = 0; i < 5; i++) {
-		docs.push(recorded(`engineering-${i}`, 'user:someone', 'department:engineering'));
+		docs.push(
+			recordedTicket(`engineering-${i}`, 'user:someone', { departmentId: 'department:engineering' })
+		);
 	}
-	docs.push(recorded('old', 'user:otheragent', CENTER, new Date(Date.now() - 100 * 86_400_000)));
+	docs.push(
+		recordedTicket('old', 'user:otheragent', { at: new Date(Date.now() - 100 * 86_400_000) })
+	);
 	await server.runtime.store.db<TicketDoc>('tickets').bulkDocs(docs);
 });
 afterAll(async () => {
@@ -131,14 +114,14 @@ describe('#15 the benchmark’s raw device client', () => {
 			expect([...raw.revs.keys()].sort()).toEqual([...visible].sort());
 
 			// The raw client records a ticket: the PouchDB device gets it; and the other way round.
-			const rawRev = raw.write(recorded('from-raw', 'user:rawagent'));
+			const rawRev = raw.write(recordedTicket('from-raw', 'user:rawagent'));
 			await until(
 				async () => (await pouchRevs()).get('ticket:from-raw') === rawRev,
 				'the raw ticket on the PouchDB device',
 				30_000
 			);
 			filter.written('ticket:from-pouch');
-			const { rev: pouchRev } = await local.put(recorded('from-pouch', 'user:rawagent'));
+			const { rev: pouchRev } = await local.put(recordedTicket('from-pouch', 'user:rawagent'));
 			await until(
 				() => raw.revs.get('ticket:from-pouch') === pouchRev,
 				'the PouchDB ticket on the raw device',
@@ -189,7 +172,7 @@ describe('#15 the benchmark’s raw device client', () => {
 			expect(raw.revs.size).toBe(0);
 			const [written] = await server.runtime.store
 				.db<TicketDoc>('tickets')
-				.bulkDocs([recorded('after-desk', 'user:otheragent')]);
+				.bulkDocs([recordedTicket('after-desk', 'user:otheragent')]);
 			await until(
 				() => raw.revs.get('ticket:after-desk') === written!.rev,
 				'the later ticket on the raw device',

@@ -5,27 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PouchDB, syncRemote } from '../helpers/pouch';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { buildTicket } from '../../src/lib/shared/tickets/ticket';
+import { recordedTicket } from '../helpers/tickets';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
-
-/** A real ticket as a device builds it: one `created` event by `by`, list fields derived. */
-function recorded(id: string, by: string, extra: TicketEvent[] = []) {
-	const created: TicketEvent = {
-		id: `ev-${id}-0`,
-		type: 'created',
-		at: new Date().toISOString(),
-		by,
-		number: id,
-		callerNumber: '13800000000',
-		customerIds: [],
-		departmentId: 'department:center',
-		serviceTypeId: null,
-		contentCategoryId: null,
-		content: '',
-		callbackRequired: false
-	};
-	return buildTicket(`ticket:${id}`, [created, ...extra], 'department:center');
-}
 
 const now = () => new Date().toISOString();
 const ticket = (id: string, visibleTo: string[], by = 'user:someone') => ({
@@ -194,7 +175,7 @@ describe('writing tickets', () => {
 		});
 
 	it('accepts a new ticket the user can see with the user’s own event', async () => {
-		const doc = { ...recorded('new-1', 'user:agent1'), _rev: '1-aaa' };
+		const doc = { ...recordedTicket('new-1', 'user:agent1'), _rev: '1-aaa' };
 		const res = await push(agent, [doc]);
 		expect(res.status).toBe(201);
 		expect(await res.json()).toEqual([]);
@@ -212,10 +193,10 @@ describe('writing tickets', () => {
 			note: ''
 		};
 		const res = await push(agent, [
-			{ ...recorded('forged-1', 'user:eng1'), _rev: '1-bbb' },
-			{ ...recorded('eng-1', 'user:agent1', [transfer]), _rev: '2-ccc' },
+			{ ...recordedTicket('forged-1', 'user:eng1'), _rev: '1-bbb' },
+			{ ...recordedTicket('eng-1', 'user:agent1', { extra: [transfer] }), _rev: '2-ccc' },
 			{
-				...recorded('wide-1', 'user:agent1'),
+				...recordedTicket('wide-1', 'user:agent1'),
 				visibleTo: ['department:center', 'department:network', 'user:agent1'],
 				_rev: '1-ddd'
 			},
