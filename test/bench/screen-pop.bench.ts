@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server';
-import { BENCH_PASSWORD, ensureFixture, prepareRun } from './capacity/fixture';
+import { ensureFixture, prepareRun } from './capacity/fixture';
+import { ensureHubSnapshot } from './capacity/warm';
 import { benchSettings } from './capacity/settings';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 30);
@@ -27,6 +28,8 @@ const SIP_PORT = 36_000 + Math.floor(Math.random() * 500) * 8;
 const DOMAIN = 'callcenter.local';
 const CALLER = '+8657188887777';
 const FIXTURE = process.env.BENCH_POP_FIXTURE === '1';
+/** Every fixture user's password (`BENCH_PASSWORD` of test/bench/capacity/fixture.ts, whose text keys the cache). */
+const FIXTURE_PASSWORD = 'bench-password-15';
 const p = (xs: number[], q: number) =>
 	[...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
@@ -34,6 +37,7 @@ const fixtureRun = FIXTURE
 	? await (async () => {
 			const s = benchSettings();
 			const fixture = await ensureFixture(s.sizes, s.cacheRoot, s.cacheMaxAgeDays);
+			await ensureHubSnapshot(fixture, console.log);
 			const runDir = mkdtempSync(join(tmpdir(), 'screen-pop-'));
 			const prepared = await prepareRun(fixture, runDir);
 			const adminCookie = prepared.cookies.get('user:admin')!;
@@ -158,7 +162,7 @@ try {
 			history: null
 		}));
 		username = manifest.users.find((u) => u.kind === 'spare')!.username;
-		password = BENCH_PASSWORD;
+		password = FIXTURE_PASSWORD;
 	} else {
 		// A subscriber under the caller's number, with earlier tickets (history).
 		await server.runtime.store.db('customers').insert({

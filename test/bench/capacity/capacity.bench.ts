@@ -27,6 +27,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixture, prepareRun, waitCaughtUp } from './fixture';
+import { ensureHubSnapshot } from './warm';
 import { ROOT, startServer, startSampler } from './server-process';
 import { findProfile, formatWindow, profileWindows, type Window } from './profile';
 import { benchSettings, mean, ms, quantile, type BenchUser, type Manifest } from './settings';
@@ -188,6 +189,7 @@ async function main() {
 
 	const tf = performance.now();
 	const fixture = await ensureFixture(s.sizes, s.cacheRoot, s.cacheMaxAgeDays, log);
+	await ensureHubSnapshot(fixture, log);
 	log(
 		fixture.builtSeconds === null
 			? `  fixture: from the cache ${fixture.dir} (built ${fixture.manifest.builtAt}, in ${fixture.manifest.buildSeconds} s)`

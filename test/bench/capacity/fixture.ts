@@ -480,7 +480,9 @@ async function build(
 
 		// 6. The server starts once on it (and builds whatever else it keeps), and stops cleanly.
 		t = performance.now();
-		await warmUp(dataDir, counts.customers, log);
+		const warm = await startServer({ dataDir, env: { ADMIN_PASSWORD } });
+		await waitCaughtUp(warm.url, warm.pid, counts.customers, log);
+		await warm.stop();
 		lap('first start of the server on it, caught up, stopped', t);
 
 		return {
@@ -545,16 +547,6 @@ export async function waitCaughtUp(
 	}
 }
 
-/**
- * Starts the server once on `dataDir`, waits until it has caught up and stops it: what it keeps beside the
- * store (the feed hubs' snapshots, the search index) is then there for every run's copy.
- */
-async function warmUp(dataDir: string, customers: number, log: (s: string) => void) {
-	const warm = await startServer({ dataDir, env: { ADMIN_PASSWORD } });
-	await waitCaughtUp(warm.url, warm.pid, customers, log);
-	await warm.stop();
-}
-
 export interface Fixture {
 	dir: string;
 	manifest: Manifest;
@@ -574,16 +566,7 @@ export async function ensureFixture(
 	if (existsSync(manifestFile)) {
 		const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
 		const ageDays = (Date.now() - Date.parse(manifest.builtAt)) / 86_400_000;
-		if (ageDays <= maxAgeDays) {
-			// A fixture built before the feed hub: its first start reads every ticket (~80 s); once, here.
-			if (!existsSync(join(dir, 'data', 'sync-hub-tickets.v8'))) {
-				const t = performance.now();
-				log(`  fixture: starting the server once on it to save the feed hub's table`);
-				await warmUp(join(dir, 'data'), manifest.counts.customers, log);
-				log(`  fixture: warmed in ${Math.round((performance.now() - t) / 1000)} s`);
-			}
-			return { dir, manifest, builtSeconds: null };
-		}
+		if (ageDays <= maxAgeDays) return { dir, manifest, builtSeconds: null };
 		log(`  fixture: ${dir} is ${ageDays.toFixed(1)} days old: its window has moved; rebuilding`);
 	}
 	if (!existsSync(join(ROOT, 'build/server/index.js'))) {
@@ -637,7 +620,7 @@ export async function prepareRun(fixture: Fixture, runDir: string): Promise<Prep
 	return { dataDir, cookies, copySeconds };
 }
 
-export { ADMIN_PASSWORD, BENCH_PASSWORD };
+export { ADMIN_PASSWORD };
 
 // `npx tsx test/bench/capacity/fixture.ts`: builds the fixture of the BENCH_* sizes into the cache only.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
