@@ -83,6 +83,8 @@ export function createSessions({
 	 */
 	const ownTouches = new Set<string>();
 	const touching = new Set<string>();
+	/** The revision the feed brought of a session whose touch was still being written. */
+	const seenWhileTouching = new Map<string, string>();
 	const watchers = new Map<string, Set<Watcher>>();
 	const userEndListeners = new Set<(ended: SessionsEnded) => void>();
 
@@ -131,10 +133,17 @@ export function createSessions({
 			.insert(next)
 			.then((res) => {
 				entry.session = { ...next, _rev: res.rev };
-				ownTouches.add(`${next._id}@${res.rev}`);
+				const seen = seenWhileTouching.get(session._id);
+				// The feed already brought a revision while this write was in flight: ours, or someone else's.
+				if (seen === undefined) ownTouches.add(`${next._id}@${res.rev}`);
+				else if (seen !== res.rev) cache.delete(session._id);
 			})
-			.catch(() => {})
-			.finally(() => touching.delete(session._id));
+			// Refused (someone else changed the session meanwhile, e.g. a sign-out): read it again.
+			.catch(() => cache.delete(session._id))
+			.finally(() => {
+				touching.delete(session._id);
+				seenWhileTouching.delete(session._id);
+			});
 	}
 
 	function end(token: string, why: SessionEnd): void {
@@ -176,7 +185,10 @@ export function createSessions({
 		onBatch(changes) {
 			for (const { id, changes: revs } of changes) {
 				if (id.startsWith('session:')) {
-					if (!ownTouches.delete(`${id}@${revs?.[0]?.rev ?? ''}`)) cache.delete(id);
+					const rev = revs?.[0]?.rev ?? '';
+					// The feed may bring our own touch back before its write has answered: decided there.
+					if (touching.has(id)) seenWhileTouching.set(id, rev);
+					else if (!ownTouches.delete(`${id}@${rev}`)) cache.delete(id);
 				} else for (const [key, entry] of cache) if (entry.user._id === id) cache.delete(key);
 			}
 			return Promise.resolve();

@@ -433,8 +433,13 @@ function operations<D extends object>(
 			}
 		},
 		async updateSeq() {
-			const info = await answer(db.info());
-			return (info as { update_seq?: string | number }).update_seq ?? 0;
+			// The newest change's sequence, not the database info: the embedded store's info walks the
+			// database's folder for its size (the capacity profile found it on every ticket written).
+			const { last_seq } = await send<{ last_seq: string | number }>({
+				path: '_changes',
+				qs: { descending: 'true', limit: '1' }
+			});
+			return last_seq ?? 0;
 		},
 		async ensureExists() {
 			await answer(client.db.create(name)).catch((err) => {
