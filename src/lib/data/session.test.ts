@@ -5,6 +5,7 @@
  * not undo it. The settings live in Dexie on fake-indexeddb; the server is a stub answering when told.
  */
 import { beforeEach, expect, test, vi } from 'vitest';
+import { until } from '../../../test/helpers/until';
 import type { SessionAnswer } from '#shared/wire/accounts';
 import type * as ApiClient from '$lib/api/client';
 
@@ -78,15 +79,6 @@ const answer = (username: string, permissions: string[]): SessionAnswer => ({
 	},
 	home: 'agent'
 });
-
-/** Settles microtasks and Dexie's writes until `check` holds. */
-async function until(check: () => boolean | Promise<boolean>, what: string) {
-	const deadline = Date.now() + 5_000;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, 5));
-	}
-}
 
 beforeEach(async () => {
 	server.pending = [];
