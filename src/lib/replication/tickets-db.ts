@@ -185,8 +185,10 @@ async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemot
 	void countPending();
 }
 
-/** Local writes up to this sequence have been pushed to the server. */
+/** Local writes up to this sequence have been pushed to the server (a lower one than noted changes nothing). */
 function pushedUpTo(seq: string | number) {
+	const noted = pushedSeq();
+	if (typeof seq === 'number' && typeof noted === 'number' && seq <= noted) return;
 	localStorage.setItem(pendingKey(), String(seq));
 	void countPending();
 }
@@ -198,9 +200,12 @@ function pushedSeq(): string | number {
 	return /^\d+$/.test(stored) ? Number(stored) : stored;
 }
 
+/** Local changes read at most per count. */
+const COUNT_LIMIT = 10_000;
+
 /** The documents changed here since the push last caught up, at their current revisions. */
 async function changedSincePush() {
-	return (await (await db()).changes({ since: pushedSeq(), limit: 10_000 })).results;
+	return (await (await db()).changes({ since: pushedSeq(), limit: COUNT_LIMIT })).results;
 }
 
 /** Ids of the documents with local changes the server may not have yet (what retention must keep). */
@@ -208,13 +213,46 @@ async function unsyncedIds(): Promise<Set<string>> {
 	return new Set((await changedSincePush()).map((r) => r.id));
 }
 
-/** How many local changes wait for the server (shown on the tablet; F28): pulled documents are not. */
-async function countPending(): Promise<number> {
-	const changed = await changedSincePush();
-	syncStatus.pending = changed.filter((r) =>
-		pushFilter.filter({ _id: r.id, _rev: r.changes[0]?.rev })
-	).length;
-	return syncStatus.pending;
+let counting: Promise<void> | null = null;
+let countAgain = false;
+
+/**
+ * Counts the local changes that wait for the server (shown on the tablet; F28): pulled documents are not.
+ * One count at a time, and once more if asked meanwhile (a pulled batch is hundreds of local changes).
+ */
+function countPending(): Promise<void> {
+	if (counting) {
+		countAgain = true;
+		return counting;
+	}
+	counting = (async () => {
+		do {
+			countAgain = false;
+			await countOnce();
+		} while (countAgain);
+	})()
+		.catch(() => {})
+		.finally(() => (counting = null));
+	return counting;
+}
+
+async function countOnce() {
+	const key = pendingKey();
+	const { results, last_seq } = await (
+		await db()
+	).changes({ since: pushedSeq(), limit: COUNT_LIMIT });
+	const waiting = results.filter((r) => pushFilter.filter({ _id: r.id, _rev: r.changes[0]?.rev }));
+	syncStatus.pending = waiting.length;
+	// All of it came from the server (the push filter holds it back, so the push's checkpoint stays): later
+	// counts start after it, or each pulled change would make every count longer.
+	if (
+		waiting.length === 0 &&
+		results.length > 0 &&
+		results.length < COUNT_LIMIT &&
+		key === pendingKey()
+	) {
+		localStorage.setItem(key, String(last_seq));
+	}
 }
 
 /** Purges what the device no longer needs (finished, synced, past the retention window); returns how many. */
