@@ -1,6 +1,8 @@
 // Bundles the server (server/index.ts and what it imports from src/lib/shared and sync/) into
-// build/server/index.js; npm packages stay external and load from node_modules.
+// build/server/index.js; npm packages stay external and load from node_modules. The embedded store's
+// worker thread is plain JavaScript and is copied beside the bundle.
 import { build } from 'esbuild';
+import { copyFileSync } from 'node:fs';
 
 await build({
 	entryPoints: ['server/index.ts'],
@@ -15,3 +17,5 @@ await build({
 	sourcemap: true,
 	logLevel: 'warning'
 });
+
+copyFileSync('server/store/embedded-worker.mjs', 'build/server/embedded-worker.mjs');

@@ -31,10 +31,12 @@ interface SessionDoc {
 
 /**
  * How long a resolved session is used from memory. Any change to the session or its user in the store —
- * on this server or another — drops it at once (the `cc_users` feed, below); this bounds only how stale a
- * session can be while that feed is down.
+ * on this server or another — drops it at once (the `cc_users` feed, below), so while that feed is live
+ * an entry lasts SESSION_CACHE_LIVE_MS; while it is not, SESSION_CACHE_MS bounds how stale a session can
+ * be. (At 300 agents the 60 s bound alone reloaded ~22 sessions a second from the store.)
  */
 const SESSION_CACHE_MS = 60_000;
+const SESSION_CACHE_LIVE_MS = 15 * 60_000;
 /** Watched connections of sessions revoked elsewhere or expired are ended within this. */
 export const WATCH_SWEEP_MS = 3_000;
 
@@ -66,14 +68,17 @@ interface Watcher {
 export function createSessions({
 	store,
 	ttlMs,
-	idleMs = ttlMs
+	idleMs = ttlMs,
+	clock = Date.now
 }: {
 	store: Store;
 	ttlMs: number;
 	idleMs?: number;
+	/** The time, for tests that move it. */
+	clock?: () => number;
 }) {
 	const db = store.db<SessionDoc | UserDoc>('users');
-	const cache = new Map<string, { user: UserDoc; session: SessionDoc; until: number }>();
+	const cache = new Map<string, { user: UserDoc; session: SessionDoc; loadedAt: number }>();
 	/** How often a used session's `lastSeenAt` is written: a fraction of the idle timeout, at most 5 min. */
 	const touchMs = Math.min(5 * 60_000, Math.max(1_000, Math.floor(idleMs / 4)));
 	/**
@@ -90,12 +95,35 @@ export function createSessions({
 
 	const lastUse = (s: SessionDoc) => Date.parse(s.lastSeenAt ?? s.createdAt);
 
+	/** Loads in flight: a device's first requests come together, and one read of the store serves them. */
+	const loading = new Map<string, Promise<{ user: UserDoc; session: SessionDoc } | null>>();
+
+	/** The cached entry while it may still be used. */
+	function cached(id: string, now: number) {
+		const entry = cache.get(id);
+		const maxAge = follower.live() ? SESSION_CACHE_LIVE_MS : SESSION_CACHE_MS;
+		return entry &&
+			now - entry.loadedAt < maxAge &&
+			Date.parse(entry.session.expiresAt) > now &&
+			now - lastUse(entry.session) <= idleMs
+			? entry
+			: null;
+	}
+
 	async function load(token: string): Promise<{ user: UserDoc; session: SessionDoc } | null> {
 		const id = idOf(token);
-		const cached = cache.get(id);
-		if (cached && cached.until > Date.now() && Date.parse(cached.session.expiresAt) > Date.now()) {
-			return cached;
+		const entry = cached(id, clock());
+		if (entry) return entry;
+		let pending = loading.get(id);
+		if (!pending) {
+			pending = loadOnce(id).finally(() => loading.delete(id));
+			loading.set(id, pending);
 		}
+		return pending;
+	}
+
+	async function loadOnce(id: string): Promise<{ user: UserDoc; session: SessionDoc } | null> {
+		const now = clock();
 		cache.delete(id);
 		let session: SessionDoc;
 		try {
@@ -104,7 +132,6 @@ export function createSessions({
 			if (storeStatus(err) === 404) return null;
 			throw err;
 		}
-		const now = Date.now();
 		if (Date.parse(session.expiresAt) < now || now - lastUse(session) > idleMs) {
 			await db.destroy(session._id, session._rev!).catch(() => {});
 			return null;
@@ -117,7 +144,7 @@ export function createSessions({
 			throw err;
 		}
 		if (user.status !== 'active') return null;
-		const entry = { user, session, until: now + SESSION_CACHE_MS };
+		const entry = { user, session, loadedAt: now };
 		cache.set(id, entry);
 		return entry;
 	}
@@ -125,7 +152,7 @@ export function createSessions({
 	/** Records that the session was used, at most every touchMs (a lost race only delays the next write). */
 	function touch(entry: { session: SessionDoc }): void {
 		const { session } = entry;
-		const now = Date.now();
+		const now = clock();
 		if (now - lastUse(session) < touchMs || touching.has(session._id)) return;
 		touching.add(session._id);
 		const next = { ...session, lastSeenAt: new Date(now).toISOString() };
@@ -162,7 +189,7 @@ export function createSessions({
 
 	/** A session (and its user) as the store holds them now, for many tokens in two requests. */
 	async function liveTokens(tokens: string[]): Promise<Set<string>> {
-		const now = Date.now();
+		const now = clock();
 		const ids = tokens.map(idOf);
 		const sessions = (await db.getMany(ids)) as Map<string, SessionDoc>;
 		const byId = new Map<string, SessionDoc>();
@@ -199,8 +226,10 @@ export function createSessions({
 	// too: one batched look-up of every watched session per sweep, however many connections there are.
 	let sweeping = false;
 	const sweep = setInterval(() => {
-		const now = Date.now();
-		for (const [id, entry] of cache) if (entry.until <= now) cache.delete(id);
+		const now = clock();
+		for (const [id, entry] of cache) {
+			if (now - entry.loadedAt >= SESSION_CACHE_LIVE_MS) cache.delete(id);
+		}
 		const tokens = [...watchers.keys()];
 		if (sweeping || tokens.length === 0) return;
 		sweeping = true;
@@ -223,7 +252,7 @@ export function createSessions({
 		ttlMs,
 		async create(userId: string): Promise<string> {
 			const token = randomBytes(32).toString('base64url');
-			const now = new Date();
+			const now = new Date(clock());
 			await db.insert({
 				_id: idOf(token),
 				type: 'session',
@@ -295,6 +324,8 @@ export function createSessions({
 			if (deletions.length > 0) await db.bulkDocs(deletions);
 			endUser(userId, 'revoked', except ?? null);
 		},
+		/** Whether the users feed that drops changed sessions is live (diagnostics, tests). */
+		feedLive: () => follower.live(),
 		/** Forgets cached users after an account change on this server. */
 		forgetUser(userId: string): void {
 			for (const [id, entry] of cache) if (entry.user._id === userId) cache.delete(id);

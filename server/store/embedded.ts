@@ -1,16 +1,12 @@
 /**
  * The embedded CouchDB-compatible store: express-pouchdb over pouchdb-node (LevelDB) under the data folder,
- * served on a loopback port behind an HTTP Basic gate with a generated admin secret. The rest of the server
- * talks to it exactly as to Apache CouchDB, through `nano` and the same URL shape — nothing may use its
- * internals. Only this module imports express-pouchdb.
+ * served on a loopback port behind an HTTP Basic gate with a generated admin secret, in its own worker
+ * thread (`embedded-worker.mjs`). The rest of the server talks to it exactly as to Apache CouchDB, through
+ * `nano` and the same URL shape — nothing may use its internals. Only the worker imports express-pouchdb.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { timingSafeEqual } from 'node:crypto';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface EmbeddedStore {
 	/** Base URL with admin credentials, e.g. `http://admin:secret@127.0.0.1:41234`. */
@@ -20,13 +16,22 @@ export interface EmbeddedStore {
 	close(): Promise<void>;
 }
 
-/** Requests that only read, though some are POSTs. */
-const READS =
-	/\/(_bulk_get|_all_docs|_changes|_revs_diff|_find|_explain|_design\/[^/]+\/_view\/[^/?]+)(\?|$)/;
-const writes = (req: IncomingMessage) =>
-	req.method !== 'GET' && req.method !== 'HEAD' && !READS.test(req.url ?? '');
+type FromWorker = { port: number } | { error: string } | { closed: true };
 
-/** Starts the embedded store on 127.0.0.1 (ephemeral port unless given) with data under `dir`. */
+/** The worker's file: beside this module in the sources, beside the bundle in `build/server/`. */
+function workerFile(): URL {
+	const url = new URL('./embedded-worker.mjs', import.meta.url);
+	if (!existsSync(fileURLToPath(url))) {
+		throw new Error(`embedded store: ${fileURLToPath(url)} is missing (run npm run build)`);
+	}
+	return url;
+}
+
+/**
+ * Starts the embedded store on 127.0.0.1 (ephemeral port unless given) with data under `dir`. If its
+ * thread dies the process exits: the server cannot serve without its store, and the supervisor (or the
+ * operator) starts it again on the same data.
+ */
 export async function startEmbeddedStore({
 	dir,
 	secret,
@@ -36,62 +41,48 @@ export async function startEmbeddedStore({
 	secret: string;
 	port?: number;
 }): Promise<EmbeddedStore> {
-	mkdirSync(join(dir, 'db'), { recursive: true });
-	const PouchDB = require('pouchdb-node') as { defaults(opts: object): unknown };
-	const express = require('express') as () => { use(...args: unknown[]): unknown } & ((
-		req: IncomingMessage,
-		res: ServerResponse
-	) => void);
-	const expressPouchDB = require('express-pouchdb') as (db: unknown, opts: object) => unknown;
-
-	const couch = express();
-	couch.use(
-		expressPouchDB(PouchDB.defaults({ prefix: join(dir, 'db') + '/' }), {
-			configPath: join(dir, 'config.json'),
-			logPath: join(dir, 'log.txt'),
-			mode: 'fullCouchDB',
-			// Fauxton would fetch its UI; the session/auth routes are not needed behind the gate.
-			overrideMode: { exclude: ['routes/fauxton'] }
-		})
-	);
-
-	let written = 0;
-	const expected = Buffer.from('Basic ' + Buffer.from(`admin:${secret}`).toString('base64'));
-	const server = createServer((req, res) => {
-		const given = Buffer.from(req.headers.authorization ?? '');
-		if (
-			given.length !== expected.length ||
-			!timingSafeEqual(new Uint8Array(given), new Uint8Array(expected))
-		) {
-			res.writeHead(401, { 'content-type': 'application/json' });
-			res.end(JSON.stringify({ error: 'unauthorized', reason: 'Name or password is incorrect.' }));
-			return;
-		}
-		// Behind the gate every caller is the administrator: express-pouchdb runs in "admin party" and
-		// would otherwise try to match these credentials against its own user database.
-		delete req.headers.authorization;
-		if (writes(req)) {
-			res.on('finish', () => {
-				if (res.statusCode < 400) written += 1;
-			});
-		}
-		couch(req, res);
+	const writes = new Int32Array(new SharedArrayBuffer(4));
+	const worker = new Worker(workerFile(), {
+		workerData: { dir, secret, port, writes: writes.buffer },
+		name: 'embedded-store'
 	});
-	await new Promise<void>((resolve, reject) => {
-		server.once('error', reject);
-		server.listen(port, '127.0.0.1', () => resolve());
+	let closing = false;
+	const listening = await new Promise<number>((resolve, reject) => {
+		const onMessage = (message: FromWorker) => {
+			worker.off('error', reject);
+			worker.off('message', onMessage);
+			if ('port' in message) resolve(message.port);
+			else reject(new Error(`embedded store: ${'error' in message ? message.error : 'closed'}`));
+		};
+		worker.on('message', onMessage);
+		worker.once('error', reject);
+	}).catch(async (error: unknown) => {
+		await worker.terminate();
+		throw error;
 	});
-	const address = server.address();
-	if (!address || typeof address === 'string') {
-		throw new Error('embedded store did not bind a TCP port');
-	}
+	const died = (reason: string) => {
+		if (closing) return;
+		console.error(
+			`embedded store: its thread stopped (${reason}); the server cannot go on without it`
+		);
+		process.exit(1);
+	};
+	worker.on('error', (error) => died(error.stack ?? String(error)));
+	worker.on('exit', (code) => died(`exit code ${code}`));
 	return {
-		url: `http://admin:${encodeURIComponent(secret)}@127.0.0.1:${address.port}`,
-		writes: () => written,
-		close: () =>
-			new Promise<void>((resolve) => {
-				server.closeAllConnections();
-				server.close(() => resolve());
-			})
+		url: `http://admin:${encodeURIComponent(secret)}@127.0.0.1:${listening}`,
+		writes: () => Atomics.load(writes, 0),
+		close: async () => {
+			if (closing) return;
+			closing = true;
+			await new Promise<void>((resolve) => {
+				worker.on('message', (message: FromWorker) => {
+					if ('closed' in message) resolve();
+				});
+				worker.once('exit', () => resolve());
+				worker.postMessage('close');
+			});
+			await worker.terminate();
+		}
 	};
 }

@@ -29,6 +29,8 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 	let pauses = 0;
 	let resumed: Promise<void> | null = null;
 	let wakeUp = () => {};
+	/** When the store last answered this feed (ms since epoch; 0: not yet). */
+	let answeredAt = 0;
 	const params: ChangesParams = { feed: 'longpoll', timeout: String(LONGPOLL_MS) };
 	if (options.includeDocs) params.include_docs = 'true';
 	if (options.conflicts) params.conflicts = 'true';
@@ -41,6 +43,7 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 			if (stopped) return;
 			try {
 				const body = await db.changes({ ...params, since }, { signal: abort.signal });
+				answeredAt = Date.now();
 				const lastSeq = String(body.last_seq);
 				if (body.results.length > 0 || lastSeq !== since) {
 					await options.onBatch(body.results, lastSeq, abort.signal);
@@ -61,6 +64,13 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 
 	const running = loop();
 	return {
+		/**
+		 * Whether the feed is live: the store answered it within one long-poll (plus `slackMs`), so what was
+		 * written before then has been handed to `onBatch` or is in the batch at hand.
+		 */
+		live(slackMs = 5_000): boolean {
+			return !stopped && !resumed && Date.now() - answeredAt <= LONGPOLL_MS + slackMs;
+		},
 		/** Stops reading the feed until every `pause()` has been matched by `resume()`. */
 		pause() {
 			if (pauses++ === 0) {

@@ -96,3 +96,81 @@ describe('#15 a session’s own touches keep it cached', () => {
 		}
 	});
 });
+
+describe('#15 how long a session stays in memory', () => {
+	const withSessions = async (
+		username: string,
+		run: (
+			sessions: ReturnType<typeof createSessions>,
+			token: string,
+			move: (ms: number) => void
+		) => Promise<void>
+	) => {
+		let offset = 0;
+		const sessions = createSessions({
+			store: server.runtime.store,
+			ttlMs: 24 * 3_600_000,
+			idleMs: 3_600_000,
+			clock: () => Date.now() + offset
+		});
+		try {
+			await server.createUser({ username, roleKey: 'agent' });
+			const token = await sessions.create(`user:${username}`);
+			await run(sessions, token, (ms) => (offset += ms));
+		} finally {
+			await sessions.close();
+		}
+	};
+
+	it('keeps a session for 15 minutes while the users feed is live, without reading the store', async () => {
+		await withSessions('sclong', async (sessions, token, move) => {
+			expect((await sessions.resolve(token))?._id).toBe('user:sclong');
+			// The feed is live once the store has answered it: a change to the user wakes it.
+			const users = server.runtime.store.db('users');
+			await until(async () => {
+				if (sessions.feedLive()) return true;
+				await users.insert(await users.get('user:sclong'));
+				return false;
+			}, 'the users feed to answer');
+			expect((await sessions.peek(token))?._id).toBe('user:sclong');
+			const reads = usersReads();
+			move(10 * 60_000);
+			expect((await sessions.peek(token))?._id).toBe('user:sclong');
+			expect(usersReads()).toBe(reads);
+			move(6 * 60_000);
+			expect((await sessions.peek(token))?._id).toBe('user:sclong');
+			expect(usersReads() - reads).toBe(2); // past 15 minutes: the session and its user again
+		});
+	});
+
+	it('reads the session again after a minute when the users feed is not live', async () => {
+		await withSessions('scdown', async (sessions, token, move) => {
+			expect((await sessions.peek(token))?._id).toBe('user:scdown');
+			await sessions.close(); // stops the feed: nothing would drop a session revoked elsewhere
+			const reads = usersReads();
+			move(30_000);
+			expect((await sessions.peek(token))?._id).toBe('user:scdown');
+			expect(usersReads()).toBe(reads);
+			move(31_000);
+			expect((await sessions.peek(token))?._id).toBe('user:scdown');
+			expect(usersReads() - reads).toBe(2);
+		});
+	});
+
+	it('reads a session once for requests that come together', async () => {
+		await withSessions('sctogether', async (sessions, token) => {
+			const reads = usersReads();
+			const users = await Promise.all(Array.from({ length: 6 }, () => sessions.peek(token)));
+			expect(users.map((u) => u?._id)).toEqual(Array(6).fill('user:sctogether'));
+			expect(usersReads() - reads).toBe(2); // the session and its user, once
+		});
+	});
+
+	it('refuses a cached session that has been idle too long', async () => {
+		await withSessions('scidle', async (sessions, token, move) => {
+			expect((await sessions.peek(token))?._id).toBe('user:scidle');
+			move(3_600_000 + 1_000);
+			expect(await sessions.peek(token)).toBeNull();
+		});
+	});
+});

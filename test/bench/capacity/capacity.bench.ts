@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { ensureFixture, prepareRun, waitCaughtUp } from './fixture';
 import { ensureHubSnapshot } from './warm';
 import { ROOT, startServer, startSampler } from './server-process';
-import { findProfile, formatWindow, profileWindows, type Window } from './profile';
+import { findProfiles, formatWindow, profileStart, profileWindows, type Window } from './profile';
 import { benchSettings, mean, ms, quantile, type BenchUser, type Manifest } from './settings';
 import type { Collected, Created, DeviceSpec, FromWorker, ToWorker } from './load-worker';
 
@@ -573,17 +573,22 @@ async function main() {
 		for (const w of workers) w.send({ type: 'stop' });
 		const code = await server.stop();
 		if (code !== 0) log(`  the server exited with ${code}:\n${server.output()}`);
-		const profile = profileDir ? findProfile(profileDir) : null;
-		if (profile) {
-			const kept = file.replace(/\.json$/, '.cpuprofile');
+		const profiles = profileDir ? findProfiles(profileDir) : [];
+		const origin = profiles[0] ? profileStart(profiles[0].file) : undefined;
+		for (const { file: profile, thread } of profiles) {
+			const kept = file.replace(/\.json$/, `.thread${thread}.cpuprofile`);
 			copyFileSync(profile, kept);
 			const windows = profileWindows(
 				profile,
 				server.startedAt,
 				profiled,
-				join(ROOT, 'build/server')
+				join(ROOT, 'build/server'),
+				origin
 			);
-			for (const w of windows) log(formatWindow(w).join('\n') + '\n');
+			const name = thread === profiles[0]!.thread ? 'main thread' : `thread ${thread}`;
+			for (const w of windows) {
+				log(formatWindow({ ...w, label: `${name}, ${w.label}` }).join('\n') + '\n');
+			}
 			log(`  profile: ${kept} (open in Chrome DevTools › Performance)`);
 		}
 		if (process.env.BENCH_KEEP !== '1') rmSync(runDir, { recursive: true, force: true });

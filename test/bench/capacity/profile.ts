@@ -36,21 +36,34 @@ export interface WindowProfile {
 	byFunction: [string, number][];
 }
 
-/** The one `.cpuprofile` the server wrote into `dir`. */
-export function findProfile(dir: string): string | null {
-	const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-	return files.length > 0 ? join(dir, files.sort().at(-1)!) : null;
+/**
+ * The `.cpuprofile` files the server wrote into `dir`, one per thread (V8 names them
+ * `CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`): the main thread first, then the embedded
+ * store's worker thread.
+ */
+export function findProfiles(dir: string): { file: string; thread: number }[] {
+	return readdirSync(dir)
+		.filter((f) => f.endsWith('.cpuprofile'))
+		.map((f) => ({ file: join(dir, f), thread: Number(f.split('.')[4] ?? 0) }))
+		.sort((a, b) => a.thread - b.thread);
+}
+
+/** When the profile in `file` started, on V8's clock (µs); the origin for the other threads' windows. */
+export function profileStart(file: string): number {
+	return (JSON.parse(readFileSync(file, 'utf8')) as CpuProfile).startTime;
 }
 
 /**
  * Self time per window. `startedAt`: epoch ms when the server process was spawned (the profile's clock
  * starts with the process, so the windows are placed from it; off by the process's start-up, ~0.1 s).
+ * `origin`: the main thread's profile start, for a worker thread's profile (same clock, later start).
  */
 export function profileWindows(
 	file: string,
 	startedAt: number,
 	windows: Window[],
-	buildDir: string
+	buildDir: string,
+	origin?: number
 ): WindowProfile[] {
 	const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 	const map = readSourceMap(join(buildDir, 'index.js.map'));
@@ -85,8 +98,8 @@ export function profileWindows(
 	let t = profile.startTime;
 	for (const d of profile.timeDeltas) times.push((t += d));
 	return windows.map((w) => {
-		const from = (w.from - startedAt) * 1000 + profile.startTime;
-		const to = (w.to - startedAt) * 1000 + profile.startTime;
+		const from = (w.from - startedAt) * 1000 + (origin ?? profile.startTime);
+		const to = (w.to - startedAt) * 1000 + (origin ?? profile.startTime);
 		const files = new Map<string, number>();
 		const fns = new Map<string, number>();
 		let total = 0;
