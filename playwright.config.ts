@@ -1,6 +1,10 @@
 import { defineConfig } from '@playwright/test';
+import { couchEnv } from './test/helpers/couch';
 
-/** The e2e server: the built product on its own port, with a fresh embedded store for every run. */
+/**
+ * The e2e server: the built product on its own port, with a fresh embedded store for every run (or fresh
+ * databases on the Apache CouchDB of `COUCHDB_URL`, `npm run test:couchdb`).
+ */
 export const E2E_PORT = 4173;
 export const E2E_ADMIN_PASSWORD = 'e2e-admin-password';
 /** Kamailio's port for the end-to-end server (Janus and evapi use the next four). */
@@ -69,7 +73,9 @@ export default defineConfig({
 			ACD_OFFER_SECONDS: '5',
 			ACD_MAX_WAIT_SECONDS: '10',
 			ACD_WRAPUP_SECONDS: '1',
-			BRANCHES: `${E2E_BRANCH.name}=${E2E_BRANCH.key}@department:business-east`
+			BRANCHES: `${E2E_BRANCH.name}=${E2E_BRANCH.key}@department:business-east`,
+			// `npm run test:couchdb`: on that Apache CouchDB, under this run's own database prefix.
+			...couchEnv('e2e')
 		}
 	}
 });

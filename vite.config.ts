@@ -60,6 +60,18 @@ export default defineConfig({
 					hookTimeout: 60_000,
 					fileParallelism: false
 				}
+			},
+			{
+				// #16: only against a real Apache CouchDB (`npm run test:couchdb`, which names it).
+				extends: true,
+				test: {
+					name: 'couchdb',
+					environment: 'node',
+					include: ['test/couchdb/**/*.test.ts'],
+					testTimeout: 60_000,
+					hookTimeout: 60_000,
+					fileParallelism: false
+				}
 			}
 		]
 	}

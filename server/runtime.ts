@@ -15,6 +15,7 @@ import { seedConfig } from './services/seed';
 import { createConfigAdmin } from './services/config-admin';
 import { startConfigIndex } from './services/config-index';
 import { startTicketResolver } from './services/ticket-resolver';
+import { startLease, type LeaseDoc } from './services/lease';
 import { createBranchRegistry } from './branches/center';
 import { startBranchLink } from './branches/link';
 import { openCustomerIndex, startCustomerIndexer } from './services/customer-index';
@@ -169,7 +170,22 @@ export async function createRuntime(settings: Settings) {
 			link: settings.center ? startBranchLink({ store, center: settings.center, log }) : null
 		}
 	};
-	const resolver = startTicketResolver(store, log);
+	// The singletons run on the one app server that holds the lease (issue #16); with one server, that one.
+	let resolver: { stop(): Promise<void> } | null = null;
+	const lease = startLease({
+		db: store.db<LeaseDoc>('users'),
+		holder: instanceId,
+		ttlMs: settings.leaseMs,
+		onGain: () => {
+			resolver ??= startTicketResolver(store, log);
+		},
+		onLose: async () => {
+			const running = resolver;
+			resolver = null;
+			await running?.stop();
+		},
+		log
+	});
 	const janus = createJanusProxy({
 		sessions: deps.sessions,
 		cookieName: SESSION_COOKIE,
@@ -289,6 +305,8 @@ export async function createRuntime(settings: Settings) {
 			};
 			telephony.status = { state: 'running', detail: telephony.running.detail };
 		},
+		/** The singletons' lease: whether this server holds it (issue #16). */
+		lease,
 		/** Kamailio's and Janus's child processes, while they run. */
 		telephonyProcesses: () => telephony.running,
 		/** The call handling on top of Kamailio (its evapi link), while it runs. */
@@ -299,7 +317,7 @@ export async function createRuntime(settings: Settings) {
 			telephony.calls?.stop();
 			await telephony.running?.stop();
 			await deps.branches.link?.stop();
-			await resolver.stop();
+			await lease.stop();
 			await configIndex.stop();
 			await deps.replication.stopHubs();
 			// Checkpoints held in memory go to the store before it closes.

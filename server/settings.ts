@@ -31,6 +31,7 @@ const EnvSchema = v.object({
 	SYNC_WINDOW_DAYS: Int(90, 1, 3650),
 	SYNC_FANOUT: v.optional(v.picklist(['on', 'off']), 'on'),
 	SYNC_RECENT_TICKETS: Int(1_000, 1, 1_000_000),
+	LEASE_SECONDS: Int(10, 2, 300),
 	LOGIN_MAX_FAILURES: Int(10, 1, 1000),
 	LOGIN_WINDOW_MINUTES: Int(15, 1, 24 * 60),
 	COOKIE_SECURE: v.optional(v.picklist(['auto', 'true', 'false']), 'auto'),
@@ -163,6 +164,8 @@ export interface Settings {
 	syncFanout: boolean;
 	/** Of a department's tickets, how many of the most recently changed a device's first listing holds. */
 	syncRecentTickets: number;
+	/** How long the singletons' lease lasts without renewal (issue #16): another server takes over after it. */
+	leaseMs: number;
 	login: { maxFailures: number; windowMs: number };
 	cookieSecure: 'auto' | boolean;
 	telephony: 'auto' | 'on' | 'off';
@@ -310,6 +313,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 		syncWindowMs: e.SYNC_WINDOW_DAYS * 86_400_000,
 		syncFanout: e.SYNC_FANOUT === 'on',
 		syncRecentTickets: e.SYNC_RECENT_TICKETS,
+		leaseMs: e.LEASE_SECONDS * 1000,
 		login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_MINUTES * 60_000 },
 		cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
 		telephony: e.TELEPHONY,

@@ -375,12 +375,22 @@ function operations<D extends object>(
 		},
 		view: async (view, params) =>
 			(await answer(db.view('app', view, qs(params)))) as unknown as { rows: Row<D>[] },
-		changes: (params, { signal } = {}) =>
-			send<{ results: Change<D>[]; last_seq: string | number }>({
+		async changes(params, { signal } = {}) {
+			const body = await send<{ results: Change<D>[]; last_seq: string | number } | string>({
 				path: '_changes',
 				qs: qs(params),
 				signal
-			}),
+			});
+			// nano resolves what it could read when a connection ends early (the store under load):
+			// refused here with what came, rather than failing later on a missing `results`.
+			if (typeof body !== 'object' || body === null || !Array.isArray(body.results)) {
+				throw new StoreError(502, {
+					error: 'bad_answer',
+					reason: `_changes answered without results: ${JSON.stringify(body).slice(0, 200)}`
+				});
+			}
+			return body;
+		},
 		// Raw: the feed (a long-poll may wait inside it) is handed to the client as the store streams it.
 		changesFeed: (params, { selector, signal }) =>
 			request(`${base}/_changes${query({ ...params, filter: '_selector' })}`, {
@@ -442,9 +452,28 @@ function operations<D extends object>(
 			return last_seq ?? 0;
 		},
 		async ensureExists() {
+			// Asked first: an account that administers only its own databases may not create one (and
+			// CouchDB refuses it before it looks whether the database exists).
+			const exists = await answer(client.db.get(name)).then(
+				() => true,
+				(err: unknown) => {
+					if (err instanceof StoreError && err.statusCode === 404) return false;
+					throw err;
+				}
+			);
+			if (exists) return;
 			await answer(client.db.create(name)).catch((err) => {
 				// Another process may have created it meanwhile (412 file_exists): that is fine.
-				if (!(err instanceof StoreError && err.statusCode === 412)) throw err;
+				if (err instanceof StoreError && err.statusCode === 412) return;
+				if (err instanceof StoreError && (err.statusCode === 401 || err.statusCode === 403)) {
+					throw new StoreError(err.statusCode, {
+						error: 'forbidden',
+						reason:
+							`database ${name} does not exist and the store account may not create it: create it ` +
+							`as CouchDB's server administrator, with this account as its admin (README, "CouchDB")`
+					});
+				}
+				throw err;
 			});
 		},
 		async setSecurity(security) {

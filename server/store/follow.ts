@@ -38,10 +38,20 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 
 	async function loop() {
 		let since = await options.since();
+		let reread = false;
 		while (!stopped) {
-			if (resumed) await resumed;
+			if (resumed) {
+				await resumed;
+				// Whoever paused the feed may have moved the checkpoint on (an import that indexed its own
+				// writes): go on from there, not from where the feed stopped.
+				reread = true;
+			}
 			if (stopped) return;
 			try {
+				if (reread) {
+					since = await options.since();
+					reread = false;
+				}
 				const body = await db.changes({ ...params, since }, { signal: abort.signal });
 				answeredAt = Date.now();
 				const lastSeq = String(body.last_seq);

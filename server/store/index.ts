@@ -9,7 +9,7 @@
 import Nano from 'nano';
 import { join } from 'node:path';
 import { startEmbeddedStore } from './embedded';
-import { createDatabase, type Database, type Doc, type StoreRequest } from './database';
+import { createDatabase, StoreError, type Database, type Doc, type StoreRequest } from './database';
 import { createReplica, type Replica } from './replica';
 import { readDesignDocs } from '../../sync/ddocs';
 import { getSecret } from '../secrets';
@@ -46,6 +46,8 @@ export interface Store {
 	 * itself against the server (`test/bench`). The server never uses it.
 	 */
 	address(): { url: string; headers: Record<string, string> };
+	/** Who the server is at the store (CouchDB's `_session`): its account, and whether a server admin. */
+	account(): Promise<{ name: string | null; serverAdmin: boolean }>;
 	close(): Promise<void>;
 }
 
@@ -110,18 +112,40 @@ export async function openStore(settings: Settings): Promise<Store> {
 			url: base,
 			headers: authorization ? { authorization } : ({} as Record<string, string>)
 		}),
+		async account() {
+			const res = await request('/_session');
+			const body = (await res.json().catch(() => null)) as {
+				userCtx?: { name?: string | null; roles?: string[] };
+			} | null;
+			if (!res.ok || !body?.userCtx) {
+				throw new StoreError(res.status, {
+					error: 'session',
+					reason: 'the store did not say who we are'
+				});
+			}
+			return {
+				name: body.userCtx.name ?? null,
+				serverAdmin: body.userCtx.roles?.includes('_admin') ?? false
+			};
+		},
 		close
 	};
 }
 
-/** Creates missing databases, sets `_security` (store administrators only) and deploys changed ddocs. */
+/**
+ * Creates missing databases, sets `_security` and deploys changed ddocs. Only the store's administrators
+ * may read them: CouchDB's server administrators, and the app's own account when it is not one (least
+ * privilege: an account that administers only these databases, which then must exist).
+ */
 export async function provisionStore(store: Store, ddocRoot: string): Promise<void> {
+	const { name, serverAdmin } = await store.account();
+	const own = serverAdmin || !name ? [] : [name];
 	for (const key of DB_KEYS) {
 		const db = store.db<Record<string, unknown>>(key);
 		await db.ensureExists();
 		await db.setSecurity({
-			admins: { names: [], roles: [] },
-			members: { names: [], roles: ['_admin'] }
+			admins: { names: own, roles: [] },
+			members: { names: own, roles: ['_admin'] }
 		});
 		for (const ddoc of readDesignDocs(ddocRoot, key)) {
 			const current = await db.find(ddoc._id).catch(() => null);

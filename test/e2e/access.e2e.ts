@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
 import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
+import { couchEnv } from '../helpers/couch';
 
 test('F2 a newcomer registers and is told the account waits for an administrator', async ({
 	page
@@ -159,14 +160,16 @@ test('F1 the first administrator signs in with the printed one-time password and
 	const { tmpdir } = await import('node:os');
 	const { join } = await import('node:path');
 	const port = 4180;
+	const dataDir = mkdtempSync(join(tmpdir(), 'cc-otp-'));
 	const child = spawn('node', ['build/server/index.js'], {
 		env: {
 			...process.env,
 			PORT: String(port),
 			HOST: '127.0.0.1',
-			DATA_DIR: mkdtempSync(join(tmpdir(), 'cc-otp-')),
+			DATA_DIR: dataDir,
 			ADMIN_PASSWORD: '',
-			TELEPHONY: 'off'
+			TELEPHONY: 'off',
+			...couchEnv(dataDir)
 		}
 	});
 	try {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { E2E_ADMIN_PASSWORD, E2E_BRANCH, E2E_BRANCH_PORT, E2E_PORT } from '../../playwright.config';
 import { signIn } from './helpers';
+import { couchEnv } from '../helpers/couch';
 
 test('F29 a branch office signs in the center’s administrator and leaves accounts and settings to the center', async ({
 	browser
@@ -27,7 +28,8 @@ test('F29 a branch office signs in the center’s administrator and leaves accou
 			TELEPHONY: 'off',
 			CENTER_URL: `http://127.0.0.1:${E2E_PORT}`,
 			BRANCH_NAME: E2E_BRANCH.name,
-			BRANCH_KEY: E2E_BRANCH.key
+			BRANCH_KEY: E2E_BRANCH.key,
+			...couchEnv(dataDir)
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
 	});

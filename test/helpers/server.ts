@@ -1,6 +1,6 @@
 /**
  * A real server for integration tests: the same runtime as `npm start` (embedded store, provisioning,
- * seed), on a random loopback port with a fresh data folder.
+ * seed), on a random loopback port with a fresh data folder — or on Apache CouchDB (`couchEnv`).
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { loadSettings } from '../../server/settings';
 import { createRuntime } from '../../server/runtime';
 import { hardenServer, serverOptions } from '../../server/app';
+import { couchEnv } from './couch';
+
+export { couchEnv };
 
 export const ADMIN_PASSWORD = 'integration-admin';
 
@@ -29,7 +32,13 @@ export interface TestServer {
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
 	const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'cc-it-'));
-	const settings = loadSettings({ DATA_DIR: dataDir, ADMIN_PASSWORD, TELEPHONY: 'off', ...env });
+	const settings = loadSettings({
+		DATA_DIR: dataDir,
+		ADMIN_PASSWORD,
+		TELEPHONY: 'off',
+		...couchEnv(dataDir),
+		...env
+	});
 	const runtime = await createRuntime(settings);
 	const server: ServerType = await new Promise((resolve) => {
 		const s = serve(

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { device, syncRemote } from '../helpers/pouch';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server';
+import { ADMIN_PASSWORD, couchEnv, startTestServer, type TestServer } from '../helpers/server';
 import { createMergeUsers, runOfflineMerge, type MergeUser } from '../helpers/offline-merge';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
@@ -46,7 +46,8 @@ async function startChildServer(port: number, dataDir: string): Promise<ChildSer
 			HOST: '127.0.0.1',
 			DATA_DIR: dataDir,
 			ADMIN_PASSWORD,
-			TELEPHONY: 'off'
+			TELEPHONY: 'off',
+			...couchEnv(dataDir)
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
