@@ -122,6 +122,26 @@ export interface FeedHubOptions {
 	log?: (msg: string) => void;
 }
 
+/**
+ * The winning revision among what `_bulk_get` answered for an id without a revision: PouchDB answers
+ * the winner alone, Apache CouchDB 3.4 every leaf (deleted ones too) in no set order. CouchDB's rule: a
+ * live leaf beats a deleted one, then the longer history, then the greater revision id.
+ */
+export function winnerOf(leaves: Doc[]): Doc | undefined {
+	const key = (d: Doc) => {
+		const [pos, hash] = String(d._rev).split('-');
+		return { live: d._deleted ? 0 : 1, pos: Number(pos), hash: hash ?? '' };
+	};
+	return leaves.reduce<Doc | undefined>((best, d) => {
+		if (!best) return d;
+		const a = key(d);
+		const b = key(best);
+		const better =
+			a.live !== b.live ? a.live > b.live : a.pos !== b.pos ? a.pos > b.pos : a.hash > b.hash;
+		return better ? d : best;
+	}, undefined);
+}
+
 /** Interned scope strings: thousands of entries share a handful of scopes. */
 function interner() {
 	const known = new Map<string, string>();
@@ -213,7 +233,7 @@ export function createFeedHub({
 		};
 		const docs = new Map<string, Doc>();
 		for (const r of results) {
-			const ok = r.docs.find((d): d is { ok: Doc } => 'ok' in d)?.ok;
+			const ok = winnerOf(r.docs.flatMap((d) => ('ok' in d ? [d.ok] : [])));
 			if (ok && !ok._deleted) docs.set(r.id, ok);
 		}
 		return wanted.map((c) => {

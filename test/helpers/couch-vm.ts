@@ -18,10 +18,11 @@ export function verdict(
 	vdu: Vdu,
 	newDoc: unknown,
 	oldDoc: unknown = null,
-	roles: string[] = []
+	roles: string[] = [],
+	{ name = 'x', security = {} }: { name?: string; security?: object } = {}
 ): string | null {
 	try {
-		vdu(newDoc, oldDoc, { name: 'x', roles }, {});
+		vdu(newDoc, oldDoc, { name, roles }, security);
 		return null;
 	} catch (err) {
 		const forbidden = (err as { forbidden?: string }).forbidden;

@@ -89,6 +89,25 @@ describe('cc_tickets validate_doc_update', () => {
 	});
 });
 
+describe('#16 the app’s own CouchDB account, administrator of its databases only', () => {
+	const security = {
+		admins: { names: ['ccapp'], roles: [] },
+		members: { names: ['ccapp'], roles: [] }
+	};
+	it('writes configuration and deletes tickets as a store administrator; anyone else may not', () => {
+		const role = { _id: 'role:x', type: 'role', name: '坐席', permissions: [] };
+		const gone = { _id: 'ticket:1', _deleted: true };
+		expect(verdict(config, role, null, [], { name: 'ccapp', security })).toBeNull();
+		expect(verdict(tickets, gone, null, [], { name: 'ccapp', security })).toBeNull();
+		expect(verdict(config, role, null, [], { name: 'someone', security })).toMatch(
+			/administration API/
+		);
+		expect(verdict(tickets, gone, null, [], { name: 'someone', security })).toMatch(/server/);
+		const byRole = { admins: { names: [], roles: ['cc-app'] } };
+		expect(verdict(config, role, null, ['cc-app'], { name: 'a', security: byRole })).toBeNull();
+	});
+});
+
 describe('cc_config validate_doc_update', () => {
 	it('only the store administrator writes, with <type>:<key> ids and a name', () => {
 		const role = { _id: 'role:x', type: 'role', name: '坐席', permissions: [] };

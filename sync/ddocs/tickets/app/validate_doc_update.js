@@ -7,9 +7,27 @@
  * older revision than the current winner, and must still be stored (as a conflict) so that the
  * union-of-events merge keeps every event.
  */
-function validate_doc_update(newDoc, oldDoc, userCtx) {
+function validate_doc_update(newDoc, oldDoc, userCtx, secObj) {
 	function forbid(message) {
 		throw { forbidden: message };
+	}
+	// The store's administrators: CouchDB's server administrators, and the app's own account when it
+	// administers only these databases (least privilege, README "Apache CouchDB").
+	function isStoreAdmin() {
+		var roles = (userCtx && userCtx.roles) || [];
+		if (roles.indexOf('_admin') !== -1) {
+			return true;
+		}
+		var admins = (secObj && secObj.admins) || {};
+		if (userCtx && userCtx.name && (admins.names || []).indexOf(userCtx.name) !== -1) {
+			return true;
+		}
+		for (var r = 0; r < roles.length; r++) {
+			if ((admins.roles || []).indexOf(roles[r]) !== -1) {
+				return true;
+			}
+		}
+		return false;
 	}
 	function isArray(x) {
 		return Object.prototype.toString.call(x) === '[object Array]';
@@ -17,7 +35,7 @@ function validate_doc_update(newDoc, oldDoc, userCtx) {
 	function isString(x) {
 		return typeof x === 'string' && x.length > 0;
 	}
-	var isAdmin = !!(userCtx && userCtx.roles && userCtx.roles.indexOf('_admin') !== -1);
+	var isAdmin = isStoreAdmin();
 	if (newDoc._deleted) {
 		if (!isAdmin) {
 			forbid('only the server deletes documents');
