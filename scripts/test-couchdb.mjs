@@ -55,23 +55,39 @@ mkdirSync('test-results', { recursive: true });
 const suite = createSuite();
 const env = { COUCHDB_URL: url, COUCH_TEST_RUN: run };
 
-try {
-	if (suite.step('install', 'node', ['scripts/ensure.mjs', '--test']).code !== 0) {
-		console.log('\n0 passed, 1 failed');
-		process.exit(1);
+/** Deletes every database of this run; a database that will not go is named, never fatal. */
+async function cleanUp() {
+	try {
+		const all = await couch('/_all_dbs').then((r) => r.json());
+		const mine = all.filter((name) => name.startsWith(`${run}_`));
+		const left = [];
+		for (const name of mine) {
+			let gone = false;
+			for (let attempt = 0; attempt < 3 && !gone; attempt++) {
+				gone = await couch(`/${encodeURIComponent(name)}`, { method: 'DELETE' })
+					.then((r) => r.ok || r.status === 404)
+					.catch(() => false);
+			}
+			if (!gone) left.push(name);
+		}
+		console.log(`\nDeleted the run's ${mine.length - left.length} databases.`);
+		if (left.length > 0) console.log(`  Could not delete: ${left.join(', ')}`);
+	} catch (err) {
+		console.log(`\nCould not list the run's databases to delete them: ${err.message}`);
 	}
-	suite.check('build', 'node', ['scripts/ensure.mjs', '--build']);
-	suite.vitest(
-		['--project', 'integration', '--project', 'couchdb'],
-		env,
-		'test-results/vitest-couchdb.json'
-	);
-	suite.playwright(env);
-} finally {
-	const all = await couch('/_all_dbs').then((r) => r.json());
-	const mine = all.filter((name) => name.startsWith(`${run}_`));
-	for (const name of mine) await couch(`/${encodeURIComponent(name)}`, { method: 'DELETE' });
-	console.log(`\nDeleted the run's ${mine.length} databases.`);
 }
+
+if (suite.step('install', 'node', ['scripts/ensure.mjs', '--test']).code !== 0) {
+	console.log('\n0 passed, 1 failed');
+	process.exit(1);
+}
+suite.check('build', 'node', ['scripts/ensure.mjs', '--build']);
+suite.vitest(
+	['--project', 'integration', '--project', 'couchdb'],
+	env,
+	'test-results/vitest-couchdb.json'
+);
+suite.playwright(env);
+await cleanUp();
 const failed = suite.summary();
 process.exit(failed > 0 ? 1 : 0);

@@ -153,7 +153,10 @@ export function openCustomerIndex(file: string) {
 	}
 
 	/** Applies one batch of the changes feed and its checkpoint atomically. */
+	/** How many changes of the feed were applied (the import's own writes are not): for tests. */
+	let fromFeed = 0;
 	const apply = db.transaction((changes: Change<Customer>[], lastSeq: string) => {
+		fromFeed += changes.length;
 		for (const change of changes) {
 			if (change.id.startsWith('_design/')) continue;
 			if (change.deleted || !change.doc || change.doc.type !== 'customer') remove(change.id);
@@ -287,6 +290,7 @@ export function openCustomerIndex(file: string) {
 		seq: () => (q.getSeq.get() as { value: string } | undefined)?.value ?? '0',
 		count: () => (q.count.get() as { n: number }).n,
 		apply,
+		applied: () => fromFeed,
 		/** Indexes documents the caller just wrote, leaving the feed's checkpoint where it is. */
 		index: db.transaction((docs: Customer[]) => {
 			for (const doc of docs) upsert(doc);
@@ -313,15 +317,11 @@ export function startCustomerIndexer(
 	index: CustomerIndex,
 	log: (msg: string) => void = () => {}
 ) {
-	const waiting = new Set<{ seq: number; resolve: () => void }>();
+	/** Told whenever the index moved on (a batch of the follower, an import's own writes). */
+	const batches = new Set<() => void>();
 	const wake = () => {
-		const at = seqNumber(index.seq());
-		for (const w of waiting) {
-			if (w.seq <= at) {
-				waiting.delete(w);
-				w.resolve();
-			}
-		}
+		for (const done of batches) done();
+		batches.clear();
 	};
 	const follower = followChanges<Customer>(store, 'customers', {
 		name: 'customer index',
@@ -343,14 +343,28 @@ export function startCustomerIndexer(
 		}
 	});
 	return {
-		/** Resolves when everything up to the store's current sequence is searchable. */
+		/**
+		 * Resolves when everything the store held when asked is searchable. Asked of the store as "any
+		 * change after the index's checkpoint?": Apache CouchDB's sequences are opaque, and the number they
+		 * start with is not comparable between its feed and its update sequence.
+		 */
 		async caughtUp(): Promise<void> {
-			const seq = seqNumber(await store.db('customers').updateSeq());
-			if (seqNumber(index.seq()) >= seq) return;
-			await new Promise<void>((resolve) => {
-				waiting.add({ seq, resolve });
-				wake();
-			});
+			const db = store.db('customers');
+			for (;;) {
+				// The index's number at or past the store's says so on either store (nothing read); below it,
+				// only the feed can tell on CouchDB.
+				if (seqNumber(index.seq()) >= seqNumber(await db.updateSeq())) return;
+				const after = await db.changes({ since: index.seq(), limit: '1' });
+				if (after.results.length === 0) return;
+				// Asked again when the index moves on (or after a second, whichever comes first).
+				await new Promise<void>((resolve) => {
+					const timer = setTimeout(resolve, 1_000);
+					batches.add(() => {
+						clearTimeout(timer);
+						resolve();
+					});
+				});
+			}
 		},
 		/**
 		 * Runs an import with the follower paused (both would compete for the one thread), indexing the

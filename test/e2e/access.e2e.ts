@@ -186,7 +186,10 @@ test('F1 the first administrator signs in with the printed one-time password and
 			});
 		});
 		expect(output).toContain(`http://127.0.0.1:${port}/`);
-		expect(output).toMatch(/Store:\s+embedded/);
+		// npm run test:couchdb: the Apache CouchDB of COUCHDB_URL instead of the embedded store.
+		expect(output).toMatch(
+			process.env.COUCHDB_URL ? /Store:\s+Apache CouchDB/ : /Store:\s+embedded/
+		);
 
 		await page.goto(`http://127.0.0.1:${port}/login`);
 		await page.getByLabel('用户名').fill('admin');
