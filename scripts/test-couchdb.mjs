@@ -27,11 +27,22 @@ const auth =
 		: null;
 base.username = '';
 base.password = '';
-const couch = (path, init = {}) =>
-	fetch(new URL(path, base), {
-		...init,
-		headers: { accept: 'application/json', ...(auth ? { authorization: auth } : {}) }
-	});
+/**
+ * One request to CouchDB, tried again on a network error: a keep-alive connection left idle through the
+ * suites may have been closed by CouchDB by the time the run cleans up.
+ */
+async function couch(path, init = {}) {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await fetch(new URL(path, base), {
+				...init,
+				headers: { accept: 'application/json', ...(auth ? { authorization: auth } : {}) }
+			});
+		} catch (err) {
+			if (attempt === 3) throw err;
+		}
+	}
+}
 
 let version;
 try {
