@@ -217,7 +217,7 @@ describe('#15 an import indexes its own writes', () => {
 		// And it goes on from the import's end: a subscriber written next is the one change it reads.
 		const db = server.runtime.store.db('customers');
 		const { rows } = await db.allDocs({ include_docs: true, limit: 1, startkey: 'customer:' });
-		await db.insert({ ...(rows[0]!.doc as object), name: '导入后改过' });
+		await db.insert({ ...(rows[0]!.doc as { _id: string }), name: '导入后改过' });
 		await customers.indexer.caughtUp();
 		expect(customers.index.get(rows[0]!.id)?.name).toBe('导入后改过');
 		expect(customers.index.applied() - fromFeed).toBe(1);
