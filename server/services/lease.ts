@@ -1,7 +1,7 @@
 /**
- * One holder at a time among the app servers sharing one store (issue #16): the singletons — call routing,
- * the conflict resolver, branch links, retention and the other periodic jobs — run only on the server that
- * holds the lease, a document in the store fenced by its revision.
+ * One holder at a time among the app servers sharing one store (issue #16): the singletons run only on the
+ * server that holds the lease, a document in the store fenced by its revision. Today that is the conflict
+ * resolver; call routing, branch links and the periodic jobs are still to be put under it.
  *
  * The holder renews the document every `ttlMs / 3` (each renewal a new revision). Another server takes the
  * lease over only after it has seen the same revision for `ttlMs` on its own clock — no comparison of two
