@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, defaultWebDir } from './app';
-import { openStore, provisionStore } from './store';
+import { openStore, provisionStore, type Store } from './store';
 import { createAudit } from './services/audit';
 import { createAccounts } from './services/accounts';
 import { createSessions, endedFor } from './services/sessions';
@@ -15,9 +15,10 @@ import { seedConfig } from './services/seed';
 import { createConfigAdmin } from './services/config-admin';
 import { startConfigIndex } from './services/config-index';
 import { startTicketResolver } from './services/ticket-resolver';
-import { startLease, type LeaseDoc } from './services/lease';
+import { soleLease, startLease, type LeaseDoc } from './services/lease';
 import { createBranchRegistry } from './branches/center';
-import { startBranchLink } from './branches/link';
+import { startBranchLink, type BranchLink } from './branches/link';
+import type { LinkStatus } from '#shared/wire/branches';
 import { openCustomerIndex, startCustomerIndexer } from './services/customer-index';
 import { createCustomerImport } from './services/customer-import';
 import { getSecret, privateFolder } from './secrets';
@@ -54,6 +55,48 @@ function which(binary: string): boolean {
 		.split(':')
 		.concat(['/usr/sbin', '/usr/bin'])
 		.some((d) => d && existsSync(join(d, binary)));
+}
+
+/**
+ * What runs on one app server only (issue #16): the conflict resolver and a branch office's link to its
+ * center, started when this server gains the lease and stopped when it loses it. The link's status says
+ * `standby` on the servers that do not hold it.
+ */
+function createSingletons({
+	store,
+	center,
+	log
+}: {
+	store: Store;
+	center: Settings['center'];
+	log: (msg: string) => void;
+}) {
+	let resolver: { stop(): Promise<void> } | null = null;
+	let link: BranchLink | null = null;
+	return {
+		start() {
+			resolver ??= startTicketResolver(store, log);
+			if (center) link ??= startBranchLink({ store, center, log });
+		},
+		async stop() {
+			const running = [resolver, link];
+			resolver = link = null;
+			for (const r of running) await r?.stop();
+		},
+		/** The branch link as `/api/branches` and the health route see it; null at a center. */
+		link: center
+			? {
+					status: (): LinkStatus =>
+						link?.status() ?? {
+							center: center.url,
+							name: center.name,
+							state: 'standby',
+							replications: []
+						},
+					stop: async () => {}
+				}
+			: null
+	};
 }
 
 export async function createRuntime(settings: Settings) {
@@ -111,6 +154,7 @@ export async function createRuntime(settings: Settings) {
 		onReady: (callId) => void telephony.calls?.recorded(callId)
 	});
 
+	const singletons = createSingletons({ store, center: settings.center, log });
 	const branchRegistry = createBranchRegistry({ store, branches: settings.branches });
 	const instanceId = getSecret(settings.dataDir, 'instance-id');
 	const deps: AppDeps = {
@@ -165,27 +209,21 @@ export async function createRuntime(settings: Settings) {
 		deskPhones: createDeskPhones({ store, audit, realm: settings.sip.domain }),
 		telephony: () => telephony.status,
 		phone: () => telephony.phone,
-		branches: {
-			center: branchRegistry,
-			link: settings.center ? startBranchLink({ store, center: settings.center, log }) : null
-		}
+		branches: { center: branchRegistry, link: singletons.link }
 	};
 	// The singletons run on the one app server that holds the lease (issue #16); with one server, that one.
-	let resolver: { stop(): Promise<void> } | null = null;
-	const lease = startLease({
-		db: store.db<LeaseDoc>('users'),
-		holder: instanceId,
-		ttlMs: settings.leaseMs,
-		onGain: () => {
-			resolver ??= startTicketResolver(store, log);
-		},
-		onLose: async () => {
-			const running = resolver;
-			resolver = null;
-			await running?.stop();
-		},
-		log
-	});
+	// On the embedded store there is no other: the lease is this server's without a document.
+	const lease =
+		store.kind === 'couchdb'
+			? startLease({
+					db: store.db<LeaseDoc>('users'),
+					holder: instanceId,
+					ttlMs: settings.leaseMs,
+					onGain: singletons.start,
+					onLose: singletons.stop,
+					log
+				})
+			: soleLease({ holder: instanceId, onGain: singletons.start, onLose: singletons.stop });
 	const janus = createJanusProxy({
 		sessions: deps.sessions,
 		cookieName: SESSION_COOKIE,
@@ -316,7 +354,6 @@ export async function createRuntime(settings: Settings) {
 			await deps.sessions.close();
 			telephony.calls?.stop();
 			await telephony.running?.stop();
-			await deps.branches.link?.stop();
 			await lease.stop();
 			await configIndex.stop();
 			await deps.replication.stopHubs();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../store';
-import { startLease, type LeaseDoc } from './lease';
+import { soleLease, startLease, type LeaseDoc } from './lease';
 
 /** A store holding documents by revision as CouchDB does: a write on another revision is refused (409). */
 function fakeStore() {
@@ -117,5 +117,22 @@ describe('#16 the singletons’ lease', () => {
 		const again = server(store, 'a', clock);
 		await again.lease.tick();
 		expect(again.lease.held()).toBe(true);
+	});
+});
+
+describe('#16 the embedded store’s lease', () => {
+	it('is held from the start without a document, and given up once on stop', async () => {
+		const events: string[] = [];
+		const lease = soleLease({
+			holder: 'only',
+			onGain: () => void events.push('gain'),
+			onLose: (why) => void events.push(`lose:${why}`)
+		});
+		await lease.tick();
+		expect([lease.held(), lease.holder()]).toEqual([true, 'only']);
+		await lease.stop();
+		await lease.stop();
+		expect(lease.held()).toBe(false);
+		expect(events).toEqual(['gain', 'lose:stopped']);
 	});
 });

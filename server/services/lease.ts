@@ -1,7 +1,7 @@
 /**
  * One holder at a time among the app servers sharing one store (issue #16): the singletons run only on the
- * server that holds the lease, a document in the store fenced by its revision. Today that is the conflict
- * resolver; call routing, branch links and the periodic jobs are still to be put under it.
+ * server that holds the lease, a document in the store fenced by its revision: today the conflict resolver
+ * and a branch office's link to its center; call routing is still to be put under it.
  *
  * The holder renews the document every `ttlMs / 3` (each renewal a new revision). Another server takes the
  * lease over only after it has seen the same revision for `ttlMs` on its own clock — no comparison of two
@@ -146,6 +146,34 @@ export function startLease({
 			rev = null;
 			// Unreachable or taken: the others take over after ttlMs as usual.
 			await db.insert({ ...doc(mine), holder: '' }).catch(() => {});
+			await onLose('stopped');
+		}
+	};
+}
+
+/**
+ * The lease of a server that cannot have a peer: the embedded store lives inside this process, so no other
+ * app server shares it. Held from the start, without a document renewed in the store every few seconds.
+ */
+export function soleLease({
+	holder,
+	onGain,
+	onLose
+}: {
+	holder: string;
+	onGain: () => void | Promise<void>;
+	onLose: (why: 'stopped') => void | Promise<void>;
+}): Lease {
+	let held = true;
+	const gained = Promise.resolve(onGain());
+	return {
+		held: () => held,
+		holder: () => holder,
+		tick: () => gained,
+		async stop() {
+			if (!held) return;
+			held = false;
+			await gained;
 			await onLose('stopped');
 		}
 	};

@@ -11,7 +11,8 @@ import { createSessions } from '../../server/services/sessions';
 let server: TestServer;
 
 beforeAll(async () => {
-	// The singletons' lease renews in cc_users too: every 100 s here, so the counts below are sessions'.
+	// On CouchDB the singletons' lease renews in cc_users too: every 100 s here, so the counts below are
+	// sessions' (the embedded store keeps no lease document).
 	server = await startTestServer({ LEASE_SECONDS: '300' });
 });
 afterAll(async () => {

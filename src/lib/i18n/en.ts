@@ -588,7 +588,8 @@ export const en: Shape<typeof zhCN> = {
 			active: 'Syncing',
 			paused: 'Synced',
 			offline: 'Link down',
-			error: 'Error'
+			error: 'Error',
+			standby: 'Run by another app server'
 		}
 	},
 	workOrders: {

@@ -569,7 +569,8 @@ export const zhCN = {
 			active: '同步中',
 			paused: '已同步',
 			offline: '连接中断',
-			error: '出错'
+			error: '出错',
+			standby: '由另一台应用服务器维护'
 		}
 	},
 	workOrders: {

@@ -14,8 +14,11 @@ export const BranchSummary = v.object({
 });
 export type BranchSummary = v.InferOutput<typeof BranchSummary>;
 
-export const LINK_STATES = ['starting', 'active', 'paused', 'offline', 'error'] as const;
-/** active: copying; paused: caught up, waiting for changes; offline: center unreachable; error: refused. */
+export const LINK_STATES = ['starting', 'active', 'paused', 'offline', 'error', 'standby'] as const;
+/**
+ * active: copying; paused: caught up, waiting for changes; offline: center unreachable; error: refused;
+ * standby: another app server of this branch holds the singletons' lease and runs the link (issue #16).
+ */
 export const LinkState = v.picklist(LINK_STATES);
 export type LinkState = v.InferOutput<typeof LinkState>;
 
