@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable: installs npm packages when missing or stale, builds when sources changed
-// (--build), and for the tests (--test) also the Debian packages they drive (Chromium, CJK fonts) —
-// through apt-get when running as root, with a clear message otherwise.
+// (--build), and for the tests (--test) also the Debian packages they drive (Chromium, CJK fonts; with
+// --couchdb haproxy) — through apt-get when running as root, with a clear message otherwise.
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,7 +64,9 @@ if (args.has('--test')) {
 		['/usr/bin/janus', 'janus'],
 		['/usr/bin/janus-pp-rec', 'janus-tools'],
 		['/usr/bin/sipp', 'sip-tester'],
-		['/usr/bin/sox', 'sox']
+		['/usr/bin/sox', 'sox'],
+		// `npm run test:couchdb`: the reverse proxy in front of two app servers (issue #16).
+		...(args.has('--couchdb') ? [['/usr/sbin/haproxy', 'haproxy']] : [])
 	];
 	const missing = wanted.filter(([file]) => !existsSync(file)).map(([, pkg]) => pkg);
 	if (missing.length > 0) {

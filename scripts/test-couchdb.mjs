@@ -88,7 +88,7 @@ async function cleanUp() {
 	}
 }
 
-if (suite.step('install', 'node', ['scripts/ensure.mjs', '--test']).code !== 0) {
+if (suite.step('install', 'node', ['scripts/ensure.mjs', '--test', '--couchdb']).code !== 0) {
 	console.log('\n0 passed, 1 failed');
 	process.exit(1);
 }

@@ -48,7 +48,11 @@ export interface FeedFacts {
 export interface FeedView {
 	/** A device's first listing (from 0): it holds nothing yet, so the policy may bound what it gets. */
 	first: boolean;
-	/** The number of the `n`-th most recently changed document visible to `scope` (0: fewer than `n`). */
+	/**
+	 * The `updatedAt` (epoch ms) of the `n`-th most recently updated live document visible to `scope`
+	 * (-Infinity: fewer than `n`). By the documents' own time, not the feed's order: a cluster's feed
+	 * interleaves its shards, and a hub that reads the store anew lists every shard in turn.
+	 */
 	newestFrom(scope: string, n: number): number;
 }
 
@@ -96,6 +100,13 @@ interface Snapshot {
 	entries: HubEntry[];
 }
 const RETRY_MS = 2_000;
+/**
+ * How long `fresh` waits for this server's own writes to show in the store's feed, reading again every
+ * `UNREAD_RETRY_MS`: a cluster may answer from a shard copy a write has not reached yet (milliseconds
+ * behind). After it, the request is answered with what the feed shows.
+ */
+const UNREAD_WAIT_MS = 3_000;
+const UNREAD_RETRY_MS = 25;
 const LONGPOLL_MS = 25_000;
 
 /** A recently changed document's winning revision, as `_bulk_get?revs=true` answers it. */
@@ -195,6 +206,34 @@ export function createFeedHub({
 	let ord = 0;
 	const waiters = new Set<Waiter>();
 	let stopped = false;
+	/**
+	 * Writes of this server the hub has not read yet: id → the generation written, the number of the first
+	 * such write not read, and when it was noticed.
+	 */
+	const unread = new Map<string, { generation: number; n: number; at: number }>();
+	let noticed = 0;
+	const unsubscribe = store.onWrite(dbKey, (written) => {
+		const at = Date.now();
+		for (const { id, generation } of written) {
+			// The feed may show a write before its answer reaches this server.
+			if (table.get(id)?.revs.some((r) => Number.parseInt(r, 10) >= generation)) continue;
+			const before = unread.get(id);
+			unread.set(id, {
+				generation: Math.max(generation, before?.generation ?? 0),
+				n: before?.n ?? ++noticed,
+				at: before?.at ?? at
+			});
+		}
+	});
+	/** The number of the oldest write not read yet (Infinity when none), forgetting those past waiting for. */
+	function oldestUnread(now: number): number {
+		let oldest = Infinity;
+		for (const [id, u] of unread) {
+			if (now - u.at > 4 * UNREAD_WAIT_MS) unread.delete(id);
+			else oldest = Math.min(oldest, u.n);
+		}
+		return oldest;
+	}
 	/** Least recently changed first (a Map keeps insertion order). */
 	const cache = new Map<string, CachedDoc>();
 	let cached = 0;
@@ -263,6 +302,10 @@ export function createFeedHub({
 				winner && leaves.includes(winner)
 					? [winner, ...leaves.filter((r) => r !== winner)]
 					: leaves;
+			const wrote = unread.get(change.id);
+			if (wrote && revs.some((r) => Number.parseInt(r, 10) >= wrote.generation)) {
+				unread.delete(change.id);
+			}
 			const facts = factsOf(change.doc, change.id, change.deleted === true);
 			const entry: HubEntry = {
 				...facts,
@@ -340,9 +383,17 @@ export function createFeedHub({
 
 	/** Where the hub is in the store's feed. */
 	let storeSince = '0';
-	/** Requests waiting for the hub to have read everything the store holds now (`fresh`), not yet begun. */
-	let pokes: (() => void)[] = [];
-	let pending: Promise<void> | null = null;
+	/**
+	 * Requests waiting for the hub to have read everything the store holds now (`fresh`), not yet begun:
+	 * each with the last write of this server it must see (`upTo`) and until when it waits for it.
+	 */
+	interface Poke {
+		resolve: () => void;
+		upTo: number;
+		until: number;
+	}
+	let pokes: Poke[] = [];
+	let pending: { promise: Promise<void>; poke: Poke } | null = null;
 	let longpolling = false;
 	let abort = new AbortController();
 	const pause = () => new Promise((r) => setTimeout(r, RETRY_MS));
@@ -383,7 +434,7 @@ export function createFeedHub({
 	 */
 	const following = ready.then(async () => {
 		/** The requests this round answers (and those a full round carries to the next). */
-		let round: (() => void)[] = [];
+		let round: Poke[] = [];
 		while (!stopped) {
 			round = [...round, ...pokes];
 			pokes = [];
@@ -403,8 +454,20 @@ export function createFeedHub({
 				if (body.results.length > 0) apply(await withDocs(body.results));
 				storeSince = String(body.last_seq);
 				if (body.results.length < BATCH) {
-					for (const resolve of round) resolve();
-					round = [];
+					const now = Date.now();
+					const oldest = oldestUnread(now);
+					const waiting = round.filter((p) => p.upTo >= oldest && now < p.until);
+					if (round.some((p) => p.upTo >= oldest && now >= p.until)) {
+						log(
+							`${dbKey} feed hub: the store's feed does not show ${unread.size} of this server's writes after ${UNREAD_WAIT_MS} ms (e.g. ${[...unread.keys()][0]}); answering without them`
+						);
+					}
+					for (const p of round) if (!waiting.includes(p)) p.resolve();
+					round = waiting;
+					// Own writes not in the feed yet (a lagging shard copy): read again shortly.
+					if (waiting.length > 0 && body.results.length === 0) {
+						await new Promise((r) => setTimeout(r, UNREAD_RETRY_MS));
+					}
 				}
 			} catch (err) {
 				longpolling = false;
@@ -416,7 +479,7 @@ export function createFeedHub({
 				abort = new AbortController();
 			}
 		}
-		for (const resolve of [...round, ...pokes]) resolve();
+		for (const p of [...round, ...pokes]) p.resolve();
 	});
 
 	const token = (n: number) => `${n}-${epoch}`;
@@ -455,16 +518,23 @@ export function createFeedHub({
 		const key = `${n}\u0000${scope}`;
 		let found = newest.of.get(key);
 		if (found !== undefined) return found;
-		found = 0;
-		let count = 0;
-		for (let i = log_.length - 1; i >= 0; i--) {
-			const e = log_[i]!;
-			if (table.get(e.id) !== e || !e.visibleTo?.includes(scope)) continue;
-			if (++count === n) {
-				found = e.ord;
-				break;
+		// The n newest times, ascending: most documents are older than the n-th and cost one comparison.
+		const top: number[] = [];
+		for (const e of table.values()) {
+			const at = e.updatedAt;
+			if (e.deleted || Number.isNaN(at) || !e.visibleTo?.includes(scope)) continue;
+			if (top.length === n && at <= top[0]!) continue;
+			let lo = 0;
+			let hi = top.length;
+			while (lo < hi) {
+				const mid = (lo + hi) >>> 1;
+				if (top[mid]! < at) lo = mid + 1;
+				else hi = mid;
 			}
+			top.splice(lo, 0, at);
+			if (top.length > n) top.shift();
 		}
+		found = top.length === n && n > 0 ? top[0]! : -Infinity;
 		newest.of.set(key, found);
 		return found;
 	}
@@ -551,13 +621,20 @@ export function createFeedHub({
 		 * answered with it, so a replication that just finished sees what was written before it asked.
 		 */
 		fresh(): Promise<void> {
-			// Requests that arrive before the next read begins share it.
-			pending ??= new Promise<void>((resolve) => pokes.push(resolve));
+			// Requests that arrive before the next read begins share it, waiting for the writes of them all.
+			if (pending) pending.poke.upTo = noticed;
+			else {
+				const poke: Poke = { resolve: () => {}, upTo: noticed, until: Date.now() + UNREAD_WAIT_MS };
+				const promise = new Promise<void>((resolve) => (poke.resolve = resolve));
+				pokes.push(poke);
+				pending = { promise, poke };
+			}
 			if (longpolling) abort.abort();
-			return pending;
+			return pending.promise;
 		},
 		async stop() {
 			stopped = true;
+			unsubscribe();
 			clearInterval(saving);
 			abort.abort();
 			await following.catch(() => {});

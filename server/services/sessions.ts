@@ -215,7 +215,9 @@ export function createSessions({
 					const rev = revs?.[0]?.rev ?? '';
 					// The feed may bring our own touch back before its write has answered: decided there.
 					if (touching.has(id)) seenWhileTouching.set(id, rev);
-					else if (!ownTouches.delete(`${id}@${rev}`)) cache.delete(id);
+					else if (ownTouches.delete(`${id}@${rev}`)) continue;
+					// A clustered feed may bring a change again (it rewinds when it reads another shard copy).
+					else if (cache.get(id)?.session._rev !== rev) cache.delete(id);
 				} else for (const [key, entry] of cache) if (entry.user._id === id) cache.delete(key);
 			}
 			return Promise.resolve();

@@ -117,13 +117,14 @@ export function inSyncSet(
 /**
  * A device's working set on its first listing (issue #15), bounded by volume as well as time: of what
  * `inSyncSet` allows, the tickets of the user or their crews, the tickets open at the user's department
- * (callbacks due at the center, transfers waiting at a department), and the `recent` most recently changed
- * of the rest the department sees. Later changes are all delivered (`inSyncSet`): whatever a device holds
+ * (callbacks due at the center, transfers waiting at a department), and the `recent` most recently updated
+ * (by `updatedAt`) of the rest the department sees. Later changes are all delivered (`inSyncSet`): whatever a device holds
  * is kept current, and anything older comes from the server when asked (history, lists, search).
  */
 export function inFirstListing(
 	doc: {
-		ord: number;
+		/** Epoch ms (NaN when unknown). */
+		updatedAt: number;
 		visibleTo?: readonly string[];
 		status?: string;
 		departmentId?: string | null;
@@ -135,7 +136,7 @@ export function inFirstListing(
 	const department = principal.department;
 	if (department === null || !doc.visibleTo?.includes(department)) return false;
 	if (doc.status !== 'closed' && doc.departmentId === department) return true;
-	return doc.ord >= newestFrom(department, recent);
+	return doc.updatedAt >= newestFrom(department, recent);
 }
 
 /** A document as a writer sends it (`_bulk_docs` with `new_edits: false`). */

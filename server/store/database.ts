@@ -262,6 +262,58 @@ type NanoRequest = RequestOptions & { signal?: AbortSignal };
  * One database's operations: through nano (`client`) wherever nano has the operation, through the raw
  * `request` only where an answer must be handed on as the store's stream or text.
  */
+/** A revision the server itself wrote: its document and generation (the number before the dash). */
+export interface Written {
+	id: string;
+	generation: number;
+}
+
+const generation = (rev: string) => Number.parseInt(rev, 10) || 0;
+
+/**
+ * `db` telling `notice` what each of its writes stored, once the store has answered: the feed hub waits for
+ * them on a cluster, whose changes feed may answer from a shard copy the write has not reached yet.
+ * Design and local documents are not told (no feed lists them).
+ */
+export function noticingWrites<D extends object>(
+	db: Database<D>,
+	notice: (written: Written[]) => void
+): Database<D> {
+	const tell = (written: { id: string; rev?: string | undefined }[]) => {
+		const listed = written.flatMap(({ id, rev }) =>
+			rev && !id.startsWith('_design/') && !id.startsWith('_local/')
+				? [{ id, generation: generation(rev) }]
+				: []
+		);
+		if (listed.length > 0) notice(listed);
+	};
+	return {
+		...db,
+		async insert(doc, options) {
+			const result = await db.insert(doc, options);
+			tell([result]);
+			return result;
+		},
+		async destroy(id, rev) {
+			await db.destroy(id, rev);
+			tell([{ id, rev: `${generation(rev) + 1}-` }]);
+		},
+		async bulkDocs(docs, options = {}) {
+			const results = await db.bulkDocs(docs, options);
+			if (options.newEdits === false) {
+				// Answered with the refusals only: the rest were stored as they came.
+				const refused = new Set(results.map((r) => r.id));
+				tell(
+					(docs as Doc[])
+						.filter((d) => typeof d._id === 'string' && !refused.has(d._id))
+						.map((d) => ({ id: d._id, rev: d._rev }))
+				);
+			} else tell(results.filter((r) => !r.error));
+			return results;
+		}
+	};
+}
+
 export function createDatabase<D extends object>(
 	client: ServerScope,
 	request: StoreRequest,

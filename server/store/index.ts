@@ -9,7 +9,15 @@
 import Nano from 'nano';
 import { join } from 'node:path';
 import { startEmbeddedStore } from './embedded';
-import { createDatabase, StoreError, type Database, type Doc, type StoreRequest } from './database';
+import {
+	createDatabase,
+	noticingWrites,
+	StoreError,
+	type Database,
+	type Doc,
+	type StoreRequest,
+	type Written
+} from './database';
 import { createReplica, type Replica } from './replica';
 import { readDesignDocs } from '../../sync/ddocs';
 import { getSecret } from '../secrets';
@@ -22,7 +30,8 @@ export {
 	type Database,
 	type Doc,
 	type OpenRev,
-	type Stored
+	type Stored,
+	type Written
 } from './database';
 
 export const DB_KEYS = ['config', 'tickets', 'users', 'audit', 'customers', 'calls'] as const;
@@ -39,6 +48,11 @@ export interface Store {
 	 * CouchDB, which does not tell. For diagnostics and the fuzz tests.
 	 */
 	writes(): number | null;
+	/**
+	 * Calls `listener` with what each write of this server to database `key` stored (not replications
+	 * through a replica); returns the unsubscribe.
+	 */
+	onWrite(key: DbKey, listener: (written: Written[]) => void): () => void;
 	/** How many times the server called each operation of each database since it started. */
 	operations(): Record<string, Record<string, number>>;
 	/**
@@ -93,6 +107,7 @@ export async function openStore(settings: Settings): Promise<Store> {
 	const dbName = (key: DbKey) => `${settings.dbPrefix}${key}`;
 	const databases = new Map<DbKey, Database<object>>();
 	const counted = new Map<DbKey, Map<string, number>>();
+	const listeners = new Map<DbKey, Set<(written: Written[]) => void>>();
 	return {
 		kind: settings.couchUrl ? 'couchdb' : 'embedded',
 		db: <T extends object>(key: DbKey) => {
@@ -100,12 +115,21 @@ export async function openStore(settings: Settings): Promise<Store> {
 			if (!db) {
 				const counts = new Map<string, number>();
 				counted.set(key, counts);
-				databases.set(key, (db = createDatabase(client, request, dbName(key), counts)));
+				db = noticingWrites(createDatabase(client, request, dbName(key), counts), (written) => {
+					for (const listener of listeners.get(key) ?? []) listener(written);
+				});
+				databases.set(key, db);
 			}
 			return db as Database<T>;
 		},
 		replica: (key) => createReplica(request, dbName(key)),
 		writes,
+		onWrite(key, listener) {
+			let set = listeners.get(key);
+			if (!set) listeners.set(key, (set = new Set()));
+			set.add(listener);
+			return () => set.delete(listener);
+		},
 		operations: () =>
 			Object.fromEntries([...counted].map(([key, counts]) => [key, Object.fromEntries(counts)])),
 		address: () => ({

@@ -3,115 +3,23 @@
  * crew device's upload (F28), and three devices editing one ticket offline and syncing in any order (F28).
  * F27 (a device reloaded while offline keeps its unsynced work) needs a browser: it is an end-to-end test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { device, syncRemote } from '../helpers/pouch';
-import { ADMIN_PASSWORD, couchEnv, startTestServer, type TestServer } from '../helpers/server';
+import { startTestServer, type TestServer } from '../helpers/server';
+import {
+	createUserOverHttp,
+	freePort,
+	startChildServer,
+	type ChildServer
+} from '../helpers/child-server';
 import { createMergeUsers, runOfflineMerge, type MergeUser } from '../helpers/offline-merge';
 import { buildTicket, type TicketDoc } from '../../src/lib/shared/tickets/ticket';
 import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CENTER = 'department:center';
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-	const probe = createServer();
-	await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-	const address = probe.address();
-	await new Promise<void>((resolve) => probe.close(() => resolve()));
-	if (!address || typeof address === 'string') throw new Error('no port');
-	return address.port;
-}
-
-/** The real server as its own process (`node --import tsx server/index.ts`, one process to kill). */
-interface ChildServer {
-	url: string;
-	proc: ChildProcess;
-	output: string[];
-	exited: Promise<number | null>;
-}
-
-async function startChildServer(port: number, dataDir: string): Promise<ChildServer> {
-	const proc = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-		cwd: ROOT,
-		env: {
-			...process.env,
-			PORT: String(port),
-			HOST: '127.0.0.1',
-			DATA_DIR: dataDir,
-			ADMIN_PASSWORD,
-			TELEPHONY: 'off',
-			...couchEnv(dataDir)
-		},
-		stdio: ['ignore', 'pipe', 'pipe']
-	});
-	const output: string[] = [];
-	proc.stdout!.on('data', (b: Buffer) => output.push(b.toString()));
-	proc.stderr!.on('data', (b: Buffer) => output.push(b.toString()));
-	const exited = new Promise<number | null>((resolve) =>
-		proc.once('exit', (code) => resolve(code))
-	);
-	const url = `http://127.0.0.1:${port}`;
-	const deadline = Date.now() + 30_000;
-	let gone = false;
-	void exited.then(() => (gone = true));
-	for (;;) {
-		if (gone) throw new Error(`the server exited at start:\n${output.join('')}`);
-		const ok = await fetch(`${url}/api/health`)
-			.then((r) => r.ok)
-			.catch(() => false);
-		if (ok) return { url, proc, output, exited };
-		if (Date.now() > deadline) {
-			proc.kill('SIGKILL');
-			throw new Error(`the server did not answer in 30 s:\n${output.join('')}`);
-		}
-		await new Promise((r) => setTimeout(r, 100));
-	}
-}
-
-async function post(url: string, path: string, body: unknown, cookie?: string) {
-	const res = await fetch(`${url}${path}`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-		body: JSON.stringify(body)
-	});
-	if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-	return res;
-}
-
-const signIn = async (url: string, username: string, password: string) =>
-	((await post(url, '/api/session', { username, password })).headers.get('set-cookie') ?? '').split(
-		';'
-	)[0]!;
-
-/** Registration (anonymous) and approval by the administrator, over HTTP as the browser does them. */
-async function createUserOverHttp(url: string, username: string, roleId: string): Promise<string> {
-	const admin = await signIn(url, 'admin', ADMIN_PASSWORD);
-	const registered = (await (
-		await post(url, '/api/register', {
-			username,
-			password: 'password-123',
-			name: `测试 ${username}`,
-			departmentId: CENTER,
-			birthDate: '1990-01-01',
-			phone: '13800000000',
-			email: ''
-		})
-	).json()) as { account: { id: string } };
-	await post(
-		url,
-		`/api/accounts/${encodeURIComponent(registered.account.id)}/approve`,
-		{ roleId, agentId: '' },
-		admin
-	);
-	return signIn(url, username, 'password-123');
-}
 
 const BACKLOG = 1_500; // tickets recorded offline
 const COMMENTS = 3; // comment events per ticket besides `created`
