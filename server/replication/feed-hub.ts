@@ -29,7 +29,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import type { Change } from '../store/follow';
-import type { DbKey, Doc, Store } from '../store';
+import { databaseIdentity, type DbKey, type Doc, type Store } from '../store';
 
 /** What deciding who may see a document needs of its winning revision. */
 export interface FeedFacts {
@@ -329,21 +329,27 @@ export function createFeedHub({
 	}
 
 	/** Reads the store's feed from the start (retrying while the store is away), then follows it. */
+	/** Which database the snapshot is of: the store, the database and its identity (read at start). */
+	let source: string | null = null;
 	/** The saved table, when there is one that fits this store (else the hub reads the store from 0). */
 	async function loadSnapshot(): Promise<boolean> {
 		if (!snapshotPath) return false;
+		source = `${storeIdentity}/${dbKey}/${await databaseIdentity(db)}`;
 		let saved: Snapshot;
 		try {
 			saved = deserialize(new Uint8Array(readFileSync(snapshotPath))) as Snapshot;
 		} catch {
 			return false;
 		}
-		if (saved?.version !== SNAPSHOT_VERSION || saved.source !== `${storeIdentity}/${dbKey}`) {
+		if (saved?.version !== SNAPSHOT_VERSION) return false;
+		if (saved.source !== source) {
+			log(`${dbKey} feed hub: the snapshot is of another database; reading it anew`);
 			return false;
 		}
-		// A store restored from an older backup, or made anew, is behind the snapshot: read it from 0.
+		// The embedded store restored from an older copy of its folder is behind the snapshot: read it from 0.
+		// (Only its sequence numbers compare: a CouchDB cluster's do not.)
 		const now = parseInt(String(await db.updateSeq()), 10);
-		if (!(now >= parseInt(saved.storeSince, 10))) {
+		if (store.kind === 'embedded' && !(now >= parseInt(saved.storeSince, 10))) {
 			log(`${dbKey} feed hub: the store is behind its snapshot; reading it anew`);
 			return false;
 		}
@@ -360,11 +366,11 @@ export function createFeedHub({
 
 	/** Saves the table (written aside, then renamed: a crash mid-write leaves the previous one). */
 	function saveSnapshot() {
-		if (!snapshotPath || ord === savedOrd) return;
+		if (!snapshotPath || source === null || ord === savedOrd) return;
 		compact();
 		const snapshot: Snapshot = {
 			version: SNAPSHOT_VERSION,
-			source: `${storeIdentity}/${dbKey}`,
+			source,
 			epoch,
 			ord,
 			storeSince,
@@ -419,6 +425,13 @@ export function createFeedHub({
 			apply(body.results);
 			storeSince = String(body.last_seq);
 			if (body.results.length < BATCH) break;
+		}
+		// The store was away when the snapshot was looked for: name the database now, so snapshots are saved.
+		if (snapshotPath && source === null) {
+			source = await databaseIdentity(db).then(
+				(identity) => `${storeIdentity}/${dbKey}/${identity}`,
+				() => null
+			);
 		}
 		compact();
 		log(

@@ -16,7 +16,7 @@ import type {
 } from '#shared/customers/customer';
 import type { CustomerSearchResult } from '#shared/wire/customers';
 import { followChanges, type Change } from '../store/follow';
-import type { Store } from '../store';
+import { databaseIdentity, type Store } from '../store';
 import { makePrivate, writePrivate } from '../secrets';
 
 /** Bump when the schema changes: the index is then rebuilt from the store. */
@@ -96,6 +96,8 @@ export function openCustomerIndex(file: string) {
 	const q = {
 		getSeq: db.prepare(`select value from meta where key = 'seq'`),
 		setSeq: db.prepare(`insert or replace into meta values ('seq', ?)`),
+		getDatabase: db.prepare(`select value from meta where key = 'database'`),
+		setDatabase: db.prepare(`insert or replace into meta values ('database', ?)`),
 		findRid: db.prepare(`select rid from customers where id = ?`),
 		insert: db.prepare(
 			`insert into customers (id, source, account, name, address, smart_card, stb, hit)
@@ -295,6 +297,9 @@ export function openCustomerIndex(file: string) {
 		index: db.transaction((docs: Customer[]) => {
 			for (const doc of docs) upsert(doc);
 		}),
+		/** The identity of the database indexed (`databaseIdentity`); undefined before the first start. */
+		database: () => (q.getDatabase.get() as { value: string } | undefined)?.value,
+		setDatabase: (identity: string) => void q.setDatabase.run(identity),
 		/** Moves the feed's checkpoint (what the index holds is already up to that sequence). */
 		setSeq: (seq: string) => void q.setSeq.run(seq),
 		reset: db.transaction(() => {
@@ -323,17 +328,29 @@ export function startCustomerIndexer(
 		for (const done of batches) done();
 		batches.clear();
 	};
+	/** Resolved once the follower knows where it starts (after a rebuild was decided on). */
+	let begun = () => {};
+	const started = new Promise<void>((resolve) => (begun = resolve));
 	const follower = followChanges<Customer>(store, 'customers', {
 		name: 'customer index',
 		includeDocs: true,
 		batchSize: BATCH,
 		log,
 		since: async () => {
-			// A store that is behind the index (restored, or replaced) means the index must be rebuilt.
-			if (seqNumber(await store.db('customers').updateSeq()) < seqNumber(index.seq())) {
+			// A database made anew (restored, replaced) means the index must be rebuilt; so does the embedded
+			// store behind the index (its folder restored from an older copy: only its sequences compare).
+			const db = store.db('customers');
+			const identity = await databaseIdentity(db);
+			const indexed = index.database();
+			const behind =
+				store.kind === 'embedded' && seqNumber(await db.updateSeq()) < seqNumber(index.seq());
+			if ((indexed !== undefined && indexed !== identity) || behind) {
+				log(`customer index: the store's subscribers are not the ones indexed; indexing them anew`);
 				index.reset();
-				return '0';
 			}
+			// An index from before identities were kept takes the database's (it cannot tell otherwise).
+			if (indexed !== identity) index.setDatabase(identity);
+			begun();
 			return index.seq();
 		},
 		onBatch: (changes, lastSeq) => {
@@ -349,6 +366,7 @@ export function startCustomerIndexer(
 		 * start with is not comparable between its feed and its update sequence.
 		 */
 		async caughtUp(): Promise<void> {
+			await started;
 			const db = store.db('customers');
 			for (;;) {
 				// The index's number at or past the store's says so on either store (nothing read); below it,

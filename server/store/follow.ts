@@ -37,8 +37,9 @@ export function followChanges<D>(store: Store, key: DbKey, options: FollowOption
 	if (options.batchSize) params.limit = String(options.batchSize);
 
 	async function loop() {
-		let since = await options.since();
-		let reread = false;
+		// Where to start is asked inside the loop: a store away at start is retried like any other failure.
+		let since = '';
+		let reread = true;
 		while (!stopped) {
 			if (resumed) {
 				await resumed;

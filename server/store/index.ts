@@ -7,6 +7,7 @@
  * `server/store/` builds a CouchDB path.
  */
 import Nano from 'nano';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startEmbeddedStore } from './embedded';
 import {
@@ -175,6 +176,27 @@ export async function provisionStore(store: Store, ddocRoot: string): Promise<vo
 			const current = await db.find(ddoc._id).catch(() => null);
 			if (current && current.version === ddoc.version) continue;
 			await db.insert({ ...ddoc, ...(current ? { _rev: current._rev } : {}) });
+		}
+	}
+}
+
+/**
+ * A random name kept in the database's `_local/identity`. A database made anew — restored from a backup or by
+ * replication, neither of which copies `_local` documents — has another one: what a server derives from a
+ * database and keeps (the feed hub's snapshot, the subscriber search index) is used only while the names
+ * match. (Apache CouchDB's sequence numbers cannot tell: on a cluster they are not comparable.)
+ */
+export async function databaseIdentity(db: Database<object>): Promise<string> {
+	for (;;) {
+		const found = await db.local.get<{ identity?: string }>('identity');
+		if (typeof found?.identity === 'string') return found.identity;
+		const identity = randomBytes(9).toString('base64url');
+		try {
+			await db.local.put('identity', { identity });
+			return identity;
+		} catch (err) {
+			// Another server named it first: take its name.
+			if (!(err instanceof StoreError && err.statusCode === 409)) throw err;
 		}
 	}
 }

@@ -189,6 +189,40 @@ describe('F18 the search index is derived and rebuildable', () => {
 		fresh.close();
 	});
 
+	it('#16 an index kept from another database is rebuilt; one of the same database goes on', async () => {
+		const { store } = server.runtime;
+		const index = openCustomerIndex(join(server.dataDir, 'moved.sqlite'));
+		const catchUp = async () => {
+			const indexer = startCustomerIndexer(store, index);
+			await indexer.caughtUp();
+			await indexer.stop();
+		};
+		await catchUp();
+		const held = index.count();
+		expect(held).toBeGreaterThan(0);
+		// A subscriber only the index knows: kept while the database is the same one …
+		const stray = {
+			...index.get(
+				(await store.db('customers').allDocs({ limit: 1, startkey: 'customer:' })).rows[0]!.id
+			)!
+		};
+		index.index([{ ...stray, _id: 'customer:only-in-the-index', type: 'customer' } as never]);
+		await catchUp();
+		expect(index.get('customer:only-in-the-index')).not.toBeNull();
+		// … and gone once the database is made anew (a restore or a replication names it anew: no `_local`
+		// document travels), though its sequence numbers are past the index's.
+		const db = store.db('customers');
+		const identity = await db.local.get<{ identity: string }>('identity');
+		await db.local.remove('identity');
+		await catchUp();
+		expect(index.get('customer:only-in-the-index')).toBeNull();
+		expect(index.count()).toBe(held);
+		index.close();
+		// The server's own index goes on with the database it knows.
+		await db.local.remove('identity');
+		await db.local.put('identity', { identity: identity!.identity });
+	});
+
 	it('imports a generated export of realistic subscribers', async () => {
 		const text = [...exportChunks({ count: 500, source: 'analog', seed: 7 }, 'csv')].join('');
 		const { body } = await importText(text, 'analog');
