@@ -9,7 +9,7 @@ import { createApp, defaultWebDir } from './app';
 import { openStore, provisionStore, type Store } from './store';
 import { createAudit } from './services/audit';
 import { createAccounts } from './services/accounts';
-import { createSessions, endedFor } from './services/sessions';
+import { createSessions, endedFor, SESSION_SWEEP_MS } from './services/sessions';
 import { createFailureLimiter } from './services/rate-limit';
 import { seedConfig } from './services/seed';
 import { createConfigAdmin } from './services/config-admin';
@@ -65,22 +65,38 @@ function which(binary: string): boolean {
 function createSingletons({
 	store,
 	center,
+	removeEndedSessions,
 	log
 }: {
 	store: Store;
 	center: Settings['center'];
+	/** The periodic job: sessions that ended without a sign-out deleted from the store. */
+	removeEndedSessions: () => Promise<number>;
 	log: (msg: string) => void;
 }) {
 	let resolver: { stop(): Promise<void> } | null = null;
 	let link: BranchLink | null = null;
+	let sweeper: ReturnType<typeof setInterval> | null = null;
+	const sweep = () =>
+		void removeEndedSessions().then(
+			(n) => n > 0 && log(`sessions: ${n} ended sign-ins removed`),
+			(err: unknown) => log(`sessions: ended sign-ins not removed (${(err as Error).message})`)
+		);
 	return {
 		start() {
 			resolver ??= startTicketResolver(store, log);
 			if (center) link ??= startBranchLink({ store, center, log });
+			if (!sweeper) {
+				sweeper = setInterval(sweep, SESSION_SWEEP_MS);
+				sweeper.unref();
+				sweep();
+			}
 		},
 		async stop() {
 			const running = [resolver, link];
 			resolver = link = null;
+			if (sweeper) clearInterval(sweeper);
+			sweeper = null;
 			for (const r of running) await r?.stop();
 		},
 		/** The branch link as `/api/branches` and the health route see it; null at a center. */
@@ -154,7 +170,12 @@ export async function createRuntime(settings: Settings) {
 		onReady: (callId) => void telephony.calls?.recorded(callId)
 	});
 
-	const singletons = createSingletons({ store, center: settings.center, log });
+	const singletons = createSingletons({
+		store,
+		center: settings.center,
+		removeEndedSessions: () => deps.sessions.removeEnded(),
+		log
+	});
 	const branchRegistry = createBranchRegistry({ store, branches: settings.branches });
 	const instanceId = getSecret(settings.dataDir, 'instance-id');
 	const deps: AppDeps = {

@@ -1,7 +1,8 @@
 /**
  * One holder at a time among the app servers sharing one store (issue #16): the singletons run only on the
- * server that holds the lease, a document in the store fenced by its revision: today the conflict resolver
- * and a branch office's link to its center; call routing is still to be put under it.
+ * server that holds the lease, a document in the store fenced by its revision: today the conflict resolver,
+ * a branch office's link to its center and the removal of ended sign-ins; call routing is still to be put
+ * under it.
  *
  * The holder renews the document every `ttlMs / 3` (each renewal a new revision). Another server takes the
  * lease over only after it has seen the same revision for `ttlMs` on its own clock — no comparison of two

@@ -37,6 +37,9 @@ interface SessionDoc {
  */
 const SESSION_CACHE_MS = 60_000;
 const SESSION_CACHE_LIVE_MS = 15 * 60_000;
+/** How often the lease holder deletes the sessions that ended without a sign-out, and how many it reads at once. */
+export const SESSION_SWEEP_MS = 10 * 60_000;
+const SWEEP_PAGE = 500;
 /** Watched connections of sessions revoked elsewhere or expired are ended within this. */
 export const WATCH_SWEEP_MS = 3_000;
 
@@ -325,6 +328,36 @@ export function createSessions({
 			);
 			if (deletions.length > 0) await db.bulkDocs(deletions);
 			endUser(userId, 'revoked', except ?? null);
+		},
+		/**
+		 * Deletes the sessions that expired or went idle without a sign-out (a closed browser), a page at a
+		 * time: run every SESSION_SWEEP_MS by the lease holder, so `<prefix>users` does not keep every sign-in
+		 * ever made. Returns how many went.
+		 */
+		async removeEnded(): Promise<number> {
+			const now = clock();
+			let removed = 0;
+			let startkey = 'session:';
+			for (;;) {
+				const { rows } = await db.allDocs({
+					startkey,
+					endkey: 'session:\ufff0',
+					include_docs: true,
+					limit: SWEEP_PAGE
+				});
+				const ended = rows.flatMap((r) => {
+					const s = r.doc as SessionDoc | undefined;
+					return s && (Date.parse(s.expiresAt) < now || now - lastUse(s) > idleMs)
+						? [{ _id: s._id, _rev: s._rev!, _deleted: true }]
+						: [];
+				});
+				if (ended.length > 0) {
+					// One refused (used again meanwhile, or gone already) stays for the next sweep.
+					removed += (await db.bulkDocs(ended)).filter((r) => !r.error).length;
+				}
+				if (rows.length < SWEEP_PAGE) return removed;
+				startkey = `${rows.at(-1)!.id}\u0000`;
+			}
 		},
 		/** Whether the users feed that drops changed sessions is live (diagnostics, tests). */
 		feedLive: () => follower.live(),

@@ -176,3 +176,33 @@ describe('#15 how long a session stays in memory', () => {
 		});
 	});
 });
+
+describe('#16 sign-ins that ended without a sign-out', () => {
+	it('are deleted from the store by the periodic sweep; a sign-in still in use stays', async () => {
+		let offset = 0;
+		const sessions = createSessions({
+			store: server.runtime.store,
+			ttlMs: 24 * 3_600_000,
+			idleMs: 3_600_000,
+			clock: () => Date.now() + offset
+		});
+		try {
+			await server.createUser({ username: 'swept', roleKey: 'agent' });
+			await server.createUser({ username: 'kept', roleKey: 'agent' });
+			const closed = await sessions.create('user:swept'); // the browser closed, no sign-out
+			const later = await sessions.create('user:swept');
+			offset += 2 * 3_600_000;
+			const inUse = await sessions.create('user:kept');
+			expect(await sessions.removeEnded()).toBeGreaterThanOrEqual(2);
+			expect(await sessions.resolve(closed)).toBeNull();
+			expect(await sessions.resolve(later)).toBeNull();
+			expect((await sessions.resolve(inUse))?._id).toBe('user:kept');
+			const { rows } = await server.runtime.store
+				.db('users')
+				.view('sessions_by_user', { key: 'user:swept' });
+			expect(rows).toEqual([]);
+		} finally {
+			await sessions.close();
+		}
+	});
+});
