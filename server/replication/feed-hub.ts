@@ -106,6 +106,9 @@ const RETRY_MS = 2_000;
  * behind). After it, the request is answered with what the feed shows.
  */
 const UNREAD_WAIT_MS = 3_000;
+/** How often, and after how long, a document the feed listed but a shard copy did not have is read again. */
+const READ_AGAIN_TIMES = 5;
+const READ_AGAIN_MS = 20;
 const UNREAD_RETRY_MS = 25;
 const LONGPOLL_MS = 25_000;
 
@@ -259,12 +262,10 @@ export function createFeedHub({
 		}
 	}
 
-	/** The changed documents' winning revisions (none for deletions), read once for every device. */
-	async function withDocs(changes: Change<Doc>[]): Promise<Change<Doc>[]> {
-		const wanted = changes.filter((c) => !c.id.startsWith('_design/'));
-		if (wanted.length === 0) return [];
+	/** The live winners of `ids` as the store answers now. */
+	async function readWinners(ids: string[]): Promise<Map<string, Doc>> {
 		const text = await db.bulkGet(
-			wanted.map((c) => ({ id: c.id })),
+			ids.map((id) => ({ id })),
 			new URLSearchParams({ revs: 'true' })
 		);
 		const { results } = JSON.parse(text) as {
@@ -274,6 +275,23 @@ export function createFeedHub({
 		for (const r of results) {
 			const ok = winnerOf(r.docs.flatMap((d) => ('ok' in d ? [d.ok] : [])));
 			if (ok && !ok._deleted) docs.set(r.id, ok);
+		}
+		return docs;
+	}
+
+	/** The changed documents' winning revisions (none for deletions), read once for every device. */
+	async function withDocs(changes: Change<Doc>[]): Promise<Change<Doc>[]> {
+		const wanted = changes.filter((c) => !c.id.startsWith('_design/'));
+		if (wanted.length === 0) return [];
+		const docs = await readWinners(wanted.map((c) => c.id));
+		// A cluster may answer from a shard copy a new document has not reached yet: none where the feed
+		// listed a live one. Read those again shortly (one deleted since the row stays deleted).
+		const behind = (c: Change<Doc>) => !c.deleted && !docs.has(c.id);
+		for (let attempt = 1; attempt <= READ_AGAIN_TIMES; attempt++) {
+			const again = wanted.filter(behind).map((c) => c.id);
+			if (again.length === 0) break;
+			await new Promise((r) => setTimeout(r, READ_AGAIN_MS * attempt));
+			for (const [id, doc] of await readWinners(again)) docs.set(id, doc);
 		}
 		return wanted.map((c) => {
 			const doc = docs.get(c.id);

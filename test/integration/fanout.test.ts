@@ -93,11 +93,15 @@ async function held(local: PouchDB.Database): Promise<string[]> {
 	return (await local.allDocs()).rows.map((r) => r.id).sort();
 }
 
-/** Waits until every device holds exactly the tickets its user may see. */
+/**
+ * Waits until every device holds exactly the tickets its user may see. What the store holds is read again on
+ * every look: a CouchDB cluster's `_all_docs` answers from one shard copy, which may lag a write behind.
+ */
 async function converged(what: string) {
-	const expected = await Promise.all(devices.map((d) => expectedFor(scopesOf(d.user))));
+	let expected: string[][] = [];
 	await until(
 		async () => {
+			expected = await Promise.all(devices.map((d) => expectedFor(scopesOf(d.user))));
 			const now = await Promise.all(devices.map((d) => held(d.local)));
 			return now.every((ids, i) => JSON.stringify(ids) === JSON.stringify(expected[i]));
 		},
