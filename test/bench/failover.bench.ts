@@ -9,7 +9,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { couchEnv } from '../helpers/server';
+import { couchAdmin, couchEnv } from '../helpers/couch';
+import { until } from '../helpers/until';
 import { freePort, startChildServer, type ChildServer } from '../helpers/child-server';
 
 const url = process.env.COUCHDB_URL;
@@ -20,15 +21,7 @@ if (!url) {
 const KILLS = Number(process.env.BENCH_KILLS ?? 10);
 const LEASES = (process.env.BENCH_LEASES ?? '10,3').split(',').map(Number);
 
-const base = new URL(url);
-const auth =
-	'Basic ' +
-	Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString(
-		'base64'
-	);
-base.username = base.password = '';
-const couch = (path: string, init: RequestInit = {}) =>
-	fetch(new URL(path, base), { ...init, headers: { authorization: auth } });
+const couch = couchAdmin();
 
 const percentile = (sorted: number[], p: number) =>
 	sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -61,13 +54,19 @@ for (const leaseSeconds of LEASES) {
 		for (const name of ['a', 'b']) apps.push(await start(join(root, name), await freePort()));
 		for (let round = 0; round < KILLS; round++) {
 			let held: string | null = null;
-			while (!(held = await holder()) || !apps.some((a) => a.instanceId === held)) {
-				await new Promise((r) => setTimeout(r, 50));
-			}
+			await until(
+				async () => {
+					held = await holder();
+					return apps.some((a) => a.instanceId === held);
+				},
+				'one of the two servers to hold the lease',
+				60_000
+			);
 			const victim = apps.find((a) => a.instanceId === held)!;
 			const survivor = apps.find((a) => a !== victim)!;
 			victim.server.proc.kill('SIGKILL');
 			const killedAt = performance.now();
+			// Read every 20 ms (finer than `until`'s 50): the figure is this wait.
 			while ((await holder()) !== survivor.instanceId) {
 				await new Promise((r) => setTimeout(r, 20));
 			}

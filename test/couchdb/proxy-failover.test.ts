@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { couchEnv } from '../helpers/server';
+import { couchAdmin, couchEnv } from '../helpers/couch';
 import {
 	createUserOverHttp,
 	freePort,
@@ -40,20 +40,9 @@ const shared = couchEnv(root);
 const prefix = shared.DB_PREFIX!;
 
 /** CouchDB itself, as the administrator of COUCHDB_URL: to read the lease and to make a conflict. */
-const couchBase = new URL(process.env.COUCHDB_URL);
-const couchAuth =
-	'Basic ' +
-	Buffer.from(
-		`${decodeURIComponent(couchBase.username)}:${decodeURIComponent(couchBase.password)}`
-	).toString('base64');
-couchBase.username = couchBase.password = '';
-async function couch<T>(path: string, init: RequestInit = {}): Promise<T> {
-	const res = await fetch(new URL(path, couchBase), {
-		...init,
-		headers: { authorization: couchAuth, 'content-type': 'application/json' }
-	});
-	return (await res.json()) as T;
-}
+const admin = couchAdmin();
+const couch = async <T>(path: string, init: RequestInit = {}): Promise<T> =>
+	(await (await admin(path, init)).json()) as T;
 const leaseHolder = () =>
 	couch<{ holder?: string }>(`/${prefix}users/lease%3Asingletons`).then((d) => d.holder ?? null);
 
@@ -204,21 +193,29 @@ describe('#16 two app servers behind a reverse proxy on one CouchDB', () => {
 				d.written.push(`ticket:${id}`);
 			}
 		};
-		for (let round = 0; round < 10; round++) await write(round);
-		await until(async () => {
-			const { rows } = await couch<{ rows: { error?: string }[] }>(
-				`/${prefix}tickets/_all_docs?keys=${encodeURIComponent(JSON.stringify(devices.flatMap((d) => d.written)))}`
+		/** Until every ticket written so far is in the store: each round waits for the last to arrive. */
+		const inStore = (what: string) =>
+			until(
+				async () => {
+					const { rows } = await couch<{ rows: { error?: string }[] }>(
+						`/${prefix}tickets/_all_docs?keys=${encodeURIComponent(JSON.stringify(devices.flatMap((d) => d.written)))}`
+					);
+					return rows.every((r) => !r.error);
+				},
+				what,
+				15_000
 			);
-			return rows.every((r) => !r.error);
-		}, 'the first tickets in the store');
+		for (let round = 0; round < 10; round++) await write(round);
+		await inStore('the first tickets in the store');
 		victim!.server.proc.kill('SIGKILL');
 		const killedAt = Date.now();
 		await victim!.server.exited;
 		let round = 10;
+		// Recording goes on through the survivor while the lease moves: a round at a time, each synced.
 		while (!takenAt) {
 			await write(round++);
+			await inStore(`round ${round} in the store while the lease moves`);
 			if ((await leaseHolder()) === survivor.instanceId) takenAt = Date.now();
-			else await new Promise((r) => setTimeout(r, 100));
 			expect(Date.now() - killedAt, 'the lease taken over').toBeLessThan(15_000);
 		}
 		for (const end = round + 10; round < end; round++) await write(round);
@@ -259,9 +256,7 @@ describe('#16 two app servers behind a reverse proxy on one CouchDB', () => {
 		);
 
 		// The singletons run on the survivor now: a conflict left by two replicas is merged there.
-		const created: TicketEvent = {
-			...(recordedTicket('px-conflict', 'user:proxy-agent').events[0] as TicketEvent)
-		};
+		const created = recordedTicket('px-conflict', 'user:proxy-agent').events[0] as TicketEvent;
 		const comment = (id: string, text: string): TicketEvent => ({
 			id,
 			type: 'comment',

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ADMIN_PASSWORD, couchEnv } from './server';
+import { until } from './until';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -53,21 +54,24 @@ export async function startChildServer(
 		proc.once('exit', (code) => resolve(code))
 	);
 	const url = `http://127.0.0.1:${port}`;
-	const deadline = Date.now() + 30_000;
 	let gone = false;
 	void exited.then(() => (gone = true));
-	for (;;) {
-		if (gone) throw new Error(`the server exited at start:\n${output.join('')}`);
-		const ok = await fetch(`${url}/api/health`)
-			.then((r) => r.ok)
-			.catch(() => false);
-		if (ok) return { url, proc, output, exited };
-		if (Date.now() > deadline) {
-			proc.kill('SIGKILL');
-			throw new Error(`the server did not answer in 30 s:\n${output.join('')}`);
-		}
-		await new Promise((r) => setTimeout(r, 100));
+	try {
+		await until(
+			async () =>
+				gone ||
+				(await fetch(`${url}/api/health`)
+					.then((r) => r.ok)
+					.catch(() => false)),
+			'the server to answer',
+			30_000
+		);
+	} catch {
+		proc.kill('SIGKILL');
+		throw new Error(`the server did not answer in 30 s:\n${output.join('')}`);
 	}
+	if (gone) throw new Error(`the server exited at start:\n${output.join('')}`);
+	return { url, proc, output, exited };
 }
 
 export async function post(url: string, path: string, body: unknown, cookie?: string) {

@@ -13,3 +13,29 @@ export function couchEnv(key: string): Record<string, string> {
 	const folder = createHash('sha256').update(key).digest('hex').slice(0, 10);
 	return { COUCHDB_URL: url, DB_PREFIX: `${run}_${folder}_` };
 }
+
+/**
+ * Requests to the CouchDB of `COUCHDB_URL` itself, as the account the URL names (its credentials sent as Basic
+ * authentication, not left in the URL): for tests and benchmarks that read or arrange the store behind servers
+ * running in other processes.
+ */
+export function couchAdmin(): (path: string, init?: RequestInit) => Promise<Response> {
+	const url = process.env.COUCHDB_URL;
+	if (!url) throw new Error('COUCHDB_URL is not set');
+	const base = new URL(url);
+	const authorization =
+		'Basic ' +
+		Buffer.from(
+			`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`
+		).toString('base64');
+	base.username = base.password = '';
+	return (path, init = {}) =>
+		fetch(new URL(path, base), {
+			...init,
+			headers: {
+				authorization,
+				'content-type': 'application/json',
+				...(init.headers as Record<string, string> | undefined)
+			}
+		});
+}

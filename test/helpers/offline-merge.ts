@@ -5,6 +5,7 @@
  * twice, some at the same time), then checked on the server and on every device. A run reports problems
  * instead of asserting, so the benchmark can count failures and the test can print the seed.
  */
+import { until } from './until';
 import { PouchDB, syncRemote } from './pouch';
 import type { TestServer } from './server';
 import { buildTicket, deriveTicket, mergeTickets, type TicketDoc } from '#shared/tickets/ticket';
@@ -248,18 +249,20 @@ export async function runOfflineMerge({
 		// Every device pulls the resolved ticket and must then hold exactly what the server holds. On a
 		// CouchDB cluster the read above may come from a shard copy a last conflict had not reached yet: the
 		// resolver's merge of it is a newer revision, which the devices then pull as well.
-		for (let round = 0; ; round++) {
-			for (const d of devices) await replicate(d, 'pull');
-			const now = (await store.get(id, { conflicts: true })) as WithConflicts;
-			const held = await Promise.all(devices.map((d) => d.db.get(id)));
-			const same = held.every((doc) => doc._rev === now._rev) && !now._conflicts?.length;
-			if (now._rev !== onServer._rev) {
-				problems.push(...check('server', now, recorded));
-				onServer = now;
-			}
-			if (same || round === 5) break;
-			await new Promise((r) => setTimeout(r, 200));
-		}
+		await until(
+			async () => {
+				for (const d of devices) await replicate(d, 'pull');
+				const now = (await store.get(id, { conflicts: true })) as WithConflicts;
+				if (now._rev !== onServer!._rev) {
+					problems.push(...check('server', now, recorded));
+					onServer = now;
+				}
+				const held = await Promise.all(devices.map((d) => d.db.get(id)));
+				return !now._conflicts?.length && held.every((doc) => doc._rev === now._rev);
+			},
+			'the devices to hold the server’s revision',
+			SETTLE_MS
+		).catch(() => {}); // what still differs is reported below
 		for (const d of devices) {
 			const doc = (await d.db.get(id, { conflicts: true })) as WithConflicts;
 			problems.push(...check(`device ${d.index}`, doc, recorded));

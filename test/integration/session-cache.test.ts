@@ -99,31 +99,32 @@ describe('#15 a session’s own touches keep it cached', () => {
 	});
 });
 
-describe('#15 how long a session stays in memory', () => {
-	const withSessions = async (
-		username: string,
-		run: (
-			sessions: ReturnType<typeof createSessions>,
-			token: string,
-			move: (ms: number) => void
-		) => Promise<void>
-	) => {
-		let offset = 0;
-		const sessions = createSessions({
-			store: server.runtime.store,
-			ttlMs: 24 * 3_600_000,
-			idleMs: 3_600_000,
-			clock: () => Date.now() + offset
-		});
-		try {
-			await server.createUser({ username, roleKey: 'agent' });
-			const token = await sessions.create(`user:${username}`);
-			await run(sessions, token, (ms) => (offset += ms));
-		} finally {
-			await sessions.close();
-		}
-	};
+/** Sessions of `username` (made here) on a clock the test moves: `move(ms)`. */
+const withSessions = async (
+	username: string,
+	run: (
+		sessions: ReturnType<typeof createSessions>,
+		token: string,
+		move: (ms: number) => void
+	) => Promise<void>
+) => {
+	let offset = 0;
+	const sessions = createSessions({
+		store: server.runtime.store,
+		ttlMs: 24 * 3_600_000,
+		idleMs: 3_600_000,
+		clock: () => Date.now() + offset
+	});
+	try {
+		await server.createUser({ username, roleKey: 'agent' });
+		const token = await sessions.create(`user:${username}`);
+		await run(sessions, token, (ms) => (offset += ms));
+	} finally {
+		await sessions.close();
+	}
+};
 
+describe('#15 how long a session stays in memory', () => {
 	it('keeps a session for 15 minutes while the users feed is live, without reading the store', async () => {
 		await withSessions('sclong', async (sessions, token, move) => {
 			expect((await sessions.resolve(token))?._id).toBe('user:sclong');
@@ -179,19 +180,11 @@ describe('#15 how long a session stays in memory', () => {
 
 describe('#16 sign-ins that ended without a sign-out', () => {
 	it('are deleted from the store by the periodic sweep; a sign-in still in use stays', async () => {
-		let offset = 0;
-		const sessions = createSessions({
-			store: server.runtime.store,
-			ttlMs: 24 * 3_600_000,
-			idleMs: 3_600_000,
-			clock: () => Date.now() + offset
-		});
-		try {
-			await server.createUser({ username: 'swept', roleKey: 'agent' });
-			await server.createUser({ username: 'kept', roleKey: 'agent' });
-			const closed = await sessions.create('user:swept'); // the browser closed, no sign-out
+		await withSessions('swept', async (sessions, closed, move) => {
+			// `closed`: the browser closed, no sign-out; another sign-in of the same user, also left.
 			const later = await sessions.create('user:swept');
-			offset += 2 * 3_600_000;
+			move(2 * 3_600_000);
+			await server.createUser({ username: 'kept', roleKey: 'agent' });
 			const inUse = await sessions.create('user:kept');
 			expect(await sessions.removeEnded()).toBeGreaterThanOrEqual(2);
 			expect(await sessions.resolve(closed)).toBeNull();
@@ -201,8 +194,6 @@ describe('#16 sign-ins that ended without a sign-out', () => {
 				.db('users')
 				.view('sessions_by_user', { key: 'user:swept' });
 			expect(rows).toEqual([]);
-		} finally {
-			await sessions.close();
-		}
+		});
 	});
 });
