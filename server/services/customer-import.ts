@@ -100,12 +100,15 @@ export function createCustomerImport(store: Store) {
 	}
 
 	return {
-		/** `written` is told of every subscriber the store accepted, batch by batch (the search index). */
+		/**
+		 * `written` is told of every subscriber the store accepted, batch by batch (the search index); the
+		 * import goes on when it resolves.
+		 */
 		async run(
 			body: ReadableStream<Uint8Array>,
 			source: CustomerSource,
 			format: ImportFormat,
-			written: (docs: Customer[]) => void = () => {}
+			written: (docs: Customer[]) => Promise<void> = () => Promise.resolve()
 		): Promise<ImportReport> {
 			const started = performance.now();
 			const report: ImportReport = {
@@ -142,7 +145,7 @@ export function createCustomerImport(store: Store) {
 					else if (r.error === 'conflict') existing.push(current[i]!);
 					else reject({ line: current[i]!.line, reason: `store_${r.error}` });
 				});
-				written(current.filter((_, i) => !first[i]!.error).map((b) => b.customer));
+				await written(current.filter((_, i) => !first[i]!.error).map((b) => b.customer));
 				if (existing.length === 0) return;
 				const stored = await retried(() =>
 					db.allDocs({ keys: existing.map((b) => b.customer._id), include_docs: true })
@@ -165,7 +168,7 @@ export function createCustomerImport(store: Store) {
 					else if (docs[i]!._rev) report.updated++;
 					else report.inserted++;
 				});
-				written(docs.filter((_, i) => !second[i]!.error));
+				await written(docs.filter((_, i) => !second[i]!.error));
 			};
 
 			const input = Readable.fromWeb(body as never);
