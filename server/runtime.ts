@@ -27,6 +27,7 @@ import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
 import { createDeskPhones } from './services/desk-phones';
 import { createTicketReads } from './services/tickets';
+import { openTicketHistory, startTicketHistory } from './services/ticket-history';
 import { createDevices } from './services/devices';
 import { createMetrics } from './services/metrics';
 import { createCallRecords } from './telephony/call-records';
@@ -161,7 +162,9 @@ export async function createRuntime(settings: Settings) {
 	const hub = createEventHub();
 	const configIndex = startConfigIndex(store, log);
 	const configAdmin = createConfigAdmin({ store, audit, index: configIndex });
-	const tickets = createTicketReads({ store, configAdmin });
+	const historyIndex = openTicketHistory(join(settings.dataDir, 'ticket-history.sqlite'));
+	const history = startTicketHistory(store, historyIndex, log);
+	const tickets = createTicketReads({ store, configAdmin, history });
 	const callRecords = createCallRecords({ store });
 	const recordings = createRecordings({
 		dir: join(settings.dataDir, 'recordings'),
@@ -382,6 +385,8 @@ export async function createRuntime(settings: Settings) {
 			await deps.replication.checkpoints.stop();
 			await customers.indexer.stop();
 			customerIndex.close();
+			await history.stop();
+			historyIndex.close();
 			deps.metrics.close();
 			await store.close();
 		}

@@ -4,9 +4,7 @@
  * number's last digits are a range too); names and addresses in an FTS5 trigram table, which finds 西湖区
  * inside 杭州市西湖区文三路. Deleting the file is always safe: it is rebuilt from the store at the next start.
  */
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
 import { normalizePhone } from '#shared/phone';
 import type {
 	Customer,
@@ -15,17 +13,16 @@ import type {
 	SearchField
 } from '#shared/customers/customer';
 import type { CustomerSearchResult } from '#shared/wire/customers';
-import { followChanges, type Change } from '../store/follow';
-import { databaseIdentity, type Store } from '../store';
-import { makePrivate, writePrivate } from '../secrets';
+import type { Change } from '../store/follow';
+import type { Store } from '../store';
 import { startIndexWriter } from './customer-index-writer';
+import { followIntoIndex, openIndexFile, seqNumber } from './derived-index';
 
 /** Bump when the schema changes: the index is then rebuilt from the store. */
 const SCHEMA_VERSION = '2';
 const BATCH = 5000;
 
 const SCHEMA = `
-create table if not exists meta (key text primary key, value text not null);
 create table if not exists customers (
 	rid integer primary key,
 	id text not null unique,
@@ -75,38 +72,16 @@ export type { CustomerSearchResult };
  * the file, and with SQLite's default 2 MB cache and a checkpoint every 1,000 pages they took twice as long.
  */
 export function openCustomerIndex(file: string, { bulk = false }: { bulk?: boolean } = {}) {
-	// Subscribers' names, addresses and numbers: the owner's only. SQLite gives its -wal and -shm files
-	// the database file's mode, so the file is made private before SQLite opens it.
-	if (!existsSync(file)) writePrivate(file, '', 'wx');
-	for (const f of [file, `${file}-wal`, `${file}-shm`]) makePrivate(f);
-	// Two connections may write (the feed's and an import's writer): one waits for the other's transaction.
-	const db: Db = new Database(file, { timeout: 60_000 });
-	db.pragma('journal_mode = WAL');
-	db.pragma('synchronous = NORMAL');
-	db.pragma(`cache_size = ${bulk ? -256 * 1024 : -64 * 1024}`);
-	if (bulk) db.pragma('wal_autocheckpoint = 100000');
-	const version = (() => {
-		try {
-			return (
-				db.prepare(`select value from meta where key = 'schema'`).get() as
-					{ value: string } | undefined
-			)?.value;
-		} catch {
-			return undefined;
-		}
-	})();
-	if (version !== SCHEMA_VERSION) {
-		db.exec(`drop table if exists meta; drop table if exists customers;
-			drop table if exists phones; drop table if exists texts; drop table if exists name_grams;`);
-	}
-	db.exec(SCHEMA);
-	db.prepare(`insert or replace into meta values ('schema', ?)`).run(SCHEMA_VERSION);
+	const indexFile = openIndexFile(file, {
+		schemaVersion: SCHEMA_VERSION,
+		schema: SCHEMA,
+		tables: ['customers', 'phones', 'texts', 'name_grams'],
+		cacheMiB: bulk ? 256 : 64,
+		...(bulk ? { walPages: 100_000 } : {})
+	});
+	const { db } = indexFile;
 
 	const q = {
-		getSeq: db.prepare(`select value from meta where key = 'seq'`),
-		setSeq: db.prepare(`insert or replace into meta values ('seq', ?)`),
-		getDatabase: db.prepare(`select value from meta where key = 'database'`),
-		setDatabase: db.prepare(`insert or replace into meta values ('database', ?)`),
 		findRid: db.prepare(`select rid from customers where id = ?`),
 		insert: db.prepare(
 			`insert into customers (id, source, account, name, address, smart_card, stb, hit)
@@ -173,7 +148,7 @@ export function openCustomerIndex(file: string, { bulk = false }: { bulk?: boole
 			if (change.deleted || !change.doc || change.doc.type !== 'customer') remove(change.id);
 			else upsert(change.doc);
 		}
-		q.setSeq.run(lastSeq);
+		indexFile.setSeq(lastSeq);
 	});
 
 	const statements = new Map<string, Statement>();
@@ -298,7 +273,7 @@ export function openCustomerIndex(file: string, { bulk = false }: { bulk?: boole
 				{ hit: string } | undefined;
 			return row ? (JSON.parse(row.hit) as CustomerHit) : null;
 		},
-		seq: () => (q.getSeq.get() as { value: string } | undefined)?.value ?? '0',
+		seq: indexFile.seq,
 		count: () => (q.count.get() as { n: number }).n,
 		apply,
 		applied: () => fromFeed,
@@ -306,97 +281,36 @@ export function openCustomerIndex(file: string, { bulk = false }: { bulk?: boole
 		index: db.transaction((docs: Customer[]) => {
 			for (const doc of docs) upsert(doc);
 		}),
-		/** The identity of the database indexed (`databaseIdentity`); undefined before the first start. */
-		database: () => (q.getDatabase.get() as { value: string } | undefined)?.value,
-		setDatabase: (identity: string) => void q.setDatabase.run(identity),
-		/** Moves the feed's checkpoint (what the index holds is already up to that sequence). */
-		setSeq: (seq: string) => void q.setSeq.run(seq),
+		database: indexFile.database,
+		setDatabase: indexFile.setDatabase,
+		setSeq: indexFile.setSeq,
 		reset: db.transaction(() => {
 			db.exec(`delete from customers; delete from phones; delete from name_grams;
 				insert into texts (texts) values ('delete-all');`);
-			q.setSeq.run('0');
+			indexFile.setSeq('0');
 		}),
 		/** Where the index lives (an import's writer opens it too). */
 		file,
-		/** Copies the write-ahead log into the file and empties it (after an import's many pages). */
-		checkpoint: () => void db.pragma('wal_checkpoint(TRUNCATE)'),
-		close: () => db.close()
+		checkpoint: indexFile.checkpoint,
+		close: indexFile.close
 	};
 }
 
 export type CustomerIndex = ReturnType<typeof openCustomerIndex>;
 
-/** The sequence number a CouchDB/PouchDB `seq` starts with (CouchDB's are `N-opaque`). */
-export const seqNumber = (seq: string | number) => Number.parseInt(String(seq), 10) || 0;
-
-/** Keeps the index up to date with the store; `caughtUp(seq)` resolves once it has indexed that far. */
+/** Keeps the index up to date with the store; `caughtUp()` resolves once it holds what the store holds. */
 export function startCustomerIndexer(
 	store: Store,
 	index: CustomerIndex,
 	log: (msg: string) => void = () => {}
 ) {
-	/** Told whenever the index moved on (a batch of the follower, an import's own writes). */
-	const batches = new Set<() => void>();
-	const wake = () => {
-		for (const done of batches) done();
-		batches.clear();
-	};
-	/** Resolved once the follower knows where it starts (after a rebuild was decided on). */
-	let begun = () => {};
-	const started = new Promise<void>((resolve) => (begun = resolve));
-	const follower = followChanges<Customer>(store, 'customers', {
+	const follower = followIntoIndex(store, 'customers', index, {
 		name: 'customer index',
-		includeDocs: true,
 		batchSize: BATCH,
-		log,
-		since: async () => {
-			// A database made anew (restored, replaced) means the index must be rebuilt; so does the embedded
-			// store behind the index (its folder restored from an older copy: only its sequences compare).
-			const db = store.db('customers');
-			const identity = await databaseIdentity(db);
-			const indexed = index.database();
-			const behind =
-				store.kind === 'embedded' && seqNumber(await db.updateSeq()) < seqNumber(index.seq());
-			if ((indexed !== undefined && indexed !== identity) || behind) {
-				log(`customer index: the store's subscribers are not the ones indexed; indexing them anew`);
-				index.reset();
-			}
-			// An index from before identities were kept takes the database's (it cannot tell otherwise).
-			if (indexed !== identity) index.setDatabase(identity);
-			begun();
-			return index.seq();
-		},
-		onBatch: (changes, lastSeq) => {
-			index.apply(changes, lastSeq);
-			wake();
-			return Promise.resolve();
-		}
+		log
 	});
 	return {
-		/**
-		 * Resolves when everything the store held when asked is searchable. Asked of the store as "any
-		 * change after the index's checkpoint?": Apache CouchDB's sequences are opaque, and the number they
-		 * start with is not comparable between its feed and its update sequence.
-		 */
-		async caughtUp(): Promise<void> {
-			await started;
-			const db = store.db('customers');
-			for (;;) {
-				// The index's number at or past the store's says so on either store (nothing read); below it,
-				// only the feed can tell on CouchDB.
-				if (seqNumber(index.seq()) >= seqNumber(await db.updateSeq())) return;
-				const after = await db.changes({ since: index.seq(), limit: '1' });
-				if (after.results.length === 0) return;
-				// Asked again when the index moves on (or after a second, whichever comes first).
-				await new Promise<void>((resolve) => {
-					const timer = setTimeout(resolve, 1_000);
-					batches.add(() => {
-						clearTimeout(timer);
-						resolve();
-					});
-				});
-			}
-		},
+		caughtUp: follower.caughtUp,
 		/**
 		 * Runs an import with the follower paused, indexing the import's own writes as it makes them, in a
 		 * thread of its own (`work` gets the function to tell them to; it resolves when there is room for
@@ -423,7 +337,7 @@ export function startCustomerIndexer(
 				const quiet = seqNumber(after) - seqNumber(before) === writes(result);
 				if (quiet && indexed && seqNumber(from) === seqNumber(before)) {
 					index.setSeq(String(after));
-					wake();
+					follower.moved();
 				}
 				return result;
 			} finally {

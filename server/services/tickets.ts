@@ -19,6 +19,7 @@ import type { Store } from '../store';
 import type { UserDoc } from './accounts';
 import { canRead, scopesOf } from './ticket-access';
 import type { ConfigAdmin } from './config-admin';
+import type { TicketHistory } from './ticket-history';
 
 /** Tickets one list or statistics request may load; a busier period must be narrowed (issue #13). */
 export const RANGE_MAX_DOCS = 50_000;
@@ -32,10 +33,13 @@ const dayEnd = (day: string) => new Date(`${day}T23:59:59.999+08:00`).toISOStrin
 
 export function createTicketReads({
 	store,
-	configAdmin
+	configAdmin,
+	history
 }: {
 	store: Store;
 	configAdmin: Pick<ConfigAdmin, 'crewsOf'>;
+	/** The server's history index; without it (or while it is built) the store's views answer. */
+	history?: Pick<TicketHistory, 'find'>;
 }) {
 	const tickets = store.db<TicketDoc>('tickets');
 
@@ -108,7 +112,7 @@ export function createTicketReads({
 
 		/**
 		 * F17: the tickets of a caller number (normalised, at least 3 digits) and of subscribers, each at
-		 * most once, newest first, as history entries; at most `limit` per look-up.
+		 * most once, newest first, as history entries; at most `limit` per number or subscriber.
 		 */
 		async history({
 			phone,
@@ -119,6 +123,8 @@ export function createTicketReads({
 			customerIds?: string[];
 			limit: number;
 		}): Promise<HistoryTicket[]> {
+			const indexed = await history?.find({ phone, customerIds, limit });
+			if (indexed) return indexed;
 			const lookups = [
 				...(phone.length >= 3
 					? [tickets.view('tickets_by_caller', { key: phone, include_docs: true, limit })]

@@ -276,7 +276,7 @@ describe('#15 an import indexes its own writes', () => {
 				await db.insert({ ...theirs!, name: '他人改过' });
 				const own = { ...mine!, name: '导入改过' };
 				await db.insert(own);
-				written([own as never]);
+				await written([own as never]);
 				return { writes: 1 };
 			},
 			(r) => r.writes
