@@ -249,9 +249,18 @@ export const serverOptions = (settings: Pick<Settings, 'requestTimeoutMs'>) => (
 /** A connection that carries nothing either way this long is closed (event streams and feeds send more often). */
 export const IDLE_SOCKET_MS = 120_000;
 
-/** Applies what `serverOptions` cannot: the idle-socket timeout. */
+/**
+ * How long a kept-alive connection may wait for its next request. Longer than the idle timeouts of the
+ * proxies and clients in front (haproxy's `timeout http-keep-alive`, browsers' ~60 s): a client that sends
+ * on a connection the server is just closing gets a reset (Node's 5 s default did this under load).
+ */
+export const KEEP_ALIVE_MS = 65_000;
+
+/** Applies what `serverOptions` cannot: the idle-socket and keep-alive timeouts. */
 export function hardenServer(server: { setTimeout(ms: number): unknown }): void {
 	server.setTimeout(IDLE_SOCKET_MS);
+	// An HTTP/1.1 server (what @hono/node-server starts); an HTTP/2 one has no keep-alive timeout.
+	if ('keepAliveTimeout' in server) server.keepAliveTimeout = KEEP_ALIVE_MS;
 }
 
 /** Where the built PWA lives relative to the project root. */

@@ -90,6 +90,9 @@ export interface DerivedIndex<D> {
 	apply(changes: Change<D>[], lastSeq: string): void;
 }
 
+/** How long an own write the feed has not shown is waited for (see `ownWritesRead`). */
+const UNREAD_FORGET_MS = 3_000;
+
 /** The sequence number a CouchDB/PouchDB `seq` starts with (CouchDB's are `N-opaque`). */
 export const seqNumber = (seq: string | number) => Number.parseInt(String(seq), 10) || 0;
 
@@ -113,6 +116,29 @@ export function followIntoIndex<D>(
 	const moved = () => {
 		for (const done of batches) done();
 		batches.clear();
+	};
+	/**
+	 * This server's own writes the index has not read yet: id → the generation written and when it was
+	 * noticed (forgotten after `UNREAD_FORGET_MS`: a write that lost a conflict never shows as written).
+	 */
+	const unread = new Map<string, { generation: number; at: number }>();
+	const unsubscribe = store.onWrite(dbKey, (written) => {
+		const at = Date.now();
+		for (const { id, generation } of written) {
+			const before = unread.get(id);
+			unread.set(id, { generation: Math.max(generation, before?.generation ?? 0), at });
+		}
+	});
+	const read = (changes: Change<D>[]) => {
+		for (const change of changes) {
+			const wrote = unread.get(change.id);
+			const rev = change.changes?.[0]?.rev ?? '';
+			if (wrote && (change.deleted || Number.parseInt(rev, 10) >= wrote.generation)) {
+				unread.delete(change.id);
+			}
+		}
+		const old = Date.now() - UNREAD_FORGET_MS;
+		for (const [id, u] of unread) if (u.at < old) unread.delete(id);
 	};
 	/** Resolved once the follower knows where it starts (after a rebuild was decided on). */
 	let begun = () => {};
@@ -139,6 +165,7 @@ export function followIntoIndex<D>(
 		},
 		onBatch: (changes, lastSeq) => {
 			index.apply(changes, lastSeq);
+			read(changes);
 			moved();
 			return Promise.resolve();
 		}
@@ -158,22 +185,45 @@ export function followIntoIndex<D>(
 			const after = await db.changes({ since: index.seq(), limit: '1' });
 			if (after.results.length === 0) return;
 			// Asked again when the index moves on (or after a second, whichever comes first).
-			await new Promise<void>((resolve) => {
-				const timer = setTimeout(resolve, 1_000);
-				batches.add(() => {
-					clearTimeout(timer);
-					resolve();
-				});
+			await nextBatch(1_000);
+		}
+	}
+
+	/** Waits for the next batch (or `ms`). */
+	const nextBatch = (ms: number) =>
+		new Promise<void>((resolve) => {
+			const timer = setTimeout(resolve, ms);
+			batches.add(() => {
+				clearTimeout(timer);
+				resolve();
 			});
+		});
+
+	/**
+	 * Resolves to true once the index holds every write this server made before the call, or to false
+	 * after `maxMs`. Asks the store nothing: others' writes show as fast as the feed brings them.
+	 */
+	async function ownWritesRead(maxMs: number): Promise<boolean> {
+		const asked = Date.now();
+		const deadline = asked + maxMs;
+		for (;;) {
+			if (![...unread.values()].some((u) => u.at <= asked)) return true;
+			const left = deadline - Date.now();
+			if (left <= 0) return false;
+			await nextBatch(left);
 		}
 	}
 
 	return {
 		caughtUp,
+		ownWritesRead,
 		/** Tells those waiting in `caughtUp` that the index moved on by its owner's own writes. */
 		moved,
 		pause: () => follower.pause(),
 		resume: () => follower.resume(),
-		stop: () => follower.stop()
+		stop: () => {
+			unsubscribe();
+			return follower.stop();
+		}
 	};
 }

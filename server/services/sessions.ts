@@ -152,11 +152,21 @@ export function createSessions({
 		return entry;
 	}
 
+	/**
+	 * Each session's share of `touchMs` (½ to 1, fixed per session): a shift's agents sign in together, and
+	 * their touches came due in the same second — hundreds of writes, each brought back by the users feed.
+	 */
+	function spread(id: string): number {
+		let h = 0;
+		for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+		return 0.5 + (h % 1000) / 2000;
+	}
+
 	/** Records that the session was used, at most every touchMs (a lost race only delays the next write). */
 	function touch(entry: { session: SessionDoc }): void {
 		const { session } = entry;
 		const now = clock();
-		if (now - lastUse(session) < touchMs || touching.has(session._id)) return;
+		if (now - lastUse(session) < touchMs * spread(session._id) || touching.has(session._id)) return;
 		touching.add(session._id);
 		const next = { ...session, lastSeenAt: new Date(now).toISOString() };
 		void db

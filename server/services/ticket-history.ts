@@ -105,13 +105,13 @@ export function openTicketHistory(file: string) {
 }
 export type TicketHistoryIndex = ReturnType<typeof openTicketHistory>;
 
-/** How long a look-up waits for the index to hold what the store holds before it is answered otherwise. */
-const FRESH_WAIT_MS = 1_000;
+/** How long a look-up waits for this server's own writes to be in the index before it answers anyway. */
+const OWN_WRITES_WAIT_MS = 1_000;
 
 /**
- * Follows the tickets' feed into the index. `find` answers from it once it holds what the store held when
- * asked, or `null` — while the index is still being built (a new server reads every ticket once), or when it
- * is more than a second behind — and the caller asks the store's view instead.
+ * Follows the tickets' feed into the index. `find` answers from it once it holds the tickets this server
+ * wrote before the question (at most a second later: the feed then is that far behind), or `null` while the
+ * index is still being built (a new server reads every ticket once) — the caller asks the store's views then.
  */
 export function startTicketHistory(
 	store: Store,
@@ -141,16 +141,8 @@ export function startTicketHistory(
 	return {
 		async find(query: Parameters<TicketHistoryIndex['find']>[0]): Promise<HistoryTicket[] | null> {
 			if (!built) return null;
-			let timer: NodeJS.Timeout | undefined;
-			const current = await Promise.race([
-				follower.caughtUp().then(
-					() => true,
-					() => false
-				),
-				new Promise<boolean>((resolve) => (timer = setTimeout(resolve, FRESH_WAIT_MS, false)))
-			]);
-			clearTimeout(timer);
-			return current ? index.find(query) : null;
+			await follower.ownWritesRead(OWN_WRITES_WAIT_MS);
+			return index.find(query);
 		},
 		caughtUp: follower.caughtUp,
 		stop: () => {

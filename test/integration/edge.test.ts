@@ -77,6 +77,20 @@ function flood(
 	});
 }
 
+describe('#15 kept-alive connections', () => {
+	it('stay open longer than the proxies and browsers in front keep them idle', async () => {
+		// A client that sends on a connection the server is just closing gets a reset: the server must be
+		// the side that waits longest (Node's default, 5 s, reset requests in the capacity benchmark).
+		const res = await new Promise<IncomingMessage>((resolve, reject) => {
+			const req = request(`${server.url}/api/health`, { headers: { connection: 'keep-alive' } });
+			req.on('response', (r) => (r.resume(), resolve(r)));
+			req.on('error', reject);
+			req.end();
+		});
+		expect(res.headers['keep-alive']).toBe('timeout=65');
+	});
+});
+
 describe('#13 unauthenticated load', () => {
 	it('an anonymous chunked 1 GiB upload gets 401 at once and the server does not grow', async () => {
 		global.gc?.();

@@ -244,6 +244,48 @@ describe('F17 caller history', () => {
 	});
 });
 
+describe('#15 F17 the history index keeps up with this server’s writes', () => {
+	it('a ticket the server just stored is in the very next look-up, answered without a view query', async () => {
+		const tickets = server.runtime.store.db<TicketDoc>('tickets');
+		const { tickets: reads } = server.runtime.deps;
+		const views = () => server.runtime.store.operations().tickets?.view ?? 0;
+		// The index answers once it is built (at start it reads every ticket once; the views answer meanwhile).
+		await until(async () => {
+			const before = views();
+			await reads.history({ phone: '000', limit: 1 });
+			return views() === before;
+		}, 'the history index built');
+		const before = views();
+		for (let i = 0; i < 5; i++) {
+			const created: TicketEvent = {
+				id: `fresh-e${i}`,
+				type: 'created',
+				at: new Date().toISOString(),
+				by: 'user:admin',
+				number: `F-${i}`,
+				callerNumber: `0571 6666 100${i}`,
+				customerIds: [`customer:digital:fresh-${i}`],
+				departmentId: CENTER,
+				serviceTypeId: null,
+				contentCategoryId: null,
+				content: '刚记录',
+				callbackRequired: false
+			};
+			const doc = buildTicket(`ticket:fresh-${i}`, [created], CENTER);
+			await tickets.insert(doc);
+			const byPhone = await reads.history({ phone: `05716666100${i}`, limit: 10 });
+			const bySubscriber = await reads.history({
+				phone: '',
+				customerIds: [`customer:digital:fresh-${i}`],
+				limit: 10
+			});
+			expect(byPhone.map((t) => t.number)).toEqual([`F-${i}`]);
+			expect(bySubscriber.map((t) => t.number)).toEqual([`F-${i}`]);
+		}
+		expect(views()).toBe(before);
+	});
+});
+
 describe('F22 F25 业务管理 and statistics on the server', () => {
 	const get = (path: string, cookie: string) =>
 		fetch(`${server.url}${path}`, { headers: { cookie } }).then(async (r) => ({
