@@ -93,6 +93,11 @@ describe('F17 the server’s ticket history index (issue #15)', () => {
 			index.find({ phone: '13900000000', customerIds: [], limit: 10 }).map((t) => t._id)
 		).toEqual(['ticket:4']);
 		expect(index.count()).toBe(3);
+		// A stored ticket missing what the index reads (the store holds what devices wrote) does not stop it.
+		const bad = { _id: 'ticket:bad', _rev: '1-x', type: 'ticket', customerIds: 'x' } as never;
+		index.apply([changed(bad), changed(ticket(8))], '8');
+		expect(index.seq()).toBe('8');
+		expect(index.count()).toBe(5);
 		index.reset();
 		expect(index.count()).toBe(0);
 		expect(index.seq()).toBe('0');

@@ -12,6 +12,7 @@ import type { Change } from '../store/follow';
 import type { Store } from '../store';
 import { followIntoIndex, openIndexFile } from './derived-index';
 
+/** Bump when the schema or the history entry (`historyEntry`) changes: the index is then rebuilt. */
 const SCHEMA_VERSION = '1';
 const SCHEMA = `
 create table if not exists entries (id text primary key, created text not null, entry text not null);
@@ -24,9 +25,13 @@ create index if not exists lookups_id on lookups (id);
 const phoneKey = (phone: string) => `p:${phone}`;
 const customerKey = (id: string) => `c:${id}`;
 function keysOf(t: TicketDoc): string[] {
+	// Read as any stored document may be (the store holds what devices wrote; a bad one must not stop the feed).
+	const { callerKey, customerIds } = t as { callerKey?: unknown; customerIds?: unknown };
 	return [
-		...(t.callerKey && t.callerKey.length >= 3 ? [phoneKey(t.callerKey)] : []),
-		...(t.customerIds ?? []).map(customerKey)
+		...(typeof callerKey === 'string' && callerKey.length >= 3 ? [phoneKey(callerKey)] : []),
+		...(Array.isArray(customerIds) ? customerIds : [])
+			.filter((c): c is string => typeof c === 'string')
+			.map(customerKey)
 	];
 }
 
@@ -58,8 +63,9 @@ export function openTicketHistory(file: string) {
 				q.remove.run(id);
 				continue;
 			}
-			q.put.run(id, doc.createdAt, JSON.stringify(historyEntry(doc)));
-			for (const key of new Set(keysOf(doc))) q.point.run(key, doc.createdAt, id);
+			const created = typeof doc.createdAt === 'string' ? doc.createdAt : '';
+			q.put.run(id, created, JSON.stringify(historyEntry(doc)));
+			for (const key of new Set(keysOf(doc))) q.point.run(key, created, id);
 		}
 		indexFile.setSeq(lastSeq);
 	});
