@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_KEYS } from '../../server/store';
 import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server';
+import { basicAuth } from '../helpers/couch';
 
 const adminUrl = process.env.COUCHDB_URL;
 if (!adminUrl) throw new Error('the CouchDB tests need COUCHDB_URL (npm run test:couchdb)');
@@ -17,11 +18,7 @@ const password = randomBytes(12).toString('hex');
 const prefix = `${run}_least_`;
 
 const admin = new URL(adminUrl);
-const adminAuth =
-	'Basic ' +
-	Buffer.from(
-		`${decodeURIComponent(admin.username)}:${decodeURIComponent(admin.password)}`
-	).toString('base64');
+const adminAuth = basicAuth(admin);
 admin.username = '';
 admin.password = '';
 const couch = async (

@@ -14,6 +14,12 @@ export function couchEnv(key: string): Record<string, string> {
 	return { COUCHDB_URL: url, DB_PREFIX: `${run}_${folder}_` };
 }
 
+/** The `Authorization` header of the account a URL names (`http://user:password@host`). */
+export function basicAuth(url: URL): string {
+	const { username, password } = url;
+	return `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString('base64')}`;
+}
+
 /**
  * Requests to the CouchDB of `COUCHDB_URL` itself, as the account the URL names (its credentials sent as Basic
  * authentication, not left in the URL): for tests and benchmarks that read or arrange the store behind servers
@@ -23,11 +29,7 @@ export function couchAdmin(): (path: string, init?: RequestInit) => Promise<Resp
 	const url = process.env.COUCHDB_URL;
 	if (!url) throw new Error('COUCHDB_URL is not set');
 	const base = new URL(url);
-	const authorization =
-		'Basic ' +
-		Buffer.from(
-			`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`
-		).toString('base64');
+	const authorization = basicAuth(base);
 	base.username = base.password = '';
 	return (path, init = {}) =>
 		fetch(new URL(path, base), {
