@@ -135,6 +135,8 @@ export function startTicketHistory(
 	const watch = (): void => {
 		follower.caughtUp().then(
 			() => {
+				// A server stopped meanwhile has closed the index.
+				if (stopped) return;
 				built = true;
 				log(`ticket history: ${index.count()} tickets indexed`);
 			},
