@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
-import { createUser, signIn, uniqueName } from './helpers';
+import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
+import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 
 test('F19 F20 F21 an agent transfers a ticket; the department sees it within seconds and returns it to the center', async ({
 	page,
@@ -268,6 +269,8 @@ test('F22 a ticket whose service type needs a callback closes once the callback 
 		.filter({ hasText: number });
 	await expect(mine).toContainText('待回访');
 
+	// Other tests' callbacks may be due too: the agent finds this caller's.
+	await page.getByLabel('按业务编号或来电号码查找').fill(number);
 	const callback = page.getByRole('form', { name: `回访 ${number}` });
 	await callback.getByLabel('满意度').selectOption({ label: '满意' });
 	await callback.getByLabel('回访记录').fill('已恢复正常');
@@ -313,4 +316,69 @@ test('F20 a transfer to a department deleted meanwhile gets a clear message and 
 	await entry.getByLabel('处理部门').selectOption({ label: '网络部' });
 	await entry.getByRole('button', { name: '移交执行' }).click();
 	await expect(page.getByRole('status').filter({ hasText: '已移交 网络部' })).toBeVisible();
+});
+
+test('F22 a center with many callbacks due lists them a page at a time and finds one by caller number', async ({
+	page,
+	request
+}) => {
+	const agent = uniqueName('cbp');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	// 23 callbacks due, recorded and closed at the center by this agent as a device writes them.
+	await request.post('/api/session', { data: { username: agent, password: PASSWORD } });
+	const start = Date.now() - 3_600_000;
+	const docs = Array.from({ length: 23 }, (_, i) => {
+		const at = (minutes: number) => new Date(start + i * 60_000 + minutes * 1_000).toISOString();
+		const ticket = buildTicket(
+			`ticket:${agent}-${i}`,
+			[
+				{
+					id: `${agent}-${i}-a`,
+					type: 'created',
+					at: at(0),
+					by: `user:${agent}`,
+					number: `${agent}-${String(i).padStart(2, '0')}`,
+					callerNumber: `1390000${String(i).padStart(4, '0')}`,
+					customerIds: [],
+					departmentId: 'department:center',
+					serviceTypeId: null,
+					contentCategoryId: null,
+					content: '回访分页',
+					callbackRequired: true
+				},
+				{ id: `${agent}-${i}-b`, type: 'closedAtCenter', at: at(1), by: `user:${agent}`, note: '' }
+			],
+			'department:center'
+		);
+		return { ...ticket, _rev: '1-a1' };
+	});
+	const res = await request.post('/sync/tickets/_bulk_docs', { data: { new_edits: false, docs } });
+	expect(await res.json()).toEqual([]);
+
+	await signIn(page, agent);
+	const list = page.getByRole('region', { name: '待回访' });
+	await list.getByLabel('按业务编号或来电号码查找').fill(agent);
+	// Oldest first, ten to a page.
+	const pager = list.getByRole('navigation', { name: /第 1 \/ 3 页，共 23 条待回访/ });
+	await expect(pager).toBeVisible({ timeout: 15_000 });
+	await expect(list.getByRole('form')).toHaveCount(10);
+	await expect(list.getByRole('form').first()).toHaveAccessibleName(`回访 ${agent}-00`);
+	const next = list.getByRole('navigation').getByRole('button', { name: '下一页' });
+	await next.click();
+	await expect(list.getByRole('navigation')).toHaveAccessibleName('第 2 / 3 页，共 23 条待回访');
+	await next.click();
+	await expect(list.getByRole('navigation')).toHaveAccessibleName('第 3 / 3 页，共 23 条待回访');
+	await expect(list.getByRole('form')).toHaveCount(3);
+	await expect(list.getByRole('button', { name: '下一页' })).toBeDisabled();
+
+	// One caller's: found by number, and recording it closes it.
+	await list.getByLabel('按业务编号或来电号码查找').fill('13900000017');
+	await expect(list.getByRole('form')).toHaveCount(1);
+	const one = list.getByRole('form', { name: `回访 ${agent}-17` });
+	await one.getByLabel('满意度').selectOption({ label: '满意' });
+	await one.getByRole('button', { name: '记录回访' }).click();
+	await expect(list.getByRole('status')).toHaveText(`业务 ${agent}-17 已回访并完结。`);
+	await expect(list.getByRole('form')).toHaveCount(0);
+	await list.getByLabel('按业务编号或来电号码查找').fill(agent);
+	await expect(list.getByRole('navigation')).toHaveAccessibleName('第 1 / 3 页，共 22 条待回访');
 });

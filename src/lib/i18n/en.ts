@@ -479,6 +479,8 @@ export const en: Shape<typeof zhCN> = {
 	tickets: {
 		callbacksDue: 'Callbacks due',
 		callbacksNone: 'No callback is due.',
+		callbacksFind: 'Find by ticket or caller number',
+		callbacksPage: 'Page {{page}} of {{pages}}, {{total}} callbacks due',
 		callbackFor: 'Callback for {{number}}',
 		satisfaction: 'Satisfaction',
 		satisfactions: {

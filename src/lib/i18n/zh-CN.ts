@@ -460,6 +460,8 @@ export const zhCN = {
 	tickets: {
 		callbacksDue: '待回访',
 		callbacksNone: '没有待回访的业务。',
+		callbacksFind: '按业务编号或来电号码查找',
+		callbacksPage: '第 {{page}} / {{pages}} 页，共 {{total}} 条待回访',
 		callbackFor: '回访 {{number}}',
 		satisfaction: '满意度',
 		satisfactions: {

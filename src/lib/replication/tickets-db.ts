@@ -108,9 +108,29 @@ export function noteSharedReplicaOwner(lastUser: string | null): void {
 	}
 }
 
-function notify() {
-	for (const l of listeners) l();
+/**
+ * The replica changed: what was read of it is stale, and the listeners hear of it — at most once per
+ * `NOTIFY_GAP_MS` (#15). A first sync writes thousands of documents one change event each; a listener
+ * that re-read the replica for each of them made the desk's work grow with the square of the replica.
+ */
+function changed() {
+	generation += 1;
+	if (notifyTimer !== null) return;
+	const wait = Math.max(0, lastNotified + NOTIFY_GAP_MS - Date.now());
+	notifyTimer = setTimeout(() => {
+		notifyTimer = null;
+		lastNotified = Date.now();
+		for (const l of listeners) l();
+	}, wait);
 }
+
+const NOTIFY_GAP_MS = 250;
+let notifyTimer: ReturnType<typeof setTimeout> | null = null;
+let lastNotified = 0;
+/** Counts the replica's changes; a read of the replica is current while the count is the one it began at. */
+let generation = 0;
+let snapshot: { generation: number; tickets: TicketDoc[] } | null = null;
+let reading: Promise<void> | null = null;
 
 /** Starts live two-way replication of this user's replica (idempotent for the same user). */
 export function startTicketSync({
@@ -126,6 +146,7 @@ export function startTicketSync({
 		stopTicketSync();
 		local = null;
 		owner = userId;
+		forgetSnapshot();
 		pushFilter = createPushFilter();
 	}
 	if (!stopped) return;
@@ -159,7 +180,7 @@ async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemot
 		})
 		.on('change', () => {
 			syncStatus.markSynced();
-			notify();
+			changed();
 		})
 		.on('paused', (err) => {
 			if (err) syncStatus.phase = 'error';
@@ -180,7 +201,7 @@ async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemot
 	});
 	localChanges = local.changes({ since: 'now', live: true }).on('change', () => {
 		void countPending();
-		notify();
+		changed();
 	});
 	void countPending();
 }
@@ -267,7 +288,7 @@ export async function forgetExpired(now = Date.now()): Promise<number> {
 		if (!ids.has(doc._id)) continue;
 		for (const rev of [doc._rev!, ...(doc._conflicts ?? [])]) await local.purge(doc._id, rev);
 	}
-	if (ids.size > 0) notify();
+	if (ids.size > 0) changed();
 	return ids.size;
 }
 
@@ -305,6 +326,7 @@ async function merged(doc: TicketDoc & { _conflicts?: string[] }): Promise<Ticke
 export async function putTicket(doc: TicketDoc): Promise<TicketDoc> {
 	pushFilter.written(doc._id);
 	const res = await (await db()).put(doc);
+	changed();
 	return { ...doc, _rev: res.rev };
 }
 
@@ -313,7 +335,23 @@ export async function getTicket(id: string): Promise<TicketDoc | null> {
 	return doc ? merged(doc) : null;
 }
 
+/**
+ * Every ticket of the replica, merged (shared: callers filter and sort copies, never change the documents).
+ * One read serves every caller until the replica changes, and one read at a time runs: a caller waits for
+ * the first read that began after it asked (#15).
+ */
 export async function allTickets(): Promise<TicketDoc[]> {
+	const wanted = generation;
+	while (!snapshot || snapshot.generation < wanted) {
+		reading ??= readAll().finally(() => (reading = null));
+		await reading;
+	}
+	return snapshot.tickets;
+}
+
+async function readAll(): Promise<void> {
+	const started = generation;
+	const user = owner;
 	const res = await (
 		await db()
 	).allDocs({
@@ -323,7 +361,9 @@ export async function allTickets(): Promise<TicketDoc[]> {
 		endkey: 'ticket:\ufff0'
 	});
 	const docs = res.rows.flatMap((r) => (r.doc && r.doc.type === 'ticket' ? [r.doc] : []));
-	return Promise.all(docs.map((d) => merged(d)));
+	const tickets = await Promise.all(docs.map((d) => merged(d)));
+	// Another user's replica opened meanwhile: what was read is not theirs (the next read is).
+	if (owner === user) snapshot = { generation: started, tickets };
 }
 
 /** How many documents this device holds. */
@@ -334,6 +374,7 @@ export async function heldCount(): Promise<number> {
 export async function putAttachment(doc: AttachmentDoc): Promise<void> {
 	pushFilter.written(doc._id);
 	await ((await db()) as unknown as PouchDB.Database<AttachmentDoc>).put(doc);
+	changed();
 }
 
 /** An attachment's image from this device, or null when it is not here (then the server has it). */
@@ -353,4 +394,10 @@ export async function destroyTicketReplica(): Promise<void> {
 	localStorage.removeItem(pendingKey());
 	local = null;
 	owner = null;
+	forgetSnapshot();
+}
+
+function forgetSnapshot() {
+	generation += 1;
+	snapshot = null;
 }
