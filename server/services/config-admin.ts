@@ -132,7 +132,11 @@ export function createConfigAdmin({
 			if (new Set(members).size !== members.length) {
 				throw invalid('memberIds', 'invalid', 'A member is listed twice');
 			}
-			const found = await users.allDocs({ keys: members, include_docs: true });
+			// A crew may start without members (they are ticked later); the store refuses an empty key list.
+			const found =
+				members.length === 0
+					? { rows: [] }
+					: await users.allDocs({ keys: members, include_docs: true });
 			for (const row of found.rows) {
 				const doc = row.doc ?? null;
 				if (!doc || doc.type !== 'user' || doc.departmentId !== input.departmentId) {

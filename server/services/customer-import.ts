@@ -35,7 +35,20 @@ async function* csvRows(input: Readable, reject: (r: RejectedRow) => void): Asyn
 	const parser = input.pipe(
 		parse({
 			bom: true,
-			columns: (header: string[]) => header.map((h) => headerField(h) ?? false),
+			columns: (header: string[]) => {
+				const fields = header.map((h) => headerField(h) ?? false);
+				// Not an export's header (another file, or text before it): one clear refusal, not a rejection
+				// of every row.
+				if (!fields.includes('account') || !fields.includes('name')) {
+					throw new AppError(
+						'validation',
+						400,
+						`The first row must name the columns, account and name among them (账号, 姓名); it reads: ${header.join(',').slice(0, 120)}`,
+						{ field: 'file', issues: { file: 'import_header' } }
+					);
+				}
+				return fields;
+			},
 			relax_column_count: true,
 			skip_empty_lines: true,
 			skip_records_with_error: true,
@@ -194,6 +207,7 @@ export function createCustomerImport(store: Store) {
 				}
 				await flush();
 			} catch (err) {
+				if (err instanceof AppError) throw err;
 				// What was written stays written; the report says how far the import got.
 				throw new AppError(
 					'bad_request',

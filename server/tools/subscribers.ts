@@ -4,8 +4,11 @@
  * come in the formats people really type (+86, 0086, spaces, dashes, landlines with area codes), so the
  * import's normalisation is exercised.
  *
- *   npm run generate:subscribers -- --count 100000 --source digital --format csv > digital.csv
+ *   npm run generate:subscribers -- --count 100000 --source digital --format csv --out digital.csv
+ *
+ * Without `--out` it prints to stdout (then run it with `npm run --silent`, or npm's banner lands in the file).
  */
+import { createWriteStream } from 'node:fs';
 import type { CustomerSource } from '#shared/customers/customer';
 
 const SURNAMES = [
@@ -211,7 +214,7 @@ export function* exportChunks(
 	if (chunk) yield chunk;
 }
 
-// CLI: print an export to stdout.
+// CLI: write an export to `--out`, or print it to stdout.
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
 	const arg = (name: string, fallback: string) => {
 		const i = process.argv.indexOf(`--${name}`);
@@ -225,7 +228,13 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
 		seed: Number(arg('seed', '1')),
 		start: Number(arg('start', '0'))
 	};
+	const outPath = arg('out', '');
+	const out = outPath ? createWriteStream(outPath) : process.stdout;
 	for (const chunk of exportChunks(options, format)) {
-		if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+		if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+	}
+	if (outPath) {
+		await new Promise<void>((resolve, reject) => out.end(() => resolve()).once('error', reject));
+		console.error(`${options.count} subscribers written to ${outPath}`);
 	}
 }

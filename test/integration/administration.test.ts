@@ -401,6 +401,13 @@ describe('crews, flows, phrases and catalogues (F12–F14)', () => {
 			memberIds: ['user:agent1']
 		});
 		expect(wrong.body).toMatchObject({ issues: { memberIds: 'crew_member_department' } });
+		// #17 a crew may be set up before its members are chosen.
+		const empty = await call('POST', '/api/admin/config/crew', cookies.admin!, {
+			name: '待组建',
+			departmentId: 'department:engineering-install'
+		});
+		expect(empty.status).toBe(201);
+		expect(empty.body.item).toMatchObject({ name: '待组建', memberIds: [] });
 		const crew = await call('POST', '/api/admin/config/crew', cookies.admin!, {
 			name: '一队',
 			departmentId: 'department:engineering-install',

@@ -105,6 +105,16 @@ describe('F18 subscriber import', () => {
 		]);
 	});
 
+	it('#17 a file whose first row is not an export header is refused once, with nothing written', async () => {
+		// `npm run` printed its banner into the file ahead of the header.
+		const banner = `\n> guangdian-callcenter@0.1.0 generate:subscribers\n> tsx server/tools/subscribers.ts\n\n${CSV.replace('D100', 'X100')}`;
+		const { status, body } = await importText(banner, 'digital');
+		expect(status).toBe(400);
+		expect(body).toMatchObject({ code: 'validation', issues: { file: 'import_header' } });
+		const { body: found } = await search({ q: 'X100', field: 'account', match: 'exact' });
+		expect(found.hits).toHaveLength(0);
+	});
+
 	it('refuses an import without the permission, an unknown source and an unknown format', async () => {
 		expect((await importText(CSV, 'digital', 'csv', agent)).status).toBe(403);
 		const badSource = await importText(CSV, 'cable');

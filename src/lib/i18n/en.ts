@@ -671,6 +671,8 @@ export const en: Shape<typeof zhCN> = {
 		network: 'Cannot reach the server. Check the network.'
 	},
 	validation: {
+		import_header:
+			'The first row must name the columns (account and name at least); check the exported file',
 		extension_format: 'An extension is 2–20 digits',
 		extension_taken: 'This extension has been issued already',
 		extension_is_agent: 'This number is an agent ID and cannot be a desk phone’s extension',

@@ -649,6 +649,7 @@ export const zhCN = {
 		network: '无法连接服务器，请检查网络。'
 	},
 	validation: {
+		import_header: '文件第一行须为列名（至少包括“账号”和“姓名”），请检查导出的文件',
 		extension_format: '分机号为 2–20 位数字',
 		extension_taken: '该分机号已发放',
 		extension_is_agent: '该号码是座席工号，不能用作话机分机号',

@@ -30,7 +30,8 @@ export const RoleInput = v.object({
 export const CrewInput = v.object({
 	name: Name,
 	departmentId: Id,
-	memberIds: v.pipe(v.array(Id), v.maxLength(50, 'too_long'))
+	/** Members may be chosen later: a crew without them is set up empty. */
+	memberIds: v.optional(v.pipe(v.array(Id), v.maxLength(50, 'too_long')), [])
 });
 
 export const FlowInput = v.object({
