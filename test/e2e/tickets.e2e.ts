@@ -40,8 +40,11 @@ test('F19 F20 F21 an agent transfers a ticket; the department sees it within sec
 	const number = /业务 (\S+) 已移交/.exec((await done.textContent()) ?? '')![1]!;
 	expect(number).toMatch(/^\d{8}-[0-9A-Z]{3,}-0001$/);
 
-	// The department's open page receives it through replication, within seconds.
-	await dept.getByRole('button', { name: `处理 ${number}` }).click({ timeout: 5_000 });
+	// The department's open page receives it through replication, within seconds, saying what it is about.
+	const received = inbox.getByRole('row').filter({ hasText: number });
+	await expect(received).toContainText('机顶盒无信号，已重启无效', { timeout: 5_000 });
+	await expect(received).toContainText('报修');
+	await dept.getByRole('button', { name: `处理 ${number}` }).click();
 	await expect(dept.getByRole('list', { name: '处理经过' })).toContainText('机顶盒无信号');
 	await dept.getByLabel('处理内容').fill('更换分支器，信号恢复');
 	await dept.getByRole('button', { name: '提交处理' }).click();

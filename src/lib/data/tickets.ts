@@ -111,6 +111,12 @@ export async function handleTicket({
 	return putTicket(buildTicket(id, [...current.events, event], CENTER_DEPARTMENT_ID, current._rev));
 }
 
+/** What the caller reported: the content recorded with the ticket. */
+export function ticketContent(ticket: TicketDoc): string {
+	const created = ticket.events.find((e) => e.type === 'created');
+	return created?.type === 'created' ? created.content : '';
+}
+
 /** The tickets now at a department (its inbox), oldest first. */
 export async function departmentInbox({
 	departmentId

@@ -526,6 +526,7 @@ export const en: Shape<typeof zhCN> = {
 		},
 		inbox: 'Tickets transferred to this department',
 		inboxEmpty: 'Nothing to process.',
+		receivedAt: 'Received',
 		open: 'Process {{number}}',
 		history: 'History',
 		handleNote: 'How it was handled',

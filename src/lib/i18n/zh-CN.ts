@@ -507,6 +507,7 @@ export const zhCN = {
 		},
 		inbox: '移交到本部门的业务',
 		inboxEmpty: '暂无待处理的业务。',
+		receivedAt: '移交时间',
 		open: '处理 {{number}}',
 		history: '处理经过',
 		handleNote: '处理内容',
