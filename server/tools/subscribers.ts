@@ -9,6 +9,7 @@
  * Without `--out` it prints to stdout (then run it with `npm run --silent`, or npm's banner lands in the file).
  */
 import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import type { CustomerSource } from '#shared/customers/customer';
 
 const SURNAMES = [
@@ -229,9 +230,9 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
 		start: Number(arg('start', '0'))
 	};
 	const outPath = arg('out', '');
-	const out = outPath ? createWriteStream(outPath) : process.stdout;
+	const out: Writable = outPath ? createWriteStream(outPath) : process.stdout;
 	for (const chunk of exportChunks(options, format)) {
-		if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+		if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
 	}
 	if (outPath) {
 		await new Promise<void>((resolve, reject) => out.end(() => resolve()).once('error', reject));
