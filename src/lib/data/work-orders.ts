@@ -139,7 +139,8 @@ export function nextStep({ workOrder }: { workOrder: WorkOrder | null }): WorkSt
 		onTheWay: 'onSite',
 		onSite: 'done',
 		done: null,
-		failed: null
+		failed: null,
+		cancelled: null
 	};
 	return workOrder ? (order[workOrder.step] ?? null) : null;
 }

@@ -612,7 +612,8 @@ export const en: Shape<typeof zhCN> = {
 			onTheWay: 'On the way',
 			onSite: 'On site',
 			done: 'Done',
-			failed: 'Could not complete'
+			failed: 'Could not complete',
+			cancelled: 'Cancelled (ticket resolved)'
 		},
 		act: {
 			accepted: 'Accept',

@@ -593,7 +593,8 @@ export const zhCN = {
 			onTheWay: '在途',
 			onSite: '到达现场',
 			done: '完工',
-			failed: '无法完成'
+			failed: '无法完成',
+			cancelled: '已撤销（业务已完结）'
 		},
 		act: {
 			accepted: '接单',

@@ -8,7 +8,7 @@ import {
 	nextEventTime,
 	type TicketDoc
 } from './ticket';
-import type { TicketEvent } from './events';
+import type { TicketEvent, WorkOrderCustomer } from './events';
 
 const CENTER = 'department:center';
 const created = (over: Partial<Extract<TicketEvent, { type: 'created' }>> = {}): TicketEvent => ({
@@ -199,6 +199,53 @@ const eventArb: fc.Arbitrary<TicketEvent> = fc.oneof(
 		departmentId: fc.constantFrom('department:x', 'department:y'),
 		note: fc.constant('处理'),
 		nextDepartmentId: fc.constantFrom(null, 'department:y')
+	}),
+	fc.record({
+		id: fc.uuid(),
+		type: fc.constant('dispatched' as const),
+		at: fc.integer({ min: 1, max: 59 }).map(at),
+		by: fc.constantFrom('user:x1', 'user:y1'),
+		crewId: fc.constantFrom('crew:a', 'crew:b'),
+		from: fc.constant('2026-01-02T08:00:00.000Z'),
+		to: fc.constant('2026-01-02T10:00:00.000Z'),
+		note: fc.constant(''),
+		customers: fc.constant(null).map((): WorkOrderCustomer[] => [])
+	}),
+	fc.oneof(
+		fc.record({
+			id: fc.uuid(),
+			type: fc.constant('workStep' as const),
+			at: fc.integer({ min: 1, max: 59 }).map(at),
+			by: fc.constantFrom('user:fitter'),
+			step: fc.constantFrom(
+				'accepted' as const,
+				'onTheWay' as const,
+				'onSite' as const,
+				'done' as const
+			)
+		}),
+		fc.record({
+			id: fc.uuid(),
+			type: fc.constant('workStep' as const),
+			at: fc.integer({ min: 1, max: 59 }).map(at),
+			by: fc.constantFrom('user:fitter'),
+			step: fc.constant('failed' as const),
+			reason: fc.constant('客户不在家')
+		})
+	),
+	fc.record({
+		id: fc.uuid(),
+		type: fc.constant('closedAtCenter' as const),
+		at: fc.integer({ min: 1, max: 59 }).map(at),
+		by: fc.constantFrom('user:a'),
+		note: fc.constant('')
+	}),
+	fc.record({
+		id: fc.uuid(),
+		type: fc.constant('closed' as const),
+		at: fc.integer({ min: 1, max: 59 }).map(at),
+		by: fc.constantFrom('user:lead'),
+		reason: fc.constant('重复')
 	})
 );
 const replicaArb = fc
@@ -207,6 +254,25 @@ const replicaArb = fc
 const comparable = (t: TicketDoc) => ({ ...t, _rev: undefined });
 
 describe('mergeTickets (union of events)', () => {
+	it('#17 gives one coherent state: a resolved or closed ticket has no crew still sent out', () => {
+		fc.assert(
+			fc.property(replicaArb, replicaArb, (a, b) => {
+				const merged = mergeTickets(a, b, CENTER);
+				if ((merged.status === 'closed' || merged.status === 'callback') && merged.workOrder) {
+					expect(merged.workOrder.finishedAt).not.toBeNull();
+				}
+				// An open work order is one the crew can still act on; a finished one says how it ended.
+				if (merged.workOrder && !merged.workOrder.finishedAt) {
+					expect(['dispatched', 'accepted', 'onTheWay', 'onSite']).toContain(merged.workOrder.step);
+				}
+				if (merged.workOrder?.finishedAt) {
+					expect(['done', 'failed', 'cancelled']).toContain(merged.workOrder.step);
+				}
+			}),
+			{ numRuns: 500 }
+		);
+	});
+
 	it('is commutative', () => {
 		fc.assert(
 			fc.property(replicaArb, replicaArb, (a, b) => {

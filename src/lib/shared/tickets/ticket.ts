@@ -15,8 +15,9 @@ export const WorkOrder = v.object({
 	crewId: v.string(),
 	from: v.string(),
 	to: v.string(),
-	step: v.picklist(['dispatched', ...WORK_STEPS]),
-	/** When the crew finished (done or could not complete); null while open. */
+	/** `cancelled`: the ticket was resolved or closed while the work order was still open (not a crew's step). */
+	step: v.picklist(['dispatched', ...WORK_STEPS, 'cancelled']),
+	/** When the crew finished (done or could not complete) or the order was cancelled; null while open. */
 	finishedAt: v.nullable(v.string()),
 	customers: v.array(WorkOrderCustomer)
 });
@@ -98,8 +99,14 @@ export function deriveTicket(events: readonly TicketEvent[], centerId: string): 
 		if (e.type === 'transferred') visible.add(e.toDepartmentId);
 		if (e.type === 'handled' && e.nextDepartmentId) visible.add(e.nextDepartmentId);
 		if (e.type === 'dispatched') visible.add(e.crewId);
-		// Work orders follow their own steps, also after the ticket closed (a crew finishing offline).
-		if (e.type === 'dispatched') {
+		// Work orders follow their own steps. Once the ticket is resolved (closed or waiting for its callback)
+		// an open work order is cancelled: a ticket is never finished with a crew still sent out (#17). What a
+		// crew reports afterwards is kept, and only its outcome counts (done or could not complete, recorded
+		// offline after the close); a new dispatch or an intermediate step does not reopen the order.
+		// (`resolve()` sets the status inside a closure, which the compiler cannot follow.)
+		const now = status as TicketStatus;
+		const resolved = closed || now === 'callback' || now === 'closed';
+		if (e.type === 'dispatched' && !resolved) {
 			workOrder = {
 				crewId: e.crewId,
 				from: e.from,
@@ -111,7 +118,9 @@ export function deriveTicket(events: readonly TicketEvent[], centerId: string): 
 		} else if (e.type === 'workStep') {
 			const current = workOrder as WorkOrder | null; // set by an earlier iteration
 			const finished = e.step === 'done' || e.step === 'failed';
-			if (current) workOrder = { ...current, step: e.step, finishedAt: finished ? e.at : null };
+			if (current && (finished || !resolved)) {
+				workOrder = { ...current, step: e.step, finishedAt: finished ? e.at : null };
+			}
 		}
 		if (closed) continue; // later events (comments, late offline edits) are kept but do not reopen
 		switch (e.type) {
@@ -145,6 +154,11 @@ export function deriveTicket(events: readonly TicketEvent[], centerId: string): 
 				break;
 		}
 		if (status === 'closed') closed = true;
+		const open = workOrder as WorkOrder | null;
+		const after = status as TicketStatus;
+		if (open && !open.finishedAt && (after === 'closed' || after === 'callback')) {
+			workOrder = { ...open, step: 'cancelled', finishedAt: e.at };
+		}
 	}
 	return {
 		number: created.number,
