@@ -14,7 +14,9 @@ test('F27 after one online visit the app shell and the configuration work with t
 	});
 	await signIn(page, username);
 	await expect(page.getByRole('heading', { name: '部门业务' })).toBeVisible();
-	await expect(page.getByText('所属部门：网络部')).toBeVisible();
+	// #17 who is signed in and where, in the header (no welcome card on the page).
+	await expect(page.getByTestId('header-department')).toHaveText('网络部');
+	await expect(page.getByText(/欢迎/)).toHaveCount(0);
 	await page.getByRole('link', { name: '组织架构' }).click();
 	const tree = page.getByRole('list', { name: '部门' });
 	await expect(tree.getByText('工程部')).toBeVisible();

@@ -90,16 +90,8 @@ export const en: Shape<typeof zhCN> = {
 		field: 'Work orders',
 		none: 'No permissions yet',
 		noneText: 'Your account has no permissions yet. Ask an administrator.',
-		welcome: 'Welcome, {{name}}',
 		agentId: 'Agent ID: {{agentId}}',
 		extension: 'Desk phone: {{extension}}',
-		departmentFact: 'Department: {{department}}',
-		agentText:
-			'Incoming calls open the ticket entry screen by themselves; the caller’s record and history show here.',
-		supervisorText: 'Agent states, the queue and the service level show here.',
-		departmentText:
-			'Tickets transferred to your department show here for you to record how they were handled.',
-		fieldText: 'Work orders for your crew show here, also offline.',
 		telephony: 'Telephony: {{state}}'
 	},
 	admin: {
@@ -266,7 +258,6 @@ export const en: Shape<typeof zhCN> = {
 	},
 	customers: {
 		title: 'Subscriber search',
-		text: 'Find digital (数) and analog (模) TV subscribers by phone, account, smart card, name or address.',
 		panel: 'Customer',
 		query: 'Search for',
 		by: 'Search by',
@@ -333,7 +324,6 @@ export const en: Shape<typeof zhCN> = {
 	},
 	manage: {
 		recording: 'Call recording',
-		text: 'Filter tickets by period, status, department, service type and agent; open one for its whole history; print the work order.',
 		filters: 'Filters',
 		from: 'From',
 		to: 'To',
@@ -375,7 +365,6 @@ export const en: Shape<typeof zhCN> = {
 			avgTalk: 'Average talk (s)',
 			totalTalk: 'Total talk (s)'
 		},
-		text: 'Ticket volumes by service type, content, department, agent or period, exportable.',
 		groupBy: 'Group by',
 		by: {
 			serviceType: 'Service type',

@@ -84,14 +84,8 @@ export const zhCN = {
 		field: '施工任务',
 		none: '暂无权限',
 		noneText: '您的账号尚未分配任何权限，请联系管理员。',
-		welcome: '欢迎，{{name}}',
 		agentId: '工号：{{agentId}}',
 		extension: '座席电话：{{extension}}',
-		departmentFact: '所属部门：{{department}}',
-		agentText: '来电将自动弹出业务录入界面。电话接入后，客户信息与历史业务显示在此处。',
-		supervisorText: '坐席状态、排队情况与服务水平将显示在此处。',
-		departmentText: '移交到本部门的业务将显示在此处，供您填写处理内容。',
-		fieldText: '派给您所在施工队的工单将显示在此处，离线也可查看与记录。',
 		telephony: '电话系统：{{state}}'
 	},
 	admin: {
@@ -253,7 +247,6 @@ export const zhCN = {
 	},
 	customers: {
 		title: '客户查询',
-		text: '按电话、账号、智能卡号、姓名或地址查询数字电视（数）和模拟电视（模）用户。',
 		panel: '客户信息',
 		query: '查询内容',
 		by: '查询方式',
@@ -320,7 +313,6 @@ export const zhCN = {
 	},
 	manage: {
 		recording: '通话录音',
-		text: '按时间、状态、部门、服务类型、坐席筛选业务，打开查看全部处理经过，打印派工单。',
 		filters: '筛选条件',
 		from: '开始日期',
 		to: '结束日期',
@@ -357,7 +349,6 @@ export const zhCN = {
 			avgTalk: '平均通话（秒）',
 			totalTalk: '通话总时长（秒）'
 		},
-		text: '按服务类型、内容、部门、坐席或时间统计业务量，可导出。',
 		groupBy: '统计方式',
 		by: {
 			serviceType: '服务类型',
