@@ -79,7 +79,7 @@ const count = async (page: Page, id: string) =>
 			.catch(() => '0')
 	);
 
-test('F30 F32 the agent answers in the browser: audio both ways, hold and resume, mute, keypad and transfer; the call is recorded onto its ticket', async ({
+test('F30 F32 the agent answers in the browser: audio both ways, hold and resume, mute, keypad and transfer, state, answer and hold from the keyboard; the call is recorded onto its ticket', async ({
 	page,
 	browser,
 	request
@@ -87,7 +87,12 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	await earlierTicket(request, '0571-8888 7777', '上次来电询问缴费');
 	const softphone = await agentOnline(page, request, '3101');
 	const panel = page.getByRole('region', { name: '话务状态' });
-	await panel.getByRole('button', { name: '就绪' }).click();
+	// #17 the keys are on the buttons, and work wherever the focus is.
+	await expect(panel.getByRole('button', { name: '就绪' })).toHaveAttribute(
+		'aria-keyshortcuts',
+		'Alt+8'
+	);
+	await page.keyboard.press('Alt+8');
 	await expect(panel.getByTestId('agent-state')).toHaveText('就绪');
 	// #14 what the page asks the server about the caller number (the screen pop brought the answers).
 	const lookUps: string[] = [];
@@ -116,7 +121,12 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	await expect(page.getByRole('list', { name: '历史业务信息' })).toContainText(
 		'受理内容：上次来电询问缴费'
 	);
-	await call.getByRole('button', { name: '接听' }).click();
+	await expect(call.getByRole('button', { name: '接听' })).toHaveAttribute(
+		'aria-keyshortcuts',
+		'Alt+1'
+	);
+	await page.getByRole('region', { name: '业务记录' }).getByLabel('服务内容').focus();
+	await page.keyboard.press('Alt+1');
 	await expect(call.getByTestId('call-state')).toContainText('通话中');
 	await expect(panel.getByTestId('agent-state')).toHaveText('通话中');
 
@@ -135,7 +145,7 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	await bar.getByRole('link', { name: '回到坐席工作台' }).click();
 	await expect.poll(() => count(page, 'packets-received')).toBeGreaterThan(before);
 
-	await call.getByRole('button', { name: '保持' }).click();
+	await page.keyboard.press('Alt+3');
 	await expect(call.getByTestId('call-state')).toContainText('已保持');
 	await call.getByRole('button', { name: '恢复通话' }).click();
 	await expect(call.getByTestId('call-state')).toContainText('通话中');
@@ -221,7 +231,7 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	await leaderContext.close();
 });
 
-test('F30 the agent dials a number: the call goes out through the carrier, audio flows, the agent hangs up', async ({
+test('F30 the agent dials a number: the call goes out through the carrier, audio flows, the agent hangs up from the keyboard', async ({
 	page,
 	request
 }) => {
@@ -238,7 +248,11 @@ test('F30 the agent dials a number: the call goes out through the carrier, audio
 	await expect(call.getByTestId('call-state')).toContainText('通话中', { timeout: 15_000 });
 	await expect(call.getByTestId('call-state')).toContainText('057188881234');
 	await expect.poll(() => count(page, 'packets-received'), { timeout: 10_000 }).toBeGreaterThan(50);
-	await call.getByRole('button', { name: '挂断' }).click();
+	await expect(call.getByRole('button', { name: '挂断' })).toHaveAttribute(
+		'aria-keyshortcuts',
+		'Alt+2'
+	);
+	await page.keyboard.press('Alt+2');
 	await expect(call).toBeHidden();
 	const result = await gateway;
 	expect(result.code, result.output).toBe(0);
