@@ -10,6 +10,7 @@ import {
 	CustomerCount,
 	CustomerHit,
 	CustomerSearchResult,
+	ImportProgress,
 	ImportReport
 } from '#shared/wire/customers';
 import { AppError } from '../errors';
@@ -18,17 +19,26 @@ import { doc, send } from '../openapi';
 import { validQuery } from '../validate';
 import type { AppDeps, AppEnv } from '../context';
 
+/** A running import's name, chosen by the uploading browser to ask how far it is. */
+const ProgressId = v.pipe(v.string(), v.regex(/^[\w-]{8,64}$/, 'invalid'));
+
 const ImportQuery = v.object({
 	source: v.picklist(CUSTOMER_SOURCES, 'source_invalid'),
-	format: v.optional(v.picklist(['csv', 'jsonl'], 'format_invalid'), 'csv')
+	format: v.optional(v.picklist(['csv', 'jsonl'], 'format_invalid'), 'csv'),
+	progress: v.optional(ProgressId)
 });
+
+/** How long an import's progress is kept after it answered (the browser's last look). */
+const PROGRESS_KEPT_MS = 60_000;
 
 /** Agents search while recording tickets; team leaders and crews' dispatchers look subscribers up too. */
 const requireSearcher = () =>
 	requireAnyPermission('customer.search', 'ticket.create', 'workOrder.dispatch', 'supervise');
 
-export const customerRoutes = ({ customers, audit }: AppDeps) =>
-	new Hono<AppEnv>()
+export const customerRoutes = ({ customers, audit }: AppDeps) => {
+	/** Running imports by `<user>:<progress id>`: only the user who started one can ask about it. */
+	const running = new Map<string, ImportProgress>();
+	return new Hono<AppEnv>()
 		.get(
 			'/search',
 			doc(
@@ -54,17 +64,37 @@ export const customerRoutes = ({ customers, audit }: AppDeps) =>
 			requirePermission('customer.import'),
 			validQuery(ImportQuery),
 			async (c) => {
-				const { source, format } = c.req.valid('query');
+				const { source, format, progress: progressId } = c.req.valid('query');
 				const body = c.req.raw.body;
 				if (!body) {
 					throw new AppError('validation', 400, 'The export file is empty', { field: 'file' });
 				}
-				const report = await customers.indexer.whileImporting(
-					(written) => customers.importer.run(body, source, format, written),
-					(r) => r.inserted + r.updated
-				);
+				const length = Number(c.req.header('content-length'));
+				const state: ImportProgress = {
+					phase: 'reading',
+					bytes: 0,
+					total: Number.isFinite(length) && length > 0 ? length : null,
+					rows: 0
+				};
+				const key = progressId ? `${c.get('user')!._id}:${progressId}` : null;
+				if (key) running.set(key, state);
+				const report = await customers.indexer
+					.whileImporting(
+						(written) =>
+							customers.importer.run(body, source, format, written, (bytes, rows) => {
+								state.bytes = bytes;
+								state.rows = rows;
+							}),
+						(r) => r.inserted + r.updated
+					)
+					.finally(() => {
+						if (key) setTimeout(() => running.delete(key), PROGRESS_KEPT_MS).unref();
+					});
+				state.rows = report.rows;
+				state.phase = 'indexing';
 				// Imported means searchable: answer once the index has caught up with what was written.
 				await customers.indexer.caughtUp();
+				state.phase = 'done';
 				await audit.record({
 					actor: c.get('user')!._id,
 					action: 'customers.import',
@@ -80,8 +110,20 @@ export const customerRoutes = ({ customers, audit }: AppDeps) =>
 				return send(c, ImportReport, report);
 			}
 		)
+		.get(
+			'/import/progress',
+			doc('How far a running import of this user is (#17)', ImportProgress),
+			requirePermission('customer.import'),
+			validQuery(v.object({ id: ProgressId })),
+			(c) => {
+				const state = running.get(`${c.get('user')!._id}:${c.req.valid('query').id}`);
+				if (!state) throw new AppError('not_found', 404, 'No such import running');
+				return send(c, ImportProgress, state);
+			}
+		)
 		.get('/:id', doc('Reads one subscriber', CustomerHit), requireSearcher(), (c) => {
 			const hit = customers.index.get(c.req.param('id'));
 			if (!hit) throw new AppError('not_found', 404, 'No such subscriber');
 			return send(c, CustomerHit, hit);
 		});
+};

@@ -121,7 +121,9 @@ export function createCustomerImport(store: Store) {
 			body: ReadableStream<Uint8Array>,
 			source: CustomerSource,
 			format: ImportFormat,
-			written: (docs: Customer[]) => Promise<void> = () => Promise.resolve()
+			written: (docs: Customer[]) => Promise<void> = () => Promise.resolve(),
+			/** Told of the file's bytes read and the rows so far, as the import goes (#17). */
+			progress: (bytes: number, rows: number) => void = () => {}
 		): Promise<ImportReport> {
 			const started = performance.now();
 			const report: ImportReport = {
@@ -185,6 +187,11 @@ export function createCustomerImport(store: Store) {
 			};
 
 			const input = Readable.fromWeb(body as never);
+			let bytes = 0;
+			input.on('data', (chunk: Uint8Array) => {
+				bytes += chunk.length;
+				progress(bytes, report.rows);
+			});
 			// Rows the parser cannot read count as rows too (they are in the file).
 			const malformed = (r: RejectedRow) => (report.rows++, reject(r));
 			const rows = format === 'csv' ? csvRows(input, malformed) : jsonlRows(input, malformed);
@@ -203,7 +210,10 @@ export function createCustomerImport(store: Store) {
 					}
 					seen.add(result.customer._id);
 					batch.push({ line, customer: result.customer });
-					if (batch.length >= BATCH) await flush();
+					if (batch.length >= BATCH) {
+						await flush();
+						progress(bytes, report.rows);
+					}
 				}
 				await flush();
 			} catch (err) {

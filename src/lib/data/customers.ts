@@ -12,6 +12,7 @@ import {
 	CustomerCount,
 	CustomerHit,
 	CustomerSearchResult,
+	ImportProgress,
 	ImportReport
 } from '#shared/wire/customers';
 import { ApiErrorBody } from '#shared/wire/errors';
@@ -75,6 +76,15 @@ export function customersOfCaller({ caller }: { caller: string }): Promise<Custo
  * Streams an export file to the server. `onProgress` gets the fraction sent; the server reads as it writes,
  * so the fraction follows the import itself. Resolves with the report once everything is searchable.
  */
+/** Where an import is: the upload's share sent, and what the server has read and checked of the file (#17). */
+export interface ImportStage {
+	uploaded: number;
+	/** The share of the file the server has read and checked, its rows so far, and whether it indexes now. */
+	server: { fraction: number; rows: number; indexing: boolean } | null;
+}
+
+const PROGRESS_POLL_MS = 500;
+
 export function importCustomers({
 	file,
 	source,
@@ -82,14 +92,38 @@ export function importCustomers({
 }: {
 	file: File;
 	source: CustomerSource;
-	onProgress: (fraction: number) => void;
+	onProgress: (stage: ImportStage) => void;
 }): Promise<ImportReport> {
 	const format = /\.jsonl?$/i.test(file.name) ? 'jsonl' : 'csv';
-	return new Promise((resolve, reject) => {
+	const id = crypto.randomUUID();
+	const stage: ImportStage = { uploaded: 0, server: null };
+	// The server's side of it, asked twice a second until the import answers.
+	let polling = true;
+	const poll = async () => {
+		while (polling) {
+			await new Promise((r) => setTimeout(r, PROGRESS_POLL_MS));
+			const now = await api(`/customers/import/progress?id=${id}`, ImportProgress).catch(
+				() => null
+			);
+			if (!now || !polling) continue;
+			stage.server = {
+				fraction: now.total ? Math.min(1, now.bytes / now.total) : 0,
+				rows: now.rows,
+				indexing: now.phase !== 'reading'
+			};
+			onProgress({ ...stage });
+		}
+	};
+	void poll();
+	return new Promise<ImportReport>((resolve, reject) => {
 		const xhr = new XMLHttpRequest();
-		xhr.open('POST', `/api/customers/import?source=${source}&format=${format}`);
+		xhr.open('POST', `/api/customers/import?source=${source}&format=${format}&progress=${id}`);
 		xhr.responseType = 'json';
-		xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+		xhr.upload.onprogress = (e) => {
+			if (!e.lengthComputable) return;
+			stage.uploaded = e.loaded / e.total;
+			onProgress({ ...stage });
+		};
 		xhr.onload = () => {
 			const body: unknown = xhr.response;
 			const report = v.safeParse(ImportReport, body);
@@ -100,5 +134,5 @@ export function importCustomers({
 		};
 		xhr.onerror = () => reject(new ApiError('network', 0));
 		xhr.send(file);
-	});
+	}).finally(() => (polling = false));
 }

@@ -300,6 +300,9 @@ export const en: Shape<typeof zhCN> = {
 		file: 'Export file',
 		importButton: 'Import',
 		progress: 'Import progress',
+		progressUpload: 'Uploading: {{uploaded}}%',
+		progressServer: '{{uploaded}}% uploaded; the server has processed {{rows}} rows',
+		progressIndexing: '{{rows}} rows processed; updating the search index…',
 		importDone:
 			'Import finished: {{rows}} rows, {{inserted}} new, {{updated}} updated, {{unchanged}} unchanged, {{rejected}} rejected.',
 		rejectedTitle: 'Rejected rows',

@@ -289,6 +289,9 @@ export const zhCN = {
 		file: '数据文件',
 		importButton: '开始导入',
 		progress: '导入进度',
+		progressUpload: '正在上传：{{uploaded}}%',
+		progressServer: '已上传 {{uploaded}}%，服务器已处理 {{rows}} 行',
+		progressIndexing: '{{rows}} 行已处理，正在更新查询索引…',
 		importDone:
 			'导入完成：共 {{rows}} 行，新增 {{inserted}}，更新 {{updated}}，未变 {{unchanged}}，拒绝 {{rejected}}。',
 		rejectedTitle: '被拒绝的行',

@@ -20,3 +20,16 @@ export type CustomerSearchResult = v.InferOutput<typeof CustomerSearchResult>;
 
 /** How many subscribers are searchable now. */
 export const CustomerCount = v.object({ count: v.number() });
+
+/**
+ * How far a running import is (#17): the file's bytes the server has read and checked, of how many, and the
+ * rows so far; `indexing` once every row is stored and the search index catches up; `done` when it answered.
+ */
+export const ImportProgress = v.object({
+	phase: v.picklist(['reading', 'indexing', 'done']),
+	bytes: v.number(),
+	/** The file's size, when the upload said (null: unknown). */
+	total: v.nullable(v.number()),
+	rows: v.number()
+});
+export type ImportProgress = v.InferOutput<typeof ImportProgress>;
