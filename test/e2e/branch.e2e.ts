@@ -14,8 +14,25 @@ import { signIn } from './helpers';
 import { couchEnv } from '../helpers/couch';
 
 test('F29 a branch office signs in the center’s administrator and leaves accounts and settings to the center', async ({
-	browser
+	browser,
+	request
 }) => {
+	// #17 a user the center added, still with the one-time password the center issued.
+	await request.post(`http://127.0.0.1:${E2E_PORT}/api/session`, {
+		data: { username: 'admin', password: E2E_ADMIN_PASSWORD }
+	});
+	const added = await request.post(`http://127.0.0.1:${E2E_PORT}/api/users`, {
+		data: {
+			username: 'branchotp',
+			name: '分支新人',
+			departmentId: 'department:center',
+			birthDate: '1990-01-01',
+			phone: '13800000000',
+			roleId: 'role:agent'
+		}
+	});
+	expect(added.status()).toBe(201);
+	const oneTime = ((await added.json()) as { password: string }).password;
 	const dataDir = mkdtempSync(join(tmpdir(), 'cc-e2e-branch-'));
 	const url = `http://127.0.0.1:${E2E_BRANCH_PORT}`;
 	const output: string[] = [];
@@ -66,6 +83,26 @@ test('F29 a branch office signs in the center’s administrator and leaves accou
 		await expect(page.getByRole('alert')).toContainText('请在中心修改');
 		await expect(page.getByRole('button', { name: '选择 分支自建部门' })).toHaveCount(0);
 		await context.close();
+
+		// #17 a one-time password cannot be changed here: the branch says so instead of offering the form.
+		const newcomer = await browser.newContext({ baseURL: url, locale: 'zh-CN' });
+		const tab = await newcomer.newPage();
+		await expect
+			.poll(
+				() =>
+					fetch(`${url}/api/session`, {
+						method: 'POST',
+						headers: { 'content-type': 'application/json' },
+						body: JSON.stringify({ username: 'branchotp', password: oneTime })
+					}).then((r) => r.status),
+				{ timeout: 30_000, message: 'the new user reaching the branch' }
+			)
+			.toBe(200);
+		await signIn(tab, 'branchotp', oneTime);
+		await expect(tab.getByRole('heading', { name: '修改密码' })).toBeVisible();
+		await expect(tab.getByRole('note')).toContainText('请先在中心登录并设置新密码');
+		await expect(tab.getByLabel('新密码', { exact: true })).toHaveCount(0);
+		await newcomer.close();
 	} finally {
 		branch.kill('SIGTERM');
 		await exited;

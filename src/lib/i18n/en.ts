@@ -74,6 +74,8 @@ export const en: Shape<typeof zhCN> = {
 		mismatch: 'The passwords do not match'
 	},
 	password: {
+		atBranch:
+			'This is a branch office: passwords are changed at the center. Sign in at the center once and set a new password; then sign in here with it.',
 		title: 'Change password',
 		intro: 'You signed in with a one-time password. Choose a new password first.',
 		current: 'Current password',

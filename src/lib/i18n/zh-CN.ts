@@ -68,6 +68,8 @@ export const zhCN = {
 		mismatch: '两次输入的密码不一致'
 	},
 	password: {
+		atBranch:
+			'这里是分支机构：密码在中心修改。请先在中心登录并设置新密码，之后即可在这里用新密码登录。',
 		title: '修改密码',
 		intro: '您正在使用一次性密码，请先设置新密码。',
 		current: '当前密码',
