@@ -116,7 +116,9 @@ export function noteSharedReplicaOwner(lastUser: string | null): void {
 function changed() {
 	generation += 1;
 	if (notifyTimer !== null) return;
-	const wait = Math.max(0, lastNotified + NOTIFY_GAP_MS - Date.now());
+	// A replica that takes long to read (a first sync of thousands) is read at most a third of the time.
+	const gap = Math.max(NOTIFY_GAP_MS, 2 * lastReadMs);
+	const wait = Math.max(0, lastNotified + gap - Date.now());
 	notifyTimer = setTimeout(() => {
 		notifyTimer = null;
 		lastNotified = Date.now();
@@ -127,6 +129,8 @@ function changed() {
 const NOTIFY_GAP_MS = 250;
 let notifyTimer: ReturnType<typeof setTimeout> | null = null;
 let lastNotified = 0;
+/** How long the last full read of the replica took. */
+let lastReadMs = 0;
 /** Counts the replica's changes; a read of the replica is current while the count is the one it began at. */
 let generation = 0;
 let snapshot: { generation: number; tickets: TicketDoc[] } | null = null;
@@ -352,6 +356,7 @@ export async function allTickets(): Promise<TicketDoc[]> {
 async function readAll(): Promise<void> {
 	const started = generation;
 	const user = owner;
+	const t0 = performance.now();
 	const res = await (
 		await db()
 	).allDocs({
@@ -362,6 +367,7 @@ async function readAll(): Promise<void> {
 	});
 	const docs = res.rows.flatMap((r) => (r.doc && r.doc.type === 'ticket' ? [r.doc] : []));
 	const tickets = await Promise.all(docs.map((d) => merged(d)));
+	lastReadMs = performance.now() - t0;
 	// Another user's replica opened meanwhile: what was read is not theirs (the next read is).
 	if (owner === user) snapshot = { generation: started, tickets };
 }

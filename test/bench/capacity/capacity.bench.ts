@@ -20,7 +20,8 @@
  *
  * SYNC_FANOUT, when set, is passed to the server. BENCH_MODE=pouchdb simulates the browsers before #15's
  * push filter, which pushed back what they pulled; BENCH_CHECKPOINTS=server those that kept their
- * checkpoints on the server too. BENCH_KEEP=1 keeps the run's data folder.
+ * checkpoints on the server too. BENCH_KEEP=1 keeps the run's data folder. BENCH_NODE_ARGS: options for the
+ * server's node (e.g. `--max-semi-space-size=64`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -213,9 +214,12 @@ async function main() {
 	const server = await startServer({
 		dataDir: prepared.dataDir,
 		env: { SYNC_FANOUT: s.syncFanout },
-		nodeArgs: profileDir
-			? ['--cpu-prof', '--cpu-prof-interval=5000', `--cpu-prof-dir=${profileDir}`]
-			: []
+		nodeArgs: [
+			...s.nodeArgs,
+			...(profileDir
+				? ['--cpu-prof', '--cpu-prof-interval=5000', `--cpu-prof-dir=${profileDir}`]
+				: [])
+		]
 	});
 	const listening = performance.now() - t0;
 	const caughtUp = await waitCaughtUp(server.url, server.pid, manifest.counts.customers, log);

@@ -76,6 +76,8 @@ export interface BenchSettings {
 	/** Passed to the server when set (the lead's one-feed fan-out switch); unset by default. */
 	syncFanout: string | undefined;
 	cacheMaxAgeDays: number;
+	/** Options for the server's node (BENCH_NODE_ARGS, space-separated; e.g. a V8 heap setting to compare). */
+	nodeArgs: string[];
 }
 
 export function benchSettings(): BenchSettings {
@@ -109,7 +111,8 @@ export function benchSettings(): BenchSettings {
 		transferShare: num('BENCH_TRANSFER_SHARE', 0.3),
 		firstSyncSeconds: int('BENCH_FIRST_SYNC_SECONDS', stepSeconds + drainSeconds),
 		syncFanout: process.env.SYNC_FANOUT || undefined,
-		cacheMaxAgeDays: num('BENCH_CACHE_MAX_AGE_DAYS', 7)
+		cacheMaxAgeDays: num('BENCH_CACHE_MAX_AGE_DAYS', 7),
+		nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
 	};
 }
 
