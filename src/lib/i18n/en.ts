@@ -21,6 +21,7 @@ export const en: Shape<typeof zhCN> = {
 		none: 'None',
 		synced: 'Synced',
 		syncing: 'Syncing…',
+		syncingCount: 'Syncing · {{count}} received',
 		syncError: 'Sync error',
 		pending: '{{count}} changes waiting to sync',
 		sortAscending: 'ascending',

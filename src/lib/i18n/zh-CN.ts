@@ -16,6 +16,7 @@ export const zhCN = {
 		none: '无',
 		synced: '已同步',
 		syncing: '正在同步…',
+		syncingCount: '同步中 · 已接收 {{count}} 条',
 		syncError: '同步出错',
 		pending: '{{count}} 项更改待同步',
 		sortAscending: '升序',

@@ -13,6 +13,7 @@ import { recordedTicket } from '../../../test/helpers/tickets';
 import { PouchDB } from './pouch';
 import type { TicketDoc } from '#shared/tickets/ticket';
 import type * as Pouch from './pouch';
+import { syncStatus } from '$lib/state/sync-status.svelte';
 
 // Node 20 has no localStorage (and later versions' needs a file): the browser's, as a map.
 const stored = new Map<string, string>();
@@ -80,6 +81,8 @@ test('#15 thousands of tickets arriving by replication are read a bounded number
 	// shared by the lists, and notices at most four a second.
 	expect(fullReads).toBeLessThanOrEqual(notices / 3 + 2);
 	expect(fullReads).toBeLessThan(60);
+	// #17 the header's progress: every ticket counted as received.
+	expect(syncStatus.received).toBe(TICKETS);
 	for (const stop of stops) stop();
 
 	// A ticket the user saves is in the very next read, without waiting for a notice.

@@ -155,6 +155,7 @@ export function startTicketSync({
 	}
 	if (!stopped) return;
 	stopped = false;
+	syncStatus.received = 0;
 	const user = owner;
 	void db().then(async (local) => {
 		await forgetExpired().catch(() => {});
@@ -182,8 +183,11 @@ async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemot
 			...TICKET_REPLICATION,
 			push: { ...TICKET_REPLICATION.push, filter: filter.filter }
 		})
-		.on('change', () => {
-			syncStatus.markSynced();
+		.on('change', (info) => {
+			// A batch arrived; the sync is caught up only when it pauses (a first sync is many batches).
+			const { direction, change } = info as { direction: string; change: { docs_written: number } };
+			if (direction === 'pull') syncStatus.received = change.docs_written;
+			syncStatus.lastSyncedAt = Date.now();
 			changed();
 		})
 		.on('paused', (err) => {
