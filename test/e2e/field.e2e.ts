@@ -173,3 +173,38 @@ test('F28 F22 a dispatched work order reaches the crew tablet, is worked offline
 	await expect(dept.getByTestId('work-order-line')).toContainText(`${crew} · 完工`);
 	await Promise.all([tablet.close(), office.close(), adminContext.close()]);
 });
+
+test('F28 the crew page fits a tablet: lists beside the work order in landscape (1280×800), above it in portrait (800×1280)', async ({
+	page,
+	request
+}) => {
+	const fitter = uniqueName('tab');
+	await createUser(request, {
+		username: fitter,
+		roleKey: 'crew',
+		departmentId: 'department:engineering-install'
+	});
+	await createCrew(request, `平板${uniqueName('')}`, [`user:${fitter}`]);
+	await page.setViewportSize({ width: 1280, height: 800 });
+	await signIn(page, fitter);
+	await expect(page.getByRole('heading', { name: '施工任务' })).toBeVisible();
+	const lists = page.getByRole('region', { name: '今日工单' });
+	const detail = page.getByRole('region', { name: '工单详情' });
+	await expect(detail).toContainText('选择一张工单');
+	const box = async () => ({
+		lists: (await lists.boundingBox())!,
+		detail: (await detail.boundingBox())!
+	});
+
+	let b = await box();
+	expect(b.detail.x).toBeGreaterThanOrEqual(b.lists.x + b.lists.width);
+	// The pending-sync state is on screen above the fold.
+	expect((await page.getByTestId('field-sync').boundingBox())!.y).toBeLessThan(800);
+
+	await page.setViewportSize({ width: 800, height: 1280 });
+	await expect(async () => {
+		b = await box();
+		expect(b.detail.y).toBeGreaterThanOrEqual(b.lists.y + b.lists.height);
+		expect(b.lists.width).toBeGreaterThan(600);
+	}).toPass();
+});

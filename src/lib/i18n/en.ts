@@ -601,6 +601,8 @@ export const en: Shape<typeof zhCN> = {
 		dispatched: 'Ticket {{number}} dispatched to {{crew}}.',
 		windowOrder: 'The end must be after the start.',
 		current: 'Work order: {{crew}} · {{step}}',
+		detail: 'Work order',
+		choose: 'Choose a work order to see the address and contacts and record its progress.',
 		steps: {
 			dispatched: 'Dispatched',
 			accepted: 'Accepted',

@@ -584,6 +584,8 @@ export const zhCN = {
 		dispatched: '业务 {{number}} 已派给 {{crew}}。',
 		windowOrder: '结束时间须晚于开始时间。',
 		current: '当前工单：{{crew}} · {{step}}',
+		detail: '工单详情',
+		choose: '选择一张工单，查看地址、联系方式并记录进度。',
 		steps: {
 			dispatched: '已派工',
 			accepted: '已接单',
