@@ -37,7 +37,7 @@ async function open(): Promise<PouchDB.Database<ConfigDoc>> {
 export function startConfigSync(): void {
 	if (wanted) return;
 	wanted = true;
-	syncStatus.phase = 'pulling';
+	syncStatus.set('config', 'pulling');
 	void Promise.all([db(), import('./remote')]).then(([local, { syncRemote }]) => {
 		if (!wanted || replication) return;
 		startReplication(local, quietInfo(syncRemote<ConfigDoc>('config')));
@@ -58,20 +58,22 @@ function startReplication(
 			checkpoint: 'target'
 		})
 		.on('change', () => {
-			syncStatus.markSynced();
+			// A batch arrived; caught up only when the replication pauses.
+			syncStatus.lastSyncedAt = Date.now();
 			for (const l of listeners) l();
 		})
 		.on('paused', (err) => {
-			if (err) syncStatus.phase = 'error';
-			else syncStatus.markSynced();
+			if (err) syncStatus.set('config', 'error');
+			else syncStatus.set('config', 'paused');
 		})
-		.on('active', () => (syncStatus.phase = 'pulling'))
-		.on('denied', () => (syncStatus.phase = 'error'))
-		.on('error', () => (syncStatus.phase = 'error'));
+		.on('active', () => syncStatus.set('config', 'pulling'))
+		.on('denied', () => syncStatus.set('config', 'error'))
+		.on('error', () => syncStatus.set('config', 'error'));
 }
 
 export function stopConfigSync(): void {
 	wanted = false;
+	syncStatus.set('config', 'idle');
 	replication?.cancel();
 	replication = null;
 }

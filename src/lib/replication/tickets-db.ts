@@ -156,6 +156,7 @@ export function startTicketSync({
 	if (!stopped) return;
 	stopped = false;
 	syncStatus.received = 0;
+	syncStatus.set('tickets', 'pulling');
 	const user = owner;
 	void db().then(async (local) => {
 		await forgetExpired().catch(() => {});
@@ -191,17 +192,17 @@ async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemot
 			changed();
 		})
 		.on('paused', (err) => {
-			if (err) syncStatus.phase = 'error';
-			else syncStatus.markSynced();
+			if (err) syncStatus.set('tickets', 'error');
+			else syncStatus.set('tickets', 'paused');
 		})
-		.on('active', () => (syncStatus.phase = 'pulling'))
+		.on('active', () => syncStatus.set('tickets', 'pulling'))
 		.on('denied', (info) => {
-			syncStatus.phase = 'error';
+			syncStatus.set('tickets', 'error');
 			// The server refused a local change: it stays on this device; say so rather than "synced".
 			const id = (info as { doc?: { id?: string } }).doc?.id;
 			if (id && !syncStatus.refused.includes(id)) syncStatus.refused = [...syncStatus.refused, id];
 		})
-		.on('error', () => (syncStatus.phase = 'error'));
+		.on('error', () => syncStatus.set('tickets', 'error'));
 	// The push side writes a checkpoint once the server has every local change up to that sequence.
 	(replication as unknown as { push: EventEmitterLike }).push.on('checkpoint', (info) => {
 		const seq = (info as { checkpoint?: string | number }).checkpoint;
@@ -302,6 +303,7 @@ export async function forgetExpired(now = Date.now()): Promise<number> {
 
 export function stopTicketSync(): void {
 	stopped = true;
+	syncStatus.set('tickets', 'idle');
 	replication?.cancel();
 	replication = null;
 	localChanges?.cancel();

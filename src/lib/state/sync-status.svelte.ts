@@ -1,8 +1,10 @@
 /** Replication status for the header indicator. */
 export type SyncPhase = 'idle' | 'pulling' | 'paused' | 'error';
+/** The replications a device runs: the configuration (pull) and its tickets (both ways). */
+export type SyncSource = 'config' | 'tickets';
 
 export class SyncStatus {
-	phase = $state<SyncPhase>('idle');
+	#phases = $state<Record<SyncSource, SyncPhase>>({ config: 'idle', tickets: 'idle' });
 	lastSyncedAt = $state<number | null>(null);
 	/** Local changes not yet on the server. */
 	pending = $state(0);
@@ -11,9 +13,20 @@ export class SyncStatus {
 	/** Documents the server refused in this session (kept on the device, never silently dropped). */
 	refused = $state<string[]>([]);
 
-	markSynced() {
-		this.phase = 'paused';
-		this.lastSyncedAt = Date.now();
+	/**
+	 * The header's one word for both replications: an error in either, else syncing while either still
+	 * pulls (the configuration caught up says nothing of a first sync of tickets), else synced.
+	 */
+	get phase(): SyncPhase {
+		const phases = Object.values(this.#phases);
+		if (phases.includes('error')) return 'error';
+		if (phases.includes('pulling')) return 'pulling';
+		return phases.includes('paused') ? 'paused' : 'idle';
+	}
+
+	set(source: SyncSource, phase: SyncPhase) {
+		this.#phases[source] = phase;
+		if (phase === 'paused') this.lastSyncedAt = Date.now();
 	}
 }
 
