@@ -33,7 +33,6 @@ async function audit(page: Page, paths: string[]): Promise<string[]> {
 		for (const path of paths) {
 			await page.goto(path);
 			await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
-			await page.waitForLoadState('load');
 			found.push(...(await violations(page, `${locale} ${path}`)));
 		}
 	}

@@ -13,6 +13,16 @@ import { E2E_ADMIN_PASSWORD, E2E_BRANCH, E2E_BRANCH_PORT, E2E_PORT } from '../..
 import { signIn } from './helpers';
 import { couchEnv } from '../helpers/couch';
 
+/** The branch's answer to a sign-in (200 once the account has replicated there), 0 while it is down. */
+const signInStatus = (url: string, username: string, password: string) =>
+	fetch(`${url}/api/session`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ username, password })
+	})
+		.then((r) => r.status)
+		.catch(() => 0);
+
 test('F29 a branch office signs in the center’s administrator and leaves accounts and settings to the center', async ({
 	browser,
 	request
@@ -56,17 +66,10 @@ test('F29 a branch office signs in the center’s administrator and leaves accou
 	try {
 		// The accounts arrive from the center: the administrator can sign in at the branch.
 		await expect
-			.poll(
-				() =>
-					fetch(`${url}/api/session`, {
-						method: 'POST',
-						headers: { 'content-type': 'application/json' },
-						body: JSON.stringify({ username: 'admin', password: E2E_ADMIN_PASSWORD })
-					})
-						.then((r) => r.status)
-						.catch(() => 0),
-				{ timeout: 30_000, message: `the branch server:\n${output.join('')}` }
-			)
+			.poll(() => signInStatus(url, 'admin', E2E_ADMIN_PASSWORD), {
+				timeout: 30_000,
+				message: `the branch server:\n${output.join('')}`
+			})
 			.toBe(200);
 
 		const context = await browser.newContext({ baseURL: url, locale: 'zh-CN' });
@@ -88,15 +91,10 @@ test('F29 a branch office signs in the center’s administrator and leaves accou
 		const newcomer = await browser.newContext({ baseURL: url, locale: 'zh-CN' });
 		const tab = await newcomer.newPage();
 		await expect
-			.poll(
-				() =>
-					fetch(`${url}/api/session`, {
-						method: 'POST',
-						headers: { 'content-type': 'application/json' },
-						body: JSON.stringify({ username: 'branchotp', password: oneTime })
-					}).then((r) => r.status),
-				{ timeout: 30_000, message: 'the new user reaching the branch' }
-			)
+			.poll(() => signInStatus(url, 'branchotp', oneTime), {
+				timeout: 30_000,
+				message: 'the new user reaching the branch'
+			})
 			.toBe(200);
 		await signIn(tab, 'branchotp', oneTime);
 		await expect(tab.getByRole('heading', { name: '修改密码' })).toBeVisible();

@@ -35,8 +35,22 @@ test('F18 an administrator imports a billing export with a progress bar and a re
 
 	// A realistic export large enough for the progress bar to be seen, then the hand-made rows.
 	const generated = [...exportChunks({ count: 6_000, source: 'analog', seed: 3 }, 'csv')].join('');
+	// #17 the server's side shows to the end: its answer is held here until the page has said so.
+	let release!: () => void;
+	const held = new Promise<void>((resolve) => (release = resolve));
+	const isImport = (url: URL) => url.pathname === '/api/customers/import';
+	await page.route(isImport, async (route) => {
+		const response = await route.fetch();
+		await held;
+		await route.fulfill({ response });
+	});
 	await importFile(page, 'analog.csv', generated, '模拟电视（模）');
 	await expect(page.getByRole('progressbar', { name: '导入进度' })).toBeVisible();
+	await expect(page.getByRole('status').filter({ hasText: '正在更新查询索引' })).toHaveText(
+		'6000 行已处理，正在更新查询索引…'
+	);
+	// Later imports pass straight through.
+	release();
 	const done = page.getByRole('status').filter({ hasText: '导入完成' });
 	await expect(done).toContainText('共 6000 行，新增 6000', {
 		timeout: 60_000
