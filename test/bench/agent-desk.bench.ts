@@ -20,6 +20,7 @@
  *
  * `npm run bench:web` (after `npm run build`); BENCH_WEB_DIR serves another build (a before/after comparison).
  */
+import { telephonyPorts } from '../helpers/telephony';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,11 +46,7 @@ const kb = (n: number) => (n / 1000).toFixed(1).padStart(7);
 const server = await startTestServer({
 	WEB_DIR,
 	TELEPHONY: process.env.TELEPHONY ?? 'auto',
-	SIP_PORT: String(SIP_PORT),
-	JANUS_HTTP_PORT: String(SIP_PORT + 1),
-	JANUS_WS_PORT: String(SIP_PORT + 2),
-	JANUS_ADMIN_PORT: String(SIP_PORT + 3),
-	EVAPI_PORT: String(SIP_PORT + 4),
+	...telephonyPorts(SIP_PORT),
 	JANUS_PUBLIC_IP: '127.0.0.1'
 });
 // One browser profile on disk for the whole run, so that a restart of the browser keeps what it had.

@@ -5,6 +5,7 @@
  * Kamailio routing the same load by a static rule to one endpoint. Prints calls offered / answered /
  * failed, double offers, and the caller's INVITE → 200 OK times (sipp's own response-time log).
  */
+import { telephonyPorts } from '../helpers/telephony';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,11 +87,7 @@ function report(label: string, r: Awaited<ReturnType<typeof load>>, extra = '') 
 
 const server = await startTestServer({
 	TELEPHONY: 'on',
-	SIP_PORT: String(SIP_PORT),
-	JANUS_HTTP_PORT: String(SIP_PORT + 1),
-	JANUS_WS_PORT: String(SIP_PORT + 2),
-	JANUS_ADMIN_PORT: String(SIP_PORT + 3),
-	EVAPI_PORT: String(SIP_PORT + 4),
+	...telephonyPorts(SIP_PORT),
 	ACD_OFFER_SECONDS: '5',
 	ACD_MAX_WAIT_SECONDS: '30',
 	ACD_WRAPUP_SECONDS: '0'

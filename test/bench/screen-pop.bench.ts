@@ -10,6 +10,7 @@
  * numbers as the carrier sends them (digits only, whatever the billing export wrote); the card is the
  * caller's subscriber by name. Otherwise one subscriber and the same caller every call, with an earlier ticket.
  */
+import { telephonyPorts } from '../helpers/telephony';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -47,11 +48,7 @@ const fixtureRun = FIXTURE
 const server = await startTestServer({
 	...(fixtureRun ? { DATA_DIR: fixtureRun.dataDir } : {}),
 	TELEPHONY: 'on',
-	SIP_PORT: String(SIP_PORT),
-	JANUS_HTTP_PORT: String(SIP_PORT + 1),
-	JANUS_WS_PORT: String(SIP_PORT + 2),
-	JANUS_ADMIN_PORT: String(SIP_PORT + 3),
-	EVAPI_PORT: String(SIP_PORT + 4),
+	...telephonyPorts(SIP_PORT),
 	JANUS_PUBLIC_IP: '127.0.0.1',
 	ACD_WRAPUP_SECONDS: '0'
 });

@@ -9,6 +9,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { E2E_GATEWAY_PORT, E2E_SIP_PORT } from '../../playwright.config';
 import {
 	callerCancelScenario,
+	callerEchoScenario,
 	callerSoftphoneScenario,
 	gatewayAnswerScenario,
 	inviteScenario,
@@ -157,6 +158,8 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 	await mute.click();
 	await expect(mute).toHaveAttribute('aria-pressed', 'false');
 
+	// #17 the keypad opens over the desk, not pushing it down.
+	await call.getByText('键盘', { exact: true }).click();
 	await call.getByRole('group', { name: '拨号键盘' }).getByRole('button', { name: '5' }).click();
 	// The transfer goes out only once the SIP side took the digit (the scenario checks the order).
 	await expect(call.getByTestId('digits-sent')).toHaveText('已发送按键：5');
@@ -229,6 +232,95 @@ test('F30 F32 the agent answers in the browser: audio both ways, hold and resume
 			.filter({ hasText: '3101' })
 	).toBeVisible();
 	await leaderContext.close();
+});
+
+test('F16 F30 the agent console holds call strip, caller card, history and entry form in one 1366×768 screen, and a popping call moves nothing', async ({
+	page,
+	request
+}) => {
+	await page.setViewportSize({ width: 1366, height: 768 });
+	await earlierTicket(request, '+86 571 8888 7777', '询问机顶盒升级');
+	const softphone = await agentOnline(page, request, '3107');
+	await page.keyboard.press('Alt+8');
+	await expect(page.getByTestId('agent-state')).toHaveText('就绪');
+	const regions = [
+		'话务状态',
+		'网页电话',
+		'业务记录',
+		'客户信息',
+		'历史业务信息',
+		'本次来电',
+		'服务用语'
+	];
+	const boxes = () =>
+		Promise.all(regions.map((name) => page.getByRole('region', { name }).boundingBox()));
+	const before = await boxes();
+	// Every layout shift from here on, with what moved.
+	await page.evaluate(() => {
+		const w = window as unknown as { shifts: string[] };
+		w.shifts = [];
+		new PerformanceObserver((list) => {
+			for (const e of list.getEntries() as unknown as {
+				value: number;
+				hadRecentInput: boolean;
+				sources: { node?: Node }[];
+			}[]) {
+				if (e.hadRecentInput) continue;
+				const nodes = e.sources.map((s) =>
+					(s.node as Element | undefined)?.outerHTML?.slice(0, 80)
+				);
+				w.shifts.push(`${e.value.toFixed(4)} ${nodes.join(' | ')}`);
+			}
+		}).observe({ type: 'layout-shift' });
+	});
+
+	const caller = runSipp(callerEchoScenario(DOMAIN), target, {
+		service: '96000',
+		timeoutS: 45,
+		args: ['-rtp_echo', '-mp', String(samplePort() + 4000)]
+	});
+	const call = softphone.getByRole('group', { name: '当前通话' });
+	await expect(call.getByTestId('call-state')).toContainText('来电', { timeout: 15_000 });
+	const history = page.getByRole('list', { name: '历史业务信息' });
+	await expect(history).toContainText('询问机顶盒升级');
+	await expect(page.getByRole('region', { name: '本次来电' })).toContainText('96000');
+	// The stage's phrases: the greeting while it rings.
+	await expect(
+		page.getByRole('group', { name: '通话阶段' }).getByRole('button', { name: '问候' })
+	).toHaveAttribute('aria-pressed', 'true');
+
+	// All of it in the first screen, the window not scrolled, each box where it was before the call.
+	expect(await page.evaluate(() => [window.scrollY, document.documentElement.scrollLeft])).toEqual([
+		0, 0
+	]);
+	const after = await boxes();
+	for (const [i, box] of after.entries()) {
+		expect(box, regions[i]).not.toBeNull();
+		expect(box!.y, regions[i]).toBeGreaterThanOrEqual(0);
+		expect(box!.x + box!.width, regions[i]).toBeLessThanOrEqual(1366);
+		expect(box!.y + box!.height, regions[i]).toBeLessThanOrEqual(768);
+		expect(box, regions[i]).toEqual(before[i]);
+	}
+	await expect(
+		page.getByRole('region', { name: '业务记录' }).getByLabel('服务内容')
+	).toBeInViewport({
+		ratio: 1
+	});
+	await expect(call.getByRole('button', { name: '接听' })).toBeInViewport({ ratio: 1 });
+
+	await page.keyboard.press('Alt+1');
+	await expect(call.getByTestId('call-state')).toContainText('通话中');
+	await expect(
+		page.getByRole('group', { name: '通话阶段' }).getByRole('button', { name: '身份核实' })
+	).toHaveAttribute('aria-pressed', 'true');
+	expect(await boxes()).toEqual(before);
+	// Nothing on the page moved by itself while the call rang and was answered.
+	expect(await page.evaluate(() => (window as unknown as { shifts: string[] }).shifts)).toEqual([]);
+
+	await page.keyboard.press('Alt+2');
+	await expect(call).toBeHidden();
+	const result = await caller;
+	expect(result.code, result.output).toBe(0);
 });
 
 test('F30 the agent dials a number: the call goes out through the carrier, audio flows, the agent hangs up from the keyboard', async ({

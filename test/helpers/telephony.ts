@@ -15,6 +15,15 @@ import { until } from './until';
 
 export { until };
 
+/** The five loopback ports a test server's telephony takes, from Kamailio's SIP port on. */
+export const telephonyPorts = (sipPort: number) => ({
+	SIP_PORT: String(sipPort),
+	JANUS_HTTP_PORT: String(sipPort + 1),
+	JANUS_WS_PORT: String(sipPort + 2),
+	JANUS_ADMIN_PORT: String(sipPort + 3),
+	EVAPI_PORT: String(sipPort + 4)
+});
+
 export function telephonyClient(server: TestServer) {
 	async function credentials(cookie: string) {
 		const res = await fetch(`${server.url}/api/telephony/credentials`, {

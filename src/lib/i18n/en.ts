@@ -413,9 +413,18 @@ export const en: Shape<typeof zhCN> = {
 			training: 'Training',
 			other: 'Other',
 			missed: 'Missed call',
-			rejected: 'Rejected call'
+			rejected: 'Rejected call',
+			outbound: 'outbound'
 		},
 		incoming: 'Incoming call: {{caller}}'
+	},
+	callInfo: {
+		title: 'This call',
+		caller: 'Caller',
+		hotline: 'Hotline dialled',
+		found: 'Screen pop',
+		foundCount: '{{customers}} subscribers, {{tickets}} earlier tickets',
+		none: 'No call right now; an incoming call shows here.'
 	},
 	softphone: {
 		title: 'Softphone',
@@ -443,6 +452,8 @@ export const en: Shape<typeof zhCN> = {
 		resume: 'Resume',
 		mute: 'Mute',
 		mutedNote: 'muted',
+		keypadShow: 'Keypad',
+		idle: 'No call',
 		keypad: 'Keypad',
 		digitsSent: 'Keys sent: {{digits}}',
 		transferTo: 'Transfer to (agent ID or number)',
@@ -458,7 +469,9 @@ export const en: Shape<typeof zhCN> = {
 	},
 	wallboard: {
 		title: 'Wallboard',
-		off: 'Telephony is not running.',
+		off: 'Telephony is off: Kamailio and Janus are not running on this server (install them and restart; see the README, Telephony). Agents, waiting calls and the service level show here once it runs.',
+		fullScreen: 'Full screen',
+		byState: 'Agents by state',
 		agents: 'Agents',
 		agentId: 'Agent ID',
 		name: 'Name',

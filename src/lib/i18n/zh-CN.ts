@@ -397,9 +397,18 @@ export const zhCN = {
 			training: '培训',
 			other: '其他',
 			missed: '未接来电',
-			rejected: '拒接来电'
+			rejected: '拒接来电',
+			outbound: '外呼'
 		},
 		incoming: '来电：{{caller}}'
+	},
+	callInfo: {
+		title: '本次来电',
+		caller: '来电号码',
+		hotline: '拨打热线',
+		found: '来电弹屏',
+		foundCount: '登记用户 {{customers}} 户，历史业务 {{tickets}} 条',
+		none: '当前没有来电；来电时此处显示来电信息。'
 	},
 	softphone: {
 		title: '网页电话',
@@ -426,6 +435,8 @@ export const zhCN = {
 		resume: '恢复通话',
 		mute: '静音',
 		mutedNote: '已静音',
+		keypadShow: '键盘',
+		idle: '无通话',
 		keypad: '拨号键盘',
 		digitsSent: '已发送按键：{{digits}}',
 		transferTo: '转接到（工号或号码）',
@@ -441,7 +452,9 @@ export const zhCN = {
 	},
 	wallboard: {
 		title: '实时监控',
-		off: '话务系统未运行。',
+		off: '话务系统未启用：这台服务器上没有运行 Kamailio 和 Janus（安装后重启即可，见 README 的“话务”一节）。坐席状态、排队来电和服务水平在话务启用后显示在这里。',
+		fullScreen: '全屏显示',
+		byState: '各状态坐席数',
 		agents: '坐席状态',
 		agentId: '工号',
 		name: '姓名',
