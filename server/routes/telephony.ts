@@ -94,6 +94,10 @@ export const telephonyRoutes = (deps: AppDeps) =>
 						reason,
 						deskPhone
 					);
+					// What the desk phone may dial is what this sign-in may (#17).
+					if (agent.deskPhone) {
+						deps.phone()?.credentials.bindDeskPhone(user.agentId, c.get('sessionToken')!);
+					}
 					return send(c, Agent, agent);
 				} catch (err) {
 					if (err instanceof DeskPhoneTaken) throw new AppError('conflict', 409, err.message);
@@ -209,9 +213,20 @@ export const internalRoutes = (deps: AppDeps) => {
 				const secret = await phone.credentials.secretOf(c.req.query('user') ?? '');
 				return secret ? c.text(`${secret.kind}:${secret.ha1}`, 200) : c.text('', 404);
 			})
+			// `user`: may this agent's softphone call out; `phone`: which signed-in agent works with this desk
+			// phone and may call out (answered with the agent ID).
 			.get('/sip/outbound', async (c) => {
 				const phone = kamailio(c);
 				if (!phone) return c.text('', 403);
+				const deskPhone = c.req.query('phone');
+				if (deskPhone !== undefined) {
+					const agent = phone.acd
+						.agents()
+						.find((a) => a.deskPhone === deskPhone && a.state !== 'signedOut');
+					return agent && (await phone.credentials.mayCallOut(agent.agentId))
+						? c.text(agent.agentId, 200)
+						: c.text('', 403);
+				}
 				return (await phone.credentials.mayCallOut(c.req.query('user') ?? ''))
 					? c.text('yes', 200)
 					: c.text('', 403);

@@ -239,3 +239,47 @@ describe('#13 only the parties of a call end it', () => {
 		acd.stop();
 	});
 });
+
+describe('#17 an agent’s own calls out (softphone or desk phone)', () => {
+	it('make the agent busy: no hotline call is offered while one lasts; the agent goes back to ready after its BYE', async () => {
+		const { acd, agent, call, offers } = setup();
+		acd.setAgentState(agent('1001'), 'ready');
+		acd.outboundStarted({ callid: 'out-1', ftag: 'out-1-agent', agent: '1001' });
+		expect(acd.agent('1001')).toMatchObject({ state: 'talking', reason: 'outbound' });
+		const waiting = call();
+		await settle();
+		expect(offers).toEqual([]);
+		expect(acd.queue().map((q) => q.callId)).toEqual([waiting]);
+		// A BYE that is not from the call's parties ends nothing; the carrier's BYE (tags reversed) does.
+		acd.ended({ callid: 'out-1', ftag: 'someone', ttag: 'else', cancelled: false });
+		expect(acd.agent('1001')?.state).toBe('talking');
+		acd.ended({ callid: 'out-1', ftag: 'carrier', ttag: 'out-1-agent', cancelled: false });
+		await settle();
+		// Ready again, the waiting call is offered at once.
+		expect(offers).toEqual([{ agentId: '1001', callId: waiting }]);
+	});
+
+	it('a not-ready agent stays not ready, with the reason, after a call that failed (busy, no answer)', () => {
+		const { acd, agent } = setup();
+		acd.setAgentState(agent('1002'), 'notReady', 'training');
+		acd.outboundStarted({ callid: 'out-2', ftag: 'out-2-agent', agent: '1002' });
+		expect(acd.agent('1002')?.state).toBe('talking');
+		acd.outboundFailed({ callid: 'out-2' });
+		expect(acd.agent('1002')).toMatchObject({ state: 'notReady', reason: 'training' });
+		// Told twice (Kamailio's failure, then the phone's own word): nothing more happens.
+		acd.agentHungUp('1002', 'out-2');
+		expect(acd.agent('1002')).toMatchObject({ state: 'notReady', reason: 'training' });
+	});
+
+	it('leaves an agent alone who is already in a hotline call (a consultation) or not signed in', async () => {
+		const { acd, agent, call, answer } = setup();
+		acd.setAgentState(agent('1003'), 'ready');
+		const hotline = call();
+		await settle();
+		answer(hotline);
+		acd.outboundStarted({ callid: 'consult', ftag: 'c', agent: '1003' });
+		expect(acd.agent('1003')).toMatchObject({ state: 'talking', callId: hotline });
+		acd.outboundStarted({ callid: 'ghost', ftag: 'g', agent: '9999' });
+		expect(acd.agent('9999')).toBeNull();
+	});
+});

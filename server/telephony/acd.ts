@@ -75,6 +75,14 @@ export function createAcd(options: AcdOptions) {
 	const records = new Map<string, CallRecord>();
 	const wrapUps = new Map<string, ReturnType<typeof setTimeout>>();
 	const offerTimers = new Map<string, ReturnType<typeof setTimeout>>();
+	/**
+	 * Calls the agents place themselves (softphone or desk phone, #17): the agent is busy for the
+	 * distribution while one lasts, and goes back to the state they dialled from when it ends.
+	 */
+	const outgoing = new Map<
+		string,
+		{ agentId: string; fromTag: string; before: { state: 'ready' | 'notReady'; reason: string } }
+	>();
 	const changed = () => options.onChange?.();
 	const log = options.log ?? (() => {});
 
@@ -209,6 +217,19 @@ export function createAcd(options: AcdOptions) {
 		}, options.wrapUpMs);
 		timer.unref?.();
 		wrapUps.set(agent.agentId, timer);
+	}
+
+	/** An agent's own call ended (BYE, CANCEL, a final failure, or the browser said so). */
+	function outgoingEnded(callId: string) {
+		const out = outgoing.get(callId);
+		if (!out) return;
+		outgoing.delete(callId);
+		const agent = agents.get(out.agentId);
+		if (agent?.callId === callId && agent.state === 'talking') {
+			set(agent, out.before.state, out.before.reason);
+			if (out.before.state === 'ready') drain();
+		}
+		changed();
 	}
 
 	const sweeper = setInterval(() => {
@@ -359,7 +380,12 @@ export function createAcd(options: AcdOptions) {
 		 */
 		ended(e: DialogEvent & { cancelled: boolean }) {
 			const call = calls.get(e.callid);
-			if (!call) return; // not a hotline call (an agent's own call, a transfer's leg)
+			if (!call) {
+				// An agent's own call: ended by either party (their tags either way round), or cancelled.
+				const out = outgoing.get(e.callid);
+				if (out && (e.ftag === out.fromTag || e.ttag === out.fromTag)) outgoingEnded(e.callid);
+				return; // otherwise not a call of the ACD's (a transfer's leg)
+			}
 			const party = e.cancelled
 				? call.toTag === null && e.ftag === call.fromTag
 				: call.toTag !== null &&
@@ -379,11 +405,40 @@ export function createAcd(options: AcdOptions) {
 		 * astray): the call is over for the ACD, the agent goes to wrap-up.
 		 */
 		agentHungUp(agentId: string, callId: string) {
+			if (outgoing.get(callId)?.agentId === agentId) {
+				outgoingEnded(callId);
+				return;
+			}
 			const agent = agents.get(agentId);
 			if (agent?.callId !== callId || agent.state !== 'talking') return;
 			finish(callId, 'completed');
 			drain();
 			changed();
+		},
+
+		/**
+		 * Kamailio: an agent dialled out (softphone or desk phone). Ready or not ready, the agent is talking
+		 * until it ends — no hotline call is offered meanwhile; an agent already in a call stays as is.
+		 */
+		outboundStarted(e: { callid: string; ftag: string; agent: string }) {
+			const agent = agents.get(e.agent);
+			if (!agent || outgoing.has(e.callid)) return;
+			if (agent.state !== 'ready' && agent.state !== 'notReady' && agent.state !== 'wrapUp') return;
+			outgoing.set(e.callid, {
+				agentId: agent.agentId,
+				fromTag: e.ftag,
+				before:
+					agent.state === 'notReady'
+						? { state: 'notReady', reason: agent.reason }
+						: { state: 'ready', reason: '' }
+			});
+			set(agent, 'talking', 'outbound', e.callid);
+			changed();
+		},
+
+		/** Kamailio: an agent's own call failed (busy, no answer, refused) before it was answered. */
+		outboundFailed(e: { callid: string }) {
+			outgoingEnded(e.callid);
 		},
 
 		/**

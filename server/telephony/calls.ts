@@ -115,6 +115,10 @@ export function startCallHandling(o: CallHandlingOptions) {
 					return acd.answered(e);
 				case 'ended':
 					return acd.ended(e);
+				case 'outbound':
+					return acd.outboundStarted(e);
+				case 'outboundFailed':
+					return acd.outboundFailed(e);
 			}
 		},
 		o.log,

@@ -26,6 +26,8 @@ export function createSipCredentials(
 ) {
 	// One live identity per agent ID: a new sign-in of the same agent replaces the previous one.
 	const byAgent = new Map<string, Issued>();
+	/** The sign-in of each agent working with a desk phone (no SIP password of their own). */
+	const deskSessions = new Map<string, string>();
 
 	async function passwordOf(agentId: string): Promise<string | null> {
 		const issued = byAgent.get(agentId);
@@ -52,10 +54,14 @@ export function createSipCredentials(
 			const ha1 = await o.deskPhones.ha1Of(user);
 			return ha1 ? { kind: 'phone', ha1 } : null;
 		},
+		/** The sign-in of an agent who works with a desk phone (what their phone's calls may do). */
+		bindDeskPhone(agentId: string, sessionToken: string) {
+			deskSessions.set(agentId, sessionToken);
+		},
 		/** Whether the agent's live sign-in may call numbers outside (permission `call.outbound`). */
 		async mayCallOut(agentId: string): Promise<boolean> {
-			const issued = byAgent.get(agentId);
-			const user = issued ? await sessions.resolve(issued.sessionToken) : null;
+			const token = byAgent.get(agentId)?.sessionToken ?? deskSessions.get(agentId);
+			const user = token ? await sessions.resolve(token) : null;
 			return !!user && user.agentId === agentId && user.permissions.includes('call.outbound');
 		}
 	};

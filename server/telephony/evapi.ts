@@ -47,6 +47,19 @@ export const KamailioEvent = v.variant('event', [
 		ftag: Tag,
 		ttag: v.optional(Tag),
 		cancelled: v.boolean()
+	}),
+	/** An agent (softphone or desk phone) dialled a number outside; Kamailio relayed it to the carrier. */
+	v.strictObject({
+		event: v.literal('outbound'),
+		callid: CallId,
+		ftag: Tag,
+		agent: v.pipe(v.string(), v.regex(/^\d{2,20}$/))
+	}),
+	/** That call failed before it was answered (busy, no answer, refused). */
+	v.strictObject({
+		event: v.literal('outboundFailed'),
+		callid: CallId,
+		status: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(699))
 	})
 ]);
 export type KamailioEvent = v.InferOutput<typeof KamailioEvent>;

@@ -177,6 +177,7 @@ request_route {
 		exit;
 	}
 	if (!(${fromJanus})) {
+		if (${fromDeskNet}) { route(DESK_PHONE_CALL); exit; }
 		xlog("L_NOTICE", "INVITE from $si:$sp refused: neither a trunk nor the gateway\n");
 		sl_send_reply("403", "Forbidden");
 		exit;
@@ -232,14 +233,75 @@ ${
 		# Only agents whose role has call.outbound: the app answers for the live sign-in.
 		http_client_query("${internal}/outbound?key=${s.internalKey}&user=$(au{s.urlencode.param})", "$var(may)");
 		if ($rc != 200) { sl_send_reply("403", "Outbound calls not allowed"); exit; }
-		$ru = "sip:" + $rU + "@${s.outbound}";
 		xlog("L_NOTICE", "outbound call by $au to $rU\n");
-		t_relay();
+		$var(agent) = $au;
+		route(OUT_CALL);
 		exit;
 	}
 `
 		: ''
 }	sl_send_reply("404", "Not Found");
+}
+
+# A desk phone calling (#17): authenticated with the account the administrator issued, from the desk
+# phones' network, as itself; only to a number outside, and only while a signed-in agent whose role has
+# call.outbound works with this phone (the app answers with that agent's ID).
+route[DESK_PHONE_CALL] {
+	route(SECRET);
+	if ($var(kind) != "phone" || !pv_proxy_authenticate("${s.sipDomain}", "$var(ha1)", "1")) {
+		if ($au != $null) { xlog("L_NOTICE", "INVITE refused for desk phone $au from $si\n"); }
+		proxy_challenge("${s.sipDomain}", "0");
+		exit;
+	}
+	if ($au != $fU) { sl_send_reply("403", "Forbidden"); exit; }
+	consume_credentials();
+${
+	s.outbound
+		? `	if ($rU =~ "^[+]?[0-9]{3,20}$") {
+		http_client_query("${internal}/outbound?key=${s.internalKey}&phone=$(au{s.urlencode.param})", "$var(agent)");
+		if ($rc != 200) { sl_send_reply("403", "Outbound calls not allowed"); exit; }
+		record_route();
+		dlg_manage();
+		xlog("L_NOTICE", "outbound call by desk phone $au (agent $var(agent)) to $rU\n");
+		route(OUT_CALL);
+		exit;
+	}
+`
+		: ''
+}	sl_send_reply("404", "Not Found");
+}
+
+# An agent's call to the carrier (agent ID in $var(agent)): the app hears of it first — the agent is busy
+# for the distribution until it ends — and of its failure before an answer.
+route[OUT_CALL] {
+	$ru = "sip:" + $rU + "@${s.outbound}";
+	$var(ev) = "{}";
+	if (jansson_set("string", "event", "outbound", "$var(ev)")
+			&& jansson_set("string", "callid", "$ci", "$var(ev)")
+			&& jansson_set("string", "ftag", "$ft", "$var(ev)")
+			&& jansson_set("string", "agent", "$var(agent)", "$var(ev)")) {
+		route(TO_APP);
+	}
+	t_on_failure("OUT_FAILED");
+	if (!t_relay()) {
+		$var(status) = 500;
+		route(OUT_FAILED_EVENT);
+		sl_reply_error();
+	}
+}
+
+failure_route[OUT_FAILED] {
+	$var(status) = $T_reply_code;
+	route(OUT_FAILED_EVENT);
+}
+
+route[OUT_FAILED_EVENT] {
+	$var(ev) = "{}";
+	if (jansson_set("string", "event", "outboundFailed", "$var(ev)")
+			&& jansson_set("string", "callid", "$ci", "$var(ev)")
+			&& jansson_set("integer", "status", "$var(status)", "$var(ev)")) {
+		route(TO_APP);
+	}
 }
 
 # Who $au is, from the app: "agent" (a live sign-in's credentials) or "phone" (a desk phone the

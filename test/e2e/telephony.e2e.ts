@@ -1,12 +1,15 @@
 import { expect, test } from '@playwright/test';
-import { E2E_ADMIN_PASSWORD, E2E_SIP_PORT } from '../../playwright.config';
+import { E2E_ADMIN_PASSWORD, E2E_GATEWAY_PORT, E2E_SIP_PORT } from '../../playwright.config';
 import {
 	answerScenario,
 	callerAnsweredScenario,
+	deskPhoneDialsScenario,
+	gatewayAnswerScenario,
 	registerContactScenario,
 	registerOpenScenario,
 	runSipp,
 	samplePort,
+	tellToHangUp,
 	udpBound
 } from '../helpers/sipp';
 import { createUser, signIn, uniqueName } from './helpers';
@@ -126,6 +129,70 @@ test('F1 F15 F16 F31 a ready agent working with the desk phone gets the hotline 
 	await panel.getByLabel('示忙原因').selectOption({ label: '用餐' });
 	await panel.getByRole('button', { name: '示忙' }).click();
 	await expect(panel.getByTestId('agent-state')).toHaveText('示忙（用餐）');
+});
+
+test('F1 F30 F31 an agent working with a desk phone dials out from it: through the carrier, busy for the hotline meanwhile, and a phone nobody works with may not call out', async ({
+	page,
+	request
+}) => {
+	const agent = uniqueName('dial');
+	await createUser(request, { username: agent, roleKey: 'agent', agentId: '3006' });
+	expect(
+		(
+			await request.post('/api/session', {
+				data: { username: 'admin', password: E2E_ADMIN_PASSWORD }
+			})
+		).ok()
+	).toBe(true);
+	const passwords: Record<string, string> = {};
+	for (const extension of ['8306', '8307']) {
+		const res = await request.post('/api/desk-phones', {
+			data: { extension, location: '外呼座席' }
+		});
+		expect(res.status()).toBe(201);
+		passwords[extension] = ((await res.json()) as { password: string }).password;
+	}
+	await request.delete('/api/session');
+	await signIn(page, agent, undefined, '8306');
+	const panel = page.getByRole('region', { name: '话务状态' });
+	await panel.getByRole('button', { name: '就绪' }).click();
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪');
+
+	// A desk phone with the right account, but no signed-in agent works with it: refused.
+	const idle = await runSipp(deskPhoneDialsScenario(DOMAIN, '8307', 403), target, {
+		service: '057188881234',
+		localIp: DESK_IP,
+		args: ['-au', '8307', '-ap', passwords['8307']!]
+	});
+	expect(idle.code, idle.output).toBe(0);
+	// The agent's phone with a wrong password: challenged again, never through.
+	const wrong = await runSipp(deskPhoneDialsScenario(DOMAIN, '8306', 407), target, {
+		service: '057188881234',
+		localIp: DESK_IP,
+		args: ['-au', '8306', '-ap', 'not-the-password']
+	});
+	expect(wrong.code, wrong.output).toBe(0);
+
+	const gateway = runSipp(gatewayAnswerScenario(), target, {
+		port: E2E_GATEWAY_PORT,
+		timeoutS: 40
+	});
+	await udpBound('127.0.0.1', E2E_GATEWAY_PORT);
+	const port = samplePort();
+	const phone = runSipp(deskPhoneDialsScenario(DOMAIN, '8306'), target, {
+		service: '057188881234',
+		localIp: DESK_IP,
+		port,
+		timeoutS: 40,
+		args: ['-au', '8306', '-ap', passwords['8306']!, '-cid_str', `${agent}-%u`]
+	});
+	// Answered by the carrier: the agent is in a call, so the distribution offers them nothing.
+	await expect(panel.getByTestId('agent-state')).toHaveText('通话中（外呼）', { timeout: 15_000 });
+	await tellToHangUp(port, `${agent}-1`, DESK_IP);
+	const [dialled, answered] = await Promise.all([phone, gateway]);
+	expect(dialled.code, dialled.output).toBe(0);
+	expect(answered.code, answered.output).toBe(0);
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪', { timeout: 10_000 });
 });
 
 test('F31 the team leader’s wallboard shows agents by state and today’s calls, live', async ({

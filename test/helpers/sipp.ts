@@ -522,6 +522,100 @@ ${okWithSdp('sendrecv', ';tag=[pid]gw[call_number]')}
 ${ok}
 </scenario>`;
 
+/**
+ * #17 a desk phone dialling `[service]` (a number outside) as `extension`: challenged, it answers with its
+ * account (-au/-ap), is answered (by the gateway), and hangs up when told — an OPTIONS within its call, as
+ * in `callerHangsUpWhenToldScenario` (run it with `-cid_str` to know the Call-ID). With another `finalCode`
+ * the authenticated INVITE expects that refusal instead.
+ */
+export const deskPhoneDialsScenario = (domain: string, extension: string, finalCode = 200) => {
+	const from = `From: <sip:${extension}@${domain}>;tag=[pid]d[call_number]`;
+	const ackRefusal = `  <send><![CDATA[
+ACK sip:[service]@${domain} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-3]
+${from}
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: [cseq] ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>`;
+	const invite = (cseq: number, auth: string) => `  <send retrans="500"><![CDATA[
+INVITE sip:[service]@${domain} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${from}
+To: <sip:[service]@${domain}>
+Call-ID: [call_id]
+CSeq: ${cseq} INVITE
+Contact: <sip:${extension}@[local_ip]:[local_port]>
+${auth}Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP()}
+]]></send>`;
+	return `${HEAD}
+<scenario name="desk phone dials out">
+${invite(1, '')}
+  <recv response="100" optional="true"/>
+  <recv response="407" auth="true"/>
+${ackRefusal.replace('[cseq]', '1')}
+${invite(2, '[authentication]\n')}
+  <recv response="100" optional="true"/>
+${
+	finalCode !== 200
+		? `  <recv response="${finalCode}"/>
+${ackRefusal.replace('[cseq]', '2')}
+</scenario>`
+		: `  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${from}
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 ACK
+[routes]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="OPTIONS" timeout="60000"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${from}
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 BYE
+[routes]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>`
+}`;
+};
+
+/** The go-ahead for a scenario waiting for an OPTIONS within its call `callId`, listening on host:port. */
+export async function tellToHangUp(port: number, callId: string, host = '127.0.0.1') {
+	const test = await udpListener('127.0.0.1');
+	await test.send(
+		{ host, port },
+		sipMessage(`OPTIONS sip:carrier@${host}:${port} SIP/2.0`, [
+			`Via: SIP/2.0/UDP 127.0.0.1:${test.port};branch=${newBranch()}`,
+			`From: <sip:test@127.0.0.1>;tag=go`,
+			`To: <sip:carrier@127.0.0.1>`,
+			`Call-ID: ${callId}`,
+			'CSeq: 1 OPTIONS'
+		])
+	);
+	test.close();
+}
+
 /** The carrier's caller for trying the product by hand (`npm run call:hotline`): waits for the agent's BYE. */
 export const callerEchoScenario = (domain: string) =>
 	callerSoftphoneScenario(domain, '')

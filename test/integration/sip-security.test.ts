@@ -14,6 +14,7 @@ import {
 	callerAnsweredScenario,
 	callerCancelScenario,
 	callerHangsUpWhenToldScenario,
+	tellToHangUp,
 	inviteScenario,
 	newBranch,
 	registerContactScenario,
@@ -109,22 +110,6 @@ async function agentPhone(cookie: string, agentId: string) {
 	});
 	expect(reg.code, reg.output).toBe(0);
 	return { done, port };
-}
-
-/** The go-ahead for a `callerHangsUpWhenToldScenario` caller listening on `port`. */
-async function tellCallerToHangUp(port: number, callId: string) {
-	const test = await udpListener('127.0.0.1');
-	await test.send(
-		{ host: '127.0.0.1', port },
-		sipMessage(`OPTIONS sip:carrier@127.0.0.1:${port} SIP/2.0`, [
-			`Via: SIP/2.0/UDP 127.0.0.1:${test.port};branch=${newBranch()}`,
-			`From: <sip:test@127.0.0.1>;tag=go`,
-			`To: <sip:carrier@127.0.0.1>`,
-			`Call-ID: ${callId}`,
-			'CSeq: 1 OPTIONS'
-		])
-	);
-	test.close();
 }
 
 /** A request from `fromIp` within a dialog that does not exist (made-up tags), through `route`. */
@@ -278,7 +263,7 @@ describe('#13 only a call’s own parties end it', () => {
 
 		// The real caller hangs up: that ends the answered call, now and not before.
 		const hangUpAt = Date.now();
-		await tellCallerToHangUp(callerPort, answeredId);
+		await tellToHangUp(callerPort, answeredId);
 		expect((await answeredCaller).code).toBe(0);
 		expect((await phone.done).code).toBe(0);
 		await until(
@@ -389,7 +374,7 @@ describe('#13 only a call’s own parties end it', () => {
 		await until(() => handling.linked(), 'the link to Kamailio back');
 		expect(acd().agent('4002')).toMatchObject({ state: 'talking', callId });
 		// The carrier's BYE through Kamailio's Record-Route still reaches the agent's phone, and ends the call.
-		await tellCallerToHangUp(callerPort, callId);
+		await tellToHangUp(callerPort, callId);
 		expect((await caller).code).toBe(0);
 		expect((await phone.done).code).toBe(0);
 		await until(
