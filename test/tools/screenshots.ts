@@ -5,22 +5,16 @@
  * statistics and the sign-in page — in Debian's Chromium.
  *   npm run screenshots            (builds first; writes .github/screenshots/*.png)
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, request as http, type APIRequestContext, type Page } from '@playwright/test';
-import { freePort } from '../helpers/child-server';
+import { chromium, type Page } from '@playwright/test';
+import { PASSWORD, startProduct } from '../helpers/product';
 import { callerEchoScenario, runSipp, samplePort } from '../helpers/sipp';
-import { telephonyPorts } from '../helpers/telephony';
-import { until } from '../helpers/until';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, '.github/screenshots');
-const ADMIN_PASSWORD = 'screenshots-admin-1';
-const PASSWORD = 'screenshots-pass-1';
 const CALLER = '+8657188887777';
 const SUBSCRIBERS = [
 	'账号,姓名,联系电话,装机地址,片区,智能卡号,机顶盒号,套餐,状态',
@@ -28,24 +22,8 @@ const SUBSCRIBERS = [
 	'HZ0012346,李秀英,0571-88886666,杭州市上城区解放路12号,上城区,8571000000000002,STB01A00000002,数字电视基本包,欠费停机'
 ].join('\n');
 
-const port = await freePort();
-const sipPort = 27_160 + Math.floor(Math.random() * 500) * 8;
-const dataDir = mkdtempSync(join(tmpdir(), 'screenshots-'));
-const base = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, ['build/server/index.js'], {
-	cwd: ROOT,
-	env: {
-		...process.env,
-		PORT: String(port),
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		ADMIN_PASSWORD,
-		TELEPHONY: 'auto',
-		...telephonyPorts(sipPort),
-		JANUS_PUBLIC_IP: '127.0.0.1'
-	},
-	stdio: ['ignore', 'inherit', 'inherit']
-});
+const product = await startProduct('screenshots');
+const { base, api, user, signIn } = product;
 const browser = await chromium.launch({
 	executablePath: '/usr/bin/chromium',
 	args: [
@@ -56,58 +34,12 @@ const browser = await chromium.launch({
 	]
 });
 
-async function api(username = 'admin', password = ADMIN_PASSWORD): Promise<APIRequestContext> {
-	const ctx = await http.newContext({ baseURL: base });
-	const res = await ctx.post('/api/session', { data: { username, password } });
-	if (!res.ok()) throw new Error(`sign-in of ${username}: ${res.status()} ${await res.text()}`);
-	return ctx;
-}
-
-async function user(username: string, name: string, roleKey: string, extra: object = {}) {
-	const anon = await http.newContext({ baseURL: base });
-	const reg = await anon.post('/api/register', {
-		data: {
-			username,
-			password: PASSWORD,
-			name,
-			departmentId: 'department:center',
-			birthDate: '1990-01-01',
-			phone: '13800000000',
-			email: '',
-			...extra
-		}
-	});
-	if (reg.status() !== 201) throw new Error(`register ${username}: ${await reg.text()}`);
-	const admin = await api();
-	const ok = await admin.post(`/api/accounts/user:${username}/approve`, {
-		data: { roleId: `role:${roleKey}`, agentId: roleKey === 'agent' ? '1001' : '' }
-	});
-	if (!ok.ok()) throw new Error(`approve ${username}: ${await ok.text()}`);
-}
-
-async function signIn(page: Page, username: string) {
-	await page.goto(`${base}/login`);
-	await page.getByLabel('用户名').fill(username);
-	await page.getByLabel('密码').fill(PASSWORD);
-	await page.getByLabel('密码').press('Enter');
-	await page.waitForURL((url) => url.pathname !== '/login');
-	await page.getByTestId('sync-status').getByText('已同步').waitFor({ timeout: 30_000 });
-}
-
 async function shoot(page: Page, name: string) {
 	await page.screenshot({ path: join(OUT, `${name}.png`) });
 	console.log(`» ${name}.png`);
 }
 
 try {
-	await until(
-		() =>
-			fetch(`${base}/api/health`)
-				.then((r) => r.ok)
-				.catch(() => false),
-		'the server to start',
-		60_000
-	);
 	mkdirSync(OUT, { recursive: true });
 	const admin = await api();
 	const imported = await admin.post('/api/customers/import?source=digital', {
@@ -115,7 +47,7 @@ try {
 		headers: { 'content-type': 'text/csv' }
 	});
 	if (!imported.ok()) throw new Error(`import: ${await imported.text()}`);
-	await user('zhangli', '张丽', 'agent');
+	await user('zhangli', '张丽', 'agent', { agentId: '1001' });
 	await user('chenjing', '陈静', 'leader');
 	await user('liuqiang', '刘强', 'department', { departmentId: 'department:engineering-install' });
 	await user('zhaolei', '赵磊', 'crew', { departmentId: 'department:engineering-install' });
@@ -195,7 +127,7 @@ try {
 	if (await telephony.isVisible()) {
 		await telephony.getByText('已登录，可以通话').waitFor({ timeout: 20_000 });
 		await agent.keyboard.press('Alt+8');
-		const call = runSipp(callerEchoScenario('callcenter.local'), `127.0.0.1:${sipPort}`, {
+		const call = runSipp(callerEchoScenario('callcenter.local'), product.sipTarget, {
 			service: '96000',
 			timeoutS: 120,
 			args: ['-rtp_echo', '-mp', String(samplePort() + 4000)]
@@ -265,14 +197,13 @@ try {
 	// What the page showed when a step failed, to see why.
 	for (const context of browser.contexts()) {
 		for (const [i, page] of context.pages().entries()) {
-			await page.screenshot({ path: join(dataDir, `failed-${i}.png`) }).catch(() => {});
+			await page.screenshot({ path: join(product.dataDir, `failed-${i}.png`) }).catch(() => {});
 		}
 	}
-	console.error(`Failed; the pages as they were: ${dataDir}/failed-*.png`);
+	console.error(`Failed; the pages as they were: ${product.dataDir}/failed-*.png`);
+	process.exitCode = 1;
 	throw err;
 } finally {
 	await browser.close();
-	server.kill('SIGTERM');
-	await new Promise((r) => server.once('exit', r));
-	if (process.exitCode === undefined) rmSync(dataDir, { recursive: true, force: true });
+	await product.stop(process.exitCode !== undefined);
 }

@@ -394,6 +394,8 @@ export const en: Shape<typeof zhCN> = {
 		tableCaption: 'By {{by}}'
 	},
 	phone: {
+		connecting: 'Connecting to the phone system…',
+		off: 'Telephony is off: tickets can be recorded as usual, but calls do not pop up and cannot be answered here.',
 		title: 'Phone',
 		states: {
 			signedOut: 'Signed out',

@@ -378,6 +378,8 @@ export const zhCN = {
 		tableCaption: '按{{by}}统计'
 	},
 	phone: {
+		connecting: '正在连接话务系统…',
+		off: '话务系统未启用：可以照常登记业务，但来电不会弹屏，也不能在这里接听电话。',
 		title: '话务状态',
 		states: {
 			signedOut: '未签入',

@@ -23,6 +23,8 @@ const SIGNED_OUT: AgentStatus = { state: 'signedOut', reason: '', since: 0, call
 class AgentLine {
 	/** Telephony runs and this user takes calls. */
 	active = $state(false);
+	/** Whether the server said if telephony runs ('unknown' until it answered, for this sign-in). */
+	telephony = $state<'unknown' | 'off' | 'running'>('unknown');
 	status = $state<AgentStatus>({ ...SIGNED_OUT });
 	/** The latest screen pop: the call offered to this agent and what the server found for its caller. */
 	offer = $state<CallOffer | null>(null);
@@ -58,7 +60,10 @@ class AgentLine {
 		this.stop();
 		this.#userId = userId;
 		this.deskPhone = deskPhone;
-		if (!(await telephonyRunning()) || this.#userId !== userId) return;
+		const running = await telephonyRunning();
+		if (this.#userId !== userId) return;
+		this.telephony = running ? 'running' : 'off';
+		if (!running) return;
 		this.active = true;
 		this.#unlisten = listenToCalls({
 			offer: (o) => {
@@ -88,6 +93,7 @@ class AgentLine {
 		this.softphone.stop();
 		this.#userId = '';
 		this.active = false;
+		this.telephony = 'unknown';
 		this.offer = null;
 		this.status = { ...SIGNED_OUT };
 	}
