@@ -290,9 +290,12 @@ test('F16 F30 the agent console holds call strip, caller card, history and entry
 	).toHaveAttribute('aria-pressed', 'true');
 
 	// All of it in the first screen, the window not scrolled, each box where it was before the call.
-	expect(await page.evaluate(() => [window.scrollY, document.documentElement.scrollLeft])).toEqual([
-		0, 0
-	]);
+	expect(
+		await page.evaluate(() => [
+			window.scrollY,
+			document.documentElement.scrollWidth - window.innerWidth
+		])
+	).toEqual([0, 0]);
 	const after = await boxes();
 	for (const [i, box] of after.entries()) {
 		expect(box, regions[i]).not.toBeNull();
