@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
 import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
+import { recordedTicket } from '../helpers/tickets';
 
 test('F19 F20 F21 an agent transfers a ticket; the department sees it within seconds and returns it to the center', async ({
 	page,
@@ -384,4 +385,47 @@ test('F22 a center with many callbacks due lists them a page at a time and finds
 	await expect(list.getByRole('form')).toHaveCount(0);
 	await list.getByLabel('按业务编号或来电号码查找').fill(agent);
 	await expect(list.getByRole('navigation')).toHaveAccessibleName('第 1 / 3 页，共 22 条待回访');
+});
+
+test('F27 F3 a device’s first sync shows its progress in the header: the tickets received so far, then 已同步', async ({
+	browser,
+	request
+}) => {
+	const agent = uniqueName('first');
+	await createUser(request, { username: agent, roleKey: 'agent' });
+	// 600 tickets of this agent already on the server (recorded on another device): two pull batches.
+	await request.post('/api/session', { data: { username: agent, password: PASSWORD } });
+	const docs = Array.from({ length: 600 }, (_, i) => ({
+		...recordedTicket(`${agent}-${i}`, `user:${agent}`),
+		_rev: '1-a1'
+	}));
+	const pushed = await request.post('/sync/tickets/_bulk_docs', {
+		data: { new_edits: false, docs }
+	});
+	expect(await pushed.json()).toEqual([]);
+	await request.delete('/api/session');
+
+	// A new browser: its second request for changes waits until the header was seen mid-way.
+	const context = await browser.newContext({ locale: 'zh-CN' });
+	const page = await context.newPage();
+	let release!: () => void;
+	const held = new Promise<void>((resolve) => (release = resolve));
+	let asked = 0;
+	await page.route(
+		(url) => url.pathname === '/sync/tickets/_changes',
+		async (route) => {
+			if (asked++ > 0) await held;
+			await route.continue();
+		}
+	);
+	await signIn(page, agent);
+	const status = page.getByTestId('sync-status');
+	// The first batch (500 documents, the device's batch size) counted while the rest is still to come.
+	await expect(status).toHaveText(/^同步中 · 已接收 \d+ 条$/, { timeout: 20_000 });
+	const received = Number(/\d+/.exec((await status.textContent()) ?? '')?.[0]);
+	expect(received).toBeGreaterThanOrEqual(500);
+	await expect(status).not.toHaveText('已同步');
+	release();
+	await expect(status).toHaveText('已同步', { timeout: 20_000 });
+	await context.close();
 });
