@@ -142,20 +142,30 @@ export function createApp(deps: AppDeps) {
 		.use('/api/*', deps.branches.link ? managedAtCenter : (_c, next) => next())
 		.get(
 			'/api/health',
-			doc('Whether the server is up: version, store, telephony, branch link', Health, {
-				access: 'public'
-			}),
-			(c) =>
-				send(c, Health, {
-					status: 'ok',
-					version: deps.version,
-					store: deps.storeKind,
-					telephony: deps.telephony(),
-					branch: {
-						servesBranches: deps.branches.center.isCenter,
-						link: deps.branches.link?.status().state ?? null
-					}
-				})
+			doc(
+				'Whether the server is up (503 when its store does not answer): version, store, telephony, branch link',
+				Health,
+				{ access: 'public' }
+			),
+			async (c) => {
+				const storeCheck = await deps.storeHealth.check();
+				return send(
+					c,
+					Health,
+					{
+						status: storeCheck.reachable ? 'ok' : 'unavailable',
+						version: deps.version,
+						store: deps.storeKind,
+						storeCheck,
+						telephony: deps.telephony(),
+						branch: {
+							servesBranches: deps.branches.center.isCenter,
+							link: deps.branches.link?.status().state ?? null
+						}
+					},
+					storeCheck.reachable ? 200 : 503
+				);
+			}
 		)
 		.get(
 			'/api/config',

@@ -1,4 +1,5 @@
 /** The Hono environment and the dependencies every route factory receives. */
+import type { StoreHealth } from './services/store-health';
 import type { ServerMetrics } from './services/metrics';
 import type { Settings } from './settings';
 import type { Store } from './store';
@@ -25,6 +26,8 @@ export interface AppDeps {
 	settings: Settings;
 	/** Which store the server speaks to (services hold the store itself; routes never do). */
 	storeKind: Store['kind'];
+	/** Whether the store answers right now (`/api/health`). */
+	storeHealth: StoreHealth;
 	accounts: Accounts;
 	sessions: Sessions;
 	audit: Audit;

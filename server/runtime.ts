@@ -2,6 +2,7 @@
  * Builds the running product from a Settings: store (embedded or CouchDB), provisioning, first-start seed,
  * services and the Hono app. Used by index.ts and by the integration tests, so both run the same wiring.
  */
+import { createStoreHealth } from './services/store-health';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +185,7 @@ export async function createRuntime(settings: Settings) {
 	const deps: AppDeps = {
 		settings: { ...settings, webDir: settings.webDir ?? defaultWebDir(root) },
 		storeKind: store.kind,
+		storeHealth: createStoreHealth(store),
 		accounts,
 		sessions: createSessions({
 			store,

@@ -27,11 +27,24 @@ export function startConfigIndex(store: Store, log: (msg: string) => void = () =
 		derived = null;
 	}
 
+	let stopped = false;
 	const loaded = (async () => {
-		// The sequence first: a change between it and the listing is applied again by the feed (idempotent).
-		since = String(await db.updateSeq());
-		const rows = await db.allDocs({ include_docs: true });
-		for (const row of rows.rows) if (row.doc) apply(row.doc);
+		// A store that does not answer at first (starting, restarting) is asked again, never given up on:
+		// everything that needs the configuration waits for this rather than failing.
+		for (let attempt = 0; ; attempt++) {
+			try {
+				// The sequence first: a change between it and the listing is applied again by the feed
+				// (idempotent).
+				since = String(await db.updateSeq());
+				const rows = await db.allDocs({ include_docs: true });
+				for (const row of rows.rows) if (row.doc) apply(row.doc);
+				return;
+			} catch (err) {
+				if (stopped) throw err;
+				log(`config index: loading failed (${(err as Error).message}); trying again`);
+				await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+			}
+		}
 	})();
 	const follower = loaded.then(() =>
 		followChanges<ConfigDoc>(store, 'config', {
@@ -49,6 +62,9 @@ export function startConfigIndex(store: Store, log: (msg: string) => void = () =
 			}
 		})
 	);
+
+	// Only stopping ends the loading early; nobody waits on the feed's own start but stop().
+	follower.catch(() => {});
 
 	function views() {
 		if (derived) return derived;
@@ -73,6 +89,7 @@ export function startConfigIndex(store: Store, log: (msg: string) => void = () =
 		/** A document just written through `config-admin.ts` (the feed brings it again, harmlessly). */
 		apply,
 		async stop() {
+			stopped = true;
 			await (await follower.catch(() => null))?.stop();
 		}
 	};
