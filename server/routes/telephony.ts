@@ -223,7 +223,7 @@ export const internalRoutes = (deps: AppDeps) => {
 					const agent = phone.acd
 						.agents()
 						.find((a) => a.deskPhone === deskPhone && a.state !== 'signedOut');
-					return agent && (await phone.credentials.mayCallOut(agent.agentId))
+					return agent && (await phone.credentials.mayCallOut(agent.agentId, 'desk'))
 						? c.text(agent.agentId, 200)
 						: c.text('', 403);
 				}

@@ -58,9 +58,13 @@ export function createSipCredentials(
 		bindDeskPhone(agentId: string, sessionToken: string) {
 			deskSessions.set(agentId, sessionToken);
 		},
-		/** Whether the agent's live sign-in may call numbers outside (permission `call.outbound`). */
-		async mayCallOut(agentId: string): Promise<boolean> {
-			const token = byAgent.get(agentId)?.sessionToken ?? deskSessions.get(agentId);
+		/**
+		 * Whether the agent's live sign-in may call numbers outside (permission `call.outbound`): the sign-in
+		 * that holds the softphone, or with `from: 'desk'` the one working with a desk phone.
+		 */
+		async mayCallOut(agentId: string, from: 'softphone' | 'desk' = 'softphone'): Promise<boolean> {
+			const token =
+				from === 'desk' ? deskSessions.get(agentId) : byAgent.get(agentId)?.sessionToken;
 			const user = token ? await sessions.resolve(token) : null;
 			return !!user && user.agentId === agentId && user.permissions.includes('call.outbound');
 		}
