@@ -1,6 +1,6 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
-import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
+import { createUser, pushTickets, signIn, uniqueName } from './helpers';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 
 async function asAdmin(page: Page) {
@@ -10,7 +10,6 @@ async function asAdmin(page: Page) {
 
 /** A ticket recorded by `username` (written the way a device does: replicated through /sync). */
 async function recordTicket(request: APIRequestContext, username: string) {
-	await request.post('/api/session', { data: { username, password: PASSWORD } });
 	const now = new Date().toISOString();
 	const ticket = buildTicket(
 		`ticket:${username}-1`,
@@ -32,11 +31,7 @@ async function recordTicket(request: APIRequestContext, username: string) {
 		],
 		'department:center'
 	);
-	const res = await request.post('/sync/tickets/_bulk_docs', {
-		data: { new_edits: false, docs: [{ ...ticket, _rev: '1-a1' }] }
-	});
-	expect(await res.json()).toEqual([]);
-	await request.delete('/api/session');
+	await pushTickets(request, username, [ticket]);
 }
 
 test('F5 the user list searches, filters by department and sorts by clicking a column header', async ({

@@ -62,3 +62,20 @@ export async function signIn(
 	await passwordField.fill(password);
 	await passwordField.press('Enter');
 }
+
+/**
+ * Puts tickets on the server as `username`'s device writes them (`/sync` with `new_edits: false`), then signs
+ * out again: tickets recorded elsewhere, before the test's own browser comes.
+ */
+export async function pushTickets(
+	request: APIRequestContext,
+	username: string,
+	tickets: readonly object[]
+) {
+	await request.post('/api/session', { data: { username, password: PASSWORD } });
+	const res = await request.post('/sync/tickets/_bulk_docs', {
+		data: { new_edits: false, docs: tickets.map((t) => ({ ...t, _rev: '1-a1' })) }
+	});
+	expect(await res.json()).toEqual([]);
+	await request.delete('/api/session');
+}

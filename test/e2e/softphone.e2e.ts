@@ -17,7 +17,7 @@ import {
 	samplePort,
 	udpBound
 } from '../helpers/sipp';
-import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
+import { createUser, pushTickets, signIn, uniqueName } from './helpers';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 
@@ -43,7 +43,6 @@ async function earlierTicket(
 ) {
 	const username = uniqueName('prev');
 	await createUser(request, { username, roleKey: 'agent' });
-	await request.post('/api/session', { data: { username, password: PASSWORD } });
 	const at = new Date(Date.now() - 86_400_000).toISOString();
 	const ticket = buildTicket(
 		`ticket:${username}-1`,
@@ -65,11 +64,7 @@ async function earlierTicket(
 		],
 		'department:center'
 	);
-	const res = await request.post('/sync/tickets/_bulk_docs', {
-		data: { new_edits: false, docs: [{ ...ticket, _rev: '1-a1' }] }
-	});
-	expect(await res.json()).toEqual([]);
-	await request.delete('/api/session');
+	await pushTickets(request, username, [ticket]);
 }
 
 const count = async (page: Page, id: string) =>

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
-import { createUser, PASSWORD, signIn, uniqueName } from './helpers';
+import { createUser, pushTickets, signIn, uniqueName } from './helpers';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 import { recordedTicket } from '../helpers/tickets';
 
@@ -329,7 +329,6 @@ test('F22 a center with many callbacks due lists them a page at a time and finds
 	const agent = uniqueName('cbp');
 	await createUser(request, { username: agent, roleKey: 'agent' });
 	// 23 callbacks due, recorded and closed at the center by this agent as a device writes them.
-	await request.post('/api/session', { data: { username: agent, password: PASSWORD } });
 	const start = Date.now() - 3_600_000;
 	const docs = Array.from({ length: 23 }, (_, i) => {
 		const at = (minutes: number) => new Date(start + i * 60_000 + minutes * 1_000).toISOString();
@@ -354,10 +353,9 @@ test('F22 a center with many callbacks due lists them a page at a time and finds
 			],
 			'department:center'
 		);
-		return { ...ticket, _rev: '1-a1' };
+		return ticket;
 	});
-	const res = await request.post('/sync/tickets/_bulk_docs', { data: { new_edits: false, docs } });
-	expect(await res.json()).toEqual([]);
+	await pushTickets(request, agent, docs);
 
 	await signIn(page, agent);
 	const list = page.getByRole('region', { name: '待回访' });
@@ -394,16 +392,11 @@ test('F27 F3 a device’s first sync shows its progress in the header: the ticke
 	const agent = uniqueName('first');
 	await createUser(request, { username: agent, roleKey: 'agent' });
 	// 600 tickets of this agent already on the server (recorded on another device): two pull batches.
-	await request.post('/api/session', { data: { username: agent, password: PASSWORD } });
-	const docs = Array.from({ length: 600 }, (_, i) => ({
-		...recordedTicket(`${agent}-${i}`, `user:${agent}`),
-		_rev: '1-a1'
-	}));
-	const pushed = await request.post('/sync/tickets/_bulk_docs', {
-		data: { new_edits: false, docs }
-	});
-	expect(await pushed.json()).toEqual([]);
-	await request.delete('/api/session');
+	await pushTickets(
+		request,
+		agent,
+		Array.from({ length: 600 }, (_, i) => recordedTicket(`${agent}-${i}`, `user:${agent}`))
+	);
 
 	// A new browser: its second request for changes waits until the header was seen mid-way.
 	const context = await browser.newContext({ locale: 'zh-CN' });

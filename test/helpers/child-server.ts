@@ -20,7 +20,10 @@ export async function freePort(): Promise<number> {
 	return address.port;
 }
 
-/** The real server as its own process (`node --import tsx server/index.ts`, one process to kill). */
+/**
+ * The real server as its own process (`node --import tsx server/index.ts`, one process to kill; with
+ * `built`, the built product as `npm start` runs it: `node build/server/index.js`).
+ */
 export interface ChildServer {
 	url: string;
 	proc: ChildProcess;
@@ -31,9 +34,11 @@ export interface ChildServer {
 export async function startChildServer(
 	port: number,
 	dataDir: string,
-	env: Record<string, string> = {}
+	env: Record<string, string> = {},
+	{ built = false }: { built?: boolean } = {}
 ): Promise<ChildServer> {
-	const proc = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+	const entry = built ? ['build/server/index.js'] : ['--import', 'tsx', 'server/index.ts'];
+	const proc = spawn(process.execPath, entry, {
 		cwd: ROOT,
 		env: {
 			...process.env,

@@ -4,48 +4,27 @@
  * (README screenshots, Lighthouse): its address, an API client per user, users registered and approved
  * as the administrator does, and a browser sign-in.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request as http, type APIRequestContext, type Page } from '@playwright/test';
-import { freePort } from './child-server';
+import { freePort, startChildServer } from './child-server';
+import { ADMIN_PASSWORD } from './server';
 import { telephonyPorts } from './telephony';
-import { until } from './until';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ADMIN_PASSWORD = 'product-admin-1';
 export const PASSWORD = 'product-pass-1';
 
 export async function startProduct(name: string) {
 	const port = await freePort();
 	const sipPort = 27_160 + Math.floor(Math.random() * 500) * 8;
 	const dataDir = mkdtempSync(join(tmpdir(), `${name}-`));
-	const base = `http://127.0.0.1:${port}`;
-	const server = spawn(process.execPath, ['build/server/index.js'], {
-		cwd: ROOT,
-		env: {
-			...process.env,
-			PORT: String(port),
-			HOST: '127.0.0.1',
-			DATA_DIR: dataDir,
-			ADMIN_PASSWORD,
-			TELEPHONY: 'auto',
-			...telephonyPorts(sipPort),
-			JANUS_PUBLIC_IP: '127.0.0.1'
-		},
-		stdio: ['ignore', 'inherit', 'inherit']
-	});
-	const exited = new Promise((resolve) => server.once('exit', resolve));
-	await until(
-		() =>
-			fetch(`${base}/api/health`)
-				.then((r) => r.ok)
-				.catch(() => false),
-		'the server to start',
-		60_000
+	const server = await startChildServer(
+		port,
+		dataDir,
+		{ TELEPHONY: 'auto', ...telephonyPorts(sipPort), JANUS_PUBLIC_IP: '127.0.0.1' },
+		{ built: true }
 	);
+	const base = server.url;
 
 	async function api(username = 'admin', password = ADMIN_PASSWORD): Promise<APIRequestContext> {
 		const ctx = await http.newContext({ baseURL: base });
@@ -96,8 +75,8 @@ export async function startProduct(name: string) {
 		},
 		/** Stops the server; the data folder goes too unless `keepData` (to look at after a failure). */
 		async stop(keepData = false) {
-			server.kill('SIGTERM');
-			await exited;
+			server.proc.kill('SIGTERM');
+			await server.exited;
 			if (!keepData) rmSync(dataDir, { recursive: true, force: true });
 		}
 	};

@@ -275,6 +275,38 @@ Content-Length: 0
 </scenario>`;
 
 /**
+ * The end of a call its caller (`from`, a whole From header) placed and had answered: ACK the 200 (INVITE's
+ * CSeq `cseq`), wait for an OPTIONS within the call — the test's go-ahead (`tellToHangUp`; sipp would send
+ * any answer to Kamailio, so it gives none) — then BYE.
+ */
+const ackThenHangUpWhenTold = (domain: string, from: string, cseq: number) => `  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${from}
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+[routes]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="OPTIONS" timeout="60000"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${from}
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: ${cseq + 1} BYE
+[routes]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>`;
+
+/**
  * The carrier's caller in an answered call who hangs up only when told: it waits for an OPTIONS within
  * its call (the test's go-ahead to its port, with its Call-ID; sipp would send any answer to Kamailio, so
  * it gives none), then sends BYE.
@@ -297,32 +329,7 @@ Content-Length: 0
   <recv response="180" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="200" rrs="true"/>
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:+8657188885555@carrier.example>;tag=[pid]c[call_number]
-To: <sip:[service]@${domain}>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-[routes]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv request="OPTIONS" timeout="60000"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:+8657188885555@carrier.example>;tag=[pid]c[call_number]
-To: <sip:[service]@${domain}>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-[routes]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
+${ackThenHangUpWhenTold(domain, 'From: <sip:+8657188885555@carrier.example>;tag=[pid]c[call_number]', 1)}
 </scenario>`;
 
 /**
@@ -570,32 +577,7 @@ ${ackRefusal.replace('[cseq]', '2')}
 </scenario>`
 		: `  <recv response="180" optional="true"/>
   <recv response="200" rrs="true"/>
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-${from}
-To: <sip:[service]@${domain}>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 ACK
-[routes]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv request="OPTIONS" timeout="60000"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-${from}
-To: <sip:[service]@${domain}>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 3 BYE
-[routes]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
+${ackThenHangUpWhenTold(domain, from, 2)}
 </scenario>`
 }`;
 };

@@ -21,10 +21,12 @@ import { Softphone } from '$lib/phone/softphone.svelte';
 const SIGNED_OUT: AgentStatus = { state: 'signedOut', reason: '', since: 0, callId: null };
 
 class AgentLine {
-	/** Telephony runs and this user takes calls. */
-	active = $state(false);
 	/** Whether the server said if telephony runs ('unknown' until it answered, for this sign-in). */
 	telephony = $state<'unknown' | 'off' | 'running'>('unknown');
+	/** Telephony runs and this user takes calls. */
+	get active() {
+		return this.telephony === 'running';
+	}
 	status = $state<AgentStatus>({ ...SIGNED_OUT });
 	/** The latest screen pop: the call offered to this agent and what the server found for its caller. */
 	offer = $state<CallOffer | null>(null);
@@ -64,7 +66,6 @@ class AgentLine {
 		if (this.#userId !== userId) return;
 		this.telephony = running ? 'running' : 'off';
 		if (!running) return;
-		this.active = true;
 		this.#unlisten = listenToCalls({
 			offer: (o) => {
 				this.offer = o;
@@ -92,7 +93,6 @@ class AgentLine {
 		this.#unlisten = null;
 		this.softphone.stop();
 		this.#userId = '';
-		this.active = false;
 		this.telephony = 'unknown';
 		this.offer = null;
 		this.status = { ...SIGNED_OUT };
