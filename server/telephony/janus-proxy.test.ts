@@ -413,7 +413,12 @@ describe('#13 the /janus proxy relays only what janus.js and the softphone send'
 			await p.refused(call(uri));
 			await p.refused(transfer(uri));
 		}
-		await p.refused(sip(p, { request: 'transfer', uri: `sip:1002@${DOMAIN}`, replace: 'x' }));
+		// #17 an attended transfer names the call it replaces: a token, nothing that could become a header.
+		for (const replace of ['x\r\nX-Evil: 1', 'a b', '', 'x'.repeat(129), 42]) {
+			await p.refused(sip(p, { request: 'transfer', uri: `sip:1002@${DOMAIN}`, replace }));
+		}
+		const attended = { request: 'transfer', uri: `sip:1002@${DOMAIN}`, replace: 'abc123@10.0.0.1' };
+		expect((await p.relayed(sip(p, attended))).body).toEqual(attended);
 		for (const uri of [
 			`sip:1002@${DOMAIN}`,
 			`sip:${HOTLINE}@${DOMAIN}`,
@@ -430,6 +435,69 @@ describe('#13 the /janus proxy relays only what janus.js and the softphone send'
 		signedIn.set('t-agent', user('agent', '1001', ['call.take']));
 		await p.refused(call(number));
 		await p.refused(transfer(number));
+	});
+
+	it('#17 a second handle becomes the helper only of a line this page registered', async () => {
+		const p = await page('t-agent');
+		const other = await page('t-colleague');
+		const attach = async (q: Page) =>
+			(
+				(await q.ask({ janus: 'attach', session_id: q.session, plugin: 'janus.plugin.sip' }))
+					.data as { id: number }
+			).id;
+		const second = await attach(p);
+		const helper = (master_id: unknown, extra: Msg = {}) => ({
+			janus: 'message',
+			session_id: p.session,
+			handle_id: second,
+			body: {
+				request: 'register',
+				type: 'helper',
+				username: `sip:1001@${DOMAIN}`,
+				master_id,
+				...extra
+			}
+		});
+		// Before Janus reported this page's line registered, no master id is this page's.
+		await p.refused(helper(31337));
+		janus.event(p.session, p.handle, { result: { event: 'registered', master_id: 31337 } });
+		janus.event(other.session, other.handle, {
+			result: { event: 'registered', master_id: 4242 }
+		});
+		await until(
+			() =>
+				other.inbox.some((m) => m.janus === 'event') && p.inbox.some((m) => m.janus === 'event'),
+			'both registered'
+		);
+		// Another page's line (its calls would ring here), a made-up id, other types and fields: refused.
+		await p.refused(helper(4242));
+		await p.refused(helper(31338));
+		await p.refused(helper('31337'));
+		await p.refused(helper(31337, { username: `sip:1002@${DOMAIN}` }));
+		await p.refused(helper(31337, { username: undefined }));
+		await p.refused(helper(31337, { secret: 'x' }));
+		await p.refused(helper(31337, { incoming_header_prefixes: ['X-'] }));
+		await p.refused(helper(31337, { type: 'guest' }));
+		// A helper's own registration does not make its id a master.
+		janus.event(p.session, second, {
+			result: { event: 'registered', helper: true, master_id: 5151 }
+		});
+		await until(() => p.inbox.filter((m) => m.janus === 'event').length === 2, 'helper event');
+		await p.refused(helper(5151));
+		// This page's own line: relayed exactly so.
+		expect((await p.relayed(helper(31337))).body).toEqual({
+			request: 'register',
+			type: 'helper',
+			username: `sip:1001@${DOMAIN}`,
+			master_id: 31337
+		});
+		// Signed out meanwhile: no helper either, and the socket closes.
+		signedIn.delete('t-agent');
+		const before = janus.received.length;
+		p.ws.send(JSON.stringify({ ...helper(31337), transaction: 'lateHelper' }));
+		await until(() => p.closed() !== null, 'the socket closed');
+		expect(p.closed()).toBe(SESSION_ENDED);
+		expect(janus.received.slice(before).filter((m) => m.transaction === 'lateHelper')).toEqual([]);
 	});
 
 	it('keeps the order of a page’s messages while a check waits for the store', async () => {

@@ -7,7 +7,11 @@
  * names are lower-cased before the check, and what goes to Janus is rebuilt from the checked fields, never
  * the page's own text. The SIP plugin registers only the agent's own identity, always at Kamailio; calls
  * and transfers go only to a colleague's agent ID, a hotline, or — with `call.outbound` — a number, always
- * through Kamailio, without custom headers or a chosen Call-ID; recordings are the server's (F32).
+ * through Kamailio, without custom headers or a chosen Call-ID; recordings are the server's (F32). #17 a
+ * second handle may become the helper of a registered handle of the same socket (`type: helper` with the
+ * `master_id` Janus reported to this socket — never another page's), for the consultation of an attended
+ * transfer; a transfer may name the call it replaces (`replace`: Janus only finds the calls of the same
+ * account).
  * The proxy also watches the calls on the way: when one is accepted it starts the recording itself, named
  * after the ACD's own call record (or, for a call the ACD does not know, after this agent's leg), and when
  * it ends it hands the files over (`onRecorded`). The server closes a user's sockets when the sign-in ends
@@ -29,7 +33,7 @@ const PROTOCOL = 'janus-protocol';
 const SIP_PLUGIN = 'janus.plugin.sip';
 /** An SDP offer of a browser is a few KB; nothing the softphone sends comes near this. */
 const MAX_MESSAGE_BYTES = 256 * 1024;
-/** janus.js opens one session with one handle per connection; a few spare ones cover a retry. */
+/** janus.js opens one session with two handles (the line and its helper); spare ones cover a retry. */
 const MAX_SESSIONS = 2;
 const MAX_HANDLES = 4;
 /** Messages held while the connection to Janus opens. */
@@ -109,7 +113,8 @@ const Token = v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,128}$/));
 /**
  * The SIP plugin's requests the softphone makes, with exactly the fields it uses. Everything else is
  * refused: other requests (recording, message, info, subscribe…) and fields such as `headers`, `call_id`,
- * `contact_params`, `type` (guest), `sips`, `authuser`, `refer_id`, `srtp`.
+ * `contact_params`, `type` (guest), `sips`, `authuser`, `refer_id`, `srtp`. A register with `type` is a
+ * helper's (`HelperRegister`).
  */
 const SipRequests = {
 	register: v.strictObject({
@@ -138,10 +143,22 @@ const SipRequests = {
 		digit: v.pipe(v.string(), v.regex(/^[0-9*#A-D]$/)),
 		duration: v.optional(v.pipe(v.number(), v.integer(), v.minValue(40), v.maxValue(5000)))
 	}),
-	transfer: v.strictObject({ request: v.literal('transfer'), uri: SipUri }),
+	transfer: v.strictObject({
+		request: v.literal('transfer'),
+		uri: SipUri,
+		replace: v.optional(Token)
+	}),
 	update: v.strictObject({ request: v.literal('update') })
 };
 type SipRequest = keyof typeof SipRequests;
+/** #17 a helper of a registered line of this socket: no REGISTER goes out, calls use the master's account. */
+const HelperRegister = v.strictObject({
+	request: v.literal('register'),
+	type: v.literal('helper'),
+	/** Janus 1.1 asks for it even though a helper uses the master's: this agent's own identity only. */
+	username: SipUri,
+	master_id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffff_ffff))
+});
 /** Requests that carry the SDP of a call; no other may. */
 const WITH_JSEP = new Set<SipRequest>(['call', 'accept', 'update']);
 
@@ -260,6 +277,8 @@ export function createJanusProxy(o: JanusProxyOptions) {
 		const pending = new Map<string, { verb: 'create' } | { verb: 'attach'; session: number }>();
 		/** The call on each SIP handle, whether it came in, and the recordings this proxy started. */
 		const callOf = new Map<number, { sipCallId: string; incoming: boolean }>();
+		/** The `master_id`s Janus gave this socket's registered lines: the only ones a helper may name. */
+		const masters = new Set<number>();
 		const recording = new Map<number, RecordingStarted>();
 		const ours = new Set<string>();
 		let counter = 0;
@@ -381,6 +400,7 @@ export function createJanusProxy(o: JanusProxyOptions) {
 		): Promise<Record<string, unknown> | string> {
 			const name = String(lower(raw.request));
 			if (!Object.hasOwn(SipRequests, name)) return `Not allowed: ${shown(raw.request)}`;
+			if (name === 'register' && raw.type !== undefined) return helperRegister(raw);
 			const parsed = v.safeParse(SipRequests[name as SipRequest], { ...raw, request: name });
 			if (!parsed.success) {
 				return `Not allowed in ${name}: ${v.getDotPath(parsed.issues[0]) ?? 'body'}`;
@@ -418,6 +438,19 @@ export function createJanusProxy(o: JanusProxyOptions) {
 				default:
 					return body;
 			}
+		}
+
+		/** A helper's registration as it goes to Janus, or why it is refused. */
+		async function helperRegister(raw: Record<string, unknown>) {
+			const parsed = v.safeParse(HelperRegister, { ...raw, request: 'register' });
+			if (!parsed.success) {
+				return `Not allowed in register: ${v.getDotPath(parsed.issues[0]) ?? 'body'}`;
+			}
+			if (!masters.has(parsed.output.master_id)) return 'Helper only of a line of this page';
+			if (!(await current())) return 'Signed out';
+			const own = `sip:${agentId}@${o.sip().domain}`;
+			if (parsed.output.username !== own) return `Register only as ${own}`;
+			return { ...parsed.output };
 		}
 
 		/** Why the agent may not call or transfer to `uri`, or null when it may. */
@@ -526,6 +559,12 @@ export function createJanusProxy(o: JanusProxyOptions) {
 			const result = (data.result ?? {}) as Record<string, unknown>;
 			const sipCallId = String(data.call_id ?? result.call_id ?? '');
 			switch (result.event) {
+				case 'registering':
+				case 'registered':
+					if (result.helper !== true && typeof result.master_id === 'number') {
+						masters.add(result.master_id);
+					}
+					return;
 				case 'incomingcall':
 				case 'calling':
 					if (sipCallId) {

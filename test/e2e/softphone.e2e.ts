@@ -4,17 +4,22 @@
  * prove audio both ways.
  */
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { E2E_GATEWAY_PORT, E2E_SIP_PORT } from '../../playwright.config';
 import {
+	callerAttendedTransferScenario,
 	callerCancelScenario,
 	callerEchoScenario,
 	callerSoftphoneScenario,
+	followReferScenario,
 	gatewayAnswerScenario,
 	inviteScenario,
 	runSipp,
 	samplePort,
+	tellToHangUp,
 	udpBound
 } from '../helpers/sipp';
 import { createUser, pushTickets, signIn, uniqueName } from './helpers';
@@ -393,6 +398,90 @@ test('F30 F31 an agent who rejects the call is made not ready and the caller is 
 	await expect(panel.getByTestId('agent-state')).toHaveText('示忙（拒接来电）');
 	const result = await caller;
 	expect(result.code, result.output).toBe(0);
+});
+
+test('F30 F31 attended transfer: the agent holds the caller and consults a colleague, completes the transfer, and the caller talks to the colleague in the consultation’s place', async ({
+	page,
+	browser,
+	request
+}) => {
+	const softphone = await agentOnline(page, request, '3108');
+	const colleagueContext = await browser.newContext({ locale: 'zh-CN' });
+	const colleaguePage = await colleagueContext.newPage();
+	const colleague = await agentOnline(colleaguePage, request, '3109');
+	const panel = page.getByRole('region', { name: '话务状态' });
+	await panel.getByRole('button', { name: '就绪' }).click();
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪');
+
+	// The carrier's caller reaches 3108 (the only ready agent) through the hotline.
+	const dir = mkdtempSync(join(tmpdir(), 'sipp-attended-'));
+	const callerPort = samplePort();
+	const callId = `attended-${Date.now()}`;
+	const caller = runSipp(callerAttendedTransferScenario(DOMAIN, '3109'), target, {
+		service: '96000',
+		port: callerPort,
+		cwd: dir,
+		timeoutS: 60,
+		args: ['-cid_str', `${callId}-%u`]
+	});
+	const call = softphone.getByRole('group', { name: '当前通话' });
+	await call.getByRole('button', { name: '接听' }).click({ timeout: 15_000 });
+	await expect(call.getByTestId('call-state')).toContainText('通话中');
+
+	// 咨询: the caller is held, the colleague rings on the second line and answers.
+	await call.getByLabel('转接到（工号或号码）').fill('3109');
+	await call.getByRole('button', { name: '咨询' }).click();
+	await expect(call.getByTestId('call-state')).toContainText('已保持');
+	const consultation = call.getByRole('group', { name: '咨询通话' });
+	await expect(consultation).toContainText('3109');
+	const atColleague = colleague.getByRole('group', { name: '当前通话' });
+	await expect(atColleague.getByTestId('call-state')).toContainText('来电 3108');
+	await atColleague.getByRole('button', { name: '接听' }).click();
+	await expect(atColleague.getByTestId('call-state')).toContainText('通话中 3108');
+	await expect(consultation.getByTestId('consult-state')).toContainText('通话中 3109');
+
+	// 完成转接: REFER with Replaces to the caller's carrier…
+	await consultation.getByRole('button', { name: '完成转接' }).click();
+	const written = () => {
+		try {
+			return readFileSync(join(dir, 'replaces.txt'), 'utf8').trim();
+		} catch {
+			return '';
+		}
+	};
+	await expect.poll(written).not.toBe('');
+	const replaces = decodeURIComponent(written());
+	const [consultCallId, ...params] = replaces.split(';');
+	const param = (name: string) =>
+		params.find((p) => p.toLowerCase().startsWith(`${name}=`))?.slice(name.length + 1) ?? '';
+	writeFileSync(
+		join(dir, 'replaces.csv'),
+		`SEQUENTIAL\n${consultCallId};${param('to-tag')};${param('from-tag')};\n`
+	);
+	// …whose new call to 3109 replaces the consultation: the colleague talks with the caller at once.
+	const followed = runSipp(followReferScenario(DOMAIN), target, {
+		service: '3109',
+		cwd: dir,
+		timeoutS: 60,
+		args: ['-inf', 'replaces.csv']
+	});
+	await expect(atColleague.getByTestId('call-state')).toContainText('通话中 +8657188887777');
+	await expect(atColleague.getByRole('button', { name: '接听' })).toBeHidden();
+	// The consultation is gone on both sides; the carrier ends the first leg and the agent is free.
+	await expect(consultation).toBeHidden();
+	await tellToHangUp(callerPort, `${callId}-1`);
+	const first = await caller;
+	expect(first.code, first.output).toBe(0);
+	await expect(call).toBeHidden();
+	await expect(panel.getByTestId('agent-state')).toHaveText('就绪', { timeout: 10_000 });
+	await expect(atColleague.getByTestId('call-state')).toContainText('通话中 +8657188887777');
+
+	// The colleague ends the call with the caller.
+	await atColleague.getByRole('button', { name: '挂断' }).click();
+	const second = await followed;
+	expect(second.code, second.output).toBe(0);
+	await expect(atColleague).toBeHidden();
+	await colleagueContext.close();
 });
 
 test('F30 the softphone comes back by itself when Janus restarts, and takes the next call', async ({

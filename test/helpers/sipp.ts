@@ -422,21 +422,20 @@ Content-Length: 0
 ]]></send>`;
 
 /**
- * F30 the carrier's caller talking to an agent in the browser (run with `-rtp_echo`, so every audio packet
- * the agent sends comes back): the agent holds (re-INVITE sendonly) and resumes, presses 5 on the keypad
- * (SIP INFO) and transfers the call (REFER to `transferTo`), after which the carrier ends its leg (BYE).
+ * The carrier's caller placing a call to `[service]` with audio until it is answered and ACKed; the 200's
+ * Contact is kept (`$cturi`) for the requests within the call. `tag` tells the caller's calls apart;
+ * `extra` adds header lines (a Replaces).
  */
-export const callerSoftphoneScenario = (domain: string, transferTo: string) => `${HEAD}
-<scenario name="caller talks to the softphone">
-  <send retrans="500"><![CDATA[
+const callerAnswered = (domain: string, tag = 'c', extra = '') =>
+	`  <send retrans="500"><![CDATA[
 INVITE sip:[service]@${domain} SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:+8657188887777@carrier.example>;tag=[pid]c[call_number]
+From: <sip:+8657188887777@carrier.example>;tag=[pid]${tag}[call_number]
 To: <sip:[service]@${domain}>
 Call-ID: [call_id]
 CSeq: 1 INVITE
 Contact: <sip:carrier@[local_ip]:[local_port]>
-Max-Forwards: 70
+${extra}Max-Forwards: 70
 Content-Type: application/sdp
 Content-Length: [len]
 
@@ -453,7 +452,7 @@ ${SDP()}
   <send><![CDATA[
 ACK [$cturi] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:+8657188887777@carrier.example>;tag=[pid]c[call_number]
+From: <sip:+8657188887777@carrier.example>;tag=[pid]${tag}[call_number]
 To: <sip:[service]@${domain}>[peer_tag_param]
 Call-ID: [call_id]
 CSeq: 1 ACK
@@ -462,23 +461,18 @@ Max-Forwards: 70
 Content-Length: 0
 
 ]]></send>
-  <recv request="INVITE" crlf="true">
+`;
+
+/** The agent holds the call: a re-INVITE with a=sendonly, answered recvonly. */
+const heldByAgent = `  <recv request="INVITE" crlf="true">
     <action><ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="held"/></action>
   </recv>
 ${okWithSdp('recvonly')}
   <recv request="ACK" crlf="true"/>
-  <!-- Resumed: the next offer is no longer sendonly (a=sendrecv is the default and may be left out). -->
-  <recv request="INVITE" crlf="true"/>
-${okWithSdp('sendrecv')}
-  <recv request="ACK" crlf="true"/>
-  <recv request="INFO">
-    <action><ereg regexp="Signal=5" search_in="body" check_it="true" assign_to="digit"/></action>
-  </recv>
-${ok}
-  <recv request="REFER">
-    <action><ereg regexp="Refer-To: *&lt;?sip:${transferTo}@" search_in="msg" check_it="true" assign_to="referto"/></action>
-  </recv>
-  <send><![CDATA[
+`;
+
+/** The REFER just received is taken (202). */
+const referAccepted = `  <send><![CDATA[
 SIP/2.0 202 Accepted
 [last_Via:]
 [last_From:]
@@ -488,7 +482,10 @@ SIP/2.0 202 Accepted
 Content-Length: 0
 
 ]]></send>
-  <send retrans="500"><![CDATA[
+`;
+
+/** The caller of `callerAnswered` ends the call (BYE) and hears it taken. */
+const callerHangsUp = (domain: string) => `  <send retrans="500"><![CDATA[
 BYE [$cturi] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:+8657188887777@carrier.example>;tag=[pid]c[call_number]
@@ -501,7 +498,58 @@ Content-Length: 0
 
 ]]></send>
   <recv response="200"/>
-  <Reference variables="held,digit,referto,ct"/>
+`;
+
+/**
+ * F30 the carrier's caller talking to an agent in the browser (run with `-rtp_echo`, so every audio packet
+ * the agent sends comes back): the agent holds (re-INVITE sendonly) and resumes, presses 5 on the keypad
+ * (SIP INFO) and transfers the call (REFER to `transferTo`), after which the carrier ends its leg (BYE).
+ */
+export const callerSoftphoneScenario = (domain: string, transferTo: string) => `${HEAD}
+<scenario name="caller talks to the softphone">
+${callerAnswered(domain)}${heldByAgent}  <!-- Resumed: the next offer is no longer sendonly (a=sendrecv is the default and may be left out). -->
+  <recv request="INVITE" crlf="true"/>
+${okWithSdp('sendrecv')}
+  <recv request="ACK" crlf="true"/>
+  <recv request="INFO">
+    <action><ereg regexp="Signal=5" search_in="body" check_it="true" assign_to="digit"/></action>
+  </recv>
+${ok}
+  <recv request="REFER">
+    <action><ereg regexp="Refer-To: *&lt;?sip:${transferTo}@" search_in="msg" check_it="true" assign_to="referto"/></action>
+  </recv>
+${referAccepted}${callerHangsUp(domain)}  <Reference variables="held,digit,referto,ct"/>
+</scenario>`;
+
+/**
+ * #17 the carrier's caller whose agent consults a colleague and then completes an attended transfer: the
+ * agent holds the call (re-INVITE sendonly), then sends REFER to `transferTo` with Replaces — its value
+ * written to `replaces.txt` in sipp's folder (`cwd`) for the test, which plays the carrier's new call
+ * (`followReferScenario`). This leg then ends when told (`tellToHangUp`), as a carrier ends the
+ * transferred leg once the new call is up.
+ */
+export const callerAttendedTransferScenario = (domain: string, transferTo: string) => `${HEAD}
+<scenario name="caller transferred attended">
+${callerAnswered(domain)}${heldByAgent}  <recv request="REFER">
+    <action>
+      <ereg regexp="sip:${transferTo}@[^?&gt;]*[?][Rr]eplaces=([^&gt;]+)" search_in="hdr" header="Refer-To:" check_it="true" assign_to="referto,replaces"/>
+      <exec command="echo '[$replaces]' | tee replaces.txt"/>
+    </action>
+  </recv>
+${referAccepted}  <recv request="OPTIONS" timeout="60000"/>
+${callerHangsUp(domain)}  <Reference variables="held,referto,ct"/>
+</scenario>`;
+
+/**
+ * #17 the carrier following an attended transfer: a new call from the same caller to `[service]` (the
+ * colleague) that replaces the consultation — `Replaces: [field0];to-tag=[field1];from-tag=[field2]`, from
+ * an `-inf` file — answered at once; then the colleague hangs up (BYE).
+ */
+export const followReferScenario = (domain: string) => `${HEAD}
+<scenario name="carrier follows the REFER">
+${callerAnswered(domain, 'r', 'Replaces: [field0];to-tag=[field1];from-tag=[field2]\n')}  <recv request="BYE" timeout="60000"/>
+${ok}
+  <Reference variables="ct"/>
 </scenario>`;
 
 /**

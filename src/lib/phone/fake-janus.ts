@@ -4,21 +4,31 @@
  * registration. Where janus-session.ts reports something on its own (the media of a refused call torn down),
  * this fake does the same, in the same order.
  */
-import { RequestRefused, type AudioStats, type PhoneEvent, type PhoneTransport } from './types';
+import {
+	RequestRefused,
+	type AudioStats,
+	type Line,
+	type PhoneEvent,
+	type PhoneTransport
+} from './types';
 
+/** A request of a call names its line only when it is not the main one. */
+type OnLine = { line?: 'second' };
 export type FakeRequest =
 	| { op: 'connect'; path: string; iceServers: RTCIceServer[] }
 	| { op: 'register'; uri: string; secret: string; proxy: string; displayName: string }
-	| { op: 'call'; uri: string }
-	| { op: 'answer' }
-	| { op: 'decline'; code: number }
-	| { op: 'hangup' }
-	| { op: 'hold' }
-	| { op: 'resume' }
-	| { op: 'mute'; muted: boolean }
-	| { op: 'dtmf'; digit: string }
-	| { op: 'transfer'; uri: string }
+	| ({ op: 'call'; uri: string } & OnLine)
+	| ({ op: 'answer' } & OnLine)
+	| ({ op: 'decline'; code: number } & OnLine)
+	| ({ op: 'hangup' } & OnLine)
+	| ({ op: 'hold' } & OnLine)
+	| ({ op: 'resume' } & OnLine)
+	| ({ op: 'mute'; muted: boolean } & OnLine)
+	| ({ op: 'dtmf'; digit: string } & OnLine)
+	| ({ op: 'transfer'; uri: string; replace?: string } & OnLine)
 	| { op: 'close' };
+
+const on = (line: Line): OnLine => (line === 'main' ? {} : { line });
 
 export class FakeJanus implements PhoneTransport {
 	/** Everything the softphone asked of the transport, in order. */
@@ -88,50 +98,50 @@ export class FakeJanus implements PhoneTransport {
 		return refused ? Promise.reject(refused) : Promise.resolve();
 	}
 
-	call(uri: string): Promise<void> {
-		this.requests.push({ op: 'call', uri });
+	call(uri: string, line: Line = 'main'): Promise<void> {
+		this.requests.push({ op: 'call', uri, ...on(line) });
 		const refused = this.#refused('call');
 		if (!refused) return Promise.resolve();
 		// janus-session tears down the offer's peer connection at once; janus.js reports it synchronously.
-		this.emit({ type: 'mediaClosed' });
+		this.emit({ type: 'mediaClosed', ...on(line) });
 		return Promise.reject(refused);
 	}
 
-	answer(): Promise<void> {
-		this.requests.push({ op: 'answer' });
+	answer(line: Line = 'main'): Promise<void> {
+		this.requests.push({ op: 'answer', ...on(line) });
 		const failure = this.#answerFailure;
 		this.#answerFailure = null;
 		return failure === null ? Promise.resolve() : Promise.reject(new Error(failure));
 	}
 
-	decline(code: number): void {
-		this.requests.push({ op: 'decline', code });
+	decline(code: number, line: Line = 'main'): void {
+		this.requests.push({ op: 'decline', code, ...on(line) });
 	}
 
-	hangup(): void {
-		this.requests.push({ op: 'hangup' });
+	hangup(line: Line = 'main'): void {
+		this.requests.push({ op: 'hangup', ...on(line) });
 	}
 
-	hold(): void {
-		this.requests.push({ op: 'hold' });
+	hold(line: Line = 'main'): void {
+		this.requests.push({ op: 'hold', ...on(line) });
 	}
 
-	resume(): void {
-		this.requests.push({ op: 'resume' });
+	resume(line: Line = 'main'): void {
+		this.requests.push({ op: 'resume', ...on(line) });
 	}
 
-	setMuted(muted: boolean): boolean {
-		this.requests.push({ op: 'mute', muted });
+	setMuted(muted: boolean, line: Line = 'main'): boolean {
+		this.requests.push({ op: 'mute', muted, ...on(line) });
 		this.#muted = muted;
 		return this.#muted;
 	}
 
-	dtmf(digit: string): void {
-		this.requests.push({ op: 'dtmf', digit });
+	dtmf(digit: string, line: Line = 'main'): void {
+		this.requests.push({ op: 'dtmf', digit, ...on(line) });
 	}
 
-	transfer(uri: string): Promise<void> {
-		this.requests.push({ op: 'transfer', uri });
+	transfer(uri: string, line: Line = 'main', replace?: string): Promise<void> {
+		this.requests.push({ op: 'transfer', uri, ...(replace ? { replace } : {}), ...on(line) });
 		const refused = this.#refused('transfer');
 		return refused ? Promise.reject(refused) : Promise.resolve();
 	}

@@ -246,3 +246,80 @@ test('#14 F30 a failed registration and a lost connection are reported; closing 
 	transport.hangup();
 	expect(session.handle!.sent).toEqual([]);
 });
+
+test('#17 F30 once the line is registered a second handle becomes its helper; each line’s calls go on its own handle, and a transfer may name the call it replaces', async () => {
+	const { transport, events, session, handle: main, event, bodies } = await connected();
+	void transport.register({
+		uri: 'sip:1001@callcenter.local',
+		secret: 's3cret',
+		proxy: 'sip:127.0.0.1:5060',
+		displayName: '1001'
+	});
+	bodies();
+	main.sent.length = 0;
+	event({ event: 'registered', username: '1001', master_id: 31337 });
+	await until(() => session.attached.length === 2);
+	const second = session.handle!;
+	expect(second).not.toBe(main);
+	expect(second.sent.map((s) => s.message)).toEqual([
+		{ request: 'register', type: 'helper', username: 'sip:1001@callcenter.local', master_id: 31337 }
+	]);
+	second.sent[0]!.success!();
+	const onSecond = (result: Record<string, unknown>, jsep?: unknown) =>
+		second.callbacks.onmessage?.({ sip: 'event', result }, jsep);
+	onSecond({ event: 'registered', helper: true, master_id: 31337 });
+	expect(events.at(-1)).toEqual({ type: 'registered', line: 'second' });
+
+	// The consultation on the second line, the caller's call on the main one.
+	const consulting = transport.call('sip:3002@callcenter.local', 'second');
+	expect(second.sent.at(-1)!.message).toEqual({
+		request: 'call',
+		uri: 'sip:3002@callcenter.local'
+	});
+	second.sent.at(-1)!.success!();
+	await consulting;
+	onSecond({ event: 'calling', call_id: 'consult-1' });
+	onSecond({ event: 'accepted' }, { type: 'answer', sdp: 'v=0 colleague' });
+	expect(second.remote).toHaveLength(1);
+	expect(events.slice(-2)).toEqual([
+		{ type: 'calling', callId: 'consult-1', line: 'second' },
+		{ type: 'accepted', line: 'second' }
+	]);
+	const transferred = transport.transfer('sip:3002@callcenter.local', 'main', 'consult-1');
+	expect(bodies()).toEqual([
+		{ request: 'transfer', uri: 'sip:3002@callcenter.local', replace: 'consult-1' }
+	]);
+	await expect(transferred).resolves.toBeUndefined();
+
+	// A call that replaces one of this phone's: the replaced Call-ID comes with it; answered on its line.
+	const offer = { type: 'offer', sdp: 'v=0 carrier' };
+	onSecond(
+		{ event: 'incomingcall', username: 'sip:+86571@carrier', call_id: 'new-1', replaces: 'c-9' },
+		offer
+	);
+	expect(events.at(-1)).toEqual({
+		type: 'incoming',
+		from: 'sip:+86571@carrier',
+		callId: 'new-1',
+		replaces: 'c-9',
+		line: 'second'
+	});
+	await transport.answer('second');
+	expect(second.answers).toEqual([{ jsep: offer, tracks: AUDIO_ONLY }]);
+	expect(main.answers).toEqual([]);
+	transport.hangup('second');
+	expect(second.sent.slice(2).map((sent) => sent.message)).toEqual([
+		{ request: 'accept' },
+		{ request: 'hangup' }
+	]);
+	onSecond({ event: 'hangup', code: 200, reason: 'BYE' });
+	expect(events.slice(-2)).toEqual([
+		{ type: 'hangup', code: 200, reason: 'BYE', line: 'second' },
+		{ type: 'mediaClosed', line: 'second' }
+	]);
+});
+
+async function until(check: () => boolean) {
+	for (let i = 0; i < 100 && !check(); i++) await Promise.resolve();
+	expect(check()).toBe(true);
+}

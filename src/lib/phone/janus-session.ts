@@ -4,10 +4,18 @@
  * closed list admits (server/telephony/janus-proxy.ts, SECURITY.md): the Janus requests janus.js makes and the
  * SIP plugin's register, call, accept, decline, hangup, hold, unhold, dtmf_info, transfer and update, each with
  * the fields used here and no others. It also owns the browser's side of the media: the remote audio, the
- * answer to a changed offer, the peer connection's statistics.
+ * answer to a changed offer, the peer connection's statistics. #17 each line is a plugin handle of its own:
+ * `main` registers the agent's identity, `second` is attached once that is registered, as its helper
+ * (`register` with `type: helper` and the `master_id` Janus gave the main line).
  */
 import type { default as JanusClass, JanusJS } from 'janus-gateway';
-import { RequestRefused, type AudioStats, type PhoneEvent, type PhoneTransport } from './types';
+import {
+	RequestRefused,
+	type AudioStats,
+	type Line,
+	type PhoneEvent,
+	type PhoneTransport
+} from './types';
 
 const AUDIO_ONLY: JanusJS.TrackOption[] = [{ type: 'audio', capture: true, recv: true }];
 const DTMF_DURATION_MS = 160;
@@ -36,14 +44,30 @@ function initJanus(): Promise<typeof JanusClass> {
 export function createJanusSession(): PhoneTransport {
 	let emit: (event: PhoneEvent) => void = () => {};
 	let janus: JanusJS.Janus | null = null;
-	let handle: JanusJS.PluginHandle | null = null;
-	/** The caller's SDP of the ringing call (none when the INVITE came without one: late offer). */
-	let pendingOffer: JanusJS.JSEP | undefined;
-	let audio: HTMLAudioElement | null = null;
+	/** Each line's plugin handle, its ringing call's SDP (none on a late offer) and its remote audio. */
+	const lines: Record<
+		Line,
+		{
+			handle: JanusJS.PluginHandle | null;
+			pendingOffer: JanusJS.JSEP | undefined;
+			audio: HTMLAudioElement | null;
+		}
+	> = {
+		main: { handle: null, pendingOffer: undefined, audio: null },
+		second: { handle: null, pendingOffer: undefined, audio: null }
+	};
+	/** The SIP identity the main line registered. */
+	let identity = '';
+	const tell = (line: Line, event: PhoneEvent) =>
+		emit(line === 'main' ? event : { ...event, line });
 
 	/** Sends a SIP plugin request; the promise settles with the server's acknowledgement or refusal. */
-	function send(message: JanusJS.PluginMessage['message'], jsep?: JanusJS.JSEP): Promise<void> {
-		const to = handle;
+	function send(
+		line: Line,
+		message: JanusJS.PluginMessage['message'],
+		jsep?: JanusJS.JSEP
+	): Promise<void> {
+		const to = lines[line].handle;
 		if (!to) return Promise.resolve();
 		return new Promise((resolve, reject) =>
 			to.send({
@@ -55,98 +79,136 @@ export function createJanusSession(): PhoneTransport {
 		);
 	}
 
-	function onMessage(msg: JanusJS.Message, jsep?: JanusJS.JSEP) {
+	function onMessage(line: Line, msg: JanusJS.Message, jsep?: JanusJS.JSEP) {
+		const state = lines[line];
 		if (msg.error) {
-			emit({ type: 'error', message: String(msg.error) });
+			tell(line, { type: 'error', message: String(msg.error) });
 			return;
 		}
 		const result = (msg.result ?? {}) as Record<string, unknown>;
 		switch (String(result.event ?? '')) {
 			case 'registered':
-				emit({ type: 'registered' });
+				tell(line, { type: 'registered' });
+				if (line === 'main' && typeof result.master_id === 'number' && identity) {
+					void openSecondLine(result.master_id, identity);
+				}
 				break;
 			case 'registration_failed':
-				emit({
+				tell(line, {
 					type: 'registrationFailed',
 					reason: `${String(result.code)} ${String(result.reason)}`
 				});
 				break;
 			case 'incomingcall':
-				pendingOffer = jsep;
-				emit({
+				state.pendingOffer = jsep;
+				tell(line, {
 					type: 'incoming',
 					from: String(result.username ?? ''),
-					callId: String(result.call_id ?? msg.call_id ?? '')
+					callId: String(result.call_id ?? msg.call_id ?? ''),
+					...(typeof result.replaces === 'string' ? { replaces: result.replaces } : {})
 				});
 				break;
 			case 'calling':
-				emit({ type: 'calling', callId: String(result.call_id ?? msg.call_id ?? '') });
+				tell(line, { type: 'calling', callId: String(result.call_id ?? msg.call_id ?? '') });
 				break;
 			case 'accepted':
-				if (jsep) handle?.handleRemoteJsep({ jsep });
-				emit({ type: 'accepted' });
+				if (jsep) state.handle?.handleRemoteJsep({ jsep });
+				tell(line, { type: 'accepted' });
 				break;
 			case 'updatingcall':
 				// The other side changed the media (e.g. its own hold): answer the new offer as it is.
 				if (jsep) {
-					handle?.createAnswer({
+					state.handle?.createAnswer({
 						jsep,
 						tracks: AUDIO_ONLY,
-						success: (answer) => void send({ request: 'update' }, answer).catch(() => {})
+						success: (answer) => void send(line, { request: 'update' }, answer).catch(() => {})
 					});
 				}
 				break;
 			case 'holding':
-				emit({ type: 'held' });
+				tell(line, { type: 'held' });
 				break;
 			case 'resuming':
-				emit({ type: 'resumed' });
+				tell(line, { type: 'resumed' });
 				break;
 			case 'dtmfsent':
-				emit({ type: 'dtmfSent' });
+				tell(line, { type: 'dtmfSent' });
 				break;
 			case 'hangup': {
 				const code = Number(result.code);
-				emit({
+				tell(line, {
 					type: 'hangup',
 					code: result.code === undefined || Number.isNaN(code) ? null : code,
 					reason: String(result.reason ?? '')
 				});
 				// Closes the peer connection without a request of its own (the call is over already).
-				handle?.hangup(false);
+				state.handle?.hangup(false);
 				break;
 			}
 			default:
-				if (jsep) handle?.handleRemoteJsep({ jsep });
+				if (jsep) state.handle?.handleRemoteJsep({ jsep });
 		}
 	}
 
-	function onRemoteTrack(track: MediaStreamTrack, on: boolean) {
+	function onRemoteTrack(line: Line, track: MediaStreamTrack, on: boolean) {
 		if (track.kind !== 'audio') return;
+		const state = lines[line];
 		if (!on) {
-			if (audio) audio.srcObject = null;
+			if (state.audio) state.audio.srcObject = null;
 			return;
 		}
-		audio ??= new Audio();
-		audio.autoplay = true;
-		audio.srcObject = new MediaStream([track]);
-		void audio.play().catch(() => {});
+		state.audio ??= new Audio();
+		state.audio.autoplay = true;
+		state.audio.srcObject = new MediaStream([track]);
+		void state.audio.play().catch(() => {});
 	}
 
-	function mediaClosed() {
-		pendingOffer = undefined;
-		if (audio) audio.srcObject = null;
-		emit({ type: 'mediaClosed' });
+	function mediaClosed(line: Line) {
+		const state = lines[line];
+		state.pendingOffer = undefined;
+		if (state.audio) state.audio.srcObject = null;
+		tell(line, { type: 'mediaClosed' });
+	}
+
+	function attach(session: JanusJS.Janus, line: Line): Promise<JanusJS.PluginHandle> {
+		return new Promise((resolve, reject) =>
+			session.attach({
+				plugin: 'janus.plugin.sip',
+				success: resolve,
+				error: (e) => reject(new Error(e)),
+				onmessage: (msg, jsep) => onMessage(line, msg, jsep),
+				onremotetrack: (track, _mid, on) => onRemoteTrack(line, track, on),
+				oncleanup: () => mediaClosed(line)
+			})
+		);
+	}
+
+	/** The second line: a helper of the registered main line (no REGISTER of its own goes out). */
+	async function openSecondLine(masterId: number, username: string) {
+		const session = janus;
+		if (!session || lines.second.handle) return;
+		try {
+			const handle = await attach(session, 'second');
+			if (janus !== session) return;
+			lines.second.handle = handle;
+			// Janus 1.1 asks for the username of a helper too (it uses the master's account).
+			await send('second', { request: 'register', type: 'helper', username, master_id: masterId });
+		} catch (err) {
+			// Without it the agent still has the main line; only consultations are unavailable.
+			tell('second', { type: 'error', message: err instanceof Error ? err.message : String(err) });
+		}
 	}
 
 	/** Forgets the connection; janus.js sends `destroy` only while it is still connected. */
 	function close() {
 		const gone = janus;
 		janus = null;
-		handle = null;
+		for (const state of Object.values(lines)) {
+			state.handle = null;
+			state.pendingOffer = undefined;
+			if (state.audio) state.audio.srcObject = null;
+		}
 		gone?.destroy({ cleanupHandles: true });
-		pendingOffer = undefined;
-		if (audio) audio.srcObject = null;
 	}
 
 	return {
@@ -170,20 +232,12 @@ export function createJanusSession(): PhoneTransport {
 				});
 			});
 			janus = session;
-			handle = await new Promise<JanusJS.PluginHandle>((resolve, reject) =>
-				session.attach({
-					plugin: 'janus.plugin.sip',
-					success: resolve,
-					error: (e) => reject(new Error(e)),
-					onmessage: (msg, jsep) => onMessage(msg, jsep),
-					onremotetrack: (track, _mid, on) => onRemoteTrack(track, on),
-					oncleanup: () => mediaClosed()
-				})
-			);
+			lines.main.handle = await attach(session, 'main');
 		},
 
 		register({ uri, secret, proxy, displayName }) {
-			return send({
+			identity = uri;
+			return send('main', {
 				request: 'register',
 				username: uri,
 				secret,
@@ -194,14 +248,14 @@ export function createJanusSession(): PhoneTransport {
 			});
 		},
 
-		call(uri) {
-			const to = handle;
+		call(uri, line = 'main') {
+			const to = lines[line].handle;
 			if (!to) return Promise.reject(new RequestRefused('not connected'));
 			return new Promise((resolve, reject) =>
 				to.createOffer({
 					tracks: AUDIO_ONLY,
 					success: (jsep) =>
-						void send({ request: 'call', uri }, jsep).then(resolve, (err: unknown) => {
+						void send(line, { request: 'call', uri }, jsep).then(resolve, (err: unknown) => {
 							// Refused before it rang: the offer's peer connection goes too.
 							reject(err instanceof Error ? err : new RequestRefused(String(err)));
 							to.hangup();
@@ -211,13 +265,13 @@ export function createJanusSession(): PhoneTransport {
 			);
 		},
 
-		answer() {
-			const to = handle;
+		answer(line = 'main') {
+			const to = lines[line].handle;
 			if (!to) return Promise.resolve();
-			const jsep = pendingOffer;
+			const jsep = lines[line].pendingOffer;
 			return new Promise((resolve, reject) => {
 				const accept = (answer: JanusJS.JSEP) => {
-					void send({ request: 'accept' }, answer).catch(() => {});
+					void send(line, { request: 'accept' }, answer).catch(() => {});
 					resolve();
 				};
 				const failed = (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)));
@@ -227,39 +281,40 @@ export function createJanusSession(): PhoneTransport {
 			});
 		},
 
-		decline(code) {
-			void send({ request: 'decline', code }).catch(() => {});
+		decline(code, line = 'main') {
+			void send(line, { request: 'decline', code }).catch(() => {});
 		},
 
-		hangup() {
-			void send({ request: 'hangup' }).catch(() => {});
+		hangup(line = 'main') {
+			void send(line, { request: 'hangup' }).catch(() => {});
 		},
 
-		hold() {
-			void send({ request: 'hold', direction: 'sendonly' }).catch(() => {});
+		hold(line = 'main') {
+			void send(line, { request: 'hold', direction: 'sendonly' }).catch(() => {});
 		},
 
-		resume() {
-			void send({ request: 'unhold' }).catch(() => {});
+		resume(line = 'main') {
+			void send(line, { request: 'unhold' }).catch(() => {});
 		},
 
-		setMuted(muted) {
+		setMuted(muted, line = 'main') {
+			const handle = lines[line].handle;
 			if (!handle) return false;
 			if (muted && !handle.isAudioMuted()) handle.muteAudio();
 			if (!muted && handle.isAudioMuted()) handle.unmuteAudio();
 			return handle.isAudioMuted();
 		},
 
-		dtmf(digit) {
-			void send({ request: 'dtmf_info', digit, duration: DTMF_DURATION_MS }).catch(() => {});
+		dtmf(digit, line = 'main') {
+			void send(line, { request: 'dtmf_info', digit, duration: DTMF_DURATION_MS }).catch(() => {});
 		},
 
-		transfer(uri) {
-			return send({ request: 'transfer', uri });
+		transfer(uri, line = 'main', replace) {
+			return send(line, { request: 'transfer', uri, ...(replace ? { replace } : {}) });
 		},
 
-		async stats() {
-			const pc = handle?.webrtcStuff?.pc;
+		async stats(line = 'main') {
+			const pc = lines[line].handle?.webrtcStuff?.pc;
 			if (!pc) return null;
 			const report = await pc.getStats();
 			const s: AudioStats = {

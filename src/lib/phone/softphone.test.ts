@@ -401,6 +401,186 @@ describe('F30 dialling out', () => {
 	});
 });
 
+describe('#17 F30 consultation and attended transfer on the second line', () => {
+	async function withSecondLine(callId = 'hot-1@carrier') {
+		const s = await talking(callId);
+		s.janus.emit({ type: 'registered', line: 'second' });
+		expect(s.phone.secondLine).toBe(true);
+		return s;
+	}
+
+	test('#17 F30 the agent holds the caller, consults a colleague on the second line, and completes the transfer with Replaces; both calls then leave this phone', async () => {
+		const { janus, phone, ended } = await withSecondLine();
+		phone.consultWith(' 3002 ');
+		expect(janus.ops('hold')).toEqual([{ op: 'hold' }]);
+		expect(janus.ops('call')).toEqual([
+			{ op: 'call', uri: 'sip:3002@callcenter.local', line: 'second' }
+		]);
+		janus.emit({ type: 'held' });
+		janus.emit({ type: 'calling', callId: 'consult-1', line: 'second' });
+		expect(phone.call).toMatchObject({ line: 'main', phase: 'held', peer: '+8657188887777' });
+		expect(phone.consult).toMatchObject({
+			line: 'second',
+			peer: '3002',
+			callId: 'consult-1',
+			phase: 'calling'
+		});
+		// Not before the colleague answered; then the caller goes to the colleague in the consultation's place.
+		phone.completeTransfer();
+		expect(janus.ops('transfer')).toEqual([]);
+		janus.emit({ type: 'accepted', line: 'second' });
+		expect(phone.consult?.phase).toBe('talking');
+		// A blind transfer or a second consultation is not offered meanwhile.
+		phone.transfer('3003');
+		phone.consultWith('3003');
+		expect(janus.ops('transfer')).toEqual([]);
+		expect(janus.ops('call')).toHaveLength(1);
+		phone.completeTransfer();
+		expect(janus.ops('transfer')).toEqual([
+			{ op: 'transfer', uri: 'sip:3002@callcenter.local', replace: 'consult-1' }
+		]);
+		expect(phone.call?.phase).toBe('transferring');
+		await flush();
+		expect(phone.error).toBe('');
+		// The colleague's phone hangs up the consultation it replaced; the carrier ends the caller's leg here.
+		janus.emit({ type: 'hangup', code: 200, reason: 'Session Terminated', line: 'second' });
+		expect(phone.consult).toBeNull();
+		expect(phone.call?.phase).toBe('transferring');
+		expect(janus.ops('resume')).toEqual([]);
+		janus.emit({ type: 'hangup', code: 200, reason: 'Session Terminated' });
+		expect(phone.call).toBeNull();
+		expect(ended).toEqual(['consult-1', 'hot-1@carrier']);
+	});
+
+	test('#17 F30 the agent goes back to the caller: the consultation is hung up and the caller taken off hold; a colleague who is busy or refused says why', async () => {
+		const { janus, phone, ended } = await withSecondLine();
+		phone.consultWith('3002');
+		janus.emit({ type: 'held' });
+		janus.emit({ type: 'calling', callId: 'consult-1', line: 'second' });
+		janus.emit({ type: 'accepted', line: 'second' });
+		phone.cancelConsult();
+		expect(janus.ops('hangup')).toEqual([{ op: 'hangup', line: 'second' }]);
+		expect(phone.consult).toBeNull();
+		expect(janus.ops('resume')).toEqual([{ op: 'resume' }]);
+		janus.emit({ type: 'resumed' });
+		expect(phone.call?.phase).toBe('talking');
+		// The consultation's own hangup afterwards ends nothing more.
+		janus.emit({ type: 'hangup', code: 200, reason: 'BYE', line: 'second' });
+		expect(phone.call?.phase).toBe('talking');
+		expect(ended).toEqual(['consult-1']);
+
+		// A colleague who is busy: the consultation ends with the reason, the caller is back.
+		phone.consultWith('3002');
+		janus.emit({ type: 'held' });
+		janus.emit({ type: 'calling', callId: 'consult-2', line: 'second' });
+		janus.emit({ type: 'hangup', code: 486, reason: 'Busy Here', line: 'second' });
+		expect(phone.consult).toBeNull();
+		expect(phone.error).toBe('486 Busy Here');
+		expect(janus.ops('resume')).toHaveLength(2);
+		janus.emit({ type: 'resumed' });
+
+		// A number the server refuses: no consultation, the reason shown, the caller back.
+		janus.refuse('call', '403 Numbers outside need the permission call.outbound');
+		phone.consultWith('057188884321');
+		await flush();
+		expect(phone.consult).toBeNull();
+		expect(phone.error).toBe(CALL_REFUSED);
+		expect(janus.ops('resume')).toHaveLength(3);
+		expect(phone.call?.line).toBe('main');
+	});
+
+	test('#17 F30 a held caller stays held when the agent had held them before consulting; the caller hanging up leaves the agent with the colleague', async () => {
+		const { janus, phone, ended } = await withSecondLine();
+		phone.hold();
+		janus.emit({ type: 'held' });
+		phone.consultWith('3002');
+		expect(janus.ops('hold')).toHaveLength(1);
+		janus.emit({ type: 'calling', callId: 'consult-1', line: 'second' });
+		janus.emit({ type: 'accepted', line: 'second' });
+		phone.cancelConsult();
+		expect(janus.ops('resume')).toEqual([]);
+		expect(phone.call?.phase).toBe('held');
+
+		phone.consultWith('3002');
+		janus.emit({ type: 'calling', callId: 'consult-2', line: 'second' });
+		janus.emit({ type: 'accepted', line: 'second' });
+		janus.emit({ type: 'hangup', code: 200, reason: 'BYE' });
+		expect(phone.call).toMatchObject({ line: 'second', peer: '3002', phase: 'talking' });
+		expect(phone.consult).toBeNull();
+		expect(ended).toEqual(['consult-1', 'hot-1@carrier']);
+		// Hanging up now ends the colleague's call, on its line.
+		phone.hangup();
+		expect(janus.ops('hangup').at(-1)).toEqual({ op: 'hangup', line: 'second' });
+	});
+
+	test('#17 F30 at the colleague’s phone the caller arrives in place of the consultation: answered at once, the consultation hung up; any other call meanwhile is busy', async () => {
+		const { janus, phone, ended } = await registered();
+		janus.emit({ type: 'registered', line: 'second' });
+		// The consultation rings like any call and is answered.
+		janus.emit({ type: 'incoming', from: 'sip:3001@callcenter.local', callId: 'consult-1' });
+		phone.answer();
+		await flush();
+		janus.emit({ type: 'accepted' });
+		expect(phone.call).toMatchObject({ peer: '3001', phase: 'talking', line: 'main' });
+		// A hotline call offered meanwhile reaches the free line: busy.
+		janus.emit({ type: 'incoming', from: CALLER, callId: 'other', line: 'second' });
+		expect(janus.ops('decline')).toEqual([{ op: 'decline', code: 486, line: 'second' }]);
+		janus.emit({ type: 'hangup', code: 486, reason: 'Busy Here', line: 'second' });
+		expect(phone.call?.callId).toBe('consult-1');
+		// A call replacing some other call is busy too.
+		janus.emit({
+			type: 'incoming',
+			from: CALLER,
+			callId: 'forged',
+			replaces: 'not-this-phone',
+			line: 'second'
+		});
+		expect(janus.ops('decline')).toHaveLength(2);
+		// The caller, replacing the consultation: answered without a ring.
+		janus.emit({
+			type: 'incoming',
+			from: CALLER,
+			callId: 'transferred-1',
+			replaces: 'consult-1',
+			line: 'second'
+		});
+		await flush();
+		expect(janus.ops('answer')).toEqual([{ op: 'answer' }, { op: 'answer', line: 'second' }]);
+		expect(phone.call?.callId).toBe('consult-1');
+		janus.emit({ type: 'accepted', line: 'second' });
+		expect(phone.call).toMatchObject({
+			line: 'second',
+			peer: '+8657188887777',
+			callId: 'transferred-1',
+			phase: 'talking'
+		});
+		expect(janus.ops('hangup')).toEqual([{ op: 'hangup' }]);
+		expect(ended).toEqual(['consult-1']);
+		// The consultation's end afterwards ends nothing more.
+		janus.emit({ type: 'hangup', code: 200, reason: 'BYE' });
+		janus.emit({ type: 'mediaClosed' });
+		expect(phone.call?.callId).toBe('transferred-1');
+		// The agent can hold and hang up the caller's call on its line.
+		phone.hold();
+		phone.hangup();
+		expect(janus.ops('hold')).toEqual([{ op: 'hold', line: 'second' }]);
+		expect(janus.ops('hangup').at(-1)).toEqual({ op: 'hangup', line: 'second' });
+	});
+
+	test('#17 F30 without a second line there is no consultation', async () => {
+		const { janus, phone } = await talking();
+		phone.consultWith('3002');
+		expect(janus.ops('call')).toEqual([]);
+		expect(phone.consult).toBeNull();
+		// The second line failing to open leaves the phone as it was.
+		janus.emit({ type: 'registered', line: 'second' });
+		janus.emit({ type: 'error', message: '453 helper', line: 'second' });
+		expect(phone.secondLine).toBe(false);
+		expect(phone.error).toBe('');
+		expect(phone.call?.phase).toBe('talking');
+	});
+});
+
 test('F30 the caller number is the user part of the SIP URI', () => {
 	expect(sipUser('sip:+8657188887777@carrier.example')).toBe('+8657188887777');
 	expect(sipUser('"Agent" <sips:3199@callcenter.local;transport=tls>')).toBe('3199');

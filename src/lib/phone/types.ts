@@ -8,7 +8,17 @@ export type LineState = 'off' | 'connecting' | 'registered' | 'failed';
 
 export type CallPhase = 'incoming' | 'calling' | 'talking' | 'held' | 'transferring';
 
+/**
+ * #17 the phone's two lines on Janus: `main` (the registered SIP identity) and `second`, a helper handle of
+ * the same identity that carries a second call at once — the agent's consultation with a colleague while the
+ * caller waits, or (at the colleague's phone) the caller's call that replaces the consultation (attended
+ * transfer, INVITE with Replaces).
+ */
+export type Line = 'main' | 'second';
+
 export interface PhoneCall {
+	/** The line the call is on. */
+	line: Line;
 	direction: 'in' | 'out';
 	/** The other party's number (user part of the SIP URI). */
 	peer: string;
@@ -38,15 +48,19 @@ export type { PhoneCredentials } from '#shared/wire/telephony';
 /** The server (the `/janus` proxy or Janus) refused a request: nothing happened. */
 export class RequestRefused extends Error {}
 
-/** What the transport reports, as Janus's SIP plugin reports it, in order. */
-export type PhoneEvent =
+/** What the transport reports, as Janus's SIP plugin reports it, in order, and on which line. */
+export type PhoneEvent = PhoneLineEvent & { line?: Line };
+type PhoneLineEvent =
 	| { type: 'registered' }
 	/** The registrar refused the registration (e.g. "403 Forbidden"). */
 	| { type: 'registrationFailed'; reason: string }
 	/** The SIP plugin refused a request (wrong state, missing element …). */
 	| { type: 'error'; message: string }
-	/** A call rings this phone; `from` is the caller's SIP URI. */
-	| { type: 'incoming'; from: string; callId: string }
+	/**
+	 * A call rings this phone; `from` is the caller's SIP URI. `replaces`: the Call-ID of this phone's call
+	 * it takes the place of (an attended transfer to this agent), when it does.
+	 */
+	| { type: 'incoming'; from: string; callId: string; replaces?: string }
 	/** The call this phone dialled is on its way, with its SIP Call-ID. */
 	| { type: 'calling'; callId: string }
 	/** The call is up (answered here or by the called party); media flows. */
@@ -63,15 +77,19 @@ export type PhoneEvent =
 	| { type: 'lost'; reason: string };
 
 /**
- * One phone line over Janus's SIP plugin. Requests are fire-and-forget where the plugin answers with an
- * event; the promises settle where the app needs to know whether the server took the request.
+ * The phone's lines over Janus's SIP plugin. Requests are fire-and-forget where the plugin answers with an
+ * event; the promises settle where the app needs to know whether the server took the request. Call requests
+ * go to the `main` line unless another is named; events without a `line` are the main line's.
  */
 export interface PhoneTransport {
 	/** Every event of every connection goes to this listener (the softphone's). */
 	listen(listener: (event: PhoneEvent) => void): void;
 	/** Opens the connection (Janus at the app's `path`) and attaches to the SIP plugin. */
 	connect(options: { path: string; iceServers: RTCIceServer[] }): Promise<void>;
-	/** Registers the SIP identity at the proxy; every later call goes through the proxy too. */
+	/**
+	 * Registers the SIP identity at the proxy; every later call goes through the proxy too. Once registered,
+	 * the transport opens the second line by itself (reported as `registered` on the `second` line).
+	 */
 	register(identity: {
 		uri: string;
 		secret: string;
@@ -79,22 +97,26 @@ export interface PhoneTransport {
 		displayName: string;
 	}): Promise<void>;
 	/** Dials out (audio only); rejects with `RequestRefused` when the server refused the target. */
-	call(uri: string): Promise<void>;
+	call(uri: string, line?: Line): Promise<void>;
 	/** Answers the ringing call; rejects when the browser could not set up the audio. */
-	answer(): Promise<void>;
-	/** Declines the ringing call with a SIP status (603 Decline, 488 Not Acceptable Here …). */
-	decline(code: number): void;
-	hangup(): void;
-	hold(): void;
-	resume(): void;
+	answer(line?: Line): Promise<void>;
+	/** Declines the ringing call with a SIP status (603 Decline, 486 Busy Here, 488 Not Acceptable Here …). */
+	decline(code: number, line?: Line): void;
+	hangup(line?: Line): void;
+	hold(line?: Line): void;
+	resume(line?: Line): void;
 	/** Mutes or unmutes the microphone; returns whether it is muted now. */
-	setMuted(muted: boolean): boolean;
+	setMuted(muted: boolean, line?: Line): boolean;
 	/** One keypad digit to the other party, as SIP INFO. */
-	dtmf(digit: string): void;
-	/** Blind transfer (REFER); rejects with `RequestRefused` when the server refused the target. */
-	transfer(uri: string): Promise<void>;
-	/** The call's audio statistics now, or null without media. */
-	stats(): Promise<AudioStats | null>;
+	dtmf(digit: string, line?: Line): void;
+	/**
+	 * Transfers the line's call (REFER): blind, or — with `replace`, the Call-ID of this phone's call on the
+	 * other line — attended, the other party taking the place of that call (Refer-To with Replaces). Rejects
+	 * with `RequestRefused` when the server refused the target.
+	 */
+	transfer(uri: string, line?: Line, replace?: string): Promise<void>;
+	/** The line's audio statistics now, or null without media. */
+	stats(line?: Line): Promise<AudioStats | null>;
 	/** Ends the connection (Janus then ends its calls and registration); safe when already gone. */
 	close(): void;
 }
