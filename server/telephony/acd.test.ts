@@ -283,3 +283,67 @@ describe('#17 an agent’s own calls out (softphone or desk phone)', () => {
 		expect(acd.agent('9999')).toBeNull();
 	});
 });
+
+describe('#17 a colleague’s call and a caller transferred in', () => {
+	it('a consultation makes the consulted colleague busy too: no hotline call meanwhile, back to ready after it', async () => {
+		const { acd, agent, call, answer, offers } = setup();
+		acd.setAgentState(agent('1001'), 'ready');
+		acd.setAgentState(agent('1002'), 'notReady', 'break');
+		const hotline = call();
+		await settle();
+		answer(hotline);
+		acd.setAgentState(agent('1002'), 'ready');
+		// 1001 consults 1002: Kamailio reports the call placed by 1001 and ringing 1002.
+		acd.outboundStarted({ callid: 'consult', ftag: 'c-1001', agent: '1001' });
+		acd.agentCalled({ callid: 'consult', ftag: 'c-1001', agent: '1002', kind: 'internal' });
+		expect(acd.agent('1001')).toMatchObject({ state: 'talking', callId: hotline });
+		expect(acd.agent('1002')).toMatchObject({ state: 'talking', reason: 'internal' });
+		const waiting = call();
+		await settle();
+		expect(offers.map((o) => o.callId)).toEqual([hotline]);
+		// The consultation ends (1002 hangs up): 1002 is ready again and gets the waiting call.
+		acd.ended({ callid: 'consult', ftag: 'b-1002', ttag: 'c-1001', cancelled: false });
+		await settle();
+		expect(offers.at(-1)).toEqual({ agentId: '1002', callId: waiting });
+		// 1001 is still in the hotline call.
+		expect(acd.agent('1001')).toMatchObject({ state: 'talking', callId: hotline });
+	});
+
+	it('the transferred caller takes the consultation’s place: the colleague stays busy until that call ends, then gets back the state from before the consultation', () => {
+		const { acd, agent } = setup();
+		acd.setAgentState(agent('1002'), 'notReady', 'training');
+		acd.agentCalled({ callid: 'consult', ftag: 'c-1001', agent: '1002', kind: 'internal' });
+		// The carrier follows the REFER: a new call to 1002 that replaces the consultation.
+		acd.agentCalled({ callid: 'moved', ftag: 'carrier', agent: '1002', kind: 'transfer' });
+		expect(acd.agent('1002')).toMatchObject({
+			state: 'talking',
+			reason: 'transfer',
+			callId: 'moved'
+		});
+		// The consultation's end (its BYE, the phone's own word) leaves the caller's call as it is.
+		acd.ended({ callid: 'consult', ftag: 'b-1002', ttag: 'c-1001', cancelled: false });
+		acd.agentHungUp('1002', 'consult');
+		expect(acd.agent('1002')).toMatchObject({ state: 'talking', callId: 'moved' });
+		acd.ended({ callid: 'moved', ftag: 'b-1002', ttag: 'carrier', cancelled: false });
+		expect(acd.agent('1002')).toMatchObject({ state: 'notReady', reason: 'training' });
+	});
+
+	it('a colleague’s call that is not answered gives the state back; one phone’s word ends only its own side', () => {
+		const { acd, agent } = setup();
+		acd.setAgentState(agent('1001'), 'ready');
+		acd.setAgentState(agent('1002'), 'ready');
+		acd.outboundStarted({ callid: 'busy', ftag: 'f', agent: '1001' });
+		acd.agentCalled({ callid: 'busy', ftag: 'f', agent: '1002', kind: 'internal' });
+		acd.outboundFailed({ callid: 'busy' });
+		expect(acd.agent('1001')?.state).toBe('ready');
+		expect(acd.agent('1002')?.state).toBe('ready');
+		acd.outboundStarted({ callid: 'talk', ftag: 't', agent: '1001' });
+		acd.agentCalled({ callid: 'talk', ftag: 't', agent: '1002', kind: 'internal' });
+		acd.agentHungUp('1001', 'talk');
+		expect(acd.agent('1001')?.state).toBe('ready');
+		expect(acd.agent('1002')?.state).toBe('talking');
+		// Nor does another agent's word end a call that is not theirs.
+		acd.agentHungUp('1003', 'talk');
+		expect(acd.agent('1002')?.state).toBe('talking');
+	});
+});

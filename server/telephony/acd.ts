@@ -6,7 +6,9 @@
  * passes (then the configured fallback answer). One agent is never offered two calls at once, and no agent
  * stays ringing past the offer time: when Kamailio says nothing about an offer by then, the agent is made
  * not ready ("missed") and the call recorded as lost. A call ends only by its own parties: a CANCEL from
- * its caller (From tag) or a BYE within its dialog (both tags).
+ * its caller (From tag) or a BYE within its dialog (both tags). Calls outside the distribution — an agent
+ * dialling out, a colleague's call, a caller transferred to the agent (#17) — make the agents on them busy
+ * ("talking") until they end, and then give them back the state they had.
  */
 import type { Agent, AgentStateName, CallRecord, OwnAgentState } from '#shared/wire/telephony';
 
@@ -76,12 +78,13 @@ export function createAcd(options: AcdOptions) {
 	const wrapUps = new Map<string, ReturnType<typeof setTimeout>>();
 	const offerTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	/**
-	 * Calls the agents place themselves (softphone or desk phone, #17): the agent is busy for the
-	 * distribution while one lasts, and goes back to the state they dialled from when it ends.
+	 * #17 calls outside the distribution, by Call-ID and agent: one an agent placed (softphone or desk
+	 * phone), a colleague's call ringing them, a caller transferred to them. The agent is busy for the
+	 * distribution while one lasts, and goes back to the state they had before it when it ends.
 	 */
-	const outgoing = new Map<
+	const ownCalls = new Map<
 		string,
-		{ agentId: string; fromTag: string; before: { state: 'ready' | 'notReady'; reason: string } }
+		Map<string, { fromTag: string; before: { state: 'ready' | 'notReady'; reason: string } }>
 	>();
 	const changed = () => options.onChange?.();
 	const log = options.log ?? (() => {});
@@ -219,16 +222,49 @@ export function createAcd(options: AcdOptions) {
 		wrapUps.set(agent.agentId, timer);
 	}
 
-	/** An agent's own call ended (BYE, CANCEL, a final failure, or the browser said so). */
-	function outgoingEnded(callId: string) {
-		const out = outgoing.get(callId);
-		if (!out) return;
-		outgoing.delete(callId);
-		const agent = agents.get(out.agentId);
-		if (agent?.callId === callId && agent.state === 'talking') {
-			set(agent, out.before.state, out.before.reason);
-			if (out.before.state === 'ready') drain();
+	/**
+	 * A call outside the distribution reached `agentId` (`reason`: outbound, internal, transfer). Ready, not
+	 * ready or in wrap-up, the agent is talking until it ends; an agent on another call of their own takes
+	 * this one over with the state from before that one (the transferred caller replacing a consultation);
+	 * an agent in a hotline call stays as is.
+	 */
+	function ownCallStarted(callId: string, fromTag: string, agentId: string, reason: string) {
+		const agent = agents.get(agentId);
+		const legs = ownCalls.get(callId) ?? new Map();
+		if (!agent || legs.has(agentId)) return;
+		const current = agent.callId ? ownCalls.get(agent.callId)?.get(agentId) : undefined;
+		const before =
+			agent.state === 'notReady'
+				? { state: 'notReady' as const, reason: agent.reason }
+				: agent.state === 'ready' || agent.state === 'wrapUp'
+					? { state: 'ready' as const, reason: '' }
+					: agent.state === 'talking'
+						? current?.before
+						: undefined;
+		if (!before) return;
+		legs.set(agentId, { fromTag, before });
+		ownCalls.set(callId, legs);
+		set(agent, 'talking', reason, callId);
+		changed();
+	}
+
+	/**
+	 * A call outside the distribution ended (BYE, CANCEL, a final failure, or an agent's browser said so
+	 * for `agentId`): its agents go back to the state they had before it.
+	 */
+	function ownCallEnded(callId: string, agentId?: string) {
+		const legs = ownCalls.get(callId);
+		if (!legs) return;
+		for (const [id, leg] of legs) {
+			if (agentId !== undefined && id !== agentId) continue;
+			legs.delete(id);
+			const agent = agents.get(id);
+			if (agent?.callId === callId && agent.state === 'talking') {
+				set(agent, leg.before.state, leg.before.reason);
+				if (leg.before.state === 'ready') drain();
+			}
 		}
+		if (legs.size === 0) ownCalls.delete(callId);
 		changed();
 	}
 
@@ -381,10 +417,11 @@ export function createAcd(options: AcdOptions) {
 		ended(e: DialogEvent & { cancelled: boolean }) {
 			const call = calls.get(e.callid);
 			if (!call) {
-				// An agent's own call: ended by either party (their tags either way round), or cancelled.
-				const out = outgoing.get(e.callid);
-				if (out && (e.ftag === out.fromTag || e.ttag === out.fromTag)) outgoingEnded(e.callid);
-				return; // otherwise not a call of the ACD's (a transfer's leg)
+				// A call outside the distribution: ended by either party (their tags either way round), or
+				// cancelled.
+				const legs = [...(ownCalls.get(e.callid)?.values() ?? [])];
+				if (legs.some((l) => e.ftag === l.fromTag || e.ttag === l.fromTag)) ownCallEnded(e.callid);
+				return;
 			}
 			const party = e.cancelled
 				? call.toTag === null && e.ftag === call.fromTag
@@ -405,8 +442,8 @@ export function createAcd(options: AcdOptions) {
 		 * astray): the call is over for the ACD, the agent goes to wrap-up.
 		 */
 		agentHungUp(agentId: string, callId: string) {
-			if (outgoing.get(callId)?.agentId === agentId) {
-				outgoingEnded(callId);
+			if (ownCalls.get(callId)?.has(agentId)) {
+				ownCallEnded(callId, agentId);
 				return;
 			}
 			const agent = agents.get(agentId);
@@ -421,24 +458,20 @@ export function createAcd(options: AcdOptions) {
 		 * until it ends — no hotline call is offered meanwhile; an agent already in a call stays as is.
 		 */
 		outboundStarted(e: { callid: string; ftag: string; agent: string }) {
-			const agent = agents.get(e.agent);
-			if (!agent || outgoing.has(e.callid)) return;
-			if (agent.state !== 'ready' && agent.state !== 'notReady' && agent.state !== 'wrapUp') return;
-			outgoing.set(e.callid, {
-				agentId: agent.agentId,
-				fromTag: e.ftag,
-				before:
-					agent.state === 'notReady'
-						? { state: 'notReady', reason: agent.reason }
-						: { state: 'ready', reason: '' }
-			});
-			set(agent, 'talking', 'outbound', e.callid);
-			changed();
+			ownCallStarted(e.callid, e.ftag, e.agent, 'outbound');
 		},
 
-		/** Kamailio: an agent's own call failed (busy, no answer, refused) before it was answered. */
+		/**
+		 * #17 Kamailio: a call outside the distribution rings an agent — a colleague's (`internal`, e.g. a
+		 * consultation) or the carrier following a transfer to them (`transfer`).
+		 */
+		agentCalled(e: { callid: string; ftag: string; agent: string; kind: 'internal' | 'transfer' }) {
+			ownCallStarted(e.callid, e.ftag, e.agent, e.kind);
+		},
+
+		/** Kamailio: such a call failed before it was answered (busy, no answer, refused). */
 		outboundFailed(e: { callid: string }) {
-			outgoingEnded(e.callid);
+			ownCallEnded(e.callid);
 		},
 
 		/**

@@ -117,6 +117,8 @@ export function startCallHandling(o: CallHandlingOptions) {
 					return acd.ended(e);
 				case 'outbound':
 					return acd.outboundStarted(e);
+				case 'agentCalled':
+					return acd.agentCalled(e);
 				case 'outboundFailed':
 					return acd.outboundFailed(e);
 			}

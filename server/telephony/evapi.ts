@@ -55,7 +55,15 @@ export const KamailioEvent = v.variant('event', [
 		ftag: Tag,
 		agent: v.pipe(v.string(), v.regex(/^\d{2,20}$/))
 	}),
-	/** That call failed before it was answered (busy, no answer, refused). */
+	/** #17 a call outside the distribution rings an agent: a colleague's, or the carrier following a transfer. */
+	v.strictObject({
+		event: v.literal('agentCalled'),
+		callid: CallId,
+		ftag: Tag,
+		agent: v.pipe(v.string(), v.regex(/^\d{2,20}$/)),
+		kind: v.picklist(['internal', 'transfer'])
+	}),
+	/** That call (or an agent's own call) failed before it was answered (busy, no answer, refused). */
 	v.strictObject({
 		event: v.literal('outboundFailed'),
 		callid: CallId,

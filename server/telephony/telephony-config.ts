@@ -165,10 +165,13 @@ request_route {
 			exit;
 		}
 		# The carrier following a transfer (REFER) to an agent; nothing else goes out through the trunk.
+		$var(callee) = $rU;
 		if (lookup("location")) {
 			record_route();
 			dlg_manage();
 			route(TO_GATEWAY);
+			$var(kind) = "transfer";
+			route(AGENT_CALLED);
 			t_relay();
 			exit;
 		}
@@ -198,7 +201,17 @@ request_route {
 		route(ACD);
 		exit;
 	}
-	if (lookup("location")) { route(TO_GATEWAY); t_relay(); exit; }
+	$var(callee) = $rU;
+	if (lookup("location")) {
+		# A colleague's call (#17: a consultation): both are busy for the distribution until it ends.
+		route(TO_GATEWAY);
+		$var(agent) = $au;
+		route(OUTBOUND_EVENT);
+		$var(kind) = "internal";
+		route(AGENT_CALLED);
+		t_relay();
+		exit;
+	}
 	route(OUTBOUND);
 	exit;
 }
@@ -275,6 +288,16 @@ ${
 # for the distribution until it ends — and of its failure before an answer.
 route[OUT_CALL] {
 	$ru = "sip:" + $rU + "@${s.outbound}";
+	route(OUTBOUND_EVENT);
+	if (!t_relay()) {
+		$var(status) = 500;
+		route(OUT_FAILED_EVENT);
+		sl_reply_error();
+	}
+}
+
+# The app hears that agent $var(agent) placed this call; its failure before an answer is reported too.
+route[OUTBOUND_EVENT] {
 	$var(ev) = "{}";
 	if (jansson_set("string", "event", "outbound", "$var(ev)")
 			&& jansson_set("string", "callid", "$ci", "$var(ev)")
@@ -283,11 +306,20 @@ route[OUT_CALL] {
 		route(TO_APP);
 	}
 	t_on_failure("OUT_FAILED");
-	if (!t_relay()) {
-		$var(status) = 500;
-		route(OUT_FAILED_EVENT);
-		sl_reply_error();
+}
+
+# #17 a call outside the distribution rings agent $var(callee) ($var(kind): internal or transfer): the app
+# keeps them busy until it ends; its failure before an answer is reported too.
+route[AGENT_CALLED] {
+	$var(ev) = "{}";
+	if (jansson_set("string", "event", "agentCalled", "$var(ev)")
+			&& jansson_set("string", "callid", "$ci", "$var(ev)")
+			&& jansson_set("string", "ftag", "$ft", "$var(ev)")
+			&& jansson_set("string", "agent", "$var(callee)", "$var(ev)")
+			&& jansson_set("string", "kind", "$var(kind)", "$var(ev)")) {
+		route(TO_APP);
 	}
+	t_on_failure("OUT_FAILED");
 }
 
 failure_route[OUT_FAILED] {

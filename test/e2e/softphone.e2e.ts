@@ -427,6 +427,10 @@ test('F30 F31 attended transfer: the agent holds the caller and consults a colle
 	const call = softphone.getByRole('group', { name: '当前通话' });
 	await call.getByRole('button', { name: '接听' }).click({ timeout: 15_000 });
 	await expect(call.getByTestId('call-state')).toContainText('通话中');
+	// The colleague is ready for hotline calls too.
+	const colleagueState = colleaguePage.getByRole('region', { name: '话务状态' });
+	await colleagueState.getByRole('button', { name: '就绪' }).click();
+	await expect(colleagueState.getByTestId('agent-state')).toHaveText('就绪');
 
 	// 咨询: the caller is held, the colleague rings on the second line and answers.
 	await call.getByLabel('转接到（工号或号码）').fill('3109');
@@ -439,6 +443,8 @@ test('F30 F31 attended transfer: the agent holds the caller and consults a colle
 	await atColleague.getByRole('button', { name: '接听' }).click();
 	await expect(atColleague.getByTestId('call-state')).toContainText('通话中 3108');
 	await expect(consultation.getByTestId('consult-state')).toContainText('通话中 3109');
+	// Busy for the distribution while consulted (no hotline call is offered to the colleague meanwhile).
+	await expect(colleagueState.getByTestId('agent-state')).toHaveText('通话中（内线）');
 
 	// 完成转接: REFER with Replaces to the caller's carrier…
 	await consultation.getByRole('button', { name: '完成转接' }).click();
@@ -475,12 +481,14 @@ test('F30 F31 attended transfer: the agent holds the caller and consults a colle
 	await expect(call).toBeHidden();
 	await expect(panel.getByTestId('agent-state')).toHaveText('就绪', { timeout: 10_000 });
 	await expect(atColleague.getByTestId('call-state')).toContainText('通话中 +8657188887777');
+	await expect(colleagueState.getByTestId('agent-state')).toHaveText('通话中（转入）');
 
-	// The colleague ends the call with the caller.
+	// The colleague ends the call with the caller, and is ready again.
 	await atColleague.getByRole('button', { name: '挂断' }).click();
 	const second = await followed;
 	expect(second.code, second.output).toBe(0);
 	await expect(atColleague).toBeHidden();
+	await expect(colleagueState.getByTestId('agent-state')).toHaveText('就绪');
 	await colleagueContext.close();
 });
 

@@ -416,7 +416,9 @@ export const en: Shape<typeof zhCN> = {
 			other: 'Other',
 			missed: 'Missed call',
 			rejected: 'Rejected call',
-			outbound: 'outbound'
+			outbound: 'outbound',
+			internal: 'internal call',
+			transfer: 'transferred in'
 		},
 		incoming: 'Incoming call: {{caller}}'
 	},

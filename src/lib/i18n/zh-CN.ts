@@ -400,7 +400,9 @@ export const zhCN = {
 			other: '其他',
 			missed: '未接来电',
 			rejected: '拒接来电',
-			outbound: '外呼'
+			outbound: '外呼',
+			internal: '内线',
+			transfer: '转入'
 		},
 		incoming: '来电：{{caller}}'
 	},
