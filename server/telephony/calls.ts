@@ -46,7 +46,11 @@ export function startCallHandling(o: CallHandlingOptions) {
 		acd.restore(await o.callRecords.today());
 	}
 
-	async function screenPop(agent: AgentState, call: QueuedCall) {
+	async function screenPop(
+		agent: Pick<AgentState, 'userId'>,
+		call: Pick<QueuedCall, 'callId' | 'caller' | 'hotline'>,
+		transferred = false
+	) {
 		const phone = normalizePhone(call.caller);
 		const customers =
 			phone.length >= 5
@@ -57,7 +61,14 @@ export function startCallHandling(o: CallHandlingOptions) {
 			phone.length >= 3 ? await o.tickets.history({ phone, limit: HISTORY_LIMIT }) : [];
 		o.hub.send(agent.userId, {
 			event: 'offer',
-			data: { callId: call.callId, caller: call.caller, hotline: call.hotline, customers, history }
+			data: {
+				callId: call.callId,
+				caller: call.caller,
+				hotline: call.hotline,
+				...(transferred ? { transferred } : {}),
+				customers,
+				history
+			}
 		});
 	}
 
@@ -117,8 +128,16 @@ export function startCallHandling(o: CallHandlingOptions) {
 					return acd.ended(e);
 				case 'outbound':
 					return acd.outboundStarted(e);
-				case 'agentCalled':
-					return acd.agentCalled(e);
+				case 'agentCalled': {
+					acd.agentCalled(e);
+					// #17 a caller transferred here pops up like a hotline call: caller, subscribers, history.
+					const agent = acd.agent(e.agent);
+					if (e.kind !== 'transfer' || !agent) return;
+					void screenPop(agent, { callId: e.callid, caller: e.from, hotline: '' }, true).catch(
+						(err: unknown) => o.log(`screen pop for ${e.callid}: ${(err as Error).message}`)
+					);
+					return;
+				}
 				case 'outboundFailed':
 					return acd.outboundFailed(e);
 			}

@@ -61,7 +61,9 @@ export const KamailioEvent = v.variant('event', [
 		callid: CallId,
 		ftag: Tag,
 		agent: v.pipe(v.string(), v.regex(/^\d{2,20}$/)),
-		kind: v.picklist(['internal', 'transfer'])
+		kind: v.picklist(['internal', 'transfer']),
+		/** The caller (user part of From): the transferred caller's number, for the screen pop. */
+		from: Number_
 	}),
 	/** That call (or an agent's own call) failed before it was answered (busy, no answer, refused). */
 	v.strictObject({

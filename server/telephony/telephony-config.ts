@@ -316,7 +316,8 @@ route[AGENT_CALLED] {
 			&& jansson_set("string", "callid", "$ci", "$var(ev)")
 			&& jansson_set("string", "ftag", "$ft", "$var(ev)")
 			&& jansson_set("string", "agent", "$var(callee)", "$var(ev)")
-			&& jansson_set("string", "kind", "$var(kind)", "$var(ev)")) {
+			&& jansson_set("string", "kind", "$var(kind)", "$var(ev)")
+			&& jansson_set("string", "from", "$fU", "$var(ev)")) {
 		route(TO_APP);
 	}
 	t_on_failure("OUT_FAILED");

@@ -473,6 +473,13 @@ test('F30 F31 attended transfer: the agent holds the caller and consults a colle
 	});
 	await expect(atColleague.getByTestId('call-state')).toContainText('通话中 +8657188887777');
 	await expect(atColleague.getByRole('button', { name: '接听' })).toBeHidden();
+	// The caller's record pops up at the colleague's desk as for a hotline call.
+	await expect(
+		colleaguePage.getByRole('region', { name: '业务记录' }).getByLabel('来电号码')
+	).toHaveValue('+8657188887777');
+	await expect(colleaguePage.getByRole('region', { name: '本次来电' })).toContainText(
+		'同事咨询后转入'
+	);
 	// The consultation is gone on both sides; the carrier ends the first leg and the agent is free.
 	await expect(consultation).toBeHidden();
 	await tellToHangUp(callerPort, `${callId}-1`);

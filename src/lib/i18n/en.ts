@@ -425,6 +425,8 @@ export const en: Shape<typeof zhCN> = {
 	callInfo: {
 		title: 'This call',
 		caller: 'Caller',
+		from: 'From',
+		transferred: 'Transferred by a colleague after consulting',
 		hotline: 'Hotline dialled',
 		found: 'Screen pop',
 		foundCount: '{{customers}} subscribers, {{tickets}} earlier tickets',

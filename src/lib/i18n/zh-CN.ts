@@ -410,6 +410,8 @@ export const zhCN = {
 		title: '本次来电',
 		caller: '来电号码',
 		hotline: '拨打热线',
+		from: '来源',
+		transferred: '同事咨询后转入',
 		found: '来电弹屏',
 		foundCount: '登记用户 {{customers}} 户，历史业务 {{tickets}} 条',
 		none: '当前没有来电；来电时此处显示来电信息。'

@@ -164,7 +164,10 @@ export type PhoneCredentials = v.InferOutput<typeof PhoneCredentials>;
 export const CallOffer = v.object({
 	callId: v.string(),
 	caller: v.string(),
+	/** The hotline the caller dialled; '' for a caller a colleague transferred here (#17). */
 	hotline: v.string(),
+	/** #17 a caller a colleague transferred to this agent (after consulting them), not a hotline call. */
+	transferred: v.optional(v.boolean()),
 	/** The subscribers registered under the caller number (exact match). */
 	customers: v.array(CustomerHit),
 	/** The earlier tickets of the caller number, newest first. */
