@@ -446,7 +446,13 @@ test('F30 F31 attended transfer: the agent holds the caller and consults a colle
 	// Busy for the distribution while consulted (no hotline call is offered to the colleague meanwhile).
 	await expect(colleagueState.getByTestId('agent-state')).toHaveText('通话中（内线）');
 
-	// 完成转接: REFER with Replaces to the caller's carrier…
+	// 完成转接: REFER with Replaces to the caller's carrier. The carrier's first try fails: the caller
+	// stays here, held, with the consultation, and the agent is told.
+	await consultation.getByRole('button', { name: '完成转接' }).click();
+	await expect(softphone.getByRole('alert')).toContainText('转接未成功');
+	await expect(call.getByTestId('call-state')).toContainText('已保持');
+	await expect(consultation.getByTestId('consult-state')).toContainText('通话中 3109');
+	// The second goes through…
 	await consultation.getByRole('button', { name: '完成转接' }).click();
 	const written = () => {
 		try {

@@ -523,14 +523,36 @@ ${referAccepted}${callerHangsUp(domain)}  <Reference variables="held,digit,refer
 
 /**
  * #17 the carrier's caller whose agent consults a colleague and then completes an attended transfer: the
- * agent holds the call (re-INVITE sendonly), then sends REFER to `transferTo` with Replaces — its value
+ * agent holds the call (re-INVITE sendonly) and sends REFER; the carrier's first try fails (NOTIFY with a
+ * sipfrag 404), so the agent completes again: a REFER to `transferTo` with Replaces — its value
  * written to `replaces.txt` in sipp's folder (`cwd`) for the test, which plays the carrier's new call
  * (`followReferScenario`). This leg then ends when told (`tellToHangUp`), as a carrier ends the
  * transferred leg once the new call is up.
  */
 export const callerAttendedTransferScenario = (domain: string, transferTo: string) => `${HEAD}
 <scenario name="caller transferred attended">
-${callerAnswered(domain)}${heldByAgent}  <recv request="REFER">
+${callerAnswered(domain)}${heldByAgent}  <!-- The first REFER: the carrier's call to the target fails (its NOTIFY says 404). -->
+  <recv request="REFER"/>
+${referAccepted}  <send retrans="500"><![CDATA[
+NOTIFY [$cturi] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188887777@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 NOTIFY
+[routes]
+Contact: <sip:carrier@[local_ip]:[local_port]>
+Event: refer
+Subscription-State: terminated;reason=noresource
+Max-Forwards: 70
+Content-Type: message/sipfrag
+Content-Length: [len]
+
+SIP/2.0 404 Not Found
+]]></send>
+  <recv response="200"/>
+  <!-- The second: its Replaces for the test, which places the carrier's new call. -->
+  <recv request="REFER">
     <action>
       <ereg regexp="sip:${transferTo}@[^?&gt;]*[?][Rr]eplaces=([^&gt;]+)" search_in="hdr" header="Refer-To:" check_it="true" assign_to="referto,replaces"/>
       <exec command="echo '[$replaces]' | tee replaces.txt"/>

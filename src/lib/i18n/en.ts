@@ -464,6 +464,8 @@ export const en: Shape<typeof zhCN> = {
 		digitsSent: 'Keys sent: {{digits}}',
 		transferTo: 'Transfer to (agent ID or number)',
 		transfer: 'Transfer',
+		transferFailed:
+			'The transfer did not go through: the other side did not take the call, which is still with you.',
 		consult: 'Consult',
 		consultCall: 'Consultation',
 		completeTransfer: 'Complete transfer',

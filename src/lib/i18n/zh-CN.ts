@@ -447,6 +447,7 @@ export const zhCN = {
 		digitsSent: '已发送按键：{{digits}}',
 		transferTo: '转接到（工号或号码）',
 		transfer: '转接',
+		transferFailed: '转接未成功：对方没有接通，来电仍在本坐席。',
 		consult: '咨询',
 		consultCall: '咨询通话',
 		completeTransfer: '完成转接',

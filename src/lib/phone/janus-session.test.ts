@@ -290,6 +290,21 @@ test('#17 F30 once the line is registered a second handle becomes its helper; ea
 		{ request: 'transfer', uri: 'sip:3002@callcenter.local', replace: 'consult-1' }
 	]);
 	await expect(transferred).resolves.toBeUndefined();
+	// The transferee's NOTIFYs: the status line of its call to the target; other notifications are not.
+	event({ event: 'transferring' });
+	event({
+		event: 'notify',
+		notify: 'refer',
+		substate: 'active',
+		'content-type': 'message/sipfrag',
+		content: 'SIP/2.0 180 Ringing'
+	});
+	event({ event: 'notify', notify: 'refer', content: 'SIP/2.0 486 Busy Here\r\n' });
+	event({ event: 'notify', notify: 'message-summary', content: 'Messages-Waiting: yes' });
+	expect(events.slice(-2)).toEqual([
+		{ type: 'transferProgress', status: 180 },
+		{ type: 'transferProgress', status: 486 }
+	]);
 
 	// A call that replaces one of this phone's: the replaced Call-ID comes with it; answered on its line.
 	const offer = { type: 'offer', sdp: 'v=0 carrier' };

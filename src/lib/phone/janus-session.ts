@@ -134,6 +134,14 @@ export function createJanusSession(): PhoneTransport {
 			case 'dtmfsent':
 				tell(line, { type: 'dtmfSent' });
 				break;
+			case 'notify': {
+				// The transferee's word on our REFER: a sipfrag with its new call's status line.
+				const status = /^SIP\/2\.0 (\d{3})/.exec(String(result.content ?? ''))?.[1];
+				if (result.notify === 'refer' && status) {
+					tell(line, { type: 'transferProgress', status: Number(status) });
+				}
+				break;
+			}
 			case 'hangup': {
 				const code = Number(result.code);
 				tell(line, {

@@ -27,6 +27,10 @@ export type { AudioStats, CallPhase, Line, LineState, PhoneCall } from './types'
 
 /** `error` when the server refused a call or transfer to that target (shown translated). */
 export const CALL_REFUSED = 'refused';
+/** `error` when a transfer did not go through: the caller is still on this phone (shown translated). */
+export const TRANSFER_FAILED = 'transferFailed';
+/** A transfer the other side never reports on (its REFER refused, no NOTIFY) is given up after this. */
+export const TRANSFER_TIMEOUT_MS = 20_000;
 
 const DECLINE_CODE = 603; // Decline: the ACD takes the agent out of the rotation and offers the call on.
 const NOT_ACCEPTABLE_CODE = 488; // the browser could not set up the audio of the call
@@ -76,6 +80,8 @@ export class Softphone {
 	#replacement: PhoneCall | null = null;
 	/** The consultation put `call` on hold, so going back to the caller resumes it. */
 	#heldForConsult = false;
+	/** The transfer on its way: the phase the call goes back to if it fails, and its time limit. */
+	#transfer: { before: PhoneCall['phase']; timer: ReturnType<typeof setTimeout> } | null = null;
 
 	constructor({ transport, credentials }: SoftphoneOptions) {
 		this.#transport = transport;
@@ -237,11 +243,30 @@ export class Softphone {
 	#refer(call: PhoneCall, uri: string, replace?: string) {
 		const before = call.phase;
 		call.phase = 'transferring';
+		this.error = '';
+		this.#transferDone();
+		this.#transfer = {
+			before,
+			timer: setTimeout(() => this.#transferFailed(call, TRANSFER_FAILED), TRANSFER_TIMEOUT_MS)
+		};
 		this.#transport.transfer(uri, call.line, replace).catch(() => {
 			// Refused (e.g. a number without call.outbound): the call stays with this agent, who is told why.
-			this.error = CALL_REFUSED;
-			if (this.call === call && call.phase === 'transferring') call.phase = before;
+			this.#transferFailed(call, CALL_REFUSED);
 		});
+	}
+
+	/** The transfer did not go through: the call is this agent's again, as it was, and says why. */
+	#transferFailed(call: PhoneCall, why: string) {
+		const before = this.#transfer?.before;
+		this.#transferDone();
+		if (this.call !== call || call.phase !== 'transferring' || !before) return;
+		call.phase = before;
+		this.error = why;
+	}
+
+	#transferDone() {
+		if (this.#transfer) clearTimeout(this.#transfer.timer);
+		this.#transfer = null;
 	}
 
 	/** The call on `line`: the agent's, the consultation or the caller's call replacing it. */
@@ -300,6 +325,10 @@ export class Softphone {
 				break;
 			case 'resumed':
 				if (call) call.phase = 'talking';
+				break;
+			case 'transferProgress':
+				// The target did not take the call (busy, not found, declined): the caller stays here.
+				if (call && event.status >= 300) this.#transferFailed(call, TRANSFER_FAILED);
 				break;
 			case 'dtmfSent': {
 				const digit = this.#digits.shift();
@@ -386,6 +415,7 @@ export class Softphone {
 		}
 		if (this.call?.line !== line) return;
 		const ended = this.call.callId;
+		this.#transferDone();
 		// The caller hung up during a consultation: the agent goes on talking with the colleague.
 		this.call = this.consult;
 		this.consult = null;

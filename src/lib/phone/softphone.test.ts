@@ -4,7 +4,15 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { FakeJanus } from './fake-janus';
-import { CALL_REFUSED, RETRY_FIRST_MS, RETRY_MAX_MS, Softphone, sipUser } from './softphone.svelte';
+import {
+	CALL_REFUSED,
+	RETRY_FIRST_MS,
+	RETRY_MAX_MS,
+	Softphone,
+	sipUser,
+	TRANSFER_FAILED,
+	TRANSFER_TIMEOUT_MS
+} from './softphone.svelte';
 import type { PhoneCredentials } from './types';
 
 const CREDENTIALS: PhoneCredentials = {
@@ -565,6 +573,41 @@ describe('#17 F30 consultation and attended transfer on the second line', () => 
 		phone.hangup();
 		expect(janus.ops('hold')).toEqual([{ op: 'hold', line: 'second' }]);
 		expect(janus.ops('hangup').at(-1)).toEqual({ op: 'hangup', line: 'second' });
+	});
+
+	test('#17 F30 a transfer the target does not take (its NOTIFY says 404, or nothing is heard within 20 s) leaves the caller with the agent, as before', async () => {
+		const { janus, phone, ended } = await withSecondLine();
+		phone.consultWith('057188884321');
+		janus.emit({ type: 'held' });
+		janus.emit({ type: 'calling', callId: 'consult-1', line: 'second' });
+		janus.emit({ type: 'accepted', line: 'second' });
+		phone.completeTransfer();
+		expect(phone.call?.phase).toBe('transferring');
+		// On its way, then refused by the target.
+		janus.emit({ type: 'transferProgress', status: 100 });
+		janus.emit({ type: 'transferProgress', status: 180 });
+		expect(phone.call?.phase).toBe('transferring');
+		janus.emit({ type: 'transferProgress', status: 404 });
+		expect(phone.call?.phase).toBe('held');
+		expect(phone.error).toBe(TRANSFER_FAILED);
+		expect(phone.consult?.phase).toBe('talking');
+		// A second try that is never reported on is given up after the time limit.
+		phone.completeTransfer();
+		expect(phone.error).toBe('');
+		await vi.advanceTimersByTimeAsync(TRANSFER_TIMEOUT_MS - 1);
+		expect(phone.call?.phase).toBe('transferring');
+		await vi.advanceTimersByTimeAsync(1);
+		expect(phone.call?.phase).toBe('held');
+		expect(phone.error).toBe(TRANSFER_FAILED);
+		// The third goes through: put through (200), then the carrier ends this leg; no error, no late timer.
+		phone.completeTransfer();
+		janus.emit({ type: 'transferProgress', status: 200 });
+		janus.emit({ type: 'hangup', code: 200, reason: 'BYE', line: 'second' });
+		janus.emit({ type: 'hangup', code: 200, reason: 'BYE' });
+		expect(phone.call).toBeNull();
+		await vi.advanceTimersByTimeAsync(TRANSFER_TIMEOUT_MS);
+		expect(phone.error).toBe('');
+		expect(ended).toEqual(['consult-1', 'hot-1@carrier']);
 	});
 
 	test('#17 F30 without a second line there is no consultation', async () => {

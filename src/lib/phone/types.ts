@@ -67,6 +67,11 @@ type PhoneLineEvent =
 	| { type: 'accepted' }
 	| { type: 'held' }
 	| { type: 'resumed' }
+	/**
+	 * How the other side is following this phone's transfer (REFER): the status of the call it placed to the
+	 * target, from its NOTIFY (sipfrag) — 100/180 on the way, 200 put through, 300 and up failed.
+	 */
+	| { type: 'transferProgress'; status: number }
 	/** The SIP side took the oldest keypad digit not yet reported. */
 	| { type: 'dtmfSent' }
 	/** The call ended (either side, or it never connected: busy, not found, declined …). */
