@@ -243,11 +243,8 @@ describe('F18 the search index is derived and rebuildable', () => {
 });
 
 describe('#15 an import indexes its own writes', () => {
-	const changesRead = () => server.runtime.store.operations()['customers']?.['changes'] ?? 0;
-
 	it('F18 an import answers with every row searchable, without the index reading the rows back', async () => {
 		const text = [...exportChunks({ count: 12_000, source: 'digital', seed: 21 }, 'csv')].join('');
-		const before = changesRead();
 		const fromFeed = server.runtime.deps.customers.index.applied();
 		const { body } = await importText(text, 'digital');
 		expect(body).toMatchObject({ rows: 12_000, inserted: 12_000, rejected: 0 });
@@ -257,8 +254,9 @@ describe('#15 an import indexes its own writes', () => {
 		expect(Number.parseInt(customers.index.seq(), 10)).toBe(
 			Number.parseInt(String(await server.runtime.store.db('customers').updateSeq()), 10)
 		);
-		// 12,000 rows would be three reads of the feed at 5,000 a batch; the follower only resumed.
-		expect(changesRead() - before).toBeLessThanOrEqual(1);
+		// Not one of the 12,000 rows came back through the feed (a slow machine may see the follower's
+		// long-poll end and start again during the import, so its requests are not counted).
+		expect(customers.index.applied() - fromFeed).toBe(0);
 		// And it goes on from the import's end: a subscriber written next is the one change it reads.
 		const db = server.runtime.store.db('customers');
 		const { rows } = await db.allDocs({ include_docs: true, limit: 1, startkey: 'customer:' });
