@@ -109,12 +109,15 @@ export function noteSharedReplicaOwner(lastUser: string | null): void {
 }
 
 /**
- * The replica changed: what was read of it is stale, and the listeners hear of it — at most once per
- * `NOTIFY_GAP_MS` (#15). A first sync writes thousands of documents one change event each; a listener
- * that re-read the replica for each of them made the desk's work grow with the square of the replica.
+ * The replica changed — document `id`, or (without one) in ways only a full read sees, such as a purge: what
+ * was read of it is stale, and the listeners hear of it — at most once per `NOTIFY_GAP_MS` (#15). A first
+ * sync writes thousands of documents one change event each; a listener that re-read the replica for each of
+ * them made the desk's work grow with the square of the replica.
  */
-function changed() {
+function changed(id?: string) {
 	generation += 1;
+	if (id === undefined) stale = null;
+	else stale?.add(id);
 	if (notifyTimer !== null) return;
 	// A replica that takes long to read (a first sync of thousands) is read at most a third of the time.
 	const gap = Math.max(NOTIFY_GAP_MS, 2 * lastReadMs);
@@ -129,11 +132,17 @@ function changed() {
 const NOTIFY_GAP_MS = 250;
 let notifyTimer: ReturnType<typeof setTimeout> | null = null;
 let lastNotified = 0;
-/** How long the last full read of the replica took. */
+/** How long the last read of the replica took. */
 let lastReadMs = 0;
 /** Counts the replica's changes; a read of the replica is current while the count is the one it began at. */
 let generation = 0;
-let snapshot: { generation: number; tickets: TicketDoc[] } | null = null;
+/**
+ * What was read of the replica, by id (merged), and as the list every caller shares. Refreshed by reading
+ * only the documents changed since (`stale`), or everything when that is not known (null).
+ */
+let snapshot: { generation: number; byId: Map<string, TicketDoc>; tickets: TicketDoc[] } | null =
+	null;
+let stale: Set<string> | null = null;
 let reading: Promise<void> | null = null;
 
 /** Starts live two-way replication of this user's replica (idempotent for the same user). */
@@ -186,10 +195,15 @@ async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemot
 		})
 		.on('change', (info) => {
 			// A batch arrived; the sync is caught up only when it pauses (a first sync is many batches).
-			const { direction, change } = info as { direction: string; change: { docs_written: number } };
-			if (direction === 'pull') syncStatus.received = change.docs_written;
+			const { direction, change } = info as {
+				direction: string;
+				change: { docs_written: number; docs: { _id: string }[] };
+			};
+			if (direction === 'pull') {
+				syncStatus.received = change.docs_written;
+				for (const doc of change.docs) changed(doc._id);
+			}
 			syncStatus.lastSyncedAt = Date.now();
-			changed();
 		})
 		.on('paused', (err) => {
 			if (err) syncStatus.set('tickets', 'error');
@@ -208,9 +222,9 @@ async function startReplication(local: PurgeableDb, syncRemote: typeof SyncRemot
 		const seq = (info as { checkpoint?: string | number }).checkpoint;
 		if (seq !== undefined) pushedUpTo(seq);
 	});
-	localChanges = local.changes({ since: 'now', live: true }).on('change', () => {
+	localChanges = local.changes({ since: 'now', live: true }).on('change', (change) => {
 		void countPending();
-		changed();
+		changed(change.id);
 	});
 	void countPending();
 }
@@ -336,7 +350,7 @@ async function merged(doc: TicketDoc & { _conflicts?: string[] }): Promise<Ticke
 export async function putTicket(doc: TicketDoc): Promise<TicketDoc> {
 	pushFilter.written(doc._id);
 	const res = await (await db()).put(doc);
-	changed();
+	changed(doc._id);
 	return { ...doc, _rev: res.rev };
 }
 
@@ -348,7 +362,8 @@ export async function getTicket(id: string): Promise<TicketDoc | null> {
 /**
  * Every ticket of the replica, merged (shared: callers filter and sort copies, never change the documents).
  * One read serves every caller until the replica changes, and one read at a time runs: a caller waits for
- * the first read that began after it asked (#15).
+ * the first read that began after it asked (#15). After the first, a read fetches only the documents that
+ * changed since the last one.
  */
 export async function allTickets(): Promise<TicketDoc[]> {
 	const wanted = generation;
@@ -362,20 +377,54 @@ export async function allTickets(): Promise<TicketDoc[]> {
 async function readAll(): Promise<void> {
 	const started = generation;
 	const user = owner;
+	const changedIds = snapshot ? stale : null;
+	stale = new Set();
 	const t0 = performance.now();
-	const res = await (
-		await db()
-	).allDocs({
-		include_docs: true,
-		conflicts: true,
-		startkey: 'ticket:',
-		endkey: 'ticket:\ufff0'
-	});
-	const docs = res.rows.flatMap((r) => (r.doc && r.doc.type === 'ticket' ? [r.doc] : []));
-	const tickets = await Promise.all(docs.map((d) => merged(d)));
-	lastReadMs = performance.now() - t0;
-	// Another user's replica opened meanwhile: what was read is not theirs (the next read is).
-	if (owner === user) snapshot = { generation: started, tickets };
+	try {
+		const local = await db();
+		const byId = changedIds ? snapshot!.byId : new Map<string, TicketDoc>();
+		let added = !changedIds;
+		if (changedIds && changedIds.size > 0) {
+			const res = await local.allDocs({
+				keys: [...changedIds],
+				include_docs: true,
+				conflicts: true
+			});
+			for (const row of res.rows) {
+				// Gone (purged, deleted) or not a ticket (a photo): not in the list.
+				const doc = 'doc' in row ? row.doc : undefined;
+				if (!doc || doc.type !== 'ticket' || !row.key.startsWith('ticket:')) {
+					byId.delete(row.key);
+					continue;
+				}
+				if (!byId.has(row.key)) added = true;
+				byId.set(row.key, await merged(doc));
+			}
+		} else if (!changedIds) {
+			const res = await local.allDocs({
+				include_docs: true,
+				conflicts: true,
+				startkey: 'ticket:',
+				endkey: 'ticket:\ufff0'
+			});
+			for (const row of res.rows) {
+				if (row.doc && row.doc.type === 'ticket') byId.set(row.id, await merged(row.doc));
+			}
+		}
+		// In id order, as a full read gives them; a new list each time (callers keep the one they had).
+		const tickets = added
+			? [...byId.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+			: (changedIds?.size ?? 0) > 0
+				? snapshot!.tickets.map((t) => byId.get(t._id)).filter((t) => t !== undefined)
+				: snapshot!.tickets;
+		lastReadMs = performance.now() - t0;
+		// Another user's replica opened meanwhile: what was read is not theirs (the next read is).
+		if (owner === user) snapshot = { generation: started, byId, tickets };
+	} catch (err) {
+		// What changed is not known to be read: the next read reads everything.
+		stale = null;
+		throw err;
+	}
 }
 
 /** How many documents this device holds. */
@@ -386,7 +435,7 @@ export async function heldCount(): Promise<number> {
 export async function putAttachment(doc: AttachmentDoc): Promise<void> {
 	pushFilter.written(doc._id);
 	await ((await db()) as unknown as PouchDB.Database<AttachmentDoc>).put(doc);
-	changed();
+	changed(doc._id);
 }
 
 /** An attachment's image from this device, or null when it is not here (then the server has it). */
@@ -412,4 +461,5 @@ export async function destroyTicketReplica(): Promise<void> {
 function forgetSnapshot() {
 	generation += 1;
 	snapshot = null;
+	stale = null;
 }
