@@ -11,16 +11,20 @@ type Listener = (e: ServerEvent) => void;
 
 /** Told when a user's first page connects (true) and when the last one goes away (false). */
 type PresenceListener = (userId: string, online: boolean) => void;
+/** Told of every page that connects, with a way to send to that page alone (what it must know at once). */
+type Greeter = (userId: string, send: Listener) => void;
 
 export function createEventHub() {
 	const listeners = new Map<string, Set<Listener>>();
 	const presence = new Set<PresenceListener>();
+	const greeters = new Set<Greeter>();
 	return {
 		subscribe(userId: string, listener: Listener): () => void {
 			let set = listeners.get(userId);
 			if (!set) listeners.set(userId, (set = new Set()));
 			set.add(listener);
 			if (set.size === 1) for (const p of presence) p(userId, true);
+			for (const g of greeters) g(userId, listener);
 			return () => {
 				set.delete(listener);
 				if (set.size === 0 && listeners.get(userId) === set) {
@@ -32,6 +36,11 @@ export function createEventHub() {
 		onPresence(listener: PresenceListener): () => void {
 			presence.add(listener);
 			return () => presence.delete(listener);
+		},
+		/** `greeter` is told of every page that connects from now on. */
+		onSubscribe(greeter: Greeter): () => void {
+			greeters.add(greeter);
+			return () => greeters.delete(greeter);
 		},
 		/** Sends to every open page of the user; returns how many received it. */
 		send(userId: string, e: ServerEvent): number {

@@ -5,7 +5,7 @@
  */
 import { normalizePhone } from '#shared/phone';
 import type { CustomerIndex } from '../services/customer-index';
-import type { EventHub } from '../services/events';
+import type { EventHub, ServerEvent } from '../services/events';
 import type { TicketReads } from '../services/tickets';
 import { createAcd, type AgentState, type CallRecord, type QueuedCall } from './acd';
 import type { CallRecords } from './call-records';
@@ -72,6 +72,13 @@ export function startCallHandling(o: CallHandlingOptions) {
 		});
 	}
 
+	const stateOf = (a: AgentState): ServerEvent => ({
+		event: 'state',
+		data: { state: a.state, reason: a.reason, since: a.since, callId: a.callId }
+	});
+	/** What each agent's pages were last told of their state (by agent ID). */
+	const told = new Map<string, string>();
+
 	const acd = createAcd({
 		onFinished: (record) => void storeCall(record),
 		maxWaitMs: o.maxWaitMs,
@@ -79,12 +86,15 @@ export function startCallHandling(o: CallHandlingOptions) {
 		offerMs: o.offerMs,
 		log: o.log,
 		onOffer: screenPop,
+		// Only agents whose state changed are told (#15: every change told every agent, 300 of them, about
+		// 50 changes a second at 10 calls a second); a page that connects is told at once (below).
 		onChange: () => {
 			for (const a of acd.agents()) {
-				o.hub.send(a.userId, {
-					event: 'state',
-					data: { state: a.state, reason: a.reason, since: a.since, callId: a.callId }
-				});
+				const event = stateOf(a);
+				const text = JSON.stringify(event.data);
+				if (told.get(a.agentId) === text) continue;
+				told.set(a.agentId, text);
+				o.hub.send(a.userId, event);
 			}
 		},
 		deliver: (call, to) =>
@@ -93,6 +103,11 @@ export function startCallHandling(o: CallHandlingOptions) {
 				tlabel: call.tlabel,
 				agent: 'number' in to ? `sip:${to.number}@${o.sipDomain}` : 'none'
 			})
+	});
+
+	const stopGreeting = o.hub.onSubscribe((userId, send) => {
+		const agent = acd.agents().find((a) => a.userId === userId);
+		if (agent) send(stateOf(agent));
 	});
 
 	// An agent whose pages are all gone (browser closed, network lost) is signed out after a grace period
@@ -166,6 +181,7 @@ export function startCallHandling(o: CallHandlingOptions) {
 		linked: () => evapi.linked(),
 		stop() {
 			stopPresence();
+			stopGreeting();
 			for (const t of gone.values()) clearTimeout(t);
 			acd.stop();
 			evapi.close();

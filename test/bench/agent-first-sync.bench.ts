@@ -146,7 +146,7 @@ const atComplete = await pager
 	.catch(() => '(no pager)');
 let callbacks = atComplete;
 let shownMs = performance.now() - t0;
-for (let stableSince = performance.now(); performance.now() - stableSince < 3_000; ) {
+for (let stableSince = performance.now(); performance.now() - stableSince < 3_000;) {
 	if (performance.now() - t0 > TIMEOUT_MS + 60_000) break;
 	await new Promise((r) => setTimeout(r, 100));
 	const now = await pager.getAttribute('aria-label').catch(() => callbacks);

@@ -7,18 +7,12 @@
  */
 import { telephonyPorts } from '../helpers/telephony';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer } from '../helpers/server';
 import { sipOptions } from '../../server/telephony/supervisor';
-import {
-	answerScenario,
-	callerAnsweredScenario,
-	registerContactScenario,
-	runSipp,
-	samplePort
-} from '../helpers/sipp';
+import { agentPhones, callLoad, enlistAgent } from './hotline-load';
 
 const RATE = Number(process.env.BENCH_RATE ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -27,57 +21,10 @@ const TALK_MS = 1_000;
 const CALLS = RATE * SECONDS;
 const SIP_PORT = 37_000 + Math.floor(Math.random() * 500) * 8;
 const STATIC_PORT = SIP_PORT + 7;
-const DOMAIN = 'callcenter.local';
 const p = (xs: number[], q: number) =>
 	[...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
 
-/** A simulated agent's phone: answers at once (no ring time in the figures). */
-const agentPhone = answerScenario().replace('<pause milliseconds="200"/>', '');
-
-/** The caller: INVITE (setup timer starts), 200 (stops), ACK, talk, BYE. */
-const caller = callerAnsweredScenario(DOMAIN)
-	.replace(
-		'  <send retrans="500"><![CDATA[\nINVITE',
-		'  <send retrans="500" start_rtd="setup"><![CDATA[\nINVITE'
-	)
-	.replace('<recv response="200" rrs="true"/>', '<recv response="200" rrs="true" rtd="setup"/>')
-	.replace('<pause milliseconds="300"/>', `<pause milliseconds="${TALK_MS}"/>`);
-
-/** Runs the load against `target`; returns sipp's counts and the setup times (ms). */
-async function load(target: string, label: string) {
-	const dir = mkdtempSync(join(tmpdir(), `bench-${label}-`));
-	const started = Date.now();
-	const result = await runSipp(caller, target, {
-		service: '96000',
-		timeoutS: SECONDS + 60,
-		args: [
-			'-m',
-			String(CALLS),
-			'-l',
-			String(CALLS),
-			'-r',
-			String(RATE),
-			'-trace_rtt',
-			'-rtt_freq',
-			'1'
-		],
-		cwd: dir
-	});
-	const seconds = (Date.now() - started) / 1000;
-	const successful = Number(
-		/Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(result.output)?.[1] ?? 0
-	);
-	const failed = Number(/Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(result.output)?.[1] ?? 0);
-	const rttFile = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
-	const times = rttFile
-		? readFileSync(join(dir, rttFile), 'utf8')
-				.split('\n')
-				.slice(1)
-				.map((l) => Number(l.split(';')[1]))
-				.filter((x) => Number.isFinite(x) && x > 0)
-		: [];
-	return { successful, failed, times, seconds };
-}
+const load = (target: string) => callLoad(target, { rate: RATE, calls: CALLS, talkMs: TALK_MS });
 
 function report(label: string, r: Awaited<ReturnType<typeof load>>, extra = '') {
 	console.log(
@@ -92,46 +39,25 @@ const server = await startTestServer({
 	ACD_MAX_WAIT_SECONDS: '30',
 	ACD_WRAPUP_SECONDS: '0'
 });
-const phones: ReturnType<typeof spawn>[] = [];
+const phones: { stop(): void }[] = [];
 // Agents' identities register only from Janus's SIP address (#13): the simulated phones stand there.
 const janusIp = server.runtime.deps.settings.sip.janusIp;
 try {
 	const target = `127.0.0.1:${SIP_PORT}`;
-	// The simulated agents: each a sipp endpoint answering every call, registered with its credentials.
+	// The simulated agents: one sipp endpoint answering every call, registered as each agent's phone.
+	const shared = await agentPhones(janusIp);
+	phones.push(shared);
 	for (let i = 0; i < AGENTS; i++) {
-		const agentId = String(5000 + i);
-		const cookie = await server.createUser({ username: `load${i}`, roleKey: 'agent', agentId });
-		const res = await fetch(`${server.url}/api/telephony/credentials`, {
-			method: 'POST',
-			headers: { cookie, origin: server.url }
+		const cookie = await server.createUser({
+			username: `load${i}`,
+			roleKey: 'agent',
+			agentId: String(5000 + i)
 		});
-		const { password } = (await res.json()) as { password: string };
-		const port = samplePort();
-		const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
-		writeFileSync(join(dir, 'agent.xml'), agentPhone);
-		phones.push(
-			spawn('sipp', ['-sf', 'agent.xml', '-i', janusIp, '-p', String(port), '-nostdin'], {
-				cwd: dir,
-				stdio: 'ignore'
-			})
-		);
-		await new Promise((r) => setTimeout(r, 100));
-		const reg = await runSipp(registerContactScenario(DOMAIN, port, 3600), target, {
-			service: agentId,
-			localIp: janusIp,
-			args: ['-au', agentId, '-ap', password]
-		});
-		if (reg.code !== 0) throw new Error(`agent ${agentId} did not register: ${reg.output}`);
-		const ready = await fetch(`${server.url}/api/telephony/state`, {
-			method: 'POST',
-			headers: { cookie, origin: server.url, 'content-type': 'application/json' },
-			body: JSON.stringify({ state: 'ready' })
-		});
-		if (!ready.ok) throw new Error(`agent ${agentId} not ready: ${await ready.text()}`);
+		await enlistAgent(server.url, cookie, { target, ip: janusIp, phonePort: shared.port });
 	}
 
 	const acd = server.runtime.deps.phone()!.acd;
-	const acdRun = await load(target, 'acd');
+	const acdRun = await load(target);
 	// Double offers: a call offered to more than one agent, or an agent given a call while on another.
 	const records = acd.records().filter((r) => r.hotline === '96000');
 	const retried = records.filter((r) => r.tried.length > 1).length;
@@ -157,14 +83,9 @@ try {
 
 	// The same load through a Kamailio with one static rule (no app involved), to one endpoint.
 	const staticDir = mkdtempSync(join(tmpdir(), 'bench-static-'));
-	const endpointPort = samplePort();
-	writeFileSync(join(staticDir, 'agent.xml'), agentPhone);
-	phones.push(
-		spawn('sipp', ['-sf', 'agent.xml', '-i', '127.0.0.1', '-p', String(endpointPort), '-nostdin'], {
-			cwd: staticDir,
-			stdio: 'ignore'
-		})
-	);
+	const endpoint = await agentPhones('127.0.0.1');
+	phones.push(endpoint);
+	const endpointPort = endpoint.port;
 	writeFileSync(
 		join(staticDir, 'kamailio.cfg'),
 		`#!KAMAILIO
@@ -199,13 +120,13 @@ request_route {
 		while ((await sipOptions('127.0.0.1', STATIC_PORT).catch(() => 0)) !== 200) {
 			if (Date.now() > deadline) throw new Error('static Kamailio did not start');
 		}
-		report('Kamailio static rule (1 endpoint)', await load(`127.0.0.1:${STATIC_PORT}`, 'static'));
+		report('Kamailio static rule (1 endpoint)', await load(`127.0.0.1:${STATIC_PORT}`));
 	} finally {
 		kamailio.kill('SIGTERM');
 		await new Promise((r) => setTimeout(r, 500));
 		spawn('pkill', ['-9', '-f', join(staticDir, 'kamailio.cfg')]);
 	}
 } finally {
-	for (const phone of phones) phone.kill('SIGKILL');
+	for (const phone of phones) phone.stop();
 	await server.close();
 }

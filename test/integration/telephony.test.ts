@@ -460,6 +460,50 @@ describe('F15 F16 F31 automatic distribution with the screen pop', () => {
 		).toBe(403);
 		expect((await setState(agent, 'dancing')).status).toBe(400);
 	});
+
+	it('#15 F31 an agent’s pages hear of their own state when it changes and when they connect, not of colleagues’', async () => {
+		const { events, setState } = tel;
+		const one = await server.createUser({
+			username: 'acdagent4',
+			roleKey: 'agent',
+			agentId: '2004'
+		});
+		const two = await server.createUser({
+			username: 'acdagent5',
+			roleKey: 'agent',
+			agentId: '2005'
+		});
+		await setState(one, 'notReady', 'training');
+		await setState(two, 'notReady', 'break');
+		// A page that connects is told at once (before, it waited for some change in the center).
+		const first = await events(one);
+		expect((await first.next('state')).data).toMatchObject({
+			state: 'notReady',
+			reason: 'training'
+		});
+		const other = await events(two);
+		await other.next('state');
+		const told = () => first.received.filter((e) => e.event === 'state').length;
+		const toldBefore = told();
+		// A colleague's changes are not news to this agent's page…
+		await setState(two, 'ready');
+		await setState(two, 'notReady', 'meal');
+		await until(
+			() => other.received.filter((e) => e.event === 'state').length >= 3,
+			'the colleague told twice'
+		);
+		// …its own is, once.
+		await setState(one, 'ready');
+		await until(() => told() === toldBefore + 1, 'its own change');
+		expect(first.received.filter((e) => e.event === 'state').at(-1)?.data).toMatchObject({
+			state: 'ready'
+		});
+		expect(first.received.filter((e) => e.event === 'state')).toHaveLength(toldBefore + 1);
+		first.close();
+		other.close();
+		await setState(one, 'signedOut');
+		await setState(two, 'signedOut');
+	});
 });
 
 describe('F1 F15 desk phones and what goes wrong', () => {

@@ -18,14 +18,21 @@
  * operations the server counted (`GET /api/metrics`), and the devices that fell behind (tickets they
  * should hold and do not, after the drain); the issue's targets as ✓/✗.
  *
+ * Hotline calls (BENCH_TELEPHONY, default when Kamailio, Janus and sipp are installed): the server runs its
+ * telephony; every active agent registers the shared simulated phone (sipp, answering at once) with the SIP
+ * credentials of its sign-in and is 就绪; during each window sipp as the carrier calls the hotline
+ * BENCH_HOTLINE_RATE times a second (default 10), each call talking BENCH_HOTLINE_TALK_MS (default 3,000), all
+ * distributed by the ACD with its screen pop to the agent's `/events`. Printed: calls answered and failed,
+ * INVITE → 200 OK p50/p95.
+ *
  * SYNC_FANOUT, when set, is passed to the server. BENCH_MODE=pouchdb simulates the browsers before #15's
  * push filter, which pushed back what they pulled; BENCH_CHECKPOINTS=server those that kept their
  * checkpoints on the server too. BENCH_KEEP=1 keeps the run's data folder. BENCH_NODE_ARGS: options for the
  * server's node (e.g. `--max-semi-space-size=64`).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixture, prepareRun, waitCaughtUp } from './fixture';
 import { ensureHubSnapshot } from './warm';
@@ -33,6 +40,8 @@ import { ROOT, startServer, startSampler } from './server-process';
 import { findProfiles, formatWindow, profileStart, profileWindows, type Window } from './profile';
 import { benchSettings, mean, ms, quantile, type BenchUser, type Manifest } from './settings';
 import type { Collected, Created, DeviceSpec, FromWorker, ToWorker } from './load-worker';
+import { telephonyPorts } from '../../helpers/telephony';
+import { agentPhones, callLoad, enlistAgent, type CallLoad } from '../hotline-load';
 
 const TARGETS = { apiP95: 100, fanoutP95: 2000, firstSync: 10_000, memory: 2 * 1024 ** 3 };
 const RAMP_TIMEOUT_MS = 300_000;
@@ -210,10 +219,40 @@ async function main() {
 	const profileDir = process.env.BENCH_CPU_PROFILE === '1' ? join(runDir, 'cpu-profile') : null;
 	if (profileDir) mkdirSync(profileDir);
 	const profiled: Window[] = [];
+	// The hotline: Kamailio and Janus run by the server, the agents' phones where Janus's SIP side is.
+	const installed = ['kamailio', 'janus', 'sipp'].every(
+		(tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
+	);
+	if (s.telephony === 'on' && !installed) {
+		throw new Error('BENCH_TELEPHONY=on: Kamailio, Janus or sipp is missing');
+	}
+	const sipIp =
+		Object.values(networkInterfaces())
+			.flatMap((list) => list ?? [])
+			.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? '';
+	const hotline = s.telephony !== 'off' && installed && sipIp !== '';
+	const sipPort = 38_000 + Math.floor(Math.random() * 500) * 8;
+	log(
+		hotline
+			? `  hotline: ${s.hotlineRate} calls/s in each window, ${s.hotlineTalkMs} ms each, Kamailio on ${sipPort}`
+			: '  hotline: off (BENCH_TELEPHONY, or Kamailio, Janus or sipp not installed)'
+	);
 	const t0 = performance.now();
 	const server = await startServer({
 		dataDir: prepared.dataDir,
-		env: { SYNC_FANOUT: s.syncFanout },
+		env: {
+			SYNC_FANOUT: s.syncFanout,
+			...(hotline
+				? {
+						TELEPHONY: 'on',
+						...telephonyPorts(sipPort),
+						JANUS_SIP_IP: sipIp,
+						ACD_OFFER_SECONDS: '5',
+						ACD_MAX_WAIT_SECONDS: '30',
+						ACD_WRAPUP_SECONDS: '0'
+					}
+				: {})
+		},
 		nodeArgs: [
 			...s.nodeArgs,
 			...(profileDir
@@ -228,6 +267,23 @@ async function main() {
 	);
 
 	const admin = prepared.cookies.get('user:admin')!;
+	const sipTarget = `127.0.0.1:${sipPort}`;
+	const phones = hotline ? await agentPhones(sipIp) : null;
+	/** The agents now taking hotline calls: registered on the shared phone and ready. */
+	const enlist = async (users: BenchUser[]) => {
+		if (!phones) return;
+		for (let i = 0; i < users.length; i += 10) {
+			await Promise.all(
+				users.slice(i, i + 10).map((u) =>
+					enlistAgent(server.url, prepared.cookies.get(u.id)!, {
+						target: sipTarget,
+						ip: sipIp,
+						phonePort: phones.port
+					})
+				)
+			);
+		}
+	};
 	const metrics = async (): Promise<Metrics> => {
 		try {
 			const res = await fetch(`${server.url}/api/metrics`, {
@@ -354,6 +410,7 @@ async function main() {
 
 		for (const [stepIndex, A] of s.steps.entries()) {
 			const ramp = await add(agents.slice(active, A));
+			await enlist(agents.slice(active, A));
 			active = A;
 			log(
 				`── ${A} agents (+${others.length} department and crew devices) — ramped in ${ms(ramp)} ──`
@@ -376,6 +433,13 @@ async function main() {
 						})()
 					: null;
 			const windowStart = Date.now();
+			const hotlineCalls: Promise<CallLoad> | null = phones
+				? callLoad(sipTarget, {
+						rate: s.hotlineRate,
+						calls: Math.round(s.hotlineRate * s.stepSeconds),
+						talkMs: s.hotlineTalkMs
+					})
+				: null;
 			for (const w of workers) w.send({ type: 'calls', on: true });
 			await sleep(s.stepSeconds * 1000);
 			profiled.push({ label: `${A} agents`, from: windowStart, to: Date.now() });
@@ -386,6 +450,7 @@ async function main() {
 			const samples = sampler.take();
 			const collected = await collect();
 			const first = firstSync ? await firstSync : null;
+			const calledIn = hotlineCalls ? await hotlineCalls : null;
 
 			// Figures.
 			const lat = (kind: string) => collected.flatMap((c) => c.latencies[kind as 'info'] ?? []);
@@ -463,6 +528,13 @@ async function main() {
 						: `  fresh agent device first sync: ${ms(first.ms)} for ${count(first.docs)} tickets ${mark(first.ms <= TARGETS.firstSync)}`
 				);
 			}
+			const callsOffered = Math.round(s.hotlineRate * s.stepSeconds);
+			if (calledIn) {
+				log(
+					`  hotline: ${count(calledIn.successful)} of ${count(callsOffered)} calls answered by agents, ${count(calledIn.failed)} failed; ` +
+						`INVITE → 200 p50 ${ms(quantile(calledIn.times, 0.5))}, p95 ${ms(quantile(calledIn.times, 0.95))}`
+				);
+			}
 			log(
 				`  server CPU: mean ${pct(mean(serverCpu))}, p95 ${pct(quantile(serverCpu, 0.95))} of a core; ` +
 					`RSS mean ${mb(mean(serverRss))}, peak ${mb(rssPeak)} ${mark(rssPeak <= TARGETS.memory)}; ` +
@@ -499,6 +571,9 @@ async function main() {
 				`${ms(quantile(f.lags, 0.5))} / ${ms(fanP95)}`,
 				ms(quantile(f.transferLags, 0.95)),
 				first ? (firstSyncMs === null ? `> ${s.firstSyncSeconds} s` : ms(firstSyncMs)) : '—',
+				calledIn
+					? `${count(calledIn.successful)}/${count(callsOffered)}, ${ms(quantile(calledIn.times, 0.95))}`
+					: '—',
 				`${pct(mean(serverCpu))} / ${pct(quantile(serverCpu, 0.95))}`,
 				mb(rssPeak),
 				pct(mean(workersCpu)),
@@ -545,6 +620,12 @@ async function main() {
 					p95: quantile(f.transferLags, 0.95)
 				},
 				firstSync: first,
+				hotline: calledIn && {
+					offered: callsOffered,
+					answered: calledIn.successful,
+					failed: calledIn.failed,
+					inviteTo200: { p50: quantile(calledIn.times, 0.5), p95: quantile(calledIn.times, 0.95) }
+				},
 				server: {
 					cpuMean: mean(serverCpu),
 					cpuP95: quantile(serverCpu, 0.95),
@@ -574,6 +655,7 @@ async function main() {
 	} finally {
 		stopping = true;
 		sampler.stop();
+		phones?.stop();
 		for (const w of workers) w.send({ type: 'stop' });
 		const code = await server.stop();
 		if (code !== 0) log(`  the server exited with ${code}:\n${server.output()}`);
@@ -604,6 +686,7 @@ async function main() {
 		'fan-out p50/p95',
 		'transfer p95',
 		'first sync',
+		'hotline answered, INVITE→200 p95',
 		'server CPU mean/p95',
 		'server RSS peak',
 		'load CPU',

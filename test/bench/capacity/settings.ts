@@ -78,6 +78,15 @@ export interface BenchSettings {
 	cacheMaxAgeDays: number;
 	/** Options for the server's node (BENCH_NODE_ARGS, space-separated; e.g. a V8 heap setting to compare). */
 	nodeArgs: string[];
+	/**
+	 * Hotline calls through Kamailio and the ACD to the agents (sipp as the carrier and as their phones):
+	 * `auto` (default) when Kamailio, Janus and sipp are installed, `on`, `off` (BENCH_TELEPHONY).
+	 */
+	telephony: 'auto' | 'on' | 'off';
+	/** Hotline calls per second during each step's window (BENCH_HOTLINE_RATE, default 10). */
+	hotlineRate: number;
+	/** How long each hotline call talks before the caller hangs up (BENCH_HOTLINE_TALK_MS, default 3,000). */
+	hotlineTalkMs: number;
 }
 
 export function benchSettings(): BenchSettings {
@@ -112,7 +121,10 @@ export function benchSettings(): BenchSettings {
 		firstSyncSeconds: int('BENCH_FIRST_SYNC_SECONDS', stepSeconds + drainSeconds),
 		syncFanout: process.env.SYNC_FANOUT || undefined,
 		cacheMaxAgeDays: num('BENCH_CACHE_MAX_AGE_DAYS', 7),
-		nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+		nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+		telephony: telephonyMode(process.env.BENCH_TELEPHONY ?? 'auto'),
+		hotlineRate: num('BENCH_HOTLINE_RATE', 10),
+		hotlineTalkMs: int('BENCH_HOTLINE_TALK_MS', 3_000, 0)
 	};
 }
 
@@ -158,4 +170,11 @@ export function ms(n: number): string {
 	if (!Number.isFinite(n)) return '—';
 	if (n < 1000) return `${Math.round(n)} ms`;
 	return `${(n / 1000).toFixed(n < 10_000 ? 2 : 1)} s`;
+}
+
+function telephonyMode(value: string): BenchSettings['telephony'] {
+	if (value !== 'auto' && value !== 'on' && value !== 'off') {
+		throw new Error('BENCH_TELEPHONY: auto, on or off');
+	}
+	return value;
 }
