@@ -39,6 +39,8 @@ export interface CallLoad {
 	/** INVITE → 200 OK of each answered call (ms, sipp's response-time log). */
 	times: number[];
 	seconds: number;
+	/** The first lines of sipp's error log when calls failed (why). */
+	errors: string[];
 }
 
 /** `calls` calls at `rate` per second to the hotline at `target`; sipp's counts and setup times. */
@@ -60,7 +62,12 @@ export async function callLoad(
 			String(rate),
 			'-trace_rtt',
 			'-rtt_freq',
-			'1'
+			'1',
+			'-trace_err',
+			// The simulated phone sends 180 and 200 back to back, and Kamailio's workers may relay them the
+			// other way round: a late 180 after the answer is not a failed call.
+			'-default_behaviors',
+			'all,-abortunexp'
 		],
 		cwd: dir
 	});
@@ -75,7 +82,20 @@ export async function callLoad(
 				.map((l) => Number(l.split(';')[1]))
 				.filter((x) => Number.isFinite(x) && x > 0)
 		: [];
-	return { successful: count('Successful call'), failed: count('Failed call'), times, seconds };
+	const errFile = readdirSync(dir).find((f) => f.endsWith('_errors.log'));
+	const errors = errFile
+		? readFileSync(join(dir, errFile), 'utf8')
+				.split('\n')
+				.filter((l) => l.trim() && !l.startsWith('The following events'))
+				.slice(0, 5)
+		: [];
+	return {
+		successful: count('Successful call'),
+		failed: count('Failed call'),
+		times,
+		seconds,
+		errors
+	};
 }
 
 /** The agents' phones: one sipp endpoint on `ip` answering every call; `stop` ends it. */

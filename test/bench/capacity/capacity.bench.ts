@@ -534,6 +534,7 @@ async function main() {
 					`  hotline: ${count(calledIn.successful)} of ${count(callsOffered)} calls answered by agents, ${count(calledIn.failed)} failed; ` +
 						`INVITE → 200 p50 ${ms(quantile(calledIn.times, 0.5))}, p95 ${ms(quantile(calledIn.times, 0.95))}`
 				);
+				for (const line of calledIn.errors) log(`    sipp: ${line.slice(0, 300)}`);
 			}
 			log(
 				`  server CPU: mean ${pct(mean(serverCpu))}, p95 ${pct(quantile(serverCpu, 0.95))} of a core; ` +
