@@ -105,6 +105,23 @@ describe('#13 F32 recordings are the owner’s only and never overwrite one anot
 		expect(readdirSync(dir).sort()).toEqual(wavs.map((w) => w.slice(dir.length + 1)).sort());
 	});
 
+	it('records a one-way call from the side that spoke: a leg without audio leaves the WAV to the other', async () => {
+		const dir = join(root, 'one-way');
+		const logged: string[] = [];
+		const recordings = createRecordings({ dir, enabled: true, log: (m) => logged.push(m) });
+		const base = recordings.base('one-way-1')!;
+		mjr(`${base}-user-audio.mjr`, 100);
+		// The caller's side never sent a packet: Janus wrote only its file's magic (8 bytes, as seen in e2e).
+		writeFileSync(`${base}-peer-audio.mjr`, 'MJR00002');
+		const wav = await recordings.finish({ callId: 'one-way-1', agentId: '1001', base });
+		expect(wav).toBe(recordings.find('one-way-1'));
+		expect(statSync(wav!).size).toBeGreaterThan(100 * 160 * 2);
+		expect(logged.join('\n')).toContain('peer-audio.mjr not converted');
+		// The empty leg stays for a look by hand; the converted one is gone.
+		expect(existsSync(`${base}-peer-audio.mjr`)).toBe(true);
+		expect(existsSync(`${base}-user-audio.mjr`)).toBe(false);
+	});
+
 	it('makes an existing recordings folder of an older version the owner’s only again', () => {
 		const dir = join(root, 'old');
 		mkdirSync(dir, { mode: 0o755 });

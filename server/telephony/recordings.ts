@@ -57,7 +57,10 @@ export function createRecordings(o: {
 			return join(o.dir, `leg-${agentId.replace(/[^0-9A-Za-z]/g, '')}-${unique}.legs`);
 		},
 
-		/** Both legs → one mixed WAV; the legs are removed once mixed. */
+		/**
+		 * Both legs → one mixed WAV (one leg alone when the other holds no audio); the legs are removed once
+		 * mixed.
+		 */
 		async finish(r: RecordingStarted): Promise<string | null> {
 			const what = r.callId ?? `${r.agentId}'s call`;
 			await closed(r.base);
@@ -69,18 +72,32 @@ export function createRecordings(o: {
 				o.log(`recording of ${what}: Janus wrote no audio`);
 				return null;
 			}
+			// Each leg on its own: one that holds no audio (the other side never sent any — a one-way call)
+			// leaves the recording to the other, and stays on disk for a look by hand.
 			const wavs: string[] = [];
-			try {
-				for (const leg of legs) {
-					const wav = leg.replace(/\.mjr$/, '.wav');
+			const failed: string[] = [];
+			for (const leg of legs) {
+				const wav = leg.replace(/\.mjr$/, '.wav');
+				try {
 					await run('janus-pp-rec', [leg, wav]);
+					// Without a packet janus-pp-rec writes nothing and still says it is done.
+					if (!existsSync(wav)) throw new Error('no audio in it');
 					wavs.push(wav);
+				} catch (err) {
+					rmSync(wav, { force: true });
+					failed.push(leg);
+					o.log(`recording of ${what}: ${leg} not converted: ${(err as Error).message}`);
 				}
+			}
+			if (wavs.length === 0) return null;
+			try {
 				const out = r.callId ? fileOf(r.callId) : r.base.replace(/\.legs$/, '.wav');
 				if (wavs.length === 2) await run('sox', ['-m', wavs[0]!, wavs[1]!, out]);
 				else await run('sox', [wavs[0]!, out]);
 				makePrivate(out);
-				for (const f of [...legs, ...wavs]) rmSync(f, { force: true });
+				for (const f of [...legs.filter((l) => !failed.includes(l)), ...wavs]) {
+					rmSync(f, { force: true });
+				}
 				if (r.callId) o.onReady?.(r.callId, out);
 				return out;
 			} catch (err) {
