@@ -138,8 +138,13 @@ export class Softphone {
 		this.#transport.decline(DECLINE_CODE, this.call.line);
 	}
 
+	/**
+	 * Hangs up the conversation the agent is in: during a consultation that is the consultation (the caller,
+	 * held, is not dropped by a key pressed out of habit; `cancelConsult` then takes them off hold).
+	 */
 	hangup(): void {
 		if (!this.#connected || !this.call) return;
+		if (this.consult) return this.cancelConsult();
 		this.#transport.hangup(this.call.line);
 	}
 

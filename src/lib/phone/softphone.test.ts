@@ -466,7 +466,8 @@ describe('#17 F30 consultation and attended transfer on the second line', () => 
 		janus.emit({ type: 'held' });
 		janus.emit({ type: 'calling', callId: 'consult-1', line: 'second' });
 		janus.emit({ type: 'accepted', line: 'second' });
-		phone.cancelConsult();
+		// 挂断 (or its key) during a consultation ends the consultation, not the held caller.
+		phone.hangup();
 		expect(janus.ops('hangup')).toEqual([{ op: 'hangup', line: 'second' }]);
 		expect(phone.consult).toBeNull();
 		expect(janus.ops('resume')).toEqual([{ op: 'resume' }]);
