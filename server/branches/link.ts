@@ -285,7 +285,9 @@ export function startBranchLink({
 					'denied',
 					ours((err: unknown) => {
 						status.docsDenied += 1;
-						status.lastError = `refused: ${describe(err)}`;
+						// Which document, so that a refusal can be followed up (PouchDB never sends it again).
+						const id = (err as { id?: unknown } | null)?.id;
+						status.lastError = `refused${typeof id === 'string' ? ` ${id}` : ''}: ${describe(err)}`;
 						log(`branch link: ${direction} ${db}: ${status.lastError}`);
 					})
 				)
