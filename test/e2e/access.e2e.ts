@@ -288,6 +288,8 @@ test('F27 a sign-in the server ended keeps its tickets on the browser for that u
 	await expect(page.getByRole('alert')).toBeVisible();
 	await expect(page.getByText('咨询套餐价格（仅本人可见）')).toHaveCount(0);
 	await page.getByRole('button', { name: '退出', exact: true }).click();
+	// Signed out (before that, the sign-in page would send the clerk's session home again).
+	await expect(page).toHaveURL(/\/login$/);
 
 	// The agent, back on this browser, still has it.
 	await signIn(page, agent);
