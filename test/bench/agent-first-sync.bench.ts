@@ -146,15 +146,31 @@ const atComplete = await pager
 	.catch(() => '(no pager)');
 let callbacks = atComplete;
 let shownMs = performance.now() - t0;
-for (let stableSince = performance.now(); performance.now() - stableSince < 3_000;) {
-	if (performance.now() - t0 > TIMEOUT_MS + 60_000) break;
-	await new Promise((r) => setTimeout(r, 100));
-	const now = await pager.getAttribute('aria-label').catch(() => callbacks);
-	if (now !== callbacks) {
-		callbacks = now;
-		shownMs = performance.now() - t0;
-		stableSince = performance.now();
-	}
+// Each change of the label is waited for (no polling); none within 3 s means it settled.
+for (;;) {
+	const changed = await pager
+		.evaluate(
+			(el, old) =>
+				new Promise<string | null>((resolve) => {
+					const done = (v: string | null) => (
+						observer.disconnect(),
+						clearTimeout(timer),
+						resolve(v)
+					);
+					const observer = new MutationObserver(() => {
+						const now = el.getAttribute('aria-label');
+						if (now !== old) done(now);
+					});
+					observer.observe(el, { attributes: true, attributeFilter: ['aria-label'] });
+					const timer = setTimeout(() => done(null), 3_000);
+					if (el.getAttribute('aria-label') !== old) done(el.getAttribute('aria-label'));
+				}),
+			callbacks
+		)
+		.catch(() => null);
+	if (changed === null || performance.now() - t0 > TIMEOUT_MS + 60_000) break;
+	callbacks = changed;
+	shownMs = performance.now() - t0;
 }
 clearInterval(sampler);
 const heapEnd = (await cdp.send('Runtime.getHeapUsage')).usedSize;
