@@ -17,6 +17,12 @@ const common = {
 	logLevel: 'warning'
 };
 await build({ ...common, entryPoints: ['server/index.ts'], outfile: 'build/server/index.js' });
+// #16 Kamailio and Janus shared by several app servers (`npm run telephony`).
+await build({
+	...common,
+	entryPoints: ['server/telephony-node.ts'],
+	outfile: 'build/server/telephony.js'
+});
 await build({
 	...common,
 	entryPoints: ['server/services/customer-index-worker.ts'],

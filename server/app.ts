@@ -24,6 +24,7 @@ import { deviceRoutes } from './routes/devices';
 import { ticketRoutes } from './routes/tickets';
 import { customerRoutes } from './routes/customers';
 import { internalRoutes, telephonyRoutes } from './routes/telephony';
+import { forwardCallRouting } from './telephony/forward';
 import { eventRoutes } from './routes/events';
 import { replicateRoutes } from './routes/replicate';
 import { branchRoutes } from './routes/branches';
@@ -137,6 +138,9 @@ export function createApp(deps: AppDeps) {
 					: apiBody(c, next)
 		)
 		.use('/internal/*', publicBody)
+		// #16 TELEPHONY=shared: what only the server routing calls can answer goes there.
+		.use('/api/telephony/*', forwardCallRouting(deps.callRouting, deps.settings.trustedProxies))
+		.use('/internal/sip/*', forwardCallRouting(deps.callRouting, deps.settings.trustedProxies))
 		.use('/sync/*', perUserLimits(), syncBody)
 		.use('/replicate/*', syncBody)
 		.use('/api/*', deps.branches.link ? managedAtCenter : (_c, next) => next())

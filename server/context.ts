@@ -15,6 +15,7 @@ import type { CustomerImport } from './services/customer-import';
 import type { SipCredentials } from './telephony/credentials';
 import type { DeskPhones } from './services/desk-phones';
 import type { Acd } from './telephony/acd';
+import type { CallRouting } from './telephony/forward';
 import type { EventHub } from './services/events';
 import type { BranchRegistry } from './branches/center';
 import type { BranchLink } from './branches/link';
@@ -59,8 +60,14 @@ export interface AppDeps {
 		key: string;
 		/** Kamailio's mark on the calls it hands to Janus (see telephony-config.ts, TO_GATEWAY). */
 		gateToken: string;
-		acd: Acd;
+		/** The ACD, on the server that routes calls; null on the others (#16 TELEPHONY=shared). */
+		acd: Acd | null;
 	} | null;
+	/**
+	 * #16 where calls are routed: here (one server, or this one holds the lease), or the internal address
+	 * of the server that does (TELEPHONY=shared; null during a takeover).
+	 */
+	callRouting: () => CallRouting;
 	/** Server-sent events to users' open pages (`/events`). */
 	hub: EventHub;
 	/** F32 call recordings (playable also while telephony is off). */

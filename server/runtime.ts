@@ -24,6 +24,8 @@ import { openCustomerIndex, startCustomerIndexer } from './services/customer-ind
 import { createCustomerImport } from './services/customer-import';
 import { getSecret, privateFolder } from './secrets';
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { startTelephony, type RunningTelephony } from './telephony/supervisor';
 import { createSipCredentials } from './telephony/credentials';
 import { createDeskPhones } from './services/desk-phones';
@@ -33,7 +35,10 @@ import { createDevices } from './services/devices';
 import { createMetrics } from './services/metrics';
 import { createCallRecords } from './telephony/call-records';
 import { createReplicationDoors } from './replication';
-import { startCallHandling, type CallHandling } from './telephony/calls';
+import { startCallHandling, type CallHandling, type CallHandlingOptions } from './telephony/calls';
+import { createSharedRouting, type SharedRouting } from './telephony/routing';
+import { sharedSecrets } from './telephony/shared';
+import type { AgentState } from './telephony/acd';
 import { createEventHub } from './services/events';
 import { createJanusProxy } from './telephony/janus-proxy';
 import { createRecordings } from './telephony/recordings';
@@ -146,19 +151,24 @@ export async function createRuntime(settings: Settings) {
 		phone: ReturnType<AppDeps['phone']>;
 		running: RunningTelephony | null;
 		calls: CallHandling | null;
+		/** #16 TELEPHONY=shared: call routing under the lease, with the other app servers. */
+		shared: SharedRouting | null;
 	} = {
 		status:
 			settings.telephony === 'off'
 				? { state: 'off', detail: 'TELEPHONY=off: tickets are entered by hand' }
-				: {
-						state: 'unavailable',
-						detail: telephonyInstalled
-							? 'Kamailio and Janus are installed; starting with the server'
-							: 'Kamailio/Janus not installed: tickets are entered by hand'
-					},
+				: settings.telephony === 'shared'
+					? { state: 'unavailable', detail: 'shared Kamailio and Janus: linking to them' }
+					: {
+							state: 'unavailable',
+							detail: telephonyInstalled
+								? 'Kamailio and Janus are installed; starting with the server'
+								: 'Kamailio/Janus not installed: tickets are entered by hand'
+						},
 		phone: null,
 		running: null,
-		calls: null
+		calls: null,
+		shared: null
 	};
 	const hub = createEventHub();
 	const configIndex = startConfigIndex(store, log);
@@ -235,21 +245,58 @@ export async function createRuntime(settings: Settings) {
 		deskPhones: createDeskPhones({ store, audit, realm: settings.sip.domain }),
 		telephony: () => telephony.status,
 		phone: () => telephony.phone,
+		callRouting: () =>
+			!telephony.shared || telephony.calls
+				? 'here'
+				: { url: lease.holder() === instanceId ? null : lease.holderUrl() },
 		branches: { center: branchRegistry, link: singletons.link }
 	};
 	// The singletons run on the one app server that holds the lease (issue #16); with one server, that one.
 	// On the embedded store there is no other: the lease is this server's without a document.
+	// #16 with TELEPHONY=shared, call routing is one of them (once telephony started, see startShared).
+	const onGain = () => {
+		singletons.start();
+		if (telephony.shared) routeCalls();
+	};
+	const onLose = async () => {
+		if (telephony.shared) followRouting();
+		await singletons.stop();
+	};
 	const lease =
 		store.kind === 'couchdb'
 			? startLease({
 					db: store.db<LeaseDoc>('users'),
 					holder: instanceId,
+					url: settings.internalUrl,
 					ttlMs: settings.leaseMs,
-					onGain: singletons.start,
-					onLose: singletons.stop,
+					onGain,
+					onLose,
 					log
 				})
-			: soleLease({ holder: instanceId, onGain: singletons.start, onLose: singletons.stop });
+			: soleLease({ holder: instanceId, url: settings.internalUrl, onGain, onLose });
+	/** #16 the lease came here: the ACD runs here, on the shared Kamailio. */
+	function routeCalls() {
+		const calls = telephony.shared!.gain();
+		telephony.calls = calls;
+		if (telephony.phone) telephony.phone.acd = calls.acd;
+		telephony.status = {
+			state: 'running',
+			detail: `shared Kamailio and Janus at ${settings.sip.telephonyHost}; call routing on this server`
+		};
+	}
+	/** #16 the lease is another server's: its ACD routes the calls, this server relays. */
+	function followRouting() {
+		telephony.shared!.lose();
+		telephony.calls = null;
+		if (telephony.phone) telephony.phone.acd = null;
+		telephony.status = {
+			state: 'running',
+			detail: `shared Kamailio and Janus at ${settings.sip.telephonyHost}; call routing on the server holding the lease`
+		};
+	}
+	/** An agent as call routing has them: the ACD here, or (#16) the holder's last word. */
+	const agentOf = (agentId: string): AgentState | null =>
+		telephony.shared?.agent(agentId) ?? telephony.calls?.acd.agent(agentId) ?? null;
 	const janus = createJanusProxy({
 		sessions: deps.sessions,
 		cookieName: SESSION_COOKIE,
@@ -260,8 +307,9 @@ export async function createRuntime(settings: Settings) {
 			hotlines: settings.sip.hotlines
 		}),
 		isAgent: (id) => accounts.isAgentId(id),
+		host: settings.telephony === 'shared' ? settings.sip.telephonyHost : '127.0.0.1',
 		acdCall: (agentId, sipCallId) => {
-			const agent = telephony.phone?.acd.agent(agentId);
+			const agent = agentOf(agentId);
 			const busy = agent?.state === 'ringing' || agent?.state === 'talking';
 			return busy && agent.callId === sipCallId ? agent.callId : null;
 		},
@@ -283,6 +331,62 @@ export async function createRuntime(settings: Settings) {
 			if (all || !hub.connected(ended.userId)) acd.setAgentState(agent, 'signedOut', ended.why);
 		});
 	});
+	/** How calls are handled on Kamailio (its evapi key; the pages to tell). */
+	const callHandling = (
+		evapiKey: string,
+		pages: CallHandlingOptions['hub'],
+		more: Partial<CallHandlingOptions> = {}
+	): CallHandlingOptions => ({
+		evapiPort: settings.sip.evapiPort,
+		evapiKey,
+		sipDomain: settings.sip.domain,
+		maxWaitMs: settings.acd.maxWaitSeconds * 1000,
+		wrapUpMs: settings.acd.wrapUpSeconds * 1000,
+		offerMs: settings.acd.offerSeconds * 1000,
+		callRecords,
+		tickets,
+		customers: customerIndex,
+		hub: pages,
+		log,
+		agentGoneMs: settings.acd.goneSeconds * 1000,
+		...more
+	});
+
+	/**
+	 * #16 TELEPHONY=shared: Kamailio and Janus run apart (`npm run telephony`); the ACD runs on the server
+	 * holding the lease, the others link to it. Credentials issued on the holder are kept by every server.
+	 */
+	function startShared() {
+		const secrets = sharedSecrets(settings.telephonyKey!);
+		const credentials = createSipCredentials(deps.sessions, {
+			realm: settings.sip.domain,
+			deskPhones: deps.deskPhones,
+			onIssue: (issued) => telephony.shared?.issued(issued)
+		});
+		telephony.phone = {
+			credentials,
+			key: secrets.internalKey,
+			gateToken: secrets.gateToken,
+			acd: null
+		};
+		telephony.shared = createSharedRouting({
+			hub,
+			clusterKey: secrets.clusterKey,
+			credentials,
+			holderUrl: () => (lease.held() || lease.holder() === instanceId ? null : lease.holderUrl()),
+			startCalls: (pages, onAgents) =>
+				startCallHandling(
+					callHandling(secrets.internalKey, pages, {
+						evapiHost: settings.sip.telephonyHost,
+						onAgents
+					})
+				),
+			log
+		});
+		if (lease.held()) routeCalls();
+		else followRouting();
+	}
+
 	return {
 		app: createApp(deps),
 		deps,
@@ -290,8 +394,14 @@ export async function createRuntime(settings: Settings) {
 		store,
 		seeded,
 		firstAdmin,
-		/** The HTTP server's `upgrade` listener: the softphone's WebSocket to Janus (F30). */
-		upgrade: janus.upgrade,
+		/**
+		 * The HTTP server's `upgrade` listener: the softphone's WebSocket to Janus (F30), and (#16) the other
+		 * app servers' links to this one while it routes calls.
+		 */
+		upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+			if (telephony.shared?.upgrade(req, socket, head)) return;
+			janus.upgrade(req, socket, head);
+		},
 		/** Ends open softphone sockets: `janus.closeSessions((s) => s.userId === id)` when a sign-in ends. */
 		janus,
 		/**
@@ -302,6 +412,7 @@ export async function createRuntime(settings: Settings) {
 			if (settings.telephony === 'off' || (settings.telephony === 'auto' && !telephonyInstalled)) {
 				return;
 			}
+			if (settings.telephony === 'shared') return startShared();
 			const key = randomBytes(24).toString('base64url');
 			const gateToken = randomBytes(18).toString('base64url');
 			try {
@@ -325,7 +436,8 @@ export async function createRuntime(settings: Settings) {
 						janusWsPort: settings.sip.janusWsPort,
 						janusAdminPort: settings.sip.janusAdminPort,
 						janusPublicIp: settings.sip.janusPublicIp,
-						appPort,
+						appUrl: `http://127.0.0.1:${appPort}`,
+						serviceHost: '127.0.0.1',
 						internalKey: key,
 						gateToken,
 						secret: getSecret(settings.dataDir, 'telephony'),
@@ -335,20 +447,7 @@ export async function createRuntime(settings: Settings) {
 					},
 					log
 				);
-				telephony.calls = startCallHandling({
-					evapiPort: settings.sip.evapiPort,
-					evapiKey: key,
-					sipDomain: settings.sip.domain,
-					maxWaitMs: settings.acd.maxWaitSeconds * 1000,
-					wrapUpMs: settings.acd.wrapUpSeconds * 1000,
-					offerMs: settings.acd.offerSeconds * 1000,
-					callRecords,
-					tickets,
-					customers: customerIndex,
-					hub,
-					log,
-					agentGoneMs: settings.acd.goneSeconds * 1000
-				});
+				telephony.calls = startCallHandling(callHandling(key, hub));
 				await telephony.calls.connected();
 			} catch (err) {
 				telephony.status = {
@@ -378,6 +477,7 @@ export async function createRuntime(settings: Settings) {
 		close: async () => {
 			stopSignOuts();
 			await deps.sessions.close();
+			telephony.shared?.stop();
 			telephony.calls?.stop();
 			await telephony.running?.stop();
 			await lease.stop();

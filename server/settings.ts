@@ -35,7 +35,12 @@ const EnvSchema = v.object({
 	LOGIN_MAX_FAILURES: Int(10, 1, 1000),
 	LOGIN_WINDOW_MINUTES: Int(15, 1, 24 * 60),
 	COOKIE_SECURE: v.optional(v.picklist(['auto', 'true', 'false']), 'auto'),
-	TELEPHONY: v.optional(v.picklist(['auto', 'on', 'off']), 'auto'),
+	TELEPHONY: v.optional(v.picklist(['auto', 'on', 'off', 'shared']), 'auto'),
+	// #16 several app servers sharing one Kamailio and Janus (`npm run telephony`).
+	TELEPHONY_KEY: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._~+/=-]{24,}$/))),
+	TELEPHONY_HOST: v.optional(v.pipe(v.string(), v.ip()), '127.0.0.1'),
+	INTERNAL_URL: v.optional(v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//))),
+	APP_URL: v.optional(v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//))),
 	SIP_HOST: v.optional(v.pipe(v.string(), v.ip()), '127.0.0.1'),
 	SIP_PORT: Int(5060, 1, 65535),
 	SIP_DOMAIN: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9.-]+$/i)), 'callcenter.local'),
@@ -168,7 +173,17 @@ export interface Settings {
 	leaseMs: number;
 	login: { maxFailures: number; windowMs: number };
 	cookieSecure: 'auto' | boolean;
-	telephony: 'auto' | 'on' | 'off';
+	/**
+	 * auto/on: this server runs Kamailio and Janus as its children; off: no telephony; shared (#16): they
+	 * run apart (`npm run telephony`) for several app servers, call routing on the lease holder.
+	 */
+	telephony: 'auto' | 'on' | 'off' | 'shared';
+	/** #16 the secret the app servers and the shared Kamailio and Janus have in common; null unless set. */
+	telephonyKey: string | null;
+	/** #16 where the other app servers reach this one (its call routing, when it holds the lease). */
+	internalUrl: string;
+	/** #16 the telephony process: where Kamailio asks the app servers (e.g. the reverse proxy). */
+	appUrl: string;
 	sip: {
 		host: string;
 		/** The carrier's address for agents' outbound calls (host[:port]); '' = no calls out. */
@@ -190,6 +205,8 @@ export interface Settings {
 		janusAdminPort: number;
 		janusPublicIp: string;
 		evapiPort: number;
+		/** #16 where the shared Kamailio (evapi) and Janus (WebSocket) listen for the app servers. */
+		telephonyHost: string;
 	};
 	/** STUN/TURN servers handed to softphones behind NAT. */
 	ice: IceSettings;
@@ -272,7 +289,8 @@ const SECRET_VARIABLES = new Set([
 	'TURN_SECRET',
 	'TURN_PASSWORD',
 	'BRANCH_KEY',
-	'BRANCHES'
+	'BRANCHES',
+	'TELEPHONY_KEY'
 ]);
 
 /** Parses the environment; throws SettingsError naming every bad variable. */
@@ -298,6 +316,11 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 		throw new SettingsError(`Invalid environment:\n  ${lines.join('\n  ')}`);
 	}
 	const e = result.output;
+	if (e.TELEPHONY === 'shared' && !e.TELEPHONY_KEY) {
+		throw new SettingsError(
+			'TELEPHONY=shared needs TELEPHONY_KEY: the secret the app servers share with `npm run telephony` (24 or more of A-Z a-z 0-9 . _ ~ + / = -)'
+		);
+	}
 	const janusIp = janusSipIp(e.JANUS_SIP_IP, e.SIP_HOST);
 	return {
 		port: e.PORT,
@@ -317,6 +340,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 		login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_MINUTES * 60_000 },
 		cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
 		telephony: e.TELEPHONY,
+		telephonyKey: e.TELEPHONY_KEY ?? null,
+		internalUrl: e.INTERNAL_URL ?? `http://127.0.0.1:${e.PORT}`,
+		appUrl: e.APP_URL ?? `http://127.0.0.1:${e.PORT}`,
 		sip: {
 			host: e.SIP_HOST,
 			port: e.SIP_PORT,
@@ -330,7 +356,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 			janusWsPort: e.JANUS_WS_PORT,
 			janusAdminPort: e.JANUS_ADMIN_PORT,
 			janusPublicIp: e.JANUS_PUBLIC_IP ?? '',
-			evapiPort: e.EVAPI_PORT
+			evapiPort: e.EVAPI_PORT,
+			telephonyHost: e.TELEPHONY_HOST
 		},
 		ice: {
 			urls: list(e.TURN_URLS),

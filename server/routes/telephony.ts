@@ -61,9 +61,9 @@ function today(records: ReturnType<Acd['records']>, serviceLevelMs: number) {
 const SERVICE_LEVEL_MS = 20_000;
 
 function runningAcd(deps: AppDeps): Acd {
-	const phone = deps.phone();
-	if (!phone) throw new AppError('conflict', 409, 'Telephony is not running');
-	return phone.acd;
+	const acd = deps.phone()?.acd;
+	if (!acd) throw new AppError('conflict', 409, 'Telephony is not running');
+	return acd;
 }
 
 export const telephonyRoutes = (deps: AppDeps) =>
@@ -200,9 +200,10 @@ export const internalRoutes = (deps: AppDeps) => {
 	/** Only Kamailio: from loopback, with the key of this start. */
 	const kamailio = (c: Context<AppEnv>) => {
 		const phone = deps.phone();
-		return phone && LOOPBACK.has(clientAddress(c)) && sameKey(c.req.query('key') ?? '', phone.key)
-			? phone
-			: null;
+		// #16 shared by several app servers, Kamailio may be elsewhere (and reach this one through another):
+		// its key, shared by all of them, is the proof.
+		const near = deps.settings.telephony === 'shared' || LOOPBACK.has(clientAddress(c));
+		return phone && near && sameKey(c.req.query('key') ?? '', phone.key) ? phone : null;
 	};
 	return (
 		new Hono<AppEnv>()
@@ -220,9 +221,9 @@ export const internalRoutes = (deps: AppDeps) => {
 				if (!phone) return c.text('', 403);
 				const deskPhone = c.req.query('phone');
 				if (deskPhone !== undefined) {
-					const agent = phone.acd
-						.agents()
-						.find((a) => a.deskPhone === deskPhone && a.state !== 'signedOut');
+					const agent = (phone.acd?.agents() ?? []).find(
+						(a) => a.deskPhone === deskPhone && a.state !== 'signedOut'
+					);
 					return agent && (await phone.credentials.mayCallOut(agent.agentId, 'desk'))
 						? c.text(agent.agentId, 200)
 						: c.text('', 403);

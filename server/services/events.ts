@@ -48,7 +48,9 @@ export function createEventHub() {
 			for (const l of set ?? []) l(e);
 			return set?.size ?? 0;
 		},
-		connected: (userId: string) => (listeners.get(userId)?.size ?? 0) > 0
+		connected: (userId: string) => (listeners.get(userId)?.size ?? 0) > 0,
+		/** Every user with a page open now. */
+		users: () => [...listeners.keys()]
 	};
 }
 export type EventHub = ReturnType<typeof createEventHub>;

@@ -37,6 +37,7 @@ function server(store: ReturnType<typeof fakeStore>, name: string, clock: { now:
 	const lease = startLease({
 		db: store.db as never,
 		holder: name,
+		url: `http://${name}.internal:3000`,
 		ttlMs: 9_000,
 		clock: () => clock.now,
 		timers: false,
@@ -63,6 +64,9 @@ describe('#16 the singletons’ lease', () => {
 		}
 		expect(holder.lease.held()).toBe(true);
 		expect(other.lease.held()).toBe(false);
+		// Where the holder is reached (its call routing), as both see it.
+		const holderUrl = holder === a ? 'http://a.internal:3000' : 'http://b.internal:3000';
+		expect([holder.lease.holderUrl(), other.lease.holderUrl()]).toEqual([holderUrl, holderUrl]);
 		// The holder dies (no more renewals): the other takes over once it has seen one revision for ttl.
 		for (let i = 0; i < 2; i++) {
 			clock.now += 3_000;

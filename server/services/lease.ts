@@ -18,6 +18,8 @@ export interface LeaseDoc {
 	_rev?: string;
 	type: 'lease';
 	holder: string;
+	/** #16 where the other app servers reach the holder (its call routing). */
+	url?: string;
 	/** When the holder last renewed it, on its own clock (for people reading the store; never compared). */
 	renewedAt: string;
 }
@@ -27,6 +29,8 @@ export interface Lease {
 	held(): boolean;
 	/** Who holds it, as last seen (null before the first look). */
 	holder(): string | null;
+	/** #16 where the holder said it can be reached, as last seen (null before the first look). */
+	holderUrl(): string | null;
 	/** One round now (the timer runs them every `ttlMs / 3`); for tests with a fake clock. */
 	tick(): Promise<void>;
 	/** Stops, giving the lease up if held (the next server takes over at once). */
@@ -37,6 +41,7 @@ export function startLease({
 	db,
 	id = 'lease:singletons',
 	holder,
+	url,
 	ttlMs,
 	onGain,
 	onLose,
@@ -48,6 +53,8 @@ export function startLease({
 	id?: string;
 	/** This server (its instance id). */
 	holder: string;
+	/** Where the other app servers reach this one. */
+	url?: string;
 	ttlMs: number;
 	/** Called when this server gains the lease: start the singletons. */
 	onGain: () => void | Promise<void>;
@@ -60,7 +67,7 @@ export function startLease({
 }): Lease {
 	let rev: string | null = null; // the revision this server wrote, while it holds the lease
 	let renewedAt = 0;
-	let seen: { rev: string; since: number; holder: string } | null = null;
+	let seen: { rev: string; since: number; holder: string; url: string | null } | null = null;
 	let stopped = false;
 	let running: Promise<void> | null = null;
 
@@ -69,6 +76,7 @@ export function startLease({
 		...(current ? { _rev: current } : {}),
 		type: 'lease',
 		holder,
+		...(url ? { url } : {}),
 		renewedAt: new Date(clock()).toISOString()
 	});
 
@@ -77,7 +85,7 @@ export function startLease({
 			const res = await db.insert(doc(current ?? undefined));
 			rev = res.rev;
 			renewedAt = clock();
-			seen = { rev: res.rev, since: renewedAt, holder };
+			seen = { rev: res.rev, since: renewedAt, holder, url: url ?? null };
 			return true;
 		} catch (err) {
 			if (storeStatus(err) === 409) return false;
@@ -112,7 +120,12 @@ export function startLease({
 			(seen?.rev === current._rev && now - seen.since >= ttlMs);
 		if (!free) {
 			if (seen?.rev !== current._rev) {
-				seen = { rev: current._rev!, since: now, holder: current.holder };
+				seen = {
+					rev: current._rev!,
+					since: now,
+					holder: current.holder,
+					url: current.url ?? null
+				};
 			}
 			return;
 		}
@@ -136,6 +149,7 @@ export function startLease({
 	return {
 		held: () => rev !== null,
 		holder: () => seen?.holder ?? null,
+		holderUrl: () => seen?.url ?? null,
 		tick,
 		async stop() {
 			stopped = true;
@@ -158,10 +172,12 @@ export function startLease({
  */
 export function soleLease({
 	holder,
+	url,
 	onGain,
 	onLose
 }: {
 	holder: string;
+	url?: string;
 	onGain: () => void | Promise<void>;
 	onLose: (why: 'stopped') => void | Promise<void>;
 }): Lease {
@@ -170,6 +186,7 @@ export function soleLease({
 	return {
 		held: () => held,
 		holder: () => holder,
+		holderUrl: () => url ?? null,
 		tick: () => gained,
 		async stop() {
 			if (!held) return;

@@ -347,3 +347,145 @@ describe('#17 a colleague’s call and a caller transferred in', () => {
 		expect(acd.agent('1002')?.state).toBe('talking');
 	});
 });
+
+describe('#16 taking call routing over from another app server', () => {
+	/** The server that routed calls until it died: its agents' snapshot is what the next one starts from. */
+	async function before() {
+		const old = setup();
+		old.acd.setAgentState(old.agent('1001'), 'ready');
+		vi.advanceTimersByTime(1_000);
+		old.acd.setAgentState(old.agent('1002'), 'ready');
+		old.acd.setAgentState(old.agent('1003'), 'notReady', 'lunch');
+		old.acd.setAgentState(old.agent('1004'), 'ready');
+		old.acd.setAgentState(old.agent('1005'), 'ready');
+		const talking = old.call('talking-call');
+		await settle();
+		old.answer(talking); // 1001, idle the longest
+		const ringing = old.call('ringing-call');
+		await settle(); // rings 1002
+		old.acd.outboundStarted({ callid: 'out-call', ftag: 'out-tag', agent: '1004' });
+		const snapshot = old.acd.snapshot();
+		old.acd.stop();
+		return { snapshot, talking, ringing };
+	}
+
+	it('keeps every agent signed in with the state they had, and a talking call ends by its BYE into the record', async () => {
+		const { snapshot, talking } = await before();
+		const next = setup();
+		next.acd.adopt(snapshot);
+		const state = (id: string) => next.acd.agent(id)?.state;
+		expect([state('1001'), state('1002'), state('1003'), state('1004'), state('1005')]).toEqual([
+			'talking',
+			'ringing',
+			'notReady',
+			'talking',
+			'ready'
+		]);
+		expect(next.acd.agent('1003')?.reason).toBe('lunch');
+		// The BYE of the call talking across the takeover: its record is finished, the agent wraps up.
+		next.acd.ended({ callid: talking, ftag: 'x', ttag: 'y', cancelled: false });
+		expect(next.finished).toEqual([
+			expect.objectContaining({ callId: talking, outcome: 'completed', agentId: '1001' })
+		]);
+		expect(state('1001')).toBe('wrapUp');
+		// The agent's own call out ends by its BYE too, back to ready.
+		next.acd.ended({ callid: 'out-call', ftag: 'out-tag', ttag: 'far', cancelled: false });
+		expect(state('1004')).toBe('ready');
+	});
+
+	it('a call ringing across the takeover is answered, or — told again as waiting — goes to the next agent', async () => {
+		const { snapshot, ringing } = await before();
+		const answered = setup();
+		answered.acd.adopt(snapshot);
+		answered.acd.answered({ callid: ringing, ftag: `${ringing}-caller`, ttag: 'agent-tag' });
+		expect(answered.acd.agent('1002')?.state).toBe('talking');
+		answered.acd.ended({
+			callid: ringing,
+			ftag: 'agent-tag',
+			ttag: `${ringing}-caller`,
+			cancelled: false
+		});
+		expect(answered.finished).toEqual([
+			expect.objectContaining({ callId: ringing, outcome: 'completed', agentId: '1002' })
+		]);
+
+		// Unanswered while nobody listened: Kamailio tells the new server of it as waiting (a new
+		// transaction): the agent it rang missed it, and the longest-idle ready agent gets it, once.
+		const missed = setup();
+		missed.acd.adopt(snapshot);
+		missed.acd.arrived({
+			callid: ringing,
+			ftag: `${ringing}-caller`,
+			from: '13900000000',
+			to: '96000',
+			tindex: 77,
+			tlabel: 78,
+			at: Date.now() - 20_000
+		});
+		await settle();
+		expect(missed.acd.agent('1002')).toMatchObject({ state: 'notReady', reason: 'missed' });
+		expect(missed.offers).toEqual([{ agentId: '1005', callId: ringing }]);
+		expect(missed.delivered).toEqual([{ callId: ringing, to: { number: '1005' } }]);
+		// Told once more (a second link): the same transaction is not offered twice.
+		missed.acd.arrived({
+			callid: ringing,
+			ftag: `${ringing}-caller`,
+			from: '13900000000',
+			to: '96000',
+			tindex: 77,
+			tlabel: 78,
+			at: Date.now()
+		});
+		await settle();
+		expect(missed.offers).toHaveLength(1);
+	});
+
+	it('a waiting call told again keeps its place by when it arrived, and its wait counts from then', () => {
+		const next = setup();
+		next.acd.arrived({
+			callid: 'late',
+			ftag: 'a',
+			from: '1',
+			to: '96000',
+			tindex: 1,
+			tlabel: 1,
+			at: Date.now()
+		});
+		next.acd.arrived({
+			callid: 'early',
+			ftag: 'b',
+			from: '2',
+			to: '96000',
+			tindex: 2,
+			tlabel: 2,
+			at: Date.now() - 50_000
+		});
+		expect(next.acd.records().find((r) => r.callId === 'early')?.arrivedAt).toBe(
+			Date.now() - 50_000
+		);
+		// The maximum wait (60 s) passes for the early call first: its fallback answer is given.
+		vi.advanceTimersByTime(10_500);
+		expect(next.delivered).toEqual([
+			{ callId: 'early', to: { code: 480, reason: 'No agent available' } }
+		]);
+	});
+
+	it('an unanswered report of a call it never heard of (with its parties) is taken on as waiting', async () => {
+		const next = setup();
+		next.acd.setAgentState(next.agent('2001'), 'ready');
+		next.acd.unanswered({
+			callid: 'unknown',
+			tindex: 5,
+			tlabel: 6,
+			status: 408,
+			ftag: 'caller',
+			from: '13800000000',
+			to: '96000'
+		});
+		await settle();
+		expect(next.offers).toEqual([{ agentId: '2001', callId: 'unknown' }]);
+		// Without its parties it stays unknown (nothing to offer).
+		next.acd.unanswered({ callid: 'other', tindex: 7, tlabel: 8, status: 408 });
+		expect(next.acd.records().map((r) => r.callId)).toEqual(['unknown']);
+	});
+});

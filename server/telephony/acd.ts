@@ -30,6 +30,17 @@ export interface QueuedCall {
 	tried: string[];
 	agentId: string | null;
 	offeredAt: number | null;
+	/**
+	 * #16 taken over from another app server (its agent's state mirrored): the dialog's tags are not known
+	 * yet, so the first party's event for this Call-ID teaches them.
+	 */
+	adopted?: boolean;
+}
+
+/** #16 what an app server taking over call routing learns of each agent: the state and its open call. */
+export interface AgentSnapshot extends AgentState {
+	/** The record of the call the agent is ringing or talking in, not yet finished. */
+	record?: CallRecord | undefined;
 }
 
 /** A call as the ACD records it; what the wallboard reads and what `cc_calls` stores. */
@@ -123,7 +134,7 @@ export function createAcd(options: AcdOptions) {
 				set(agent, 'notReady', 'missed');
 				if (calls.get(call.callId) === call) {
 					finish(call.callId, 'lost');
-					options.deliver(call, { code: 480, reason: 'No agent available' });
+					if (call.tindex >= 0) options.deliver(call, { code: 480, reason: 'No agent available' });
 				}
 				drain();
 				changed();
@@ -268,6 +279,11 @@ export function createAcd(options: AcdOptions) {
 		changed();
 	}
 
+	function snapshotOf(a: AgentState): AgentSnapshot {
+		const record = a.callId ? records.get(a.callId) : undefined;
+		return { ...a, ...(record && record.endedAt === null ? { record: { ...record } } : {}) };
+	}
+
 	const sweeper = setInterval(() => {
 		const deadline = now() - options.maxWaitMs;
 		for (const call of [...queue]) {
@@ -286,7 +302,7 @@ export function createAcd(options: AcdOptions) {
 	}, 250);
 	sweeper.unref?.();
 
-	return {
+	const api = {
 		/** A signed-in agent's own state change (ready, not ready with a reason, signed out). */
 		setAgentState(
 			user: { agentId: string; userId: string; name: string },
@@ -337,11 +353,34 @@ export function createAcd(options: AcdOptions) {
 			to: string;
 			tindex: number;
 			tlabel: number;
+			/** #16 when it first arrived (ms, Kamailio's clock): a waiting call told again to a new holder. */
+			at?: number | undefined;
 		}) {
-			if (calls.has(e.callid)) {
-				log(`ACD: call ${e.callid} arrived twice; the second is ignored`);
+			const known = calls.get(e.callid);
+			if (known) {
+				// Told again (#16: Kamailio tells a new app server of every call still waiting): suspended anew
+				// since, when its transaction changed — an offer that ended unanswered while nobody listened.
+				// Only Kamailio's retelling (`at`) of the same caller's call; another INVITE reusing the
+				// Call-ID replaces nothing.
+				const retold =
+					e.at !== undefined &&
+					(known.fromTag === '' || known.fromTag === e.ftag) &&
+					(known.tindex !== e.tindex || known.tlabel !== e.tlabel);
+				if (!retold) {
+					log(`ACD: call ${e.callid} arrived twice; the second is ignored`);
+					return;
+				}
+				known.tindex = e.tindex;
+				known.tlabel = e.tlabel;
+				if (known.fromTag === '') known.fromTag = e.ftag;
+				if (queue.includes(known)) return;
+				const missed = known.agentId ? agents.get(known.agentId) : undefined;
+				if (missed?.callId === known.callId) set(missed, 'notReady', 'missed');
+				if (!offer(known)) enqueue(known);
+				changed();
 				return;
 			}
+			const arrivedAt = Math.min(now(), Math.max(e.at ?? now(), now() - options.maxWaitMs));
 			const call: QueuedCall = {
 				callId: e.callid,
 				fromTag: e.ftag,
@@ -350,7 +389,7 @@ export function createAcd(options: AcdOptions) {
 				hotline: e.to,
 				tindex: e.tindex,
 				tlabel: e.tlabel,
-				queuedAt: now(),
+				queuedAt: arrivedAt,
 				tried: [],
 				agentId: null,
 				offeredAt: null
@@ -378,9 +417,23 @@ export function createAcd(options: AcdOptions) {
 		},
 
 		/** Kamailio: the offered agent did not answer (timeout, busy, rejected); suspended again. */
-		unanswered(e: { callid: string; tindex: number; tlabel: number; status: number }) {
+		unanswered(e: {
+			callid: string;
+			tindex: number;
+			tlabel: number;
+			status: number;
+			/** #16 the call's parties, so that a call this server never heard of is taken on. */
+			ftag?: string | undefined;
+			from?: string | undefined;
+			to?: string | undefined;
+		}) {
 			const call = calls.get(e.callid);
-			if (!call) return;
+			if (!call) {
+				if (e.ftag !== undefined && e.from !== undefined && e.to !== undefined) {
+					api.arrived({ ...e, ftag: e.ftag, from: e.from, to: e.to });
+				}
+				return;
+			}
 			call.tindex = e.tindex;
 			call.tlabel = e.tlabel;
 			const missed = call.agentId ? agents.get(call.agentId) : undefined;
@@ -395,6 +448,7 @@ export function createAcd(options: AcdOptions) {
 		/** Kamailio: the offered agent's phone answered (its 200 carries the callee's To tag). */
 		answered(e: DialogEvent) {
 			const call = calls.get(e.callid);
+			if (call?.adopted && call.fromTag === '') call.fromTag = e.ftag;
 			if (!call || call.fromTag !== e.ftag || !e.ttag) {
 				log(`ACD: "answered" for ${e.callid} matches no call; ignored`);
 				return;
@@ -420,14 +474,21 @@ export function createAcd(options: AcdOptions) {
 				// A call outside the distribution: ended by either party (their tags either way round), or
 				// cancelled.
 				const legs = [...(ownCalls.get(e.callid)?.values() ?? [])];
-				if (legs.some((l) => e.ftag === l.fromTag || e.ttag === l.fromTag)) ownCallEnded(e.callid);
+				// A leg taken over from another app server (#16) knows no tags: '' takes Kamailio's word.
+				const party = (l: { fromTag: string }) =>
+					l.fromTag === '' || e.ftag === l.fromTag || e.ttag === l.fromTag;
+				if (legs.some(party)) ownCallEnded(e.callid);
 				return;
 			}
-			const party = e.cancelled
-				? call.toTag === null && e.ftag === call.fromTag
-				: call.toTag !== null &&
-					((e.ftag === call.fromTag && e.ttag === call.toTag) ||
-						(e.ftag === call.toTag && e.ttag === call.fromTag));
+			// A call taken over (#16) whose tags are not known yet: Kamailio's word for its Call-ID is enough.
+			const party =
+				call.adopted && call.fromTag === ''
+					? true
+					: e.cancelled
+						? call.toTag === null && e.ftag === call.fromTag
+						: call.toTag !== null &&
+							((e.ftag === call.fromTag && e.ttag === call.toTag) ||
+								(e.ftag === call.toTag && e.ttag === call.fromTag));
 			if (!party) {
 				log(`ACD: "ended" for ${e.callid} not from a party of that call; ignored`);
 				return;
@@ -487,6 +548,60 @@ export function createAcd(options: AcdOptions) {
 			changed();
 		},
 
+		/**
+		 * #16 what another app server taking over call routing needs: every agent, and the record of the
+		 * call each is ringing or talking in.
+		 */
+		snapshot(): AgentSnapshot[] {
+			return [...agents.values()].map(snapshotOf);
+		},
+		snapshotOf,
+
+		/**
+		 * #16 taking call routing over from an app server that died: its agents keep their state (signed in,
+		 * ready, not ready …); a call one was ringing or talking in is taken on without its dialog's tags
+		 * (Kamailio's next word for it decides), and a call ringing past the offer time is handled as any.
+		 * Agents this server already knows (they changed their state here meanwhile) keep what they have.
+		 */
+		adopt(snapshots: AgentSnapshot[]) {
+			for (const { record, ...a } of snapshots) {
+				if (agents.has(a.agentId)) continue;
+				const agent: AgentState = { ...a };
+				agents.set(agent.agentId, agent);
+				const busy = agent.state === 'ringing' || agent.state === 'talking';
+				if (busy && agent.callId && record && !calls.has(agent.callId)) {
+					const call: QueuedCall = {
+						callId: agent.callId,
+						fromTag: '',
+						toTag: agent.state === 'talking' ? '' : null,
+						caller: record.caller,
+						hotline: record.hotline,
+						tindex: -1,
+						tlabel: -1,
+						queuedAt: record.arrivedAt,
+						tried: [...record.tried],
+						agentId: agent.agentId,
+						offeredAt: record.offeredAt,
+						adopted: true
+					};
+					calls.set(call.callId, call);
+					records.set(call.callId, { ...record });
+					if (agent.state === 'ringing') watchOffer(agent, call);
+				} else if (busy && agent.callId && agent.state === 'talking') {
+					// A call of their own (dialled out, a colleague's, transferred to them).
+					const legs = ownCalls.get(agent.callId) ?? new Map();
+					legs.set(agent.agentId, { fromTag: '', before: { state: 'ready', reason: '' } });
+					ownCalls.set(agent.callId, legs);
+				} else if (busy) {
+					set(agent, 'notReady', 'missed');
+				} else if (agent.state === 'wrapUp') {
+					wrapUp(agent);
+				}
+			}
+			drain();
+			changed();
+		},
+
 		/** Records stored before a restart (today's), so the wallboard's figures go on. */
 		restore(stored: CallRecord[]) {
 			for (const r of stored) if (!records.has(r.callId)) records.set(r.callId, r);
@@ -502,5 +617,6 @@ export function createAcd(options: AcdOptions) {
 			for (const t of offerTimers.values()) clearTimeout(t);
 		}
 	};
+	return api;
 }
 export type Acd = ReturnType<typeof createAcd>;

@@ -7,7 +7,13 @@ import { normalizePhone } from '#shared/phone';
 import type { CustomerIndex } from '../services/customer-index';
 import type { EventHub, ServerEvent } from '../services/events';
 import type { TicketReads } from '../services/tickets';
-import { createAcd, type AgentState, type CallRecord, type QueuedCall } from './acd';
+import {
+	createAcd,
+	type AgentSnapshot,
+	type AgentState,
+	type CallRecord,
+	type QueuedCall
+} from './acd';
 import type { CallRecords } from './call-records';
 import { connectEvapi } from './evapi';
 
@@ -15,6 +21,8 @@ const HISTORY_LIMIT = 20;
 
 export interface CallHandlingOptions {
 	evapiPort: number;
+	/** Where Kamailio's evapi listens (loopback, or #16 the shared telephony's address). */
+	evapiHost?: string;
 	/** The key of this start: the app's proof to Kamailio's evapi socket. */
 	evapiKey: string;
 	sipDomain: string;
@@ -26,7 +34,10 @@ export interface CallHandlingOptions {
 	/** The caller's earlier tickets, for the screen pop. */
 	tickets: Pick<TicketReads, 'history'>;
 	customers: CustomerIndex;
-	hub: EventHub;
+	/** Users' open pages: this server's, or (#16) every app server's (`cluster.ts`). */
+	hub: Pick<EventHub, 'send' | 'connected' | 'onPresence' | 'onSubscribe'>;
+	/** #16 agents whose state changed, for the other app servers' mirror. */
+	onAgents?: (changed: AgentSnapshot[]) => void;
 	log: (msg: string) => void;
 	/** How long an agent may have no page open before being signed out. */
 	agentGoneMs: number;
@@ -89,13 +100,16 @@ export function startCallHandling(o: CallHandlingOptions) {
 		// Only agents whose state changed are told (#15: every change told every agent, 300 of them, about
 		// 50 changes a second at 10 calls a second); a page that connects is told at once (below).
 		onChange: () => {
+			const changed: AgentSnapshot[] = [];
 			for (const a of acd.agents()) {
 				const event = stateOf(a);
 				const text = JSON.stringify(event.data);
 				if (told.get(a.agentId) === text) continue;
 				told.set(a.agentId, text);
 				o.hub.send(a.userId, event);
+				if (o.onAgents) changed.push(acd.snapshotOf(a));
 			}
+			if (changed.length > 0) o.onAgents?.(changed);
 		},
 		deliver: (call, to) =>
 			evapi.send({
@@ -131,10 +145,11 @@ export function startCallHandling(o: CallHandlingOptions) {
 	const evapi = connectEvapi(
 		o.evapiPort,
 		o.evapiKey,
+		o.evapiHost ?? '127.0.0.1',
 		(e) => {
 			switch (e.event) {
 				case 'offer':
-					return acd.arrived(e);
+					return acd.arrived({ ...e, at: e.at === undefined ? undefined : e.at * 1000 });
 				case 'retry':
 					return acd.unanswered(e);
 				case 'answered':

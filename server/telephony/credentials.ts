@@ -22,7 +22,12 @@ export interface SipSecret {
 
 export function createSipCredentials(
 	sessions: Pick<Sessions, 'resolve'>,
-	o: { realm: string; deskPhones: Pick<DeskPhones, 'ha1Of'> }
+	o: {
+		realm: string;
+		deskPhones: Pick<DeskPhones, 'ha1Of'>;
+		/** #16 an identity was issued: the other app servers keep it, for a failover. */
+		onIssue?: (issued: { agentId: string; password: string; sessionToken: string }) => void;
+	}
 ) {
 	// One live identity per agent ID: a new sign-in of the same agent replaces the previous one.
 	const byAgent = new Map<string, Issued>();
@@ -44,7 +49,16 @@ export function createSipCredentials(
 		issue(agentId: string, sessionToken: string): string {
 			const password = randomBytes(18).toString('base64url');
 			byAgent.set(agentId, { password, sessionToken });
+			o.onIssue?.({ agentId, password, sessionToken });
 			return password;
+		},
+		/** #16 every identity issued (what another app server needs to take over). */
+		identities: () => [...byAgent].map(([agentId, i]) => ({ agentId, ...i })),
+		/** #16 identities another app server issued: valid here as long as their sign-ins are. */
+		adopt(issued: { agentId: string; password: string; sessionToken: string }[]) {
+			for (const { agentId, password, sessionToken } of issued) {
+				byAgent.set(agentId, { password, sessionToken });
+			}
 		},
 		passwordOf,
 		/** Who may authenticate as `user`, and with what; null = nobody (Kamailio challenges again). */

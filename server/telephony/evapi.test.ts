@@ -31,7 +31,7 @@ async function kamailio() {
 describe('#13 evapi: the app’s keyed, checked link to Kamailio', () => {
 	it('sends the key first, is linked only when Kamailio answers, and puts the key in every decision', async () => {
 		const k = await kamailio();
-		const link = connectEvapi(k.port, 'start-key', () => {});
+		const link = connectEvapi(k.port, 'start-key', '127.0.0.1', () => {});
 		await k.until(() => k.written.length > 0);
 		expect(k.written[0]).toBe(frame('{"key":"start-key"}'));
 		expect(link.linked()).toBe(false);
@@ -53,6 +53,7 @@ describe('#13 evapi: the app’s keyed, checked link to Kamailio', () => {
 		const link = connectEvapi(
 			k.port,
 			'k',
+			'127.0.0.1',
 			(e) => events.push(e),
 			(m) => logged.push(m)
 		);

@@ -28,7 +28,9 @@ export const KamailioEvent = v.variant('event', [
 		callid: CallId,
 		ftag: Tag,
 		from: Number_,
-		to: Number_
+		to: Number_,
+		/** #16 told again to an app server taking over: when the call first arrived (s since the epoch). */
+		at: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)))
 	}),
 	/** The offered agent did not answer (status of the failure); suspended again. */
 	v.strictObject({
@@ -36,7 +38,11 @@ export const KamailioEvent = v.variant('event', [
 		tindex: Index,
 		tlabel: Index,
 		callid: CallId,
-		status: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(699))
+		status: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(699)),
+		/** #16 the call's parties, for an app server that took over and never heard of it. */
+		ftag: v.optional(Tag),
+		from: v.optional(Number_),
+		to: v.optional(Number_)
 	}),
 	/** The agent's phone answered (200 to the ACD's branch). */
 	v.strictObject({ event: v.literal('answered'), callid: CallId, ftag: Tag, ttag: Tag }),
@@ -78,6 +84,8 @@ export function connectEvapi(
 	port: number,
 	/** The key of this start, which Kamailio's configuration expects from the app. */
 	key: string,
+	/** Where evapi listens: loopback, or (#16) the shared telephony's address. */
+	host: string,
 	onEvent: (event: KamailioEvent) => void,
 	log: (msg: string) => void = () => {},
 	/** The link broke after being up: Kamailio restarted or stopped. */
@@ -121,7 +129,7 @@ export function connectEvapi(
 	}
 
 	function open() {
-		const s = connect(port, '127.0.0.1');
+		const s = connect(port, host);
 		socket = s;
 		let up = false;
 		s.on('connect', () => {

@@ -204,6 +204,8 @@ export interface JanusProxyOptions {
 	 * incoming call without it was sent straight to Janus's SIP port, past Kamailio, and is declined.
 	 */
 	gateToken: () => string | null;
+	/** #16 the address of Janus's WebSocket (loopback, or the shared Janus of several app servers). */
+	host?: string;
 	/** Where a call's recording goes (path without extension), or null when calls are not recorded. */
 	recordingBase: (acdCallId: string | null, agentId: string) => string | null;
 	onRecorded: (recording: RecordingStarted) => void;
@@ -268,7 +270,7 @@ export function createJanusProxy(o: JanusProxyOptions) {
 	) {
 		const agentId = first.agentId;
 		open.set(client, { socket: { userId: first._id, agentId, token }, end: () => end() });
-		const upstream = new WebSocket(`ws://127.0.0.1:${port}`, PROTOCOL);
+		const upstream = new WebSocket(`ws://${o.host ?? '127.0.0.1'}:${port}`, PROTOCOL);
 		const waiting: string[] = [];
 		/** Janus sessions and handles (handle → session) this socket created; no other may be used. */
 		const sessions = new Set<number>();

@@ -33,8 +33,11 @@ export interface TelephonySettings {
 	janusAdminPort: number;
 	/** The address browsers reach Janus's media at (nat_1_1_mapping); '' = Janus's own. */
 	janusPublicIp: string;
-	/** The app's HTTP port on loopback, where Kamailio asks for credentials (and later for routing). */
-	appPort: number;
+	/**
+	 * Where Kamailio asks the app for credentials: the app's own port on loopback, or (#16, several app
+	 * servers) the address that reaches them, e.g. the reverse proxy's.
+	 */
+	appUrl: string;
 	/** Shared with Kamailio only, for its requests to `/internal` and the app's evapi connection. */
 	internalKey: string;
 	/**
@@ -44,8 +47,13 @@ export interface TelephonySettings {
 	gateToken: string;
 	/** Kamailio's nonce secret and Janus's admin secret. */
 	secret: string;
-	/** Kamailio's evapi port on loopback: where it tells the app about calls and takes its decisions. */
+	/** Kamailio's evapi port: where it tells the app about calls and takes its decisions. */
 	evapiPort: number;
+	/**
+	 * Where Kamailio's evapi and Janus's WebSocket listen for the app: loopback, or (#16) an address the
+	 * app servers sharing them reach.
+	 */
+	serviceHost: string;
 	/** How long an agent's phone rings before the call goes to the next agent. */
 	offerSeconds: number;
 	/** How long a call may wait for an agent; the app gives the fallback answer then. */
@@ -79,7 +87,7 @@ export function renderKamailio(s: TelephonySettings): string {
 		...s.deskPhones.map((ip) => ({ ip, port: null }))
 	]);
 	const isHotline = s.hotlines.length ? s.hotlines.map((n) => `$rU == "${n}"`).join(' || ') : '0';
-	const internal = `http://127.0.0.1:${s.appPort}/internal/sip`;
+	const internal = `${s.appUrl.replace(/\/$/, '')}/internal/sip`;
 	const agentUri = `^sip:[0-9]{2,20}@${s.sipDomain.replaceAll('.', '[.]')}$`;
 	// A suspended call is kept by a blind branch whose timer must outlast the app's maximum wait.
 	const waitMs = (s.maxWaitSeconds + s.offerSeconds + 10) * 1000;
@@ -127,9 +135,13 @@ modparam("http_client", "keep_connections", 1)
 modparam("auth", "secret", "${s.secret}")
 modparam("tm", "fr_inv_timer", 30000)
 modparam("htable", "htable", "acd=>size=10;autoexpire=600;")
+# #16 the calls waiting for the app's decision (by Call-ID), told again to an app server that links anew,
+# and which link is the app's now (the newest: the app server holding call routing).
+modparam("htable", "htable", "wait=>size=10;autoexpire=${Math.ceil(waitMs / 1000) + 30};")
+modparam("htable", "htable", "link=>size=2;")
 # In-dialog requests are matched by the dialog's id in Kamailio's Record-Route, then by Call-ID and tags.
 modparam("dialog", "dlg_match_mode", 1)
-modparam("evapi", "bind_addr", "127.0.0.1:${s.evapiPort}")
+modparam("evapi", "bind_addr", "${s.serviceHost}:${s.evapiPort}")
 
 #!define FLT_ACD 1
 
@@ -389,13 +401,31 @@ route[REGISTER] {
 	exit;
 }
 
-# An event for the app, only to its authenticated evapi connection.
+# An event for the app, only to its authenticated evapi connection (the newest one that linked).
 route[TO_APP] {
-	if (!evapi_multicast("$var(ev)", "app")) { xlog("L_ERR", "event not sent to the app: $var(ev)\n"); }
+	if ($sht(link=>app) == $null || !evapi_unicast("$var(ev)", "$sht(link=>app)")) {
+		xlog("L_ERR", "event not sent to the app: $var(ev)\n");
+	}
+}
+
+# #16 the call waits for the app's decision: what to tell an app server that links meanwhile.
+route[WAITING] {
+	$var(wait) = "{}";
+	if (jansson_set("string", "event", "offer", "$var(wait)")
+			&& jansson_set("integer", "tindex", "$T(id_index)", "$var(wait)")
+			&& jansson_set("integer", "tlabel", "$T(id_label)", "$var(wait)")
+			&& jansson_set("string", "callid", "$ci", "$var(wait)")
+			&& jansson_set("string", "ftag", "$ft", "$var(wait)")
+			&& jansson_set("string", "from", "$avp(cc_from)", "$var(wait)")
+			&& jansson_set("string", "to", "$avp(cc_to)", "$var(wait)")
+			&& jansson_set("integer", "at", "$avp(cc_at)", "$var(wait)")) {
+		$sht(wait=>$ci) = $var(wait);
+	}
 }
 
 # A caller's CANCEL matched the INVITE's transaction: the call ends unanswered.
 route[CANCELLED] {
+	$sht(wait=>$ci) = $null;
 	$var(ev) = "{}";
 	if (jansson_set("string", "event", "ended", "$var(ev)")
 			&& jansson_set("string", "callid", "$ci", "$var(ev)")
@@ -425,6 +455,9 @@ route[ACD] {
 	$var(caller) = $fU;
 	if (is_present_hf("P-Asserted-Identity")) { $var(caller) = $(ai{uri.user}); }
 	if ($var(caller) == $null) { $var(caller) = ""; }
+	$avp(cc_from) = $var(caller);
+	$avp(cc_to) = $rU;
+	$avp(cc_at) = $TS;
 	$var(ev) = "{}";
 	if (!(jansson_set("string", "event", "offer", "$var(ev)")
 			&& jansson_set("integer", "tindex", "$T(id_index)", "$var(ev)")
@@ -440,6 +473,7 @@ route[ACD] {
 	send_reply("180", "Ringing");
 	t_set_fr(${waitMs}, ${waitMs});
 	if (!t_suspend()) { t_reply("500", "Server Error"); exit; }
+	route(WAITING);
 	route(TO_APP);
 	exit;
 }
@@ -453,6 +487,7 @@ route[TO_GATEWAY] {
 
 # Resumed by the app's decision: ring that agent, or give the caller the final answer.
 route[DELIVER] {
+	$sht(wait=>$ci) = $null;
 	$var(agent) = $sht(acd=>$T(id_index):$T(id_label));
 	$sht(acd=>$T(id_index):$T(id_label)) = $null;
 	if ($var(agent) == $null || !($var(agent) =~ "${agentUri}")) {
@@ -476,12 +511,16 @@ route[DELIVER] {
 }
 
 route[RETRY] {
+	route(WAITING);
 	$var(ev) = "{}";
 	if (jansson_set("string", "event", "retry", "$var(ev)")
 			&& jansson_set("integer", "tindex", "$T(id_index)", "$var(ev)")
 			&& jansson_set("integer", "tlabel", "$T(id_label)", "$var(ev)")
 			&& jansson_set("string", "callid", "$ci", "$var(ev)")
-			&& jansson_set("integer", "status", "$var(status)", "$var(ev)")) {
+			&& jansson_set("integer", "status", "$var(status)", "$var(ev)")
+			&& jansson_set("string", "ftag", "$ft", "$var(ev)")
+			&& jansson_set("string", "from", "$avp(cc_from)", "$var(ev)")
+			&& jansson_set("string", "to", "$avp(cc_to)", "$var(ev)")) {
 		route(TO_APP);
 	}
 }
@@ -525,10 +564,25 @@ event_route[evapi:message-received] {
 		evapi_close();
 		exit;
 	}
-	evapi_set_tag("app");
+	$var(tag) = $_s(app$evapi(conidx));
 	if (!jansson_get("tindex", "$evapi(msg)", "$var(tindex)")) {
-		# The app's first message: tell it the link is up.
-		evapi_multicast('{"event":"linked"}', "app");
+		# The app's first message: this link is the app's from now on (#16: an app server taking over call
+		# routing links anew; the one before hears nothing more and is refused). Tell it the link is up, and
+		# every call still waiting for a decision.
+		evapi_set_tag("$var(tag)");
+		$sht(link=>app) = $var(tag);
+		evapi_unicast('{"event":"linked"}', "$var(tag)");
+		if (sht_iterator_start("w", "wait")) {
+			while (sht_iterator_next("w")) {
+				evapi_unicast("$shtitval(w)", "$var(tag)");
+			}
+		}
+		sht_iterator_end("w");
+		exit;
+	}
+	if ($var(tag) != $sht(link=>app)) {
+		xlog("L_WARN", "evapi: decision from a link that is no longer the app's ($evapi(srcaddr):$evapi(srcport))\n");
+		evapi_close();
 		exit;
 	}
 	jansson_get("tlabel", "$evapi(msg)", "$var(tlabel)");
@@ -612,7 +666,7 @@ cors: {
 	json = "plain"
 	ws = true
 	ws_port = ${s.janusWsPort}
-	ws_ip = "127.0.0.1"
+	ws_ip = "${s.serviceHost}"
 	wss = false
 }
 admin: {

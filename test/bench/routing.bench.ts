@@ -56,7 +56,7 @@ try {
 		await enlistAgent(server.url, cookie, { target, ip: janusIp, phonePort: shared.port });
 	}
 
-	const acd = server.runtime.deps.phone()!.acd;
+	const acd = server.runtime.deps.phone()!.acd!;
 	const acdRun = await load(target);
 	// Double offers: a call offered to more than one agent, or an agent given a call while on another.
 	const records = acd.records().filter((r) => r.hotline === '96000');

@@ -222,7 +222,7 @@ describe('#13 F30 the /janus proxy with the real Janus', () => {
 			body: JSON.stringify({ state: 'ready' })
 		});
 		expect(ready.status).toBe(200);
-		const acd = server.runtime.deps.phone()!.acd;
+		const acd = server.runtime.deps.phone()!.acd!;
 		expect(acd.agent('1202')?.state).toBe('ready');
 		const disabled = await fetch(
 			`${server.url}/api/users/${encodeURIComponent('user:jpdisabled')}/status`,

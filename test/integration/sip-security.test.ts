@@ -79,7 +79,7 @@ afterAll(async () => {
 	await server?.close();
 });
 
-const acd = () => server.runtime.deps.phone()!.acd;
+const acd = () => server.runtime.deps.phone()!.acd!;
 
 /** A snapshot of every agent's state and every call record: what an attack must leave unchanged. */
 const snapshot = () =>

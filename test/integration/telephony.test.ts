@@ -600,7 +600,7 @@ describe('F1 F15 desk phones and what goes wrong', () => {
 			agentId: '2104'
 		});
 		const page = await events(agent);
-		const acd = server.runtime.deps.phone()!.acd;
+		const acd = server.runtime.deps.phone()!.acd!;
 		await setState(agent, 'ready');
 		// A call answered by this agent whose BYE was lost (e.g. during a Kamailio restart).
 		acd.arrived({
@@ -631,15 +631,15 @@ describe('F1 F15 desk phones and what goes wrong', () => {
 		const pid = server.runtime.telephonyProcesses()!.pid('kamailio')!;
 		// A caller waits in the queue (nobody is ready)…
 		const caller = runSipp(inviteScenario(DOMAIN, 480), target, { service: '96000', timeoutS: 4 });
-		await until(() => Promise.resolve(running.acd.queue().length === 1), 'the call queued');
-		const callId = running.acd.queue()[0]!.callId;
+		await until(() => Promise.resolve(running.acd!.queue().length === 1), 'the call queued');
+		const callId = running.acd!.queue()[0]!.callId;
 		// …when Kamailio is killed.
 		process.kill(pid, 'SIGKILL');
 		await until(
 			async () => (await calls(leader)).find((c) => c.callId === callId)?.outcome === 'lost',
 			'the call recorded as lost'
 		);
-		expect(running.acd.queue()).toEqual([]);
+		expect(running.acd!.queue()).toEqual([]);
 		await caller;
 		// Back by itself, and taking registrations again.
 		await until(
