@@ -374,11 +374,11 @@ export async function createRuntime(settings: Settings) {
 			clusterKey: secrets.clusterKey,
 			credentials,
 			holderUrl: () => (lease.held() || lease.holder() === instanceId ? null : lease.holderUrl()),
-			startCalls: (pages, onAgents) =>
+			startCalls: (pages, mirror) =>
 				startCallHandling(
 					callHandling(secrets.internalKey, pages, {
 						evapiHost: settings.sip.telephonyHost,
-						onAgents
+						...mirror
 					})
 				),
 			log

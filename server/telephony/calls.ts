@@ -38,6 +38,8 @@ export interface CallHandlingOptions {
 	hub: Pick<EventHub, 'send' | 'connected' | 'onPresence' | 'onSubscribe'>;
 	/** #16 agents whose state changed, for the other app servers' mirror. */
 	onAgents?: (changed: AgentSnapshot[]) => void;
+	/** #16 a finished call's record before it is stored, and once it is (the others keep it meanwhile). */
+	onRecord?: (record: CallRecord, stored: boolean) => void;
 	log: (msg: string) => void;
 	/** How long an agent may have no page open before being signed out. */
 	agentGoneMs: number;
@@ -45,8 +47,10 @@ export interface CallHandlingOptions {
 
 export function startCallHandling(o: CallHandlingOptions) {
 	async function storeCall(record: CallRecord): Promise<void> {
+		o.onRecord?.(record, false);
 		try {
 			await o.callRecords.save(record);
+			o.onRecord?.(record, true);
 		} catch (err) {
 			o.log(`call record ${record.callId} not stored: ${(err as Error).message}`);
 		}
@@ -182,6 +186,8 @@ export function startCallHandling(o: CallHandlingOptions) {
 
 	return {
 		acd,
+		/** Stores a finished call's record (#16: one the server before this one may not have stored). */
+		store: storeCall,
 		/** Marks a stored call as having a recording to play (F32). */
 		async recorded(callId: string) {
 			for (let attempt = 0; attempt < 5; attempt++) {

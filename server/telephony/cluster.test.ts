@@ -118,6 +118,32 @@ describe('#16 app servers linked to the one routing calls', () => {
 		await until(() => other.link.mirror().length === 2, 'the changes mirrored');
 		expect(other.link.agent('1001')).toMatchObject({ state: 'talking', callId: 'c9' });
 		await until(() => other.adopted.length === 2, 'the new identity kept');
+
+		// A finished call's record is kept until the holder has stored it: a takeover stores what is left.
+		const record = {
+			callId: 'c9',
+			caller: '13900000000',
+			hotline: '96000',
+			arrivedAt: 1,
+			offeredAt: 2,
+			answeredAt: 3,
+			endedAt: 4,
+			agentId: '1001',
+			outcome: 'completed' as const,
+			tried: ['1001']
+		};
+		holder.finished(record);
+		holder.finished({ ...record, callId: 'c10' });
+		holder.stored('c9');
+		await until(
+			() =>
+				other.link
+					.unstored()
+					.map((r) => r.callId)
+					.join() === 'c10',
+			'the stored one forgotten'
+		);
+		expect(other.link.unstored()).toEqual([{ ...record, callId: 'c10' }]);
 	});
 
 	it('a page connected before the link is reported when the link comes up; a lost link takes its pages away', async () => {

@@ -53,7 +53,10 @@ const ToHolder = v.variant('t', [
 const FromHolder = v.variant('t', [
 	v.object({ t: v.literal('event'), userId: UserId, event: ServerEvent }),
 	v.object({ t: v.literal('agents'), agents: v.array(Snapshot) }),
-	v.object({ t: v.literal('identities'), identities: v.array(Identity) })
+	v.object({ t: v.literal('identities'), identities: v.array(Identity) }),
+	/** A call finished: its record, kept until the holder says it is stored. */
+	v.object({ t: v.literal('finished'), record: CallRecord }),
+	v.object({ t: v.literal('stored'), callId: v.string() })
 ]);
 type FromHolder = v.InferOutput<typeof FromHolder>;
 
@@ -191,6 +194,13 @@ export function createClusterHolder({
 			if (changed.length === 0) return;
 			for (const ws of peers.keys()) post(ws, { t: 'agents', agents: changed });
 		},
+		/** A call finished: every linked server keeps its record until `stored` (a takeover stores it). */
+		finished(record: CallRecord) {
+			for (const ws of peers.keys()) post(ws, { t: 'finished', record });
+		},
+		stored(callId: string) {
+			for (const ws of peers.keys()) post(ws, { t: 'stored', callId });
+		},
 		/** A SIP identity issued (or several): every linked server keeps them. */
 		identities(issued: IssuedIdentity[]) {
 			for (const ws of peers.keys()) post(ws, { t: 'identities', identities: issued });
@@ -231,6 +241,8 @@ export function linkToHolder({
 	let timer: ReturnType<typeof setTimeout> | null = null;
 	let linkedTo: string | null = null;
 	const mirror = new Map<string, AgentSnapshot>();
+	/** Records of finished calls the holder has not said are stored. */
+	const unstored = new Map<string, CallRecord>();
 	const send = (msg: v.InferOutput<typeof ToHolder>) => {
 		if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
 	};
@@ -271,6 +283,8 @@ export function linkToHolder({
 			}
 			if (msg.t === 'event') hub.send(msg.userId, msg.event);
 			else if (msg.t === 'agents') for (const a of msg.agents) mirror.set(a.agentId, a);
+			else if (msg.t === 'finished') unstored.set(msg.record.callId, msg.record);
+			else if (msg.t === 'stored') unstored.delete(msg.callId);
 			else onIdentities(msg.identities);
 		});
 		socket.on('error', () => {});
@@ -285,6 +299,8 @@ export function linkToHolder({
 		/** The agents as the holder last told them (what a takeover starts from). */
 		mirror: () => [...mirror.values()],
 		agent: (agentId: string) => mirror.get(agentId) ?? null,
+		/** Finished calls whose records the holder may not have stored (it died meanwhile). */
+		unstored: () => [...unstored.values()],
 		/** Whether the link to the holder is up. */
 		linked: () => ws?.readyState === WebSocket.OPEN,
 		/** The holder changed (the lease was taken over): link to the new one. */

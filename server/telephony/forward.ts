@@ -42,6 +42,8 @@ export function forwardCallRouting(
 		}
 		headers.set('x-forwarded-for', clientAddress(c, trustedProxies));
 		const target = new URL(c.req.path + new URL(c.req.url).search, where.url);
+		// This server checked the page's origin already (postsFromThisOrigin): it vouches for it there.
+		headers.set('origin', target.origin);
 		const body =
 			c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await c.req.arrayBuffer();
 		let answer: Response;

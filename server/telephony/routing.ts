@@ -7,8 +7,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EventHub } from '../services/events';
-import type { AgentSnapshot, AgentState } from './acd';
-import type { CallHandling } from './calls';
+import type { AgentState } from './acd';
+import type { CallHandling, CallHandlingOptions } from './calls';
 import {
 	createClusterHolder,
 	linkToHolder,
@@ -26,7 +26,10 @@ export function createSharedRouting(o: {
 	/** The lease holder's internal address, when that is another server; null otherwise. */
 	holderUrl: () => string | null;
 	/** Starts call handling on Kamailio with the hub spanning every server. */
-	startCalls: (hub: RoutingHub, onAgents: (changed: AgentSnapshot[]) => void) => CallHandling;
+	startCalls: (
+		hub: RoutingHub,
+		mirror: Pick<CallHandlingOptions, 'onAgents' | 'onRecord'>
+	) => CallHandling;
 	log: (msg: string) => void;
 }) {
 	let holder: ClusterHolder | null = null;
@@ -50,6 +53,7 @@ export function createSharedRouting(o: {
 		gain(): CallHandling {
 			if (calls) return calls;
 			const mirror = link?.mirror() ?? [];
+			const unstored = link?.unstored() ?? [];
 			link?.stop();
 			link = null;
 			const cluster = createClusterHolder({
@@ -60,10 +64,17 @@ export function createSharedRouting(o: {
 				log: o.log
 			});
 			holder = cluster;
-			calls = o.startCalls(cluster.hub, (changed) => cluster.agents(changed));
+			calls = o.startCalls(cluster.hub, {
+				onAgents: (changed) => cluster.agents(changed),
+				onRecord: (record, stored) =>
+					stored ? cluster.stored(record.callId) : cluster.finished(record)
+			});
 			const busy = mirror.filter((a) => a.state !== 'signedOut').length;
 			if (mirror.length > 0) o.log(`call routing: taking over ${busy} signed-in agents`);
 			calls.acd.adopt(mirror);
+			// Calls the previous holder finished but may not have stored before it died (stored again: the
+			// same document).
+			for (const record of unstored) void calls.store(record);
 			return calls;
 		},
 		/** This server lost the lease: routing stops here, and it follows the next holder. */

@@ -139,6 +139,8 @@ modparam("htable", "htable", "acd=>size=10;autoexpire=600;")
 # and which link is the app's now (the newest: the app server holding call routing).
 modparam("htable", "htable", "wait=>size=10;autoexpire=${Math.ceil(waitMs / 1000) + 30};")
 modparam("htable", "htable", "link=>size=2;")
+# Events of calls in progress (answered, ended …) that found no app linked: told, in order, to the next.
+modparam("htable", "htable", "missed=>size=10;autoexpire=600;")
 # In-dialog requests are matched by the dialog's id in Kamailio's Record-Route, then by Call-ID and tags.
 modparam("dialog", "dlg_match_mode", 1)
 modparam("evapi", "bind_addr", "${s.serviceHost}:${s.evapiPort}")
@@ -404,6 +406,13 @@ route[REGISTER] {
 # An event for the app, only to its authenticated evapi connection (the newest one that linked).
 route[TO_APP] {
 	if ($sht(link=>app) == $null || !evapi_unicast("$var(ev)", "$sht(link=>app)")) {
+		# #16 nobody linked (an app server taking over): kept for the next link. A waiting call is told
+		# anew from the wait table instead.
+		jansson_get("event", "$var(ev)", "$var(evname)");
+		if ($var(evname) != "offer" && $var(evname) != "retry") {
+			$var(n) = $shtinc(link=>missed);
+			$sht(missed=>$var(n)) = $var(ev);
+		}
 		xlog("L_ERR", "event not sent to the app: $var(ev)\n");
 	}
 }
@@ -553,9 +562,22 @@ failure_route[UNANSWERED] {
 	route(RETRY);
 }
 
+event_route[htable:mod-init] {
+	$sht(link=>missed) = 0;
+	$sht(link=>told) = 0;
+}
+
 # The app's connection: a new one hears nothing until it proves to be the app (the key of this start).
 event_route[evapi:connection-new] {
 	evapi_set_tag("new");
+}
+
+# #16 the app's link went away (its server died): events are kept for the next one from now on (evapi_unicast
+# only queues an event to evapi's own process, so a send cannot tell).
+event_route[evapi:connection-closed] {
+	if ($sht(link=>app) == $_s(app$evapi(conidx))) {
+		$sht(link=>app) = $null;
+	}
 }
 
 event_route[evapi:message-received] {
@@ -572,6 +594,19 @@ event_route[evapi:message-received] {
 		evapi_set_tag("$var(tag)");
 		$sht(link=>app) = $var(tag);
 		evapi_unicast('{"event":"linked"}', "$var(tag)");
+		# What happened to calls in progress while nobody was linked, in order.
+		$var(i) = $sht(link=>told);
+		$var(last) = $sht(link=>missed);
+		if ($var(i) == $null) { $var(i) = 0; }
+		if ($var(last) == $null) { $var(last) = 0; }
+		while ($var(i) < $var(last)) {
+			$var(i) = $var(i) + 1;
+			if ($sht(missed=>$var(i)) != $null) {
+				evapi_unicast("$sht(missed=>$var(i))", "$var(tag)");
+				$sht(missed=>$var(i)) = $null;
+			}
+		}
+		$sht(link=>told) = $var(last);
 		if (sht_iterator_start("w", "wait")) {
 			while (sht_iterator_next("w")) {
 				evapi_unicast("$shtitval(w)", "$var(tag)");

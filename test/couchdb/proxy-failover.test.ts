@@ -6,12 +6,13 @@
  * seconds and runs the singletons (it merges a conflict), signed-in users go on without signing in again,
  * and every ticket recorded through either server is in the store once, on both devices.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { couchAdmin, couchEnv } from '../helpers/couch';
+import { requireHaproxy, startProxy } from '../helpers/haproxy';
 import {
 	createUserOverHttp,
 	freePort,
@@ -27,12 +28,7 @@ import type { TicketEvent } from '../../src/lib/shared/tickets/events';
 if (!process.env.COUCHDB_URL) {
 	throw new Error('the CouchDB tests need COUCHDB_URL (npm run test:couchdb)');
 }
-const HAPROXY = '/usr/sbin/haproxy';
-if (!existsSync(HAPROXY)) {
-	throw new Error(
-		'these tests need haproxy: `npm run test:couchdb` installs it as root (apt-get install haproxy)'
-	);
-}
+requireHaproxy();
 
 const CENTER = 'department:center';
 const root = mkdtempSync(join(tmpdir(), 'cc-proxy-'));
@@ -57,32 +53,6 @@ let proxy: ChildProcess;
 let proxyUrl: string;
 const syncs: PouchDB.Replication.Sync<object>[] = [];
 
-function proxyConfig(port: number, backends: { name: string; port: number }[]): string {
-	return `global
-	maxconn 1000
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 90s
-	timeout server 90s
-	timeout tunnel 1h
-	option redispatch
-	retries 2
-frontend cc
-	bind 127.0.0.1:${port}
-	option forwardfor
-	http-response set-header X-Served-By %[srv_name]
-	default_backend app
-backend app
-	balance roundrobin
-	option httpchk
-	http-check send meth GET uri /api/health
-	default-server inter 500 fall 2 rise 1
-	cookie ccsrv insert indirect nocache httponly
-${backends.map((b) => `	server ${b.name} 127.0.0.1:${b.port} check cookie ${b.name}`).join('\n')}
-`;
-}
-
 beforeAll(async () => {
 	for (const name of ['app1', 'app2'] as const) {
 		const dataDir = join(root, name);
@@ -93,28 +63,12 @@ beforeAll(async () => {
 		const instanceId = readFileSync(join(dataDir, 'secrets', 'instance-id'), 'utf8').trim();
 		apps.push({ name, dataDir, server, instanceId });
 	}
-	const port = await freePort();
-	const config = join(root, 'haproxy.cfg');
-	writeFileSync(
-		config,
-		proxyConfig(
-			port,
-			apps.map((a) => ({ name: a.name, port: Number(new URL(a.server.url).port) }))
-		)
+	const started = await startProxy(
+		root,
+		apps.map((a) => ({ name: a.name, url: a.server.url }))
 	);
-	proxy = spawn(HAPROXY, ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-	proxyUrl = `http://127.0.0.1:${port}`;
-	// Up when the proxy has seen both servers healthy: round robin then answers from each in turn.
-	const served = new Set<string>();
-	await until(
-		async () => {
-			const res = await fetch(`${proxyUrl}/api/health`).catch(() => null);
-			if (res?.ok) served.add(res.headers.get('x-served-by') ?? '');
-			return served.has('app1') && served.has('app2');
-		},
-		'the proxy to reach both servers',
-		30_000
-	);
+	proxy = started.proc;
+	proxyUrl = started.url;
 }, 90_000);
 
 afterAll(async () => {

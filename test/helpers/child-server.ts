@@ -98,7 +98,9 @@ export const signIn = async (url: string, username: string, password: string) =>
 export async function createUserOverHttp(
 	url: string,
 	username: string,
-	roleId: string
+	roleId: string,
+	/** F7 the agent ID (工号) to approve them with; '' for none. */
+	agentId = ''
 ): Promise<string> {
 	const admin = await signIn(url, 'admin', ADMIN_PASSWORD);
 	const registered = (await (
@@ -115,7 +117,7 @@ export async function createUserOverHttp(
 	await post(
 		url,
 		`/api/accounts/${encodeURIComponent(registered.account.id)}/approve`,
-		{ roleId, agentId: '' },
+		{ roleId, agentId },
 		admin
 	);
 	return signIn(url, username, 'password-123');

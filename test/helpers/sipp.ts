@@ -275,6 +275,37 @@ Content-Length: 0
 </scenario>`;
 
 /**
+ * #16 the carrier's caller under load: answered (talks `talkMs`, hangs up) or given the fallback answer
+ * (480, acknowledged) — both end the call as sipp's success; the final screen counts each (`480 <----`).
+ */
+export const callerAnsweredOrFallbackScenario = (domain: string, talkMs: number) =>
+	callerAnsweredScenario(domain)
+		.replace(
+			'<recv response="200" rrs="true"/>',
+			'<recv response="480" optional="true" next="fallback"/>\n  <recv response="200" rrs="true"/>'
+		)
+		.replace('<pause milliseconds="300"/>', `<pause milliseconds="${talkMs}"/>`)
+		.replace(
+			'  <recv response="200"/>\n</scenario>',
+			`  <recv response="200" next="done"/>
+  <label id="fallback"/>
+  <send><![CDATA[
+ACK sip:[service]@${domain} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188886666@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@${domain}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <label id="done"/>
+  <nop/>
+</scenario>`
+		);
+
+/**
  * The end of a call its caller (`from`, a whole From header) placed and had answered: ACK the 200 (INVITE's
  * CSeq `cseq`), wait for an OPTIONS within the call — the test's go-ahead (`tellToHangUp`; sipp would send
  * any answer to Kamailio, so it gives none) — then BYE.
