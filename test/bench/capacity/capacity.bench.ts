@@ -11,12 +11,18 @@
  * 30 % of them transferred to a department. Per step: a window of BENCH_STEP_SECONDS (default 60) with
  * calls, then BENCH_DRAIN_SECONDS (default 10) without; meanwhile one fresh agent device syncs from zero.
  *
- * Printed per step, and written to test-results/capacity-embedded-<time>.json: API latency per route,
+ * Printed per step, and written to test-results/capacity-<store>-<time>.json: API latency per route,
  * fan-out (a ticket recorded on one device → on every other device whose scope includes it: today every
  * center agent, and the department it was transferred to), transfer → department device, the fresh
  * device's first sync, the server's CPU (from /proc) and memory beside the load generator's, the store
  * operations the server counted (`GET /api/metrics`), and the devices that fell behind (tickets they
  * should hold and do not, after the drain); the issue's targets as ✓/✗.
+ *
+ * The store: the embedded one by default; Apache CouchDB with COUCHDB_URL (an account that may create and
+ * delete databases, e.g. `http://admin:secret@127.0.0.1:5984`). Each run then loads the fixture into
+ * databases of its own prefix (`couchdb.ts`), starts the server on them (COUCHDB_URL, DB_PREFIX), measures
+ * CouchDB's processes beside the server's when they run on this machine, and deletes the databases at the
+ * end (BENCH_KEEP=1 keeps them).
  *
  * Hotline calls (BENCH_TELEPHONY, default when Kamailio, Janus and sipp are installed): the server runs its
  * telephony; every active agent registers the shared simulated phone (sipp, answering at once) with the SIP
@@ -27,8 +33,8 @@
  *
  * SYNC_FANOUT, when set, is passed to the server. BENCH_MODE=pouchdb simulates the browsers before #15's
  * push filter, which pushed back what they pulled; BENCH_CHECKPOINTS=server those that kept their
- * checkpoints on the server too. BENCH_KEEP=1 keeps the run's data folder. BENCH_NODE_ARGS: options for the
- * server's node (e.g. `--max-semi-space-size=64`).
+ * checkpoints on the server too. BENCH_KEEP=1 keeps the run's data folder (and its CouchDB databases).
+ * BENCH_NODE_ARGS: options for the server's node (e.g. `--max-semi-space-size=64`).
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +42,14 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixture, prepareRun, waitCaughtUp } from './fixture';
 import { ensureHubSnapshot } from './warm';
+import {
+	couchFromEnv,
+	couchProcesses,
+	dropDatabases,
+	loadIntoCouch,
+	runPrefix,
+	type CouchLoad
+} from './couchdb';
 import { ROOT, startServer, startSampler } from './server-process';
 import { findProfiles, formatWindow, profileStart, profileWindows, type Window } from './profile';
 import { benchSettings, mean, ms, quantile, type BenchUser, type Manifest } from './settings';
@@ -99,6 +113,8 @@ function startWorker(index: number): Worker {
 	};
 }
 let stopping = false;
+/** What must happen however the run ends, once the server has stopped (the run's CouchDB databases). */
+const atEnd: (() => Promise<void>)[] = [];
 /** Told when a device goes live (set by main). */
 let onLive: (name: string, at: number) => void = () => {};
 
@@ -184,6 +200,8 @@ interface Metrics {
 async function main() {
 	const s = settings;
 	const runStart = performance.now();
+	const couch = await couchFromEnv();
+	const store = couch ? 'couchdb' : 'embedded';
 	log(`#15 capacity benchmark — ${new Date().toISOString()}`);
 	log(
 		`  fixture: ${count(s.sizes.tickets)} tickets over ${s.sizes.days} days, ${count(s.sizes.subscribers)} subscribers, ` +
@@ -195,7 +213,10 @@ async function main() {
 			`${Math.round(s.transferShare * 100)} % transferred; window ${s.stepSeconds} s + drain ${s.drainSeconds} s; ` +
 			`${s.workers} load processes; device mode ${s.mode}, checkpoints on the ${s.checkpoints}`
 	);
-	log(`  server: embedded store, SYNC_FANOUT=${s.syncFanout ?? '(unset)'}`);
+	log(
+		`  server: ${couch ? `Apache CouchDB ${couch.version} at ${couch.host}, ${couch.nodes.length} node${couch.nodes.length === 1 ? '' : 's'}` : 'embedded store'}, ` +
+			`SYNC_FANOUT=${s.syncFanout ?? '(unset)'}`
+	);
 
 	const tf = performance.now();
 	const fixture = await ensureFixture(s.sizes, s.cacheRoot, s.cacheMaxAgeDays, log);
@@ -214,6 +235,29 @@ async function main() {
 	const prepared = await prepareRun(fixture, runDir);
 	log(`  copied for this run in ${prepared.copySeconds.toFixed(1)} s (${runDir})`);
 	const fixtureSeconds = (performance.now() - tf) / 1000;
+	let loaded: CouchLoad | null = null;
+	if (couch) {
+		const prefix = runPrefix();
+		const keep = process.env.BENCH_KEEP === '1';
+		atEnd.push(async () => {
+			if (keep) {
+				log(`CouchDB: the run's databases are kept (${couch.host}, ${prefix}*)`);
+				return;
+			}
+			await dropDatabases(couch, prefix).then(
+				(n) => log(`CouchDB: the run's ${n} databases (${prefix}*) deleted`),
+				(err: unknown) =>
+					log(`CouchDB: deleting the run's databases ${prefix}* failed: ${String(err)}`)
+			);
+		});
+		log(`  CouchDB: loading the fixture into ${couch.host} under the prefix ${prefix}`);
+		loaded = await loadIntoCouch(couch, prepared.dataDir, prefix, log);
+		if (loaded.notCarried.length > 0) {
+			log(
+				`  CouchDB: ${loaded.notCarried.join(', ')} could not be pointed at CouchDB: the server builds them anew`
+			);
+		}
+	}
 
 	// BENCH_CPU_PROFILE=1: the server runs under V8's profiler; each step's window is summarised at the end.
 	const profileDir = process.env.BENCH_CPU_PROFILE === '1' ? join(runDir, 'cpu-profile') : null;
@@ -238,10 +282,16 @@ async function main() {
 			: '  hotline: off (BENCH_TELEPHONY, or Kamailio, Janus or sipp not installed)'
 	);
 	const t0 = performance.now();
+	/** What the server says it derives from the store anew (its search or history index, a feed hub). */
+	const rebuilt: string[] = [];
 	const server = await startServer({
 		dataDir: prepared.dataDir,
+		onLine: (line) => {
+			if (/ anew\b/.test(line)) rebuilt.push(line.trim());
+		},
 		env: {
 			SYNC_FANOUT: s.syncFanout,
+			...(couch && loaded ? { COUCHDB_URL: couch.url, DB_PREFIX: loaded.prefix } : {}),
 			...(hotline
 				? {
 						TELEPHONY: 'on',
@@ -265,6 +315,16 @@ async function main() {
 	log(
 		`  server pid ${server.pid}: answering after ${ms(listening)}, caught up and idle after ${ms(caughtUp)} more`
 	);
+	for (const line of rebuilt) log(`  the server rebuilt: ${line}`);
+	const couchPids = couch ? couchProcesses(couch.nodes) : () => [];
+	if (couch) {
+		const found = couchPids().length;
+		log(
+			found > 0
+				? `  CouchDB measured beside the server: ${found} processes (each node's beam.smp and what it started)`
+				: `  CouchDB runs on no process of this machine (no beam.smp named ${couch.nodes.join(', ')}): its CPU and memory are not measured`
+		);
+	}
 
 	const admin = prepared.cookies.get('user:admin')!;
 	const sipTarget = `127.0.0.1:${sipPort}`;
@@ -300,14 +360,15 @@ async function main() {
 	const sampler = startSampler(() => ({
 		server: server.pid,
 		coordinator: process.pid,
-		...Object.fromEntries(workers.map((w) => [`worker${w.index}`, w.child.pid!]))
+		...Object.fromEntries(workers.map((w) => [`worker${w.index}`, w.child.pid!])),
+		...Object.fromEntries(couchPids().map((pid) => [`couchdb:${pid}`, pid]))
 	}));
 	const results: object[] = [];
 	// The figures so far, rewritten after every step: a run that fails later keeps what it measured.
 	const file = join(
 		ROOT,
 		'test-results',
-		`capacity-embedded-${new Date().toISOString().replace(/[:.]/g, '-')}.json`
+		`capacity-${store}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`
 	);
 	mkdirSync(join(ROOT, 'test-results'), { recursive: true });
 	const writeFigures = (totalSeconds: number | null) =>
@@ -316,7 +377,17 @@ async function main() {
 			JSON.stringify(
 				{
 					date: new Date().toISOString(),
-					store: 'embedded',
+					store,
+					couchdb: couch && {
+						version: couch.version,
+						host: couch.host,
+						nodes: couch.nodes,
+						prefix: loaded?.prefix ?? null,
+						documents: loaded?.docs ?? null,
+						replicateSeconds: loaded?.replicateSeconds ?? null,
+						viewsSeconds: loaded?.viewsSeconds ?? null,
+						notCarried: loaded?.notCarried ?? null
+					},
 					syncFanout: s.syncFanout ?? null,
 					settings: s,
 					fixture: {
@@ -327,7 +398,7 @@ async function main() {
 						counts: manifest.counts,
 						copySeconds: prepared.copySeconds
 					},
-					server: { listeningMs: listening, caughtUpMs: caughtUp },
+					server: { listeningMs: listening, caughtUpMs: caughtUp, rebuilt },
 					totalSeconds,
 					steps: results
 				},
@@ -471,8 +542,19 @@ async function main() {
 			const workersRss = samples.map((x) =>
 				workers.reduce((sum, w) => sum + (x.rss[`worker${w.index}`] ?? 0), 0)
 			);
+			const ofCouch = (values: Record<string, number>) =>
+				Object.entries(values).reduce((n, [k, v]) => (k.startsWith('couchdb:') ? n + v : n), 0);
+			const couchCpu = samples.map((x) => ofCouch(x.cpu));
+			const couchRss = samples.map((x) => ofCouch(x.rss));
+			const couchMeasured = samples.some((x) =>
+				Object.keys(x.rss).some((k) => k.startsWith('couchdb:'))
+			);
+			const couchRssPeak = Math.max(0, ...couchRss);
 			const f = fanOut(created, collected, devices);
 			const delta = opsDelta(before.store?.operations ?? {}, after.store?.operations ?? {});
+			// A server that did not answer /api/metrics (too busy) reports none: not the same as zero.
+			const opsReported =
+				after.store?.operations !== undefined && before.store?.operations !== undefined;
 			const opsTotal = delta.reduce((n, [, d]) => n + d, 0);
 
 			const apiP95 = quantile(api, 0.95);
@@ -541,16 +623,27 @@ async function main() {
 					`RSS mean ${mb(mean(serverRss))}, peak ${mb(rssPeak)} ${mark(rssPeak <= TARGETS.memory)}; ` +
 					`event loop ${pct((after.eventLoop?.utilization ?? NaN) * 100)} busy, delay p99 ${after.eventLoop?.delayMs?.p99 ?? '—'} ms, max ${after.eventLoop?.delayMs?.max ?? '—'} ms`
 			);
+			if (couch) {
+				log(
+					couchMeasured
+						? `  CouchDB CPU: mean ${pct(mean(couchCpu))}, p95 ${pct(quantile(couchCpu, 0.95))} of a core; ` +
+								`RSS mean ${mb(mean(couchRss))}, peak ${mb(couchRssPeak)}; ` +
+								`server and CouchDB together: CPU mean ${pct(mean(serverCpu) + mean(couchCpu))}, RSS peak ${mb(Math.max(0, ...samples.map((x) => (x.rss.server ?? 0) + ofCouch(x.rss))))}`
+						: '  CouchDB CPU and memory: not measured (not on this machine)'
+				);
+			}
 			log(
 				`  load generator CPU: mean ${pct(mean(workersCpu))}, p95 ${pct(quantile(workersCpu, 0.95))} (${workers.length} processes), ` +
 					`RSS peak ${mb(Math.max(0, ...workersRss))}; coordinator ${pct(mean(samplesOf('coordinator')))}`
 			);
 			log(
-				`  store operations: ${count(opsTotal)} (${count(Math.round(opsTotal / windowSeconds))}/s): ` +
-					delta
-						.slice(0, 8)
-						.map(([k, n]) => `${k} ${count(n)}`)
-						.join(', ')
+				opsReported
+					? `  store operations: ${count(opsTotal)} (${count(Math.round(opsTotal / windowSeconds))}/s): ` +
+							delta
+								.slice(0, 8)
+								.map(([k, n]) => `${k} ${count(n)}`)
+								.join(', ')
+					: '  store operations: not reported (GET /api/metrics did not answer)'
 			);
 			log(
 				missing === 0
@@ -577,6 +670,9 @@ async function main() {
 					: '—',
 				`${pct(mean(serverCpu))} / ${pct(quantile(serverCpu, 0.95))}`,
 				mb(rssPeak),
+				...(couch
+					? [couchMeasured ? `${pct(mean(couchCpu))} / ${mb(couchRssPeak)}` : 'not measured']
+					: []),
 				pct(mean(workersCpu)),
 				missing === 0 ? 'none' : `${behindDevices.length} dev, ${count(missing)} tickets`
 			]);
@@ -634,13 +730,20 @@ async function main() {
 					rssPeak,
 					eventLoop: after.eventLoop ?? null
 				},
+				couchdb: couch && {
+					measured: couchMeasured,
+					cpuMean: mean(couchCpu),
+					cpuP95: quantile(couchCpu, 0.95),
+					rssMean: mean(couchRss),
+					rssPeak: couchRssPeak
+				},
 				loadGenerator: {
 					cpuMean: mean(workersCpu),
 					cpuP95: quantile(workersCpu, 0.95),
 					rssPeak: Math.max(0, ...workersRss),
 					coordinatorCpuMean: mean(samplesOf('coordinator'))
 				},
-				storeOperations: Object.fromEntries(delta),
+				storeOperations: opsReported ? Object.fromEntries(delta) : null,
 				serverMetrics: after,
 				behind: Object.fromEntries(behindDevices),
 				targets: {
@@ -690,6 +793,7 @@ async function main() {
 		'hotline answered, INVITE→200 p95',
 		'server CPU mean/p95',
 		'server RSS peak',
+		...(couch ? ['CouchDB CPU mean / RSS peak'] : []),
 		'load CPU',
 		'behind'
 	];
@@ -701,17 +805,24 @@ async function main() {
 	);
 	const totalSeconds = (performance.now() - runStart) / 1000;
 	log(
-		`Whole run: ${Math.round(totalSeconds)} s (fixture and copy ${Math.round(fixtureSeconds)} s).`
+		`Whole run: ${Math.round(totalSeconds)} s (fixture and copy ${Math.round(fixtureSeconds)} s` +
+			(loaded
+				? `, loading into CouchDB ${Math.round(loaded.replicateSeconds)} s and its views ${Math.round(loaded.viewsSeconds)} s).`
+				: ').')
 	);
 
 	writeFigures(totalSeconds);
 	log(`Figures: ${file}`);
 }
 
-main().then(
-	() => process.exit(0),
-	(err: unknown) => {
-		console.error(err);
-		process.exit(1);
-	}
-);
+main()
+	.finally(async () => {
+		for (const end of atEnd) await end();
+	})
+	.then(
+		() => process.exit(0),
+		(err: unknown) => {
+			console.error(err);
+			process.exit(1);
+		}
+	);

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -40,13 +41,16 @@ export async function startServer({
 	dataDir,
 	env = {},
 	readyTimeoutMs = 600_000,
-	nodeArgs = []
+	nodeArgs = [],
+	onLine
 }: {
 	dataDir: string;
 	env?: Record<string, string | undefined>;
 	readyTimeoutMs?: number;
 	/** Options for node itself (e.g. `--cpu-prof`). */
 	nodeArgs?: string[];
+	/** Told every line the server writes, from its first (what it did at start may have scrolled out of `output`). */
+	onLine?: (line: string) => void;
 }): Promise<ServerProcess> {
 	const port = await freePort();
 	const startedAt = Date.now();
@@ -69,6 +73,11 @@ export async function startServer({
 	};
 	child.stdout!.on('data', keep);
 	child.stderr!.on('data', keep);
+	if (onLine) {
+		for (const stream of [child.stdout!, child.stderr!]) {
+			createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+		}
+	}
 	const exited = new Promise<number | null>((resolve) =>
 		child.once('exit', (code) => resolve(code))
 	);
