@@ -13,11 +13,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, expect as expectPage } from '@playwright/test';
 import { couchAdmin } from '../helpers/couch';
 import { requireHaproxy } from '../helpers/haproxy';
 import { createUserOverHttp, signIn } from '../helpers/child-server';
 import { ADMIN_PASSWORD } from '../helpers/server';
-import { callerAnsweredOrFallbackScenario, runSipp } from '../helpers/sipp';
+import {
+	callerAnsweredOrFallbackScenario,
+	callerTalksToSoftphoneScenario,
+	runSipp
+} from '../helpers/sipp';
 import { startSharedCenter, type PageEvents, type SharedCenter } from '../helpers/shared-telephony';
 import { until } from '../helpers/until';
 import { DOMAIN, HOTLINE } from '../bench/hotline-load';
@@ -33,6 +38,8 @@ const RATE = 2;
 const CALLS = 120;
 const TALK_MS = 1_000;
 let center: SharedCenter;
+/** The simulated agents' sign-ins (their phones are sipp), for the tests after the first. */
+const simulated: string[] = [];
 
 beforeAll(async () => {
 	center = await startSharedCenter({ root: mkdtempSync(join(tmpdir(), 'cc-phone-failover-')) });
@@ -62,6 +69,7 @@ describe('#16 calls across a failover of the app server routing them', () => {
 		const pages: PageEvents[] = [];
 		for (const [i, agentId] of AGENTS.entries()) {
 			const cookie = await createUserOverHttp(proxyUrl, `fo${agentId}`, 'role:agent', agentId);
+			simulated.push(cookie);
 			pages.push(await center.agent(cookie, i % 2 === 0 ? victim! : survivor));
 		}
 		const offers = () => pages.flatMap((p, i) => p.offers.map((o) => ({ ...o, agent: AGENTS[i] })));
@@ -155,4 +163,92 @@ describe('#16 calls across a failover of the app server routing them', () => {
 		const deliveries = [...center.kamailioLog().matchAll(/ACD (\S+) to /g)].map((m) => m[1]);
 		expect(deliveries.length).toBe(new Set(deliveries).size);
 	}, 300_000);
+
+	it('F16 F30 an agent working in Chromium behind the proxy goes on across a failover: signed in, the screen pop, the softphone rings and answers', async () => {
+		const { apps, proxyUrl } = center;
+		for (const a of apps) {
+			if (a.server.proc.exitCode !== null || a.server.proc.signalCode !== null) {
+				await center.restart(a);
+			}
+			await until(() => center.running(a), `telephony running on ${a.name}`, 30_000);
+		}
+		// The simulated agents take a break: the calls are for the browser.
+		for (const cookie of simulated) {
+			const res = await fetch(`${proxyUrl}/api/telephony/state`, {
+				method: 'POST',
+				headers: { cookie, origin: proxyUrl, 'content-type': 'application/json' },
+				body: JSON.stringify({ state: 'notReady', reason: '休息' })
+			});
+			expect(res.status).toBe(200);
+		}
+		const holderId = await center.leaseHolder();
+		const holder = apps.find((a) => a.instanceId === holderId)!;
+
+		await createUserOverHttp(proxyUrl, 'fobrowser', 'role:agent', '5199');
+		const browser = await chromium.launch({
+			executablePath: '/usr/bin/chromium',
+			args: [
+				'--no-sandbox',
+				'--disable-gpu',
+				'--use-fake-device-for-media-stream',
+				'--use-fake-ui-for-media-stream',
+				'--allow-loopback-in-peer-connection',
+				'--autoplay-policy=no-user-gesture-required'
+			]
+		});
+		try {
+			const context = await browser.newContext({ locale: 'zh-CN', baseURL: proxyUrl });
+			// The page works through the server that routes calls — the one to be killed.
+			await context.addCookies([{ name: 'ccsrv', value: holder.name, url: proxyUrl }]);
+			const page = await context.newPage();
+			await page.goto('/login');
+			await page.getByLabel('用户名').fill('fobrowser');
+			const password = page.getByRole('textbox', { name: '密码', exact: true });
+			await password.fill('password-123');
+			await password.press('Enter');
+			const softphone = page.getByRole('region', { name: '网页电话' });
+			const registered = softphone.getByTestId('line-state');
+			await expectPage(registered).toHaveText('已登录，可以通话', { timeout: 20_000 });
+			const panel = page.getByRole('region', { name: '话务状态' });
+			await panel.getByRole('button', { name: '就绪' }).click();
+			await expectPage(panel.getByTestId('agent-state')).toHaveText('就绪');
+
+			/** A hotline call the agent answers in the browser; the caller hangs up shortly after. */
+			async function answerOne() {
+				const caller = runSipp(callerTalksToSoftphoneScenario(DOMAIN, 1_500), center.sipTarget, {
+					service: HOTLINE,
+					timeoutS: 40
+				});
+				const call = softphone.getByRole('group', { name: '当前通话' });
+				await expectPage(call.getByTestId('call-state')).toContainText('来电', { timeout: 20_000 });
+				await expectPage(
+					page.getByRole('region', { name: '业务记录' }).getByLabel('来电号码')
+				).toHaveValue('+8657188887777');
+				await call.getByRole('button', { name: '接听' }).click();
+				await expectPage(panel.getByTestId('agent-state')).toHaveText('通话中');
+				const result = await caller;
+				expect(result.code, result.output.slice(-1500)).toBe(0);
+				await expectPage(panel.getByTestId('agent-state')).toHaveText('就绪', { timeout: 10_000 });
+			}
+			await answerOne();
+
+			holder.server.proc.kill('SIGKILL');
+			await until(
+				async () => {
+					const now = await center.leaseHolder();
+					return now !== null && now !== holder.instanceId;
+				},
+				'the other server holding the lease',
+				30_000
+			);
+			// The page reconnects by itself through the proxy: still signed in, its phone registered, 就绪.
+			await expectPage(registered).toHaveText('已登录，可以通话', { timeout: 30_000 });
+			await expectPage(panel.getByTestId('agent-state')).toHaveText('就绪', { timeout: 15_000 });
+			await expectPage(page).toHaveURL(/\/agent/);
+			await answerOne();
+			await context.close();
+		} finally {
+			await browser.close();
+		}
+	}, 180_000);
 });

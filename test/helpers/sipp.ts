@@ -531,6 +531,13 @@ Content-Length: 0
   <recv response="200"/>
 `;
 
+/** #16 the carrier's caller answered by an agent in the browser: talks `talkMs`, then hangs up. */
+export const callerTalksToSoftphoneScenario = (domain: string, talkMs: number) => `${HEAD}
+<scenario name="caller talks to the softphone, then hangs up">
+${callerAnswered(domain)}  <pause milliseconds="${talkMs}"/>
+${callerHangsUp(domain)}  <Reference variables="ct"/>
+</scenario>`;
+
 /**
  * F30 the carrier's caller talking to an agent in the browser (run with `-rtp_echo`, so every audio packet
  * the agent sends comes back): the agent holds (re-INVITE sendonly) and resumes, presses 5 on the keypad
