@@ -8,7 +8,7 @@
  * The killed server is started again before the next round. Prints p50/p95/max over BENCH_KILLS rounds
  * (default 5) at LEASE_SECONDS BENCH_LEASE (default 3).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createUserOverHttp } from '../helpers/child-server';
@@ -63,10 +63,12 @@ try {
 		for (const a of apps) await until(() => center.running(a), `${a.name} running`, 30_000);
 		const calls = ROUND_SECONDS * RATE;
 		const roundStart = Date.now();
+		const sippDir = mkdtempSync(join(tmpdir(), 'cc-call-failover-sipp-'));
 		const load = runSipp(callerAnsweredOrFallbackScenario(DOMAIN, 1_000), center.sipTarget, {
 			service: HOTLINE,
 			timeoutS: ROUND_SECONDS + 90,
-			args: ['-m', String(calls), '-l', String(calls), '-r', String(RATE)]
+			cwd: sippDir,
+			args: ['-m', String(calls), '-l', String(calls), '-r', String(RATE), '-trace_err']
 		});
 		// A quarter of the round's calls offered before the kill.
 		await until(
@@ -104,6 +106,13 @@ try {
 			`round ${round}: ${victim.name} killed; lease taken over in ${lease.at(-1)} ms, next call offered ` +
 				`${offered.at(-1)} ms after the kill; ${calls} calls: ${answered} answered, ${fallback} fallback, ${failed} failed`
 		);
+		if (failed > 0) {
+			// Why: sipp's log of the unexpected messages and timeouts of the failed calls.
+			const file = readdirSync(sippDir).find((f) => f.endsWith('_errors.log'));
+			const lines = file ? readFileSync(join(sippDir, file), 'utf8').trim().split('\n') : [];
+			console.log(`  sipp's errors:\n    ${lines.slice(0, 12).join('\n    ')}`);
+		}
+		rmSync(sippDir, { recursive: true, force: true });
 		await center.restart(victim);
 	}
 } finally {

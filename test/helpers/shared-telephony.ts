@@ -190,7 +190,13 @@ export async function startSharedCenter({
 				telephony.kill('SIGTERM');
 				await exited;
 			}
-			if (!keep) rmSync(root, { recursive: true, force: true });
+			if (keep) return;
+			rmSync(root, { recursive: true, force: true });
+			// The servers' databases (`npm run test:couchdb` deletes its run's at its end; a benchmark has none).
+			const all = (await (await admin('/_all_dbs')).json()) as string[];
+			for (const db of all.filter((d) => d.startsWith(prefix))) {
+				await admin(`/${encodeURIComponent(db)}`, { method: 'DELETE' });
+			}
 		}
 	};
 }
