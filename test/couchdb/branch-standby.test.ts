@@ -64,7 +64,7 @@ async function linkState(url: string): Promise<string | null> {
 }
 
 describe('#16 F29 a branch office of two app servers', () => {
-	it('the link runs on one server; the other’s 同步状态 says so, and takes the link over when the first dies', async () => {
+	it('F29 the link runs on one server; the other’s 同步状态 says so, and takes the link over when the first dies', async () => {
 		// The center's administrator signs in at the branch once accounts have come from the center.
 		let states: (string | null)[] = [];
 		await until(
