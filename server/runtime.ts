@@ -328,7 +328,9 @@ export async function createRuntime(settings: Settings) {
 			const acd = telephony.calls?.acd;
 			const agent = acd?.agents().find((a) => a.userId === ended.userId);
 			if (!acd || !agent || agent.state === 'signedOut') return;
-			if (all || !hub.connected(ended.userId)) acd.setAgentState(agent, 'signedOut', ended.why);
+			// #16 with several app servers, a page on any of them keeps the agent.
+			const connected = telephony.shared?.connected(ended.userId) ?? hub.connected(ended.userId);
+			if (all || !connected) acd.setAgentState(agent, 'signedOut', ended.why);
 		});
 	});
 	/** How calls are handled on Kamailio (its evapi key; the pages to tell). */

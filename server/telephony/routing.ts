@@ -96,6 +96,9 @@ export function createSharedRouting(o: {
 		issued(identity: IssuedIdentity) {
 			holder?.identities([identity]);
 		},
+		/** Whether the user has a page open: on any server while this one routes calls, else here. */
+		connected: (userId: string): boolean =>
+			holder ? holder.hub.connected(userId) : o.hub.connected(userId),
 		/** Whether this server is linked to the holder (false on the holder itself). */
 		linked: () => link?.linked() ?? false,
 		stop() {
