@@ -122,23 +122,41 @@ export function followIntoIndex<D>(
 	 * noticed (forgotten after `UNREAD_FORGET_MS`: a write that lost a conflict never shows as written).
 	 */
 	const unread = new Map<string, { generation: number; at: number }>();
+	/**
+	 * What the feed brought lately (id → generation, when): on Apache CouchDB the feed may show a write
+	 * before the write's answer reaches this server, which must then not wait for it (#15: every look-up
+	 * waited the whole second for such a write, for as long as no other change came to forget it).
+	 */
+	const seen = new Map<string, { generation: number; at: number }>();
 	const unsubscribe = store.onWrite(dbKey, (written) => {
 		const at = Date.now();
 		for (const { id, generation } of written) {
+			if ((seen.get(id)?.generation ?? -1) >= generation) continue;
 			const before = unread.get(id);
 			unread.set(id, { generation: Math.max(generation, before?.generation ?? 0), at });
 		}
 	});
+	/** Forgets own writes and seen changes older than `UNREAD_FORGET_MS`. */
+	const forget = (now: number) => {
+		const old = now - UNREAD_FORGET_MS;
+		for (const [id, u] of unread) if (u.at < old) unread.delete(id);
+		// Oldest first (re-inserted when seen again): stop at the first one still recent.
+		for (const [id, u] of seen) {
+			if (u.at >= old) break;
+			seen.delete(id);
+		}
+	};
 	const read = (changes: Change<D>[]) => {
+		const now = Date.now();
 		for (const change of changes) {
 			const wrote = unread.get(change.id);
 			const rev = change.changes?.[0]?.rev ?? '';
-			if (wrote && (change.deleted || Number.parseInt(rev, 10) >= wrote.generation)) {
-				unread.delete(change.id);
-			}
+			const generation = Number.parseInt(rev, 10) || 0;
+			if (wrote && (change.deleted || generation >= wrote.generation)) unread.delete(change.id);
+			seen.delete(change.id);
+			seen.set(change.id, { generation, at: now });
 		}
-		const old = Date.now() - UNREAD_FORGET_MS;
-		for (const [id, u] of unread) if (u.at < old) unread.delete(id);
+		forget(now);
 	};
 	/** Resolved once the follower knows where it starts (after a rebuild was decided on). */
 	let begun = () => {};
@@ -207,6 +225,8 @@ export function followIntoIndex<D>(
 		const asked = Date.now();
 		const deadline = asked + maxMs;
 		for (;;) {
+			// A write the feed never shows as read (it lost to another revision) is not waited for forever.
+			forget(Date.now());
 			if (![...unread.values()].some((u) => u.at <= asked)) return true;
 			const left = deadline - Date.now();
 			if (left <= 0) return false;
