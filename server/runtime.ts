@@ -38,6 +38,7 @@ import { createReplicationDoors } from './replication';
 import { startCallHandling, type CallHandling, type CallHandlingOptions } from './telephony/calls';
 import { createSharedRouting, type SharedRouting } from './telephony/routing';
 import { sharedSecrets } from './telephony/shared';
+import { telephonySettings } from './telephony/telephony-config';
 import type { AgentState } from './telephony/acd';
 import { createEventHub } from './services/events';
 import { createJanusProxy } from './telephony/janus-proxy';
@@ -424,29 +425,13 @@ export async function createRuntime(settings: Settings) {
 					);
 				}
 				telephony.running = await startTelephony(
-					{
-						dir: join(settings.dataDir, 'telephony'),
-						sipHost: settings.sip.host,
-						sipPort: settings.sip.port,
-						sipDomain: settings.sip.domain,
-						trunks: settings.sip.trunks,
-						janusIp: settings.sip.janusIp,
-						hotlines: settings.sip.hotlines,
-						outbound: settings.sip.outbound,
-						deskPhones: settings.sip.deskPhones,
-						janusHttpPort: settings.sip.janusHttpPort,
-						janusWsPort: settings.sip.janusWsPort,
-						janusAdminPort: settings.sip.janusAdminPort,
-						janusPublicIp: settings.sip.janusPublicIp,
+					telephonySettings(settings, {
 						appUrl: `http://127.0.0.1:${appPort}`,
 						serviceHost: '127.0.0.1',
 						internalKey: key,
 						gateToken,
-						secret: getSecret(settings.dataDir, 'telephony'),
-						evapiPort: settings.sip.evapiPort,
-						offerSeconds: settings.acd.offerSeconds,
-						maxWaitSeconds: settings.acd.maxWaitSeconds
-					},
+						secret: getSecret(settings.dataDir, 'telephony')
+					}),
 					log
 				);
 				telephony.calls = startCallHandling(callHandling(key, hub));

@@ -6,11 +6,11 @@
  * app servers reach evapi and Janus's WebSocket at. Kamailio tells calls to the app server that holds call
  * routing (the newest to link) and tells a new one every call still waiting.
  */
-import { join } from 'node:path';
 import { SettingsError, loadSettings } from './settings';
 import { privateFolder } from './secrets';
 import { startTelephony } from './telephony/supervisor';
 import { sharedSecrets } from './telephony/shared';
+import { telephonySettings } from './telephony/telephony-config';
 
 async function main() {
 	const settings = loadSettings();
@@ -28,29 +28,13 @@ async function main() {
 	const secrets = sharedSecrets(settings.telephonyKey);
 	const log = (msg: string) => console.error(msg);
 	const running = await startTelephony(
-		{
-			dir: join(settings.dataDir, 'telephony'),
-			sipHost: settings.sip.host,
-			sipPort: settings.sip.port,
-			sipDomain: settings.sip.domain,
-			trunks: settings.sip.trunks,
-			janusIp: settings.sip.janusIp,
-			hotlines: settings.sip.hotlines,
-			outbound: settings.sip.outbound,
-			deskPhones: settings.sip.deskPhones,
-			janusHttpPort: settings.sip.janusHttpPort,
-			janusWsPort: settings.sip.janusWsPort,
-			janusAdminPort: settings.sip.janusAdminPort,
-			janusPublicIp: settings.sip.janusPublicIp,
+		telephonySettings(settings, {
 			appUrl: settings.appUrl,
+			serviceHost: settings.sip.telephonyHost,
 			internalKey: secrets.internalKey,
 			gateToken: secrets.gateToken,
-			secret: secrets.secret,
-			evapiPort: settings.sip.evapiPort,
-			serviceHost: settings.sip.telephonyHost,
-			offerSeconds: settings.acd.offerSeconds,
-			maxWaitSeconds: settings.acd.maxWaitSeconds
-		},
+			secret: secrets.secret
+		}),
 		log
 	);
 	console.log(

@@ -11,7 +11,8 @@
  * Events to the app are built by jansson (every value escaped) and go only to the app's authenticated
  * evapi connection; the app's decisions are accepted only from it.
  */
-import type { SipPeer } from '../settings';
+import { join } from 'node:path';
+import type { Settings, SipPeer } from '../settings';
 
 export interface TelephonySettings {
 	/** Where the generated files, control socket and logs go. */
@@ -58,6 +59,36 @@ export interface TelephonySettings {
 	offerSeconds: number;
 	/** How long a call may wait for an agent; the app gives the fallback answer then. */
 	maxWaitSeconds: number;
+}
+
+/**
+ * What Kamailio and Janus are configured with, from the app's settings and what differs between a server
+ * running them as its own children and `npm run telephony` (#16): where Kamailio asks the app, where the app
+ * reaches them, and the secrets.
+ */
+export function telephonySettings(
+	settings: Settings,
+	own: Pick<TelephonySettings, 'appUrl' | 'serviceHost' | 'internalKey' | 'gateToken' | 'secret'>
+): TelephonySettings {
+	return {
+		dir: join(settings.dataDir, 'telephony'),
+		sipHost: settings.sip.host,
+		sipPort: settings.sip.port,
+		sipDomain: settings.sip.domain,
+		trunks: settings.sip.trunks,
+		janusIp: settings.sip.janusIp,
+		hotlines: settings.sip.hotlines,
+		outbound: settings.sip.outbound,
+		deskPhones: settings.sip.deskPhones,
+		janusHttpPort: settings.sip.janusHttpPort,
+		janusWsPort: settings.sip.janusWsPort,
+		janusAdminPort: settings.sip.janusAdminPort,
+		janusPublicIp: settings.sip.janusPublicIp,
+		evapiPort: settings.sip.evapiPort,
+		offerSeconds: settings.acd.offerSeconds,
+		maxWaitSeconds: settings.acd.maxWaitSeconds,
+		...own
+	};
 }
 
 /** A Kamailio condition matching any of the peers by source address (and port when given). */
