@@ -95,6 +95,8 @@ test('F34 the department, crew and team leader pages have no serious or critical
 test('F34 the administration pages have no serious or critical accessibility violation', async ({
 	page
 }) => {
+	// Every administration page in two languages, each audited: past the 60 s default on a slow machine.
+	test.setTimeout(180_000);
 	await signIn(page, 'admin', E2E_ADMIN_PASSWORD);
 	await expect(page.getByRole('heading', { name: '系统管理' })).toBeVisible();
 	const paths = [
