@@ -16,6 +16,25 @@ export const E2E_BRANCH = { name: 'e2e-east', key: 'e2e-branch-key-0123456789' }
 export const E2E_GATEWAY_PORT = E2E_SIP_PORT + 6;
 const DATA_DIR = 'test-results/e2e-data';
 
+/** Debian's Chromium as every browser test drives it (F30: a fake microphone, media on loopback). */
+export const CHROMIUM_LAUNCH = {
+	executablePath: '/usr/bin/chromium',
+	args: [
+		'--no-sandbox',
+		'--disable-gpu',
+		'--disable-quic',
+		'--no-first-run',
+		'--disable-background-networking',
+		'--disable-component-update',
+		'--disable-sync',
+		// F30: agents' microphones are Chromium's fake device; media stays on loopback.
+		'--use-fake-device-for-media-stream',
+		'--use-fake-ui-for-media-stream',
+		'--allow-loopback-in-peer-connection',
+		'--autoplay-policy=no-user-gesture-required'
+	]
+};
+
 export default defineConfig({
 	testDir: 'test/e2e',
 	testMatch: '**/*.e2e.ts',
@@ -28,23 +47,7 @@ export default defineConfig({
 		baseURL: `http://127.0.0.1:${E2E_PORT}`,
 		locale: 'zh-CN',
 		trace: 'retain-on-failure',
-		launchOptions: {
-			executablePath: '/usr/bin/chromium',
-			args: [
-				'--no-sandbox',
-				'--disable-gpu',
-				'--disable-quic',
-				'--no-first-run',
-				'--disable-background-networking',
-				'--disable-component-update',
-				'--disable-sync',
-				// F30: agents' microphones are Chromium's fake device; media stays on loopback.
-				'--use-fake-device-for-media-stream',
-				'--use-fake-ui-for-media-stream',
-				'--allow-loopback-in-peer-connection',
-				'--autoplay-policy=no-user-gesture-required'
-			]
-		}
+		launchOptions: CHROMIUM_LAUNCH
 	},
 	webServer: {
 		command: `rm -rf ${DATA_DIR} && node build/server/index.js`,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, expect as expectPage } from '@playwright/test';
+import { CHROMIUM_LAUNCH } from '../../playwright.config';
 import { couchEnv } from '../helpers/couch';
 import { freePort, signIn, startChildServer, type ChildServer } from '../helpers/child-server';
 import { ADMIN_PASSWORD } from '../helpers/server';
@@ -78,10 +79,7 @@ describe('#16 F29 a branch office of two app servers', () => {
 		const holder = branch[states.indexOf('standby') === 0 ? 1 : 0]!;
 		const standby = branch.find((b) => b !== holder)!;
 
-		const browser = await chromium.launch({
-			executablePath: '/usr/bin/chromium',
-			args: ['--no-sandbox', '--disable-gpu']
-		});
+		const browser = await chromium.launch(CHROMIUM_LAUNCH);
 		try {
 			const context = await browser.newContext({ locale: 'zh-CN', baseURL: standby.server.url });
 			const page = await context.newPage();

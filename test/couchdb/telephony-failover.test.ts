@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, expect as expectPage } from '@playwright/test';
+import { CHROMIUM_LAUNCH } from '../../playwright.config';
 import { couchAdmin } from '../helpers/couch';
 import { requireHaproxy } from '../helpers/haproxy';
 import { createUserOverHttp, signIn } from '../helpers/child-server';
@@ -185,17 +186,7 @@ describe('#16 calls across a failover of the app server routing them', () => {
 		const holder = apps.find((a) => a.instanceId === holderId)!;
 
 		await createUserOverHttp(proxyUrl, 'fobrowser', 'role:agent', '5199');
-		const browser = await chromium.launch({
-			executablePath: '/usr/bin/chromium',
-			args: [
-				'--no-sandbox',
-				'--disable-gpu',
-				'--use-fake-device-for-media-stream',
-				'--use-fake-ui-for-media-stream',
-				'--allow-loopback-in-peer-connection',
-				'--autoplay-policy=no-user-gesture-required'
-			]
-		});
+		const browser = await chromium.launch(CHROMIUM_LAUNCH);
 		try {
 			const context = await browser.newContext({ locale: 'zh-CN', baseURL: proxyUrl });
 			// The page works through the server that routes calls — the one to be killed.

@@ -10,10 +10,11 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { callerCancelScenario, inviteScenario, runSipp } from '../helpers/sipp';
+import { telephonyPorts } from '../helpers/telephony';
 import { until } from '../helpers/until';
 
 const SIP_PORT = 36_200 + Math.floor(Math.random() * 300) * 6;
-const EVAPI_PORT = SIP_PORT + 4;
+const EVAPI_PORT = Number(telephonyPorts(SIP_PORT).EVAPI_PORT);
 const DOMAIN = 'callcenter.local';
 const target = `127.0.0.1:${SIP_PORT}`;
 let server: TestServer;
@@ -24,13 +25,9 @@ beforeAll(async () => {
 	}
 	server = await startTestServer({
 		TELEPHONY: 'on',
-		SIP_PORT: String(SIP_PORT),
+		...telephonyPorts(SIP_PORT),
 		SIP_TRUNKS: '127.0.0.1',
 		HOTLINES: '96000',
-		JANUS_HTTP_PORT: String(SIP_PORT + 1),
-		JANUS_WS_PORT: String(SIP_PORT + 2),
-		JANUS_ADMIN_PORT: String(SIP_PORT + 3),
-		EVAPI_PORT: String(EVAPI_PORT),
 		// Nobody is ready: calls wait, suspended in Kamailio, longer than the test.
 		ACD_MAX_WAIT_SECONDS: '60'
 	});
