@@ -29,9 +29,9 @@ const missingTools = toolchain.filter(([file]) => !existsSync(file)).map(([, pkg
 if (missingTools.length > 0 && !existsSync('node_modules/better-sqlite3/build/Release')) {
 	if (process.getuid?.() === 0) {
 		console.log(`» Installing the build tools: ${missingTools.join(' ')} …`);
-		run('apt-get update -qq');
+		run('apt-get update -qq -o DPkg::Lock::Timeout=600');
 		run(
-			`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missingTools.join(' ')}`
+			`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 ${missingTools.join(' ')}`
 		);
 	} else {
 		console.error(
@@ -72,9 +72,9 @@ if (args.has('--test')) {
 	if (missing.length > 0) {
 		if (process.getuid?.() === 0) {
 			console.log(`» Installing Debian packages: ${missing.join(' ')} …`);
-			run('apt-get update -qq');
+			run('apt-get update -qq -o DPkg::Lock::Timeout=600');
 			run(
-				`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`
+				`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 ${missing.join(' ')}`
 			);
 		} else {
 			console.error(

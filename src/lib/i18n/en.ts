@@ -23,7 +23,7 @@ export const en: Shape<typeof zhCN> = {
 		syncing: 'Syncing…',
 		syncingCount: 'Syncing · {{count}} received',
 		syncError: 'Sync error',
-		pending: '{{count}} changes waiting to sync',
+		pending: '{{count}} changes to sync',
 		sortAscending: 'ascending',
 		listSeparator: ', ',
 		sortDescending: 'descending'
