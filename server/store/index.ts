@@ -185,17 +185,30 @@ export async function provisionStore(store: Store, ddocRoot: string): Promise<vo
  * replication, neither of which copies `_local` documents — has another one: what a server derives from a
  * database and keeps (the feed hub's snapshot, the subscriber search index) is used only while the names
  * match. (Apache CouchDB's sequence numbers cannot tell: on a cluster they are not comparable.)
+ *
+ * Apache CouchDB keeps no revisions for `_local` documents: a write without `_rev` replaces what is there (no
+ * 409). So the callers of one server asking at once (the feed hub, the history index, at start) share one
+ * question, and the name returned is the one read back after writing. Two servers naming a new database at
+ * the same instant may still differ; the loser rebuilds what it derived once, at its next start.
  */
-export async function databaseIdentity(db: Database<object>): Promise<string> {
+export function databaseIdentity(db: Database<object>): Promise<string> {
+	let asked = identities.get(db);
+	if (!asked) {
+		asked = nameDatabase(db).finally(() => identities.delete(db));
+		identities.set(db, asked);
+	}
+	return asked;
+}
+const identities = new WeakMap<Database<object>, Promise<string>>();
+
+async function nameDatabase(db: Database<object>): Promise<string> {
 	for (;;) {
 		const found = await db.local.get<{ identity?: string }>('identity');
 		if (typeof found?.identity === 'string') return found.identity;
-		const identity = randomBytes(9).toString('base64url');
 		try {
-			await db.local.put('identity', { identity });
-			return identity;
+			await db.local.put('identity', { identity: randomBytes(9).toString('base64url') });
 		} catch (err) {
-			// Another server named it first: take its name.
+			// The embedded store refuses a second writer (409): read the first one's name.
 			if (!(err instanceof StoreError && err.statusCode === 409)) throw err;
 		}
 	}

@@ -30,10 +30,14 @@ defaults
 	timeout tunnel 1h
 	option redispatch
 	retries 2
+	# A GET whose server died under it (a long-poll cut by the kill) is tried again on the other, not answered
+	# with haproxy's HTML error page; writes are never repeated.
+	retry-on conn-failure empty-response response-timeout 502 503
 frontend cc
 	bind 127.0.0.1:${port}
 	option forwardfor
 	http-response set-header X-Served-By %[srv_name]
+	http-request disable-l7-retry if !METH_GET !METH_HEAD
 	default_backend app
 backend app
 	balance roundrobin
