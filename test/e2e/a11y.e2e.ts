@@ -61,6 +61,8 @@ test('F34 the department, crew and team leader pages have no serious or critical
 	browser,
 	request
 }) => {
+	// Three sign-ins, each page audited in two languages: over a minute on a busy 2-core machine.
+	test.setTimeout(180_000);
 	const dept = uniqueName('axd');
 	const fitter = uniqueName('axf');
 	const leader = uniqueName('axl');
