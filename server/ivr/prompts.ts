@@ -71,8 +71,9 @@ async function make(text: string, file: string, o: PromptOptions): Promise<strin
 		const espeak = o.espeak ?? 'espeak-ng';
 		await run(espeak, ['-v', o.voice ?? 'cmn', '-w', raw], 'espeak-ng', text);
 		// espeak-ng exits 0 even when it could not write its file: look for the audio itself.
-		if (!existsSync(raw) || statSync(raw).size <= 44)
-			{throw new PromptError('failed', `${espeak} produced no audio for "${text.slice(0, 40)}"`);}
+		if (!existsSync(raw) || statSync(raw).size <= 44) {
+			throw new PromptError('failed', `${espeak} produced no audio for "${text.slice(0, 40)}"`);
+		}
 		await run(
 			o.sox ?? 'sox',
 			[raw, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', out, 'gain', '-3'],
