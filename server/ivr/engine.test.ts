@@ -147,7 +147,7 @@ describe('IVR engine', () => {
 		expect(t.ua.calls.outgoing).toBe(0);
 		c.hangup();
 		await until(
-			() => t.has('ended', (d) => d['phase'] === 'ended' && d['by'] === 'caller'),
+			() => t.has('ended', (d) => d['phase'] === 'queued' && d['by'] === 'caller'),
 			'the end'
 		);
 	});

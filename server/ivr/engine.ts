@@ -281,6 +281,8 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 		if (call.ended) return;
 		call.ended = true;
 		clearTimers(call);
+		// Where the menu was when the call ended (queued: it reached the agents), for the call record.
+		const phase = call.menu.phase;
 		call.menu = stepMenu(o.menu, call.menu, { type: 'hangup' }).state;
 		call.agent?.hangup();
 		// After whatever rtpengine work is under way (an offer still in flight would create the call again).
@@ -294,7 +296,7 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 				engine.emit('ended', {
 					callId: call.callId,
 					by,
-					phase: call.menu.phase,
+					phase,
 					path: [...call.menu.path],
 					keys: [...call.menu.keys],
 					at: now()

@@ -432,7 +432,10 @@ describe('F23 IVR engine with rtpengine and sipp', () => {
 			const result = await caller;
 			expect(result.code, result.output).toBe(0);
 			await until(() => !!find('ended', (d) => d.callId === id), 'the call’s end');
-			expect(find('ended', (d) => d.callId === id)).toMatchObject({ by: 'caller', phase: 'ended' });
+			expect(find('ended', (d) => d.callId === id)).toMatchObject({
+				by: 'caller',
+				phase: 'queued'
+			});
 			expect(await agentExit).toBe(0);
 			expect(await rtp.ng.list()).not.toContain(id);
 			expect(await rtp.ng.query(id)).toBeNull();
@@ -467,6 +470,7 @@ describe('F23 IVR engine with rtpengine and sipp', () => {
 			await until(() => !!find('ended', (d) => d.callId === id), 'the call’s end');
 			expect(find('ended', (d) => d.callId === id)).toMatchObject({
 				by: 'caller',
+				phase: 'prompting',
 				path: ['main'],
 				keys: []
 			});
