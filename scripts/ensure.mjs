@@ -56,7 +56,8 @@ if (args.has('--test')) {
 		['/usr/bin/chromium', 'chromium'],
 		['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', 'fonts-noto-cjk'],
 		// Telephony: Kamailio (registrar/router) and its module packages, Janus (WebRTC gateway), sipp
-		// (the carrier in tests), sox (mixing recordings).
+		// (the carrier in tests), sox (mixing recordings, IVR prompts), rtpengine (the IVR's media) and
+		// espeak-ng (IVR prompts' speech).
 		['/usr/sbin/kamailio', 'kamailio'],
 		['/usr/lib/x86_64-linux-gnu/kamailio/modules/http_client.so', 'kamailio-utils-modules'],
 		['/usr/lib/x86_64-linux-gnu/kamailio/modules/evapi.so', 'kamailio-extra-modules'],
@@ -65,6 +66,8 @@ if (args.has('--test')) {
 		['/usr/bin/janus-pp-rec', 'janus-tools'],
 		['/usr/bin/sipp', 'sip-tester'],
 		['/usr/bin/sox', 'sox'],
+		['/usr/bin/rtpengine', 'rtpengine-daemon'],
+		['/usr/bin/espeak-ng', 'espeak-ng'],
 		// `npm run test:couchdb`: the reverse proxy in front of two app servers (issue #16).
 		...(args.has('--couchdb') ? [['/usr/sbin/haproxy', 'haproxy']] : [])
 	];
