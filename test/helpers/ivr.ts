@@ -12,8 +12,11 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
 	return port;
 }
 
-/** A range of `size` RTP ports for one rtpengine, apart from other tests' (random base, 40000–49999). */
+/**
+ * A range of `size` RTP ports for one rtpengine, apart from other tests' (random base, 42000–49999: Janus's
+ * media ports in the tests are 40000–40999, sipp's below 30000).
+ */
 export function rtpRange(size = 50): { portMin: number; portMax: number } {
-	const base = 40_000 + Math.floor(Math.random() * Math.floor(10_000 / size)) * size;
+	const base = 42_000 + Math.floor(Math.random() * Math.floor(8_000 / size)) * size;
 	return { portMin: base, portMax: base + size - 1 };
 }
