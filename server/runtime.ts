@@ -36,6 +36,7 @@ import { createMetrics } from './services/metrics';
 import { createCallRecords } from './telephony/call-records';
 import { createReplicationDoors } from './replication';
 import { startCallHandling, type CallHandling, type CallHandlingOptions } from './telephony/calls';
+import { startVoiceMenu, type VoiceMenu } from './ivr/voice-menu';
 import { createSharedRouting, type SharedRouting } from './telephony/routing';
 import { sharedSecrets } from './telephony/shared';
 import { telephonySettings } from './telephony/telephony-config';
@@ -154,6 +155,8 @@ export async function createRuntime(settings: Settings) {
 		calls: CallHandling | null;
 		/** #16 TELEPHONY=shared: call routing under the lease, with the other app servers. */
 		shared: SharedRouting | null;
+		/** #18 the voice menu in front of the hotlines of IVR_HOTLINES. */
+		menu: VoiceMenu | null;
 	} = {
 		status:
 			settings.telephony === 'off'
@@ -169,7 +172,8 @@ export async function createRuntime(settings: Settings) {
 		phone: null,
 		running: null,
 		calls: null,
-		shared: null
+		shared: null,
+		menu: null
 	};
 	const hub = createEventHub();
 	const configIndex = startConfigIndex(store, log);
@@ -434,7 +438,19 @@ export async function createRuntime(settings: Settings) {
 					}),
 					log
 				);
-				telephony.calls = startCallHandling(callHandling(key, hub));
+				if (settings.ivr.hotlines.length > 0) {
+					telephony.menu = await startVoiceMenu({
+						sipHost: settings.sip.host,
+						sipPort: settings.sip.port,
+						ivr: settings.ivr,
+						dir: join(settings.dataDir, 'telephony'),
+						log
+					});
+				}
+				const menu = telephony.menu;
+				telephony.calls = startCallHandling(
+					callHandling(key, hub, menu ? { ivr: (id) => menu.summary(id) } : {})
+				);
 				await telephony.calls.connected();
 			} catch (err) {
 				telephony.status = {
@@ -466,6 +482,7 @@ export async function createRuntime(settings: Settings) {
 			await deps.sessions.close();
 			telephony.shared?.stop();
 			telephony.calls?.stop();
+			await telephony.menu?.stop();
 			await telephony.running?.stop();
 			await lease.stop();
 			await configIndex.stop();

@@ -60,6 +60,13 @@ const EnvSchema = v.object({
 	TURN_USERNAME: v.optional(v.string(), ''),
 	TURN_PASSWORD: v.optional(v.string(), ''),
 	EVAPI_PORT: Int(8448, 1, 65535),
+	// #18 F23 the voice menu: hotlines whose calls enter it first, its SIP port, rtpengine's control ports
+	// and media range.
+	IVR_HOTLINES: v.optional(v.pipe(v.string(), v.regex(/^[\d, ]*$/)), ''),
+	IVR_SIP_PORT: Int(5070, 1, 65535),
+	IVR_NG_PORT: Int(2223, 1, 65535),
+	IVR_DTMF_PORT: Int(2224, 1, 65535),
+	IVR_RTP_PORTS: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}-\d{1,5}$/)), '30000-30999'),
 	ACD_OFFER_SECONDS: Int(15, 1, 120),
 	ACD_MAX_WAIT_SECONDS: Int(120, 1, 3600),
 	ACD_WRAPUP_SECONDS: Int(10, 0, 600),
@@ -208,6 +215,15 @@ export interface Settings {
 		/** #16 where the shared Kamailio (evapi) and Janus (WebSocket) listen for the app servers. */
 		telephonyHost: string;
 	};
+	/** #18 F23 the voice menu in front of the agents (on when `hotlines` names any). */
+	ivr: {
+		hotlines: string[];
+		sipPort: number;
+		ngPort: number;
+		dtmfPort: number;
+		rtpMin: number;
+		rtpMax: number;
+	};
 	/** STUN/TURN servers handed to softphones behind NAT. */
 	ice: IceSettings;
 	/** F32: record every agent call (both directions mixed) into `DATA_DIR/recordings`. */
@@ -276,6 +292,17 @@ function parseTrunks(raw: string, janusIp: string): SipPeer[] {
 	});
 }
 
+/** `min-max`, a range of at least 10 ports (rtpengine takes two per call leg). */
+function rtpRange(text: string): { rtpMin: number; rtpMax: number } {
+	const [rtpMin, rtpMax] = text.split('-').map(Number) as [number, number];
+	if (!(rtpMin >= 1024 && rtpMax <= 65535 && rtpMax - rtpMin >= 9)) {
+		throw new SettingsError(
+			`IVR_RTP_PORTS: ${text} is not a range of at least 10 ports between 1024 and 65535`
+		);
+	}
+	return { rtpMin, rtpMax };
+}
+
 const list = (s: string) =>
 	s
 		.split(',')
@@ -322,6 +349,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 		);
 	}
 	const janusIp = janusSipIp(e.JANUS_SIP_IP, e.SIP_HOST);
+	const notHotlines = list(e.IVR_HOTLINES).filter((n) => !list(e.HOTLINES).includes(n));
+	if (notHotlines.length > 0) {
+		throw new SettingsError(
+			`IVR_HOTLINES: ${notHotlines.join(', ')} not among the hotlines (HOTLINES=${e.HOTLINES})`
+		);
+	}
 	return {
 		port: e.PORT,
 		host: e.HOST,
@@ -358,6 +391,13 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 			janusPublicIp: e.JANUS_PUBLIC_IP ?? '',
 			evapiPort: e.EVAPI_PORT,
 			telephonyHost: e.TELEPHONY_HOST
+		},
+		ivr: {
+			hotlines: list(e.IVR_HOTLINES),
+			sipPort: e.IVR_SIP_PORT,
+			ngPort: e.IVR_NG_PORT,
+			dtmfPort: e.IVR_DTMF_PORT,
+			...rtpRange(e.IVR_RTP_PORTS)
 		},
 		ice: {
 			urls: list(e.TURN_URLS),

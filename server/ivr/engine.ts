@@ -25,13 +25,21 @@ import {
 	type NgClient,
 	type UdpAddress
 } from './rtpengine';
-import type { CallEnd, IncomingCall, OutgoingCall, SipUa } from './sip-ua';
+import {
+	parseSipUri,
+	type CallEnd,
+	type IncomingCall,
+	type OutgoingCall,
+	type SipUa
+} from './sip-ua';
 
 /** What the agents' side needs to know of a call the menu queued. */
 export interface Handoff {
 	callId: string;
 	/** The caller's URI (From). */
 	caller: string;
+	/** The number the caller dialled (the user of the INVITE's request URI; '' when it has none). */
+	called: string;
 	queue: string;
 	/** Menu nodes entered, root first. */
 	path: string[];
@@ -213,6 +221,7 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 				const handoff: Handoff = {
 					callId: call.callId,
 					caller: call.sip.caller,
+					called: parseSipUri(call.sip.invite.uri)?.user ?? '',
 					queue: a.queue,
 					path: a.path,
 					keys: a.keys,
@@ -249,6 +258,8 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 			sdp: call.calleeSdp!,
 			proxy: o.proxy,
 			headers: {
+				// Who is calling, for the distribution's screen pop (Kamailio trusts it from the menu only).
+				'P-Asserted-Identity': `<${handoff.caller}>`,
 				'X-IVR-Call-ID': call.callId,
 				'X-IVR-Queue': handoff.queue,
 				'X-IVR-Path': handoff.path.join(','),

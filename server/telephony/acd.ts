@@ -35,6 +35,8 @@ export interface QueuedCall {
 	 * yet, so the first party's event for this Call-ID teaches them.
 	 */
 	adopted?: boolean;
+	/** #18 handed over by the voice menu: the Call-ID of the caller's call with the menu. */
+	ivr?: string;
 }
 
 /** #16 what an app server taking over call routing learns of each agent: the state and its open call. */
@@ -355,6 +357,7 @@ export function createAcd(options: AcdOptions) {
 			tlabel: number;
 			/** #16 when it first arrived (ms, Kamailio's clock): a waiting call told again to a new holder. */
 			at?: number | undefined;
+			ivr?: string | undefined;
 		}) {
 			const known = calls.get(e.callid);
 			if (known) {
@@ -392,7 +395,8 @@ export function createAcd(options: AcdOptions) {
 				queuedAt: arrivedAt,
 				tried: [],
 				agentId: null,
-				offeredAt: null
+				offeredAt: null,
+				...(e.ivr ? { ivr: e.ivr } : {})
 			};
 			calls.set(call.callId, call);
 			// The live records cover today (the wallboard); older ones are in the store.

@@ -4,6 +4,7 @@
  * caller number, matching subscribers and their ticket history — before the phone rings.
  */
 import { normalizePhone } from '#shared/phone';
+import type { CallOffer } from '#shared/wire/telephony';
 import type { CustomerIndex } from '../services/customer-index';
 import type { EventHub, ServerEvent } from '../services/events';
 import type { TicketReads } from '../services/tickets';
@@ -43,7 +44,12 @@ export interface CallHandlingOptions {
 	log: (msg: string) => void;
 	/** How long an agent may have no page open before being signed out. */
 	agentGoneMs: number;
+	/** #18 what the caller did in the voice menu, by the menu call's Call-ID (for the screen pop). */
+	ivr?: (menuCallId: string) => IvrSummary | undefined;
 }
+
+/** #18 the voice menu's part of a screen pop: the nodes the caller went through, the keys, the queue chosen. */
+export type IvrSummary = NonNullable<CallOffer['ivr']>;
 
 export function startCallHandling(o: CallHandlingOptions) {
 	async function storeCall(record: CallRecord): Promise<void> {
@@ -63,9 +69,10 @@ export function startCallHandling(o: CallHandlingOptions) {
 
 	async function screenPop(
 		agent: Pick<AgentState, 'userId'>,
-		call: Pick<QueuedCall, 'callId' | 'caller' | 'hotline'>,
+		call: Pick<QueuedCall, 'callId' | 'caller' | 'hotline' | 'ivr'>,
 		transferred = false
 	) {
+		const ivr = call.ivr ? o.ivr?.(call.ivr) : undefined;
 		const phone = normalizePhone(call.caller);
 		const customers =
 			phone.length >= 5
@@ -81,6 +88,7 @@ export function startCallHandling(o: CallHandlingOptions) {
 				caller: call.caller,
 				hotline: call.hotline,
 				...(transferred ? { transferred } : {}),
+				...(ivr ? { ivr } : {}),
 				customers,
 				history
 			}

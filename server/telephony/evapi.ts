@@ -30,7 +30,9 @@ export const KamailioEvent = v.variant('event', [
 		from: Number_,
 		to: Number_,
 		/** #16 told again to an app server taking over: when the call first arrived (s since the epoch). */
-		at: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)))
+		at: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+		/** #18 handed over by the voice menu: the Call-ID of the caller's call with the menu. */
+		ivr: v.optional(CallId)
 	}),
 	/** The offered agent did not answer (status of the failure); suspended again. */
 	v.strictObject({

@@ -20,6 +20,8 @@ const settings = (over: Partial<TelephonySettings> = {}): TelephonySettings => (
 	trunks: [],
 	janusIp: '10.0.0.5',
 	hotlines: ['96000'],
+	ivrHotlines: [],
+	ivrPort: 5070,
 	outbound: '',
 	deskPhones: [],
 	janusHttpPort: 8088,
@@ -85,5 +87,38 @@ describe('#13 SIP_TRUNKS and JANUS_SIP_IP', () => {
 	it('trusts no trunk at all when none is configured', () => {
 		const cfg = renderKamailio(settings());
 		expect(cfg).toContain('if (0) {\n\t\tif ($rU == "96000") {');
+	});
+});
+
+describe('#18 IVR_HOTLINES', () => {
+	it('sends the carrier’s calls to those hotlines to the menu, and takes hand-offs from the menu’s address only', () => {
+		const cfg = renderKamailio(
+			settings({
+				hotlines: ['96000', '96001'],
+				ivrHotlines: ['96001'],
+				ivrPort: 5070,
+				trunks: [{ ip: '10.0.0.9', port: null }]
+			})
+		);
+		expect(cfg).toContain('if (($si == "10.0.0.5" && $sp == 5070)) {');
+		expect(cfg).toContain('if ($rU == "96001") {');
+		expect(cfg).toContain('$du = "sip:10.0.0.5:5070";');
+		// Without a menu nothing of it is there.
+		const plain = renderKamailio(settings({ hotlines: ['96000', '96001'] }));
+		expect(plain).not.toContain('5070');
+		expect(plain).not.toContain('X-IVR-Call-ID');
+	});
+
+	it('must name hotlines', () => {
+		expect(() => loadSettings({ HOTLINES: '96000', IVR_HOTLINES: '96001' })).toThrow(
+			/IVR_HOTLINES: 96001 not among the hotlines/
+		);
+		expect(() => loadSettings({ IVR_RTP_PORTS: '30000-30003' })).toThrow(SettingsError);
+		expect(loadSettings({ HOTLINES: '96000,96001', IVR_HOTLINES: '96001' }).ivr).toMatchObject({
+			hotlines: ['96001'],
+			sipPort: 5070,
+			rtpMin: 30000,
+			rtpMax: 30999
+		});
 	});
 });

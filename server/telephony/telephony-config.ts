@@ -25,6 +25,9 @@ export interface TelephonySettings {
 	/** The address Janus's SIP plugin binds to and sends from. */
 	janusIp: string;
 	hotlines: string[];
+	/** #18 the hotlines whose calls enter the voice menu first, and where the menu's user agent listens. */
+	ivrHotlines: string[];
+	ivrPort: number;
 	/** The carrier's address for agents' outbound calls (host[:port]); '' = agents call agents only. */
 	outbound: string;
 	/** Where desk phones may register from ([] = anywhere); they always authenticate. */
@@ -78,6 +81,8 @@ export function telephonySettings(
 		trunks: settings.sip.trunks,
 		janusIp: settings.sip.janusIp,
 		hotlines: settings.sip.hotlines,
+		ivrHotlines: settings.ivr.hotlines,
+		ivrPort: settings.ivr.sipPort,
 		outbound: settings.sip.outbound,
 		deskPhones: settings.sip.deskPhones,
 		janusHttpPort: settings.sip.janusHttpPort,
@@ -111,13 +116,47 @@ export function renderKamailio(s: TelephonySettings): string {
 	const fromDeskNet = s.deskPhones.length
 		? fromAny(s.deskPhones.map((ip) => ({ ip, port: null })))
 		: '1';
+	// #18 the voice menu's user agent (the app, on Kamailio's host): the menu's hand-off to the agents.
+	const fromIvr = s.ivrHotlines.length ? `($si == "${s.sipHost}" && $sp == ${s.ivrPort})` : '0';
+	const isIvrHotline = s.ivrHotlines.length
+		? s.ivrHotlines.map((n) => `$rU == "${n}"`).join(' || ')
+		: '0';
 	// After a restart Kamailio knows no dialogs: these sources may still reach it with in-dialog requests.
 	const inDialogPeers = fromAny([
+		...(s.ivrHotlines.length ? [{ ip: s.sipHost, port: s.ivrPort }] : []),
 		...s.trunks,
 		{ ip: s.janusIp, port: null },
 		...s.deskPhones.map((ip) => ({ ip, port: null }))
 	]);
 	const isHotline = s.hotlines.length ? s.hotlines.map((n) => `$rU == "${n}"`).join(' || ') : '0';
+	// The menu's hand-off: a hotline call like the carrier's, naming the menu call; the carrier's call to a
+	// hotline with a menu: to the menu first. Nothing of it without IVR_HOTLINES.
+	const ivrRoutes = s.ivrHotlines.length
+		? `if (${fromIvr}) {
+		# #18 the voice menu hands a caller to the agents.
+		if (${isHotline}) {
+			$avp(cc_ivr) = $hdr(X-IVR-Call-ID);
+			record_route();
+			dlg_manage();
+			route(ACD);
+			exit;
+		}
+		sl_send_reply("403", "Forbidden");
+		exit;
+	}
+	`
+		: '';
+	const ivrTrunk = s.ivrHotlines.length
+		? `if (${isIvrHotline}) {
+			# #18 the carrier calling a hotline with a voice menu: to the menu first.
+			record_route();
+			dlg_manage();
+			$du = "sip:${s.sipHost}:${s.ivrPort}";
+			t_relay();
+			exit;
+		}
+		`
+		: '';
 	const internal = `${s.appUrl.replace(/\/$/, '')}/internal/sip`;
 	const agentUri = `^sip:[0-9]{2,20}@${s.sipDomain.replaceAll('.', '[.]')}$`;
 	// A suspended call is kept by a blind branch whose timer must outlast the app's maximum wait.
@@ -201,8 +240,8 @@ request_route {
 	if (is_method("REGISTER")) { route(REGISTER); exit; }
 	if (!is_method("INVITE")) { sl_send_reply("405", "Method Not Allowed"); exit; }
 
-	if (${fromTrunk}) {
-		if (${isHotline}) {
+	${ivrRoutes}if (${fromTrunk}) {
+		${ivrTrunk}if (${isHotline}) {
 			# The carrier calling a hotline: automatic distribution.
 			record_route();
 			dlg_manage();
@@ -505,7 +544,8 @@ route[ACD] {
 			&& jansson_set("string", "callid", "$ci", "$var(ev)")
 			&& jansson_set("string", "ftag", "$ft", "$var(ev)")
 			&& jansson_set("string", "from", "$var(caller)", "$var(ev)")
-			&& jansson_set("string", "to", "$rU", "$var(ev)"))) {
+			&& jansson_set("string", "to", "$rU", "$var(ev)")
+			&& ($avp(cc_ivr) == $null || jansson_set("string", "ivr", "$avp(cc_ivr)", "$var(ev)")))) {
 		# Not representable as JSON text (e.g. not UTF-8): no such call.
 		t_reply("400", "Bad Request");
 		exit;

@@ -822,3 +822,85 @@ export const newBranch = () => `z9hG4bK${randomBytes(8).toString('hex')}`;
 /** A SIP request's text (CRLF added by `sendSip`); `Content-Length: 0` and the blank line end it. */
 export const sipMessage = (firstLine: string, headers: string[]) =>
 	[firstLine, ...headers, 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\n');
+
+/**
+ * #18 the carrier's caller to a hotline with a voice menu: keys by SIP INFO one after the other — when the test
+ * tells it (`tellToHangUp`), or `afterMs` after the menu answered, as a caller who listens a moment first —
+ * then hangs up when told (`end: 'caller'`), or waits for the far end's BYE (`end: 'agent'`). Its media: the
+ * test's socket on `mediaPort`, or sipp's own (`-mp`, `-rtp_echo`) when null.
+ */
+export const callerMenuScenario = (o: {
+	mediaPort: number | null;
+	keys: string[];
+	afterMs?: number;
+	end: 'caller' | 'agent';
+}) => {
+	const dialog = (method: string, cseq: number) => `${method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[routes]
+From: <sip:+8657188886666@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: ${cseq} ${method}
+Max-Forwards: 70`;
+	return `${HEAD}
+<scenario name="caller walks the voice menu">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+8657188886666@carrier.example>;tag=[pid]c[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:carrier@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=carrier 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [local_ip]
+t=0 0
+m=audio ${o.mediaPort ?? '[media_port]'} RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=sendrecv
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+${dialog('ACK', 1)}
+Content-Length: 0
+
+]]></send>
+${o.afterMs === undefined ? '  <recv request="OPTIONS" timeout="30000"/>' : `  <pause milliseconds="${o.afterMs}"/>`}
+${o.keys
+	.map(
+		(key, i) => `  <send retrans="500"><![CDATA[
+${dialog('INFO', 2 + i)}
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal=${key}
+Duration=160
+]]></send>
+  <recv response="200"/>
+`
+	)
+	.join('')}${
+		o.end === 'caller'
+			? `  <recv request="OPTIONS" timeout="60000"/>
+  <send retrans="500"><![CDATA[
+${dialog('BYE', 20)}
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>`
+			: `  <recv request="BYE" timeout="60000"/>
+${ok}`
+	}
+</scenario>`;
+};

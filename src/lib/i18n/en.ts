@@ -430,6 +430,9 @@ export const en: Shape<typeof zhCN> = {
 		hotline: 'Hotline dialled',
 		found: 'Screen pop',
 		foundCount: '{{customers}} subscribers, {{tickets}} earlier tickets',
+		menu: 'Voice menu',
+		menuKeys: 'keys {{keys}}',
+		menuTries: 'no valid key, sent to an agent',
 		none: 'No call right now; an incoming call shows here.'
 	},
 	softphone: {

@@ -414,6 +414,9 @@ export const zhCN = {
 		transferred: '同事咨询后转入',
 		found: '来电弹屏',
 		foundCount: '登记用户 {{customers}} 户，历史业务 {{tickets}} 条',
+		menu: '语音导航',
+		menuKeys: '按键 {{keys}}',
+		menuTries: '多次未按有效键，转人工',
 		none: '当前没有来电；来电时此处显示来电信息。'
 	},
 	softphone: {

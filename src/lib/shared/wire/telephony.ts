@@ -168,6 +168,16 @@ export const CallOffer = v.object({
 	hotline: v.string(),
 	/** #17 a caller a colleague transferred to this agent (after consulting them), not a hotline call. */
 	transferred: v.optional(v.boolean()),
+	/** #18 F23 the voice menu before the agents: the menus the caller went through, the keys, the queue. */
+	ivr: v.optional(
+		v.object({
+			queue: v.string(),
+			path: v.array(v.object({ id: v.string(), title: v.string() })),
+			keys: v.array(v.string()),
+			/** `tries`: no valid key after the menu's tries, so sent to an agent. */
+			reason: v.picklist(['key', 'tries'])
+		})
+	),
 	/** The subscribers registered under the caller number (exact match). */
 	customers: v.array(CustomerHit),
 	/** The earlier tickets of the caller number, newest first. */

@@ -1,0 +1,236 @@
+/**
+ * #18 F23 the voice menu in front of the agents, in the product: Kamailio sends the carrier's call to a hotline
+ * of IVR_HOTLINES to the app's menu (rtpengine playing the prompts), the caller keys through it, the menu hands
+ * the call into the distribution through Kamailio, the ready agent's page gets the screen pop with the menu's
+ * path and keys before the phone rings, and the caller and the agent hear each other through rtpengine.
+ * The caller's media is a UDP socket of the test; sipp is the carrier's signalling and the agent's phone.
+ */
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { telephonyClient, until } from '../helpers/telephony';
+import { rtpRange } from '../helpers/ivr';
+import {
+	callerMenuScenario,
+	registerContactScenario,
+	runSipp,
+	samplePort,
+	tellToHangUp,
+	udpBound
+} from '../helpers/sipp';
+
+const SIP_PORT = 23_000 + Math.floor(Math.random() * 300) * 10;
+const DOMAIN = 'callcenter.local';
+const target = `127.0.0.1:${SIP_PORT}`;
+const HEAD = `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">`;
+let server: TestServer;
+let tel: ReturnType<typeof telephonyClient>;
+let JANUS_IP = '';
+
+const installed = [
+	'/usr/sbin/kamailio',
+	'/usr/bin/janus',
+	'/usr/bin/sipp',
+	'/usr/bin/rtpengine',
+	'/usr/bin/espeak-ng'
+].every(existsSync);
+
+beforeAll(async () => {
+	if (!installed) {
+		throw new Error(
+			'kamailio, janus, sipp, rtpengine and espeak-ng are needed: npm test installs them as root'
+		);
+	}
+	const rtp = rtpRange(100);
+	server = await startTestServer({
+		TELEPHONY: 'on',
+		SIP_PORT: String(SIP_PORT),
+		SIP_TRUNKS: '127.0.0.1',
+		HOTLINES: '96000,96001',
+		IVR_HOTLINES: '96001',
+		JANUS_HTTP_PORT: String(SIP_PORT + 1),
+		JANUS_WS_PORT: String(SIP_PORT + 2),
+		JANUS_ADMIN_PORT: String(SIP_PORT + 3),
+		EVAPI_PORT: String(SIP_PORT + 4),
+		IVR_SIP_PORT: String(SIP_PORT + 5),
+		IVR_NG_PORT: String(SIP_PORT + 6),
+		IVR_DTMF_PORT: String(SIP_PORT + 7),
+		IVR_RTP_PORTS: `${rtp.portMin}-${rtp.portMax}`,
+		ACD_OFFER_SECONDS: '5',
+		ACD_WRAPUP_SECONDS: '1'
+	});
+	tel = telephonyClient(server);
+	JANUS_IP = server.runtime.deps.settings.sip.janusIp;
+}, 120_000);
+afterAll(async () => {
+	await server?.close();
+});
+
+/** The agent's phone (registered from Janus's address, as the softphone is): answers with audio, echoes it. */
+const agentScenario = () => `${HEAD}
+<scenario name="agent answers with audio">
+  <recv request="INVITE" crlf="true"/>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]agent[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+[last_Record-Route:]
+Contact: <sip:[service]@[local_ip]:[local_port]>
+Content-Length: 0
+
+]]></send>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]agent[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+[last_Record-Route:]
+Contact: <sip:[service]@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=agent 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+]]></send>
+  <recv request="ACK" crlf="true"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>`;
+
+/** An RTP packet of PCMA carrying a marker the echo must bring back. */
+function marker(n: number): Uint8Array {
+	const packet = new Uint8Array(12 + 160).fill(0xd5);
+	const header = new DataView(packet.buffer);
+	header.setUint8(0, 0x80);
+	header.setUint8(1, 8);
+	header.setUint16(2, 2000 + n);
+	header.setUint32(4, n * 160);
+	header.setUint32(8, 0x0badcafe);
+	packet.set(new TextEncoder().encode(`MENU-ECHO-${String(n).padStart(3, '0')}`), 12);
+	return packet;
+}
+
+describe('F23 the voice menu in front of the agents', () => {
+	it('F23 F16 a caller keys through the menu and is handed to the ready agent: the screen pop shows the menu path and keys, and both hear each other', async () => {
+		const leader = await server.createUser({ username: 'menuleader', roleKey: 'leader' });
+		const agent = await server.createUser({
+			username: 'menuagent',
+			roleKey: 'agent',
+			agentId: '2301'
+		});
+		const page = await tel.events(agent);
+		const { body } = await tel.credentials(agent);
+		const phonePort = samplePort();
+		const phone = runSipp(agentScenario(), target, {
+			service: '2301',
+			port: phonePort,
+			localIp: JANUS_IP,
+			timeoutS: 60,
+			args: ['-mi', JANUS_IP, '-mp', String(samplePort() + 4000), '-rtp_echo']
+		});
+		await udpBound(JANUS_IP, phonePort);
+		const reg = await runSipp(registerContactScenario(DOMAIN, phonePort), target, {
+			service: '2301',
+			localIp: JANUS_IP,
+			args: ['-au', '2301', '-ap', body.password]
+		});
+		expect(reg.code, reg.output).toBe(0);
+		expect((await tel.setState(agent, 'ready')).body.state).toBe('ready');
+
+		const media = createSocket('udp4');
+		const packets: { from: number; data: Buffer }[] = [];
+		media.on('message', (data, from) => packets.push({ from: from.port, data }));
+		await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
+		const callerPort = samplePort();
+		const callId = `menu-${process.pid}-${Date.now()}`;
+		const caller = runSipp(
+			callerMenuScenario({ mediaPort: media.address().port, keys: ['1', '1'], end: 'caller' }),
+			target,
+			{
+				service: '96001',
+				port: callerPort,
+				timeoutS: 90,
+				args: ['-mp', String(samplePort() + 4000), '-cid_str', `${callId}-%u`]
+			}
+		);
+		const id = `${callId}-1`;
+		try {
+			// The menu answers and its greeting plays (the agent's page has heard of no call yet).
+			await until(() => packets.length >= 20, 'the greeting’s audio at the caller', 20_000);
+			expect(page.received.some((e) => e.event === 'offer')).toBe(false);
+			const rtpengine = { host: '127.0.0.1', port: packets[0]!.from };
+
+			// 1: 业务咨询和故障报修; 1: 数字电视 — queued to the agents.
+			await tellToHangUp(callerPort, id);
+			const offer = await page.next('offer', 20_000);
+			expect(offer.data).toMatchObject({
+				caller: '+8657188886666',
+				hotline: '96001',
+				ivr: {
+					queue: 'tv',
+					path: [
+						{ id: 'main', title: '主菜单' },
+						{ id: 'service', title: '业务咨询和故障报修' }
+					],
+					keys: ['1', '1'],
+					reason: 'key'
+				}
+			});
+			expect(page.misread).toEqual([]);
+
+			// Answered: the caller's audio reaches the agent's phone and its echo comes back.
+			const echoed = () =>
+				new Set(
+					packets
+						.map((p) => /MENU-ECHO-(\d{3})/.exec(p.data.subarray(12).toString('latin1'))?.[1])
+						.filter(Boolean)
+				);
+			for (let n = 0; n < 200 && echoed().size < 20; n++) {
+				await new Promise<void>((r) =>
+					media.send(marker(n), rtpengine.port, rtpengine.host, () => r())
+				);
+				// 20 ms of audio per packet: the media's pace, not a wait for an event.
+				await new Promise((r) => setTimeout(r, 20));
+			}
+			expect(echoed().size).toBeGreaterThanOrEqual(20);
+
+			// The caller hangs up: the agent's phone hears BYE; the call is recorded as answered by 2301.
+			await tellToHangUp(callerPort, id);
+			const [c, p] = await Promise.all([caller, phone]);
+			expect(c.code, c.output).toBe(0);
+			expect(p.code, p.output).toBe(0);
+			await until(
+				async () =>
+					(await tel.calls(leader).catch(() => [])).some(
+						(r) => r.agentId === '2301' && r.outcome === 'completed'
+					),
+				'the call record'
+			);
+		} finally {
+			media.close();
+			page.close();
+		}
+	});
+});
