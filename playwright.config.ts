@@ -66,6 +66,13 @@ export default defineConfig({
 			JANUS_WS_PORT: String(E2E_SIP_PORT + 2),
 			JANUS_ADMIN_PORT: String(E2E_SIP_PORT + 3),
 			EVAPI_PORT: String(E2E_SIP_PORT + 4),
+			// #18 F23 the second hotline has the voice menu in front (rtpengine, espeak-ng when installed).
+			HOTLINES: '96000,96001',
+			IVR_HOTLINES: '96001',
+			IVR_SIP_PORT: String(E2E_SIP_PORT + 10),
+			IVR_NG_PORT: String(E2E_SIP_PORT + 11),
+			IVR_DTMF_PORT: String(E2E_SIP_PORT + 12),
+			IVR_RTP_PORTS: '43000-43199',
 			JANUS_PUBLIC_IP: '127.0.0.1',
 			SIP_OUTBOUND: `127.0.0.1:${E2E_GATEWAY_PORT}`,
 			DESK_PHONES: '127.0.0.3',

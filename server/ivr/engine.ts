@@ -257,6 +257,8 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 			target,
 			sdp: call.calleeSdp!,
 			proxy: o.proxy,
+			// The agent's phone shows who is calling, not the menu.
+			...(parseSipUri(handoff.caller)?.user ? { fromUser: parseSipUri(handoff.caller)!.user } : {}),
 			headers: {
 				// Who is calling, for the distribution's screen pop (Kamailio trusts it from the menu only).
 				'P-Asserted-Identity': `<${handoff.caller}>`,
