@@ -403,6 +403,7 @@ interface LoadResult {
 	answered: number;
 	handoff: number;
 	walked: number;
+	odd: string[];
 	bridged: number;
 	handoffFailed: number;
 	ended: number;
@@ -718,6 +719,16 @@ try {
 		sippErrors = file ? readFileSync(join(dir, file), 'utf8').trim().split('\n').slice(0, 20) : [];
 	}
 	const ended = since('ended');
+	// A call that reached the agents by another way than 1-2-0: what the engine heard, and when.
+	const odd = since('handoff')
+		.filter((h) => h.keys.join('') !== '120' || h.queue !== 'billing')
+		.map((h) => {
+			const t0 = started.get(h.callId) ?? h.at;
+			const digits = since('digit')
+				.filter((d) => d.callId === h.callId)
+				.map((d) => `${d.digit} by ${d.via} at ${((d.at - t0) / 1000).toFixed(2)} s`);
+			return `${h.callId}: keys ${h.keys.join('')} → ${h.queue} (${h.reason}); ${digits.join(', ')}`;
+		});
 	load = {
 		callersCode,
 		successful: sippCount(out, 'Successful call'),
@@ -726,6 +737,7 @@ try {
 		calls: since('call').length,
 		answered: since('answered').length,
 		handoff: since('handoff').length,
+		odd,
 		walked: since('handoff').filter((h) => h.keys.join('') === '120' && h.queue === 'billing')
 			.length,
 		bridged: since('bridged').length,
@@ -806,6 +818,7 @@ if (load) {
 		`  engine: ${l.calls} calls, ${l.answered} answered, ${l.handoff} handoff (${l.walked} by 1-2-0 to billing), ` +
 			`${l.bridged} bridged, ${l.handoffFailed} handoff-failed, ${l.ended} ended (${l.endedBy}); ${l.leftInRtpengine} left in rtpengine`
 	);
+	for (const line of l.odd.slice(0, 10)) console.log(`    not 1-2-0: ${line}`);
 	console.log(
 		`  digits seen by the engine: ${l.rfc2833} RFC 2833 (of ${2 * CONCURRENT} sent), ${l.info} SIP INFO (of ${CONCURRENT})`
 	);
