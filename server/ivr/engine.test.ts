@@ -201,6 +201,30 @@ describe('IVR engine', () => {
 		expect(t.commands.at(-1)!.command).toBe('delete');
 	});
 
+	it('the caller hears the waiting prompt while the agent’s phone rings; it stops before they talk', async () => {
+		const agent = await SipUa.listen({ host: '127.0.0.1', t1Ms: 40 });
+		cleanups.push(() => agent.close());
+		const t = await setup({
+			route: () => `sip:agent@127.0.0.1:${agent.address.port}`,
+			waitPrompt: 'hold'
+		});
+		agent.on('invite', (inc) => {
+			// The phone rings until the caller hears the waiting prompt, then the agent answers.
+			void until(
+				() => t.commands.some((x) => x.detail === '/prompts/hold.wav'),
+				'the waiting prompt'
+			).then(() => inc.answer('v=0\r\ns=agent\r\n'));
+		});
+		const c = await t.call();
+		t.press(c, '0');
+		await until(() => t.has('bridged'), 'the bridge');
+		const after = t.commands.slice(t.commands.findIndex((x) => x.detail === '/prompts/hold.wav'));
+		expect(after.map((x) => x.command)).toEqual(['play media', 'stop media', 'answer']);
+		expect(after[2]!.detail).toBe('v=0\r\ns=agent\r\n');
+		c.hangup();
+		await until(() => t.has('ended'), 'the end');
+	});
+
 	it('rtpengine refusing the offer: the caller gets 488 and nothing stays', async () => {
 		const t = await setup({}, { failOffer: true });
 		await expect(t.call()).rejects.toThrow('not answered: 488');

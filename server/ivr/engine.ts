@@ -60,6 +60,8 @@ export interface IvrEngineOptions {
 	host: string;
 	/** Where to bridge a queued call; null/undefined: only `handoff` is emitted, the caller waits. */
 	route?: (handoff: Handoff) => string | null | undefined | Promise<string | null | undefined>;
+	/** Played to the caller, over and over, while the agent's phone rings (e.g. "正在为您转接人工服务…"). */
+	waitPrompt?: string;
 	/** Where the hand-off INVITE goes instead of the target's host:port (Kamailio). */
 	proxy?: UdpAddress;
 	log?: (msg: string) => void;
@@ -269,10 +271,30 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 			}
 		});
 		call.agent = agent;
+		// The caller hears the waiting prompt while the agent's phone rings.
+		if (o.waitPrompt) {
+			const prompt = o.waitPrompt;
+			void later(call, async () => {
+				try {
+					const file = await o.promptFile(prompt);
+					if (call.ended || call.agent !== agent) return;
+					await o.ng.playMedia(call, file, 100);
+					call.playing = true;
+				} catch (err) {
+					log(`${call.callId}: waiting prompt not played: ${(err as Error).message}`);
+				}
+			});
+		}
+		const stopWaiting = async () => {
+			if (!call.playing) return;
+			call.playing = false;
+			await o.ng.stopMedia(call);
+		};
 		let answered = false;
 		agent.once('answered', (sdp) => {
 			answered = true;
 			void later(call, async () => {
+				await stopWaiting();
 				await o.ng.answer(call, sdp);
 				call.bridged = true;
 				engine.emit('bridged', { callId: call.callId, target, at: now() });
@@ -286,6 +308,7 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 			}
 			call.agent = undefined;
 			engine.emit('handoff-failed', { callId: call.callId, target, status: how.status, at: now() });
+			void later(call, stopWaiting);
 			feed(call, { type: 'handoff-failed' });
 		});
 	}

@@ -177,11 +177,13 @@ export class NgClient {
 	}
 
 	/** Plays a WAV file to the party of `fromTag`; resolves with its length in ms. */
-	async playMedia(call: CallRef, file: string): Promise<number> {
+	/** Plays `file` to the party of `fromTag`, `repeat` times over (rtpengine's `repeat-times`); its length in ms. */
+	async playMedia(call: CallRef, file: string, repeat = 1): Promise<number> {
 		const r = await this.request('play media', {
 			'call-id': call.callId,
 			'from-tag': call.fromTag,
-			file
+			file,
+			...(repeat > 1 ? { 'repeat-times': repeat } : {})
 		});
 		return typeof r.duration === 'number' ? r.duration : 0;
 	}

@@ -21,7 +21,8 @@ export const DEFAULT_PROMPTS: Record<string, string> = {
 		'您好，欢迎致电有线电视客服热线。业务咨询和故障报修请按1，查询营业时间请按2，人工服务请按0。',
 	welcomeRetry: '输入有误。业务咨询和故障报修请按1，查询营业时间请按2，人工服务请按0。',
 	service: '数字电视请按1，宽带上网请按2，返回上一级请按星号，人工服务请按0。',
-	hours: '营业厅每天上午八点半至下午五点半营业，客服热线二十四小时为您服务。'
+	hours: '营业厅每天上午八点半至下午五点半营业，客服热线二十四小时为您服务。',
+	waiting: '正在为您转接人工服务，请稍候。'
 };
 
 /** The menu until administrators configure their own (语音导航, #18). */
@@ -96,6 +97,7 @@ export async function startVoiceMenu(o: {
 			dtmf,
 			menu,
 			promptFile: (id) => files[id]!,
+			waitPrompt: 'waiting',
 			host: o.sipHost,
 			// The same hotline again, now from the menu: Kamailio queues it to the agents.
 			route: (h) => `sip:${h.called}@${o.sipHost}:${o.sipPort}`,

@@ -67,7 +67,10 @@ afterAll(async () => {
 	await server?.close();
 });
 
-/** The agent's phone (registered from Janus's address, as the softphone is): answers with audio, echoes it. */
+/**
+ * The agent's phone (registered from Janus's address, as the softphone is): rings 1.5 s, answers with audio,
+ * echoes it.
+ */
 const agentScenario = () => `${HEAD}
 <scenario name="agent answers with audio">
   <recv request="INVITE" crlf="true"/>
@@ -83,6 +86,7 @@ Contact: <sip:[service]@[local_ip]:[local_port]>
 Content-Length: 0
 
 ]]></send>
+  <pause milliseconds="1500"/>
   <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -199,6 +203,9 @@ describe('F23 the voice menu in front of the agents', () => {
 				}
 			});
 			expect(page.misread).toEqual([]);
+			// While the phone rings the caller hears the waiting prompt (转接人工服务，请稍候).
+			const atOffer = packets.length;
+			await until(() => packets.length >= atOffer + 20, 'the waiting prompt at the caller');
 
 			// Answered: the caller's audio reaches the agent's phone and its echo comes back.
 			const echoed = () =>
