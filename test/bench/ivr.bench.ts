@@ -37,7 +37,7 @@ import {
 } from '../../server/ivr/rtpengine';
 import { SipUa, type OutgoingCall } from '../../server/ivr/sip-ua';
 import { freeUdpPort, rtpRange } from '../helpers/ivr';
-import { udpBound } from '../helpers/sipp';
+import { agentAnswersWithAudioScenario, udpBound } from '../helpers/sipp';
 import { until } from '../helpers/until';
 
 const CALLS = Number(process.env.BENCH_IVR_CALLS ?? 30);
@@ -259,57 +259,6 @@ Content-Length: 0
 
 ]]></send>
   <recv response="200"/>
-</scenario>`;
-
-/** The agents' phone: answers every hand-off with PCMA (echoed by `-rtp_echo`), waits for the BYE. */
-const AGENT_SCENARIO = `<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="IVR agent echoes">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]agent[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:agent1@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]agent[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:agent1@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=agent 1 1 IN IP4 [local_ip]
-s=-
-c=IN IP4 [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-]]></send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
 </scenario>`;
 
 /** sipp as a child: its output kept, its exit awaited. */
@@ -551,7 +500,7 @@ try {
 	}
 
 	// ---- 2. load: sipp callers walking the menu to the sipp agent --------------------------------------
-	writeFileSync(join(dir, 'agent.xml'), AGENT_SCENARIO);
+	writeFileSync(join(dir, 'agent.xml'), agentAnswersWithAudioScenario());
 	writeFileSync(join(dir, 'caller.xml'), loadCallerScenario(TALK_MS));
 	const agent = startSipp(
 		[

@@ -904,3 +904,54 @@ ${ok}`
 	}
 </scenario>`;
 };
+
+/**
+ * #18 an agent's phone that answers with audio (PCMA; echoed when sipp runs with `-rtp_echo`), after ringing
+ * `ringMs` (a phone rings a moment — the caller's side of the test, not a wait for an event), then waits for
+ * the BYE. `viaProxy`: behind Kamailio (its Record-Route returned in the answers).
+ */
+export const agentAnswersWithAudioScenario = ({
+	ringMs = 0,
+	viaProxy = false
+}: { ringMs?: number; viaProxy?: boolean } = {}) => {
+	const rr = viaProxy ? '\n[last_Record-Route:]' : '';
+	return `${HEAD}
+<scenario name="agent answers with audio">
+  <recv request="INVITE" crlf="true"/>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]agent[call_number]
+[last_Call-ID:]
+[last_CSeq:]${rr}
+Contact: <sip:[service]@[local_ip]:[local_port]>
+Content-Length: 0
+
+]]></send>
+${ringMs > 0 ? `  <pause milliseconds="${ringMs}"/>\n` : ''}  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]agent[call_number]
+[last_Call-ID:]
+[last_CSeq:]${rr}
+Contact: <sip:[service]@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=agent 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+]]></send>
+  <recv request="ACK" crlf="true"/>
+  <recv request="BYE"/>
+${ok}
+</scenario>`;
+};

@@ -23,7 +23,13 @@ import {
 } from '../../server/ivr/rtpengine';
 import { SipUa } from '../../server/ivr/sip-ua';
 import { freeUdpPort, rtpRange } from '../helpers/ivr';
-import { runSipp, samplePort, tellToHangUp, udpBound } from '../helpers/sipp';
+import {
+	agentAnswersWithAudioScenario,
+	runSipp,
+	samplePort,
+	tellToHangUp,
+	udpBound
+} from '../helpers/sipp';
 import { until } from '../helpers/until';
 
 const HOST = '127.0.0.1';
@@ -200,56 +206,6 @@ Content-Length: 0
   <recv response="200"/>
 </scenario>`;
 
-const AGENT_SCENARIO = `<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="IVR agent echoes">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]agent[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:agent1@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]agent[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:agent1@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=agent 1 1 IN IP4 [local_ip]
-s=-
-c=IN IP4 [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-]]></send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>`;
-
 beforeAll(async () => {
 	dir = mkdtempSync(join(tmpdir(), 'ivr-engine-'));
 	const files: Record<string, string> = {};
@@ -267,7 +223,7 @@ beforeAll(async () => {
 	sip = await SipUa.listen({ host: HOST });
 
 	agentPort = samplePort();
-	writeFileSync(join(dir, 'agent.xml'), AGENT_SCENARIO);
+	writeFileSync(join(dir, 'agent.xml'), agentAnswersWithAudioScenario());
 	agent = spawn(
 		'sipp',
 		[

@@ -12,6 +12,7 @@ import { startTestServer, type TestServer } from '../helpers/server';
 import { telephonyClient, until } from '../helpers/telephony';
 import { rtpRange } from '../helpers/ivr';
 import {
+	agentAnswersWithAudioScenario,
 	callerMenuScenario,
 	registerContactScenario,
 	runSipp,
@@ -23,7 +24,6 @@ import {
 const SIP_PORT = 23_000 + Math.floor(Math.random() * 300) * 10;
 const DOMAIN = 'callcenter.local';
 const target = `127.0.0.1:${SIP_PORT}`;
-const HEAD = `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">`;
 let server: TestServer;
 let tel: ReturnType<typeof telephonyClient>;
 let JANUS_IP = '';
@@ -67,62 +67,6 @@ afterAll(async () => {
 	await server?.close();
 });
 
-/**
- * The agent's phone (registered from Janus's address, as the softphone is): rings 1.5 s, answers with audio,
- * echoes it.
- */
-const agentScenario = () => `${HEAD}
-<scenario name="agent answers with audio">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]agent[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Record-Route:]
-Contact: <sip:[service]@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-  <pause milliseconds="1500"/>
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]agent[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Record-Route:]
-Contact: <sip:[service]@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=agent 1 1 IN IP4 [local_ip]
-s=-
-c=IN IP4 [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-]]></send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>`;
-
 /** An RTP packet of PCMA carrying a marker the echo must bring back. */
 function marker(n: number): Uint8Array {
 	const packet = new Uint8Array(12 + 160).fill(0xd5);
@@ -147,7 +91,8 @@ describe('F23 the voice menu in front of the agents', () => {
 		const page = await tel.events(agent);
 		const { body } = await tel.credentials(agent);
 		const phonePort = samplePort();
-		const phone = runSipp(agentScenario(), target, {
+		// The agent's phone (registered from Janus's address, as the softphone is) rings 1.5 s, answers, echoes.
+		const phone = runSipp(agentAnswersWithAudioScenario({ ringMs: 1500, viaProxy: true }), target, {
 			service: '2301',
 			port: phonePort,
 			localIp: JANUS_IP,
