@@ -21,12 +21,10 @@
  * Prints one summary at the end. Every process it starts is stopped, also on failure and Ctrl-C.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket, type RemoteInfo } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startIvrEngine, type IvrEngine, type IvrEvents } from '../../server/ivr/engine';
-import type { MenuTree } from '../../server/ivr/menu';
 import { synthesize } from '../../server/ivr/prompts';
 import {
 	listenDtmf,
@@ -36,7 +34,15 @@ import {
 	type RunningRtpengine
 } from '../../server/ivr/rtpengine';
 import { SipUa, type OutgoingCall } from '../../server/ivr/sip-ua';
-import { freeUdpPort, rtpRange } from '../helpers/ivr';
+import {
+	freeUdpPort,
+	mediaSocket,
+	PCAPS,
+	playPcap,
+	rtpRange,
+	TEST_MENU,
+	TEST_PROMPTS
+} from '../helpers/ivr';
 import { agentAnswersWithAudioScenario, udpBound } from '../helpers/sipp';
 import { until } from '../helpers/until';
 
@@ -45,30 +51,7 @@ const CONCURRENT = Number(process.env.BENCH_IVR_CONCURRENT ?? 100);
 const RATE = Number(process.env.BENCH_IVR_RATE ?? 20);
 const TALK_MS = Number(process.env.BENCH_IVR_TALK_MS ?? 6_000);
 const HOST = '127.0.0.1';
-const PCAPS = '/usr/share/sip-tester';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-// The menu and prompts of the integration test: greeting → 1 → tv → 2 → billing → 0 → the agents.
-const TEXTS: Record<string, string> = {
-	greeting:
-		'您好，欢迎致电有线电视客服热线。数字电视请按1，人工服务请按0。我们将竭诚为您服务，请在提示音后选择。',
-	tv: '数字电视业务。账单查询请按2，人工服务请按0。',
-	billing: '账单查询。人工服务请按0。'
-};
-const menu: MenuTree = {
-	root: 'main',
-	nodes: {
-		main: {
-			prompt: 'greeting',
-			keys: { '1': { kind: 'submenu', node: 'tv' }, '0': { kind: 'queue', queue: 'general' } }
-		},
-		tv: {
-			prompt: 'tv',
-			keys: { '2': { kind: 'submenu', node: 'billing' }, '0': { kind: 'queue', queue: 'tv' } }
-		},
-		billing: { prompt: 'billing', keys: { '0': { kind: 'queue', queue: 'billing' } } }
-	}
-};
 
 // ---------------------------------------------------------------------------------------------------------
 // small tools
@@ -103,63 +86,6 @@ function memOf(pid: number): { rss: number; hwm: number } | null {
 	} catch {
 		return null;
 	}
-}
-
-/** The caller's RTP endpoint: keeps what arrives (time, source, bytes); sends RTP from the SDP's port. */
-async function mediaSocket() {
-	const socket = createSocket('udp4');
-	const packets: { at: number; from: { host: string; port: number }; data: Buffer }[] = [];
-	let firstPacket: (p: (typeof packets)[number]) => void = () => {};
-	const first = new Promise<(typeof packets)[number]>((r) => (firstPacket = r));
-	socket.on('message', (data: Buffer, from: RemoteInfo) => {
-		const p = { at: now(), from: { host: from.address, port: from.port }, data };
-		packets.push(p);
-		if (packets.length === 1) firstPacket(p);
-	});
-	await new Promise<void>((r) => socket.bind(0, HOST, () => r()));
-	return {
-		port: socket.address().port,
-		packets,
-		first,
-		send: (data: Uint8Array, to: { host: string; port: number }) =>
-			new Promise<void>((r) => socket.send(data, to.port, to.host, () => r())),
-		close: () => socket.close()
-	};
-}
-type Media = Awaited<ReturnType<typeof mediaSocket>>;
-
-/** The RTP payloads (with their capture offsets) of a sip-tester pcap: Ethernet, IPv4, UDP. */
-function pcapRtp(file: string): { offsetMs: number; rtp: Uint8Array }[] {
-	const d = readFileSync(join(PCAPS, file));
-	const out: { offsetMs: number; rtp: Uint8Array }[] = [];
-	let first: number | null = null;
-	for (let off = 24; off + 16 <= d.length;) {
-		const t = d.readUInt32LE(off) * 1000 + d.readUInt32LE(off + 4) / 1000;
-		const length = d.readUInt32LE(off + 8);
-		const frame = d.subarray(off + 16, off + 16 + length);
-		off += 16 + length;
-		const ihl = (frame[14]! & 0x0f) * 4;
-		first ??= t;
-		out.push({ offsetMs: t - first, rtp: new Uint8Array(frame.subarray(14 + ihl + 8)) });
-	}
-	return out;
-}
-
-/**
- * Plays a pcap's RTP to rtpengine at its own pacing (the media's timing, not a wait for an event).
- * Resolves with when the first RFC 2833 end-of-event packet (E bit) left: rtpengine reports the digit then.
- */
-async function playPcap(media: Media, file: string, to: { host: string; port: number }) {
-	const started = now();
-	let endSentAt = NaN;
-	for (const p of pcapRtp(file)) {
-		const wait = started + p.offsetMs - now();
-		if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-		const isEnd = (p.rtp[1]! & 0x7f) === 101 && (p.rtp[13]! & 0x80) !== 0;
-		if (isEnd && Number.isNaN(endSentAt)) endSentAt = now();
-		await media.send(p.rtp, to);
-	}
-	return endSentAt;
 }
 
 const callerSdp = (port: number) =>
@@ -389,7 +315,7 @@ let load: LoadResult | undefined;
 
 try {
 	const files: Record<string, string> = {};
-	for (const [id, text] of Object.entries(TEXTS)) {
+	for (const [id, text] of Object.entries(TEST_PROMPTS)) {
 		files[id] = await synthesize(text, { dir: join(dir, 'prompts') });
 	}
 	dtmf = await listenDtmf({ host: HOST, port: 0 });
@@ -409,7 +335,7 @@ try {
 		sip,
 		ng: rtp.ng,
 		dtmf,
-		menu,
+		menu: TEST_MENU,
 		promptFile: (id) => files[id]!,
 		host: HOST,
 		route: () => agentUri,

@@ -6,13 +6,11 @@
  * that must come back from the agent's echo after the hand-off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIvrEngine, type IvrEngine, type IvrEvents } from '../../server/ivr/engine';
-import type { MenuTree } from '../../server/ivr/menu';
 import { synthesize } from '../../server/ivr/prompts';
 import {
 	listenDtmf,
@@ -22,7 +20,14 @@ import {
 	type RunningRtpengine
 } from '../../server/ivr/rtpengine';
 import { SipUa } from '../../server/ivr/sip-ua';
-import { freeUdpPort, rtpRange } from '../helpers/ivr';
+import {
+	freeUdpPort,
+	mediaSocket,
+	playPcap,
+	rtpRange,
+	TEST_MENU,
+	TEST_PROMPTS
+} from '../helpers/ivr';
 import {
 	agentAnswersWithAudioScenario,
 	runSipp,
@@ -33,29 +38,6 @@ import {
 import { until } from '../helpers/until';
 
 const HOST = '127.0.0.1';
-const PCAPS = '/usr/share/sip-tester';
-
-const TEXTS: Record<string, string> = {
-	greeting:
-		'您好，欢迎致电有线电视客服热线。数字电视请按1，人工服务请按0。我们将竭诚为您服务，请在提示音后选择。',
-	tv: '数字电视业务。账单查询请按2，人工服务请按0。',
-	billing: '账单查询。人工服务请按0。'
-};
-
-const menu: MenuTree = {
-	root: 'main',
-	nodes: {
-		main: {
-			prompt: 'greeting',
-			keys: { '1': { kind: 'submenu', node: 'tv' }, '0': { kind: 'queue', queue: 'general' } }
-		},
-		tv: {
-			prompt: 'tv',
-			keys: { '2': { kind: 'submenu', node: 'billing' }, '0': { kind: 'queue', queue: 'tv' } }
-		},
-		billing: { prompt: 'billing', keys: { '0': { kind: 'queue', queue: 'billing' } } }
-	}
-};
 
 type Recorded = { [K in keyof IvrEvents]: { name: K; data: IvrEvents[K][0] } }[keyof IvrEvents];
 
@@ -76,54 +58,6 @@ function find<K extends keyof IvrEvents>(
 ) {
 	return events.find((e) => e.name === name && where(e.data as IvrEvents[K][0]))?.data as
 		IvrEvents[K][0] | undefined;
-}
-
-/** The caller's RTP endpoint: what arrives is kept; it can send RTP to rtpengine. */
-async function mediaSocket() {
-	const socket: Socket = createSocket('udp4');
-	const packets: { at: number; from: { host: string; port: number }; data: Buffer }[] = [];
-	socket.on('message', (data, from) =>
-		packets.push({ at: now(), from: { host: from.address, port: from.port }, data })
-	);
-	await new Promise<void>((r) => socket.bind(0, HOST, () => r()));
-	return {
-		port: socket.address().port,
-		packets,
-		send: (data: Uint8Array, to: { host: string; port: number }) =>
-			new Promise<void>((r) => socket.send(data, to.port, to.host, () => r())),
-		close: () => socket.close()
-	};
-}
-
-/** The RTP payloads (with their capture offsets) of a sip-tester pcap: Ethernet, IPv4, UDP. */
-function pcapRtp(file: string): { offsetMs: number; rtp: Uint8Array }[] {
-	const d = readFileSync(join(PCAPS, file));
-	const out: { offsetMs: number; rtp: Uint8Array }[] = [];
-	let first: number | null = null;
-	for (let off = 24; off + 16 <= d.length;) {
-		const ms = d.readUInt32LE(off) * 1000 + d.readUInt32LE(off + 4) / 1000;
-		const length = d.readUInt32LE(off + 8);
-		const frame = d.subarray(off + 16, off + 16 + length);
-		off += 16 + length;
-		const ihl = (frame[14]! & 0x0f) * 4;
-		first ??= ms;
-		out.push({ offsetMs: ms - first, rtp: new Uint8Array(frame.subarray(14 + ihl + 8)) });
-	}
-	return out;
-}
-
-/** Plays a pcap's RTP to rtpengine with its own pacing (that is the media's timing, not a wait for an event). */
-async function playPcap(
-	media: Awaited<ReturnType<typeof mediaSocket>>,
-	file: string,
-	to: { host: string; port: number }
-) {
-	const started = Date.now();
-	for (const p of pcapRtp(file)) {
-		const wait = started + p.offsetMs - Date.now();
-		if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-		await media.send(p.rtp, to);
-	}
 }
 
 const callerScenario = (
@@ -209,7 +143,7 @@ Content-Length: 0
 beforeAll(async () => {
 	dir = mkdtempSync(join(tmpdir(), 'ivr-engine-'));
 	const files: Record<string, string> = {};
-	for (const [id, text] of Object.entries(TEXTS)) {
+	for (const [id, text] of Object.entries(TEST_PROMPTS)) {
 		files[id] = await synthesize(text, { dir: join(dir, 'prompts') });
 	}
 	dtmf = await listenDtmf({ host: HOST, port: 0 });
@@ -254,7 +188,7 @@ beforeAll(async () => {
 		sip,
 		ng: rtp.ng,
 		dtmf,
-		menu,
+		menu: TEST_MENU,
 		promptFile: (id) => files[id]!,
 		host: HOST,
 		route: () => `sip:agent1@${HOST}:${agentPort}`
