@@ -469,7 +469,12 @@ export async function createRuntime(settings: Settings) {
 				gateToken,
 				acd: telephony.calls!.acd
 			};
-			telephony.status = { state: 'running', detail: telephony.running.detail };
+			telephony.status = {
+				state: 'running',
+				detail: telephony.menu
+					? `${telephony.running.detail}; voice menu (rtpengine) on ${settings.ivr.hotlines.join(', ')}`
+					: telephony.running.detail
+			};
 		},
 		/** The singletons' lease: whether this server holds it (issue #16). */
 		lease,

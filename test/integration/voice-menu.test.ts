@@ -81,6 +81,14 @@ function marker(n: number): Uint8Array {
 }
 
 describe('F23 the voice menu in front of the agents', () => {
+	it('says in /api/health that the menu runs, and on which hotlines', async () => {
+		const health = (await (await fetch(`${server.url}/api/health`)).json()) as {
+			telephony: { state: string; detail: string };
+		};
+		expect(health.telephony.state).toBe('running');
+		expect(health.telephony.detail).toContain('voice menu (rtpengine) on 96001');
+	});
+
 	it('F23 F16 a caller keys through the menu and is handed to the ready agent: the screen pop shows the menu path and keys, and both hear each other', async () => {
 		const leader = await server.createUser({ username: 'menuleader', roleKey: 'leader' });
 		const agent = await server.createUser({
