@@ -79,3 +79,12 @@ export async function pushTickets(
 	expect(await res.json()).toEqual([]);
 	await request.delete('/api/session');
 }
+
+/** A number the page shows under `data-testid` (a call's WebRTC packet counts); 0 while it is not there. */
+export const count = async (page: Page, id: string) =>
+	Number(
+		await page
+			.getByTestId(id)
+			.textContent()
+			.catch(() => '0')
+	);

@@ -22,7 +22,7 @@ import {
 	tellToHangUp,
 	udpBound
 } from '../helpers/sipp';
-import { createUser, pushTickets, signIn, uniqueName } from './helpers';
+import { count, createUser, pushTickets, signIn, uniqueName } from './helpers';
 import { E2E_ADMIN_PASSWORD } from '../../playwright.config';
 import { buildTicket } from '../../src/lib/shared/tickets/ticket';
 
@@ -71,14 +71,6 @@ async function earlierTicket(
 	);
 	await pushTickets(request, username, [ticket]);
 }
-
-const count = async (page: Page, id: string) =>
-	Number(
-		await page
-			.getByTestId(id)
-			.textContent()
-			.catch(() => '0')
-	);
 
 test('F30 F32 the agent answers in the browser: audio both ways, hold and resume, mute, keypad and transfer, state, answer and hold from the keyboard; the call is recorded onto its ticket', async ({
 	page,

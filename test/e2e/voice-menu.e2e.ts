@@ -4,20 +4,12 @@
  * microphone) is the agent's softphone through Janus. The caller echoes the audio it hears, so the page's own
  * WebRTC statistics prove audio both ways across rtpengine, Kamailio and Janus.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { E2E_SIP_PORT } from '../../playwright.config';
 import { callerMenuScenario, runSipp, samplePort } from '../helpers/sipp';
-import { createUser, signIn, uniqueName } from './helpers';
+import { count, createUser, signIn, uniqueName } from './helpers';
 
 const target = `127.0.0.1:${E2E_SIP_PORT}`;
-
-const count = async (page: Page, id: string) =>
-	Number(
-		await page
-			.getByTestId(id)
-			.textContent()
-			.catch(() => '0')
-	);
 
 test('F23 F16 F30 a caller keys through the voice menu and reaches the browser agent: the menus and keys pop up before the phone rings, audio both ways', async ({
 	page,
