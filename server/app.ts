@@ -181,7 +181,9 @@ export function createApp(deps: AppDeps) {
 					locales: ['zh-CN', 'en'],
 					defaultLocale: 'zh-CN',
 					telephony: deps.telephony().state,
-					syncWindowDays: Math.round(deps.settings.syncWindowMs / 86_400_000)
+					syncWindowDays: Math.round(deps.settings.syncWindowMs / 86_400_000),
+					hotlines: deps.settings.sip.hotlines,
+					voiceMenuHotlines: deps.settings.ivr.hotlines
 				})
 		)
 		.route('/api/session', sessionRoutes(deps))

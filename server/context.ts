@@ -22,6 +22,7 @@ import type { BranchLink } from './branches/link';
 import type { TicketReads } from './services/tickets';
 import type { Devices } from './services/devices';
 import type { CallRecords } from './telephony/call-records';
+import type { IvrSummary } from '#shared/wire/telephony';
 
 export interface AppDeps {
 	settings: Settings;
@@ -62,6 +63,8 @@ export interface AppDeps {
 		gateToken: string;
 		/** The ACD, on the server that routes calls; null on the others (#16 TELEPHONY=shared). */
 		acd: Acd | null;
+		/** #18 what the caller of a voice-menu call (its Call-ID) did there, while the call lasts. */
+		ivr?: (menuCallId: string) => IvrSummary | undefined;
 	} | null;
 	/**
 	 * #16 where calls are routed: here (one server, or this one holds the lease), or the internal address

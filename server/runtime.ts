@@ -37,6 +37,9 @@ import { createCallRecords } from './telephony/call-records';
 import { createReplicationDoors } from './replication';
 import { startCallHandling, type CallHandling, type CallHandlingOptions } from './telephony/calls';
 import { startVoiceMenu, type VoiceMenu } from './ivr/voice-menu';
+import type { NoticeDoc, VoiceMenuDoc } from '#shared/docs/config';
+import { noticesFor } from '#shared/notices';
+import { normalizePhone } from '#shared/phone';
 import { createSharedRouting, type SharedRouting } from './telephony/routing';
 import { sharedSecrets } from './telephony/shared';
 import { telephonySettings } from './telephony/telephony-config';
@@ -439,11 +442,36 @@ export async function createRuntime(settings: Settings) {
 					log
 				);
 				if (settings.ivr.hotlines.length > 0) {
+					await configIndex.ready;
 					telephony.menu = await startVoiceMenu({
 						sipHost: settings.sip.host,
 						sipPort: settings.sip.port,
 						ivr: settings.ivr,
 						dir: join(settings.dataDir, 'telephony'),
+						menus: {
+							menus: () => configIndex.ofType<VoiceMenuDoc>('voiceMenu'),
+							notice: (id) => configIndex.ofType<NoticeDoc>('notice').find((n) => n._id === id),
+							onChange: (listener) => configIndex.onChange(listener)
+						},
+						noticesFor: (number) => {
+							// The caller's areas: those of the subscribers registered under the number.
+							const phone = normalizePhone(number);
+							const areas =
+								phone.length >= 5
+									? customerIndex
+											.search({
+												q: phone,
+												field: 'phone',
+												match: 'exact',
+												source: 'all',
+												limit: 10
+											})
+											.hits.map((h) => h.area)
+									: [];
+							return noticesFor(configIndex.ofType<NoticeDoc>('notice'), areas, Date.now()).map(
+								(n) => ({ title: n.name, text: n.text })
+							);
+						},
 						log
 					});
 				}
@@ -467,7 +495,8 @@ export async function createRuntime(settings: Settings) {
 				}),
 				key,
 				gateToken,
-				acd: telephony.calls!.acd
+				acd: telephony.calls!.acd,
+				...(telephony.menu ? { ivr: telephony.menu.summary } : {})
 			};
 			telephony.status = {
 				state: 'running',

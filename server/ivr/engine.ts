@@ -49,11 +49,19 @@ export interface Handoff {
 	reason: 'key' | 'tries';
 }
 
+/** A call's menu, and what it plays while the agent's phone rings (instead of `waitPrompt`). */
+export type CallMenu = MenuTree & { waitPrompt?: string };
+
 export interface IvrEngineOptions {
 	sip: SipUa;
 	ng: NgClient;
 	dtmf: DtmfListener;
-	menu: MenuTree;
+	/**
+	 * The menu, or the menu for each call, asked once when the call arrives: the call keeps that tree to its
+	 * end (an administrator's change applies from the next call). A function's trees are checked per call; a
+	 * broken one turns the call away with 500 rather than strand the caller.
+	 */
+	menu: MenuTree | ((call: { callId: string; caller: string; called: string }) => CallMenu);
 	/** The WAV file of a prompt id (e.g. `synthesize(text)` of the node's text). */
 	promptFile: (prompt: string) => string | Promise<string>;
 	/** Address for the sink socket rtpengine sends the caller's audio to during the menu (discarded). */
@@ -98,6 +106,8 @@ interface Call {
 	callId: string;
 	fromTag: string;
 	toTag: string;
+	/** The menu this call runs (its version for the whole call). */
+	tree: CallMenu;
 	menu: MenuState;
 	/** rtpengine's SDP for the other side, from the first offer: the agent's INVITE carries it. */
 	calleeSdp?: string;
@@ -121,7 +131,8 @@ export interface IvrEngine extends EventEmitter<IvrEvents> {
 
 /** Starts answering the UA's calls with the menu. @throws MenuError for a broken menu tree. */
 export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
-	validateMenu(o.menu);
+	const menuOf = typeof o.menu === 'function' ? o.menu : () => o.menu as MenuTree;
+	if (typeof o.menu !== 'function') validateMenu(o.menu);
 	const log = o.log ?? (() => {});
 	const sink: Socket = createSocket('udp4');
 	sink.on('message', () => {});
@@ -169,7 +180,7 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 
 	function feed(call: Call, input: MenuInput) {
 		const before = call.menu;
-		const { state, actions } = stepMenu(o.menu, before, input);
+		const { state, actions } = stepMenu(call.tree, before, input);
 		call.menu = state;
 		if (
 			state.node !== before.node ||
@@ -272,8 +283,9 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 		});
 		call.agent = agent;
 		// The caller hears the waiting prompt while the agent's phone rings.
-		if (o.waitPrompt) {
-			const prompt = o.waitPrompt;
+		const waitPrompt = call.tree.waitPrompt ?? o.waitPrompt;
+		if (waitPrompt) {
+			const prompt = waitPrompt;
 			void later(call, async () => {
 				try {
 					const file = await o.promptFile(prompt);
@@ -319,7 +331,7 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 		clearTimers(call);
 		// Where the menu was when the call ended (queued: it reached the agents), for the call record.
 		const phase = call.menu.phase;
-		call.menu = stepMenu(o.menu, call.menu, { type: 'hangup' }).state;
+		call.menu = stepMenu(call.tree, call.menu, { type: 'hangup' }).state;
 		call.agent?.hangup();
 		// After whatever rtpengine work is under way (an offer still in flight would create the call again).
 		void later(
@@ -344,12 +356,25 @@ export async function startIvrEngine(o: IvrEngineOptions): Promise<IvrEngine> {
 
 	function onInvite(sip: IncomingCall) {
 		if (calls.has(sip.callId)) return sip.reject(482, 'Loop Detected');
+		let tree: CallMenu;
+		try {
+			tree = menuOf({
+				callId: sip.callId,
+				caller: sip.caller,
+				called: parseSipUri(sip.invite.uri)?.user ?? ''
+			});
+			validateMenu(tree);
+		} catch (err) {
+			log(`${sip.callId}: no menu to answer with: ${(err as Error).message}`);
+			return sip.reject(500, 'Voice Menu Unavailable');
+		}
 		const call: Call = {
 			sip,
 			callId: sip.callId,
 			fromTag: sip.fromTag,
 			toTag: sip.toTag,
-			menu: initialMenuState(o.menu),
+			tree,
+			menu: initialMenuState(tree),
 			chain: Promise.resolve(),
 			timers: new Set(),
 			playing: false,

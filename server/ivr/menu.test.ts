@@ -69,6 +69,28 @@ describe('menu state machine', () => {
 		expect(ended.state.phase).toBe('waiting');
 	});
 
+	it('#18 an intro (the fault notices for the caller’s area) plays once before the root’s prompt', () => {
+		const withIntro = { ...tree, intro: 'notice' };
+		const started = run([{ type: 'start' }], withIntro);
+		expect(started.actions).toEqual([{ type: 'play', prompt: 'notice', playId: 1 }]);
+		expect(started.state).toMatchObject({ phase: 'intro', node: 'main', path: ['main'] });
+		const heard = run([{ type: 'prompt-ended', playId: 1 }], withIntro, started.state);
+		expect(heard.actions).toEqual([{ type: 'play', prompt: 'greeting', playId: 2 }]);
+		expect(heard.state).toMatchObject({ phase: 'prompting', path: ['main'] });
+		// Heard once: a wrong key later repeats the root, not the intro.
+		const wrong = run([{ type: 'prompt-ended', playId: 2 }, key('7')], withIntro, heard.state);
+		expect(plays(wrong.actions)).toEqual(['greeting-retry']);
+	});
+
+	it('#18 a key during the intro stops it and counts at the root', () => {
+		const { state, actions } = run([{ type: 'start' }, key('1')], { ...tree, intro: 'notice' });
+		expect(actions.slice(1)).toEqual([
+			{ type: 'stop-prompt' },
+			{ type: 'play', prompt: 'tv', playId: 2 }
+		]);
+		expect(state).toMatchObject({ node: 'tv', path: ['main', 'tv'], keys: ['1'] });
+	});
+
 	it('a key during a prompt stops it (barge-in) and enters the submenu', () => {
 		const { state, actions } = run([{ type: 'start' }, key('1')]);
 		expect(actions.slice(1)).toEqual([

@@ -3,24 +3,12 @@
  * no sockets, no files — the engine (`engine.ts`) turns actions into rtpengine commands and its timers and
  * DTMF into inputs, so every rule of the menu is tested here without a call.
  */
+import { VOICE_MENU_KEYS, type VoiceMenuKeyName } from '#shared/docs/config';
 
 /** A key a caller can press. */
-export type Digit = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | '*' | '#';
+export type Digit = VoiceMenuKeyName;
 
-export const DIGITS: readonly Digit[] = [
-	'0',
-	'1',
-	'2',
-	'3',
-	'4',
-	'5',
-	'6',
-	'7',
-	'8',
-	'9',
-	'*',
-	'#'
-];
+export const DIGITS: readonly Digit[] = VOICE_MENU_KEYS;
 
 /** What a key does at a node. */
 export type KeyAction =
@@ -54,6 +42,11 @@ export interface MenuTree {
 	fallbackQueue?: string;
 	/** How long the menu waits for a key once a node's prompt has ended. */
 	noInputMs?: number;
+	/**
+	 * Played once before the root's prompt (e.g. the fault notices for the caller's area). A key during it
+	 * stops it and counts as a key at the root.
+	 */
+	intro?: string;
 }
 
 export const DEFAULT_MAX_TRIES = 3;
@@ -92,6 +85,8 @@ export type MenuAction =
 
 export type MenuPhase =
 	| 'idle'
+	/** The intro plays; the root's prompt follows. */
+	| 'intro'
 	/** A node's prompt plays. */
 	| 'prompting'
 	/** The prompt ended; waiting for a key. */
@@ -155,7 +150,7 @@ export interface MenuStep {
 	actions: MenuAction[];
 }
 
-const PLAYING: MenuPhase[] = ['prompting', 'announcing', 'closing'];
+const PLAYING: MenuPhase[] = ['intro', 'prompting', 'announcing', 'closing'];
 const DONE: MenuPhase[] = ['queued', 'ended'];
 
 /** One input → the next state and what to do. Never throws for a caller's input; unknown keys are wrong keys. */
@@ -171,7 +166,11 @@ export function stepMenu(tree: MenuTree, state: MenuState, input: MenuInput): Me
 
 	switch (input.type) {
 		case 'start':
-			return state.phase === 'idle' ? enter(tree, state, tree.root, []) : { state, actions: [] };
+			if (state.phase !== 'idle') return { state, actions: [] };
+			if (tree.intro) {
+				return play(tree, { ...state, path: [tree.root] }, 'intro', tree.intro, []);
+			}
+			return enter(tree, state, tree.root, []);
 		case 'prompt-ended':
 			return promptEnded(tree, state, input.playId);
 		case 'timeout':
@@ -210,7 +209,7 @@ function promptEnded(tree: MenuTree, state: MenuState, playId: number): MenuStep
 	if (state.phase === 'closing') {
 		return { state: { ...state, phase: 'ended' }, actions: [{ type: 'hangup' }] };
 	}
-	if (state.phase === 'announcing') {
+	if (state.phase === 'announcing' || state.phase === 'intro') {
 		return play(tree, state, 'prompting', nodeOf(tree, state).prompt, []);
 	}
 	return {

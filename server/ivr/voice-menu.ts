@@ -4,53 +4,64 @@
  * and the engine. Kamailio sends the carrier's calls to the hotlines of `IVR_HOTLINES` here; when the caller
  * chooses an agent (or runs out of tries) the engine calls the same hotline through Kamailio, which puts the
  * call into the distribution with the menu call's Call-ID — and the screen pop asks `summary` for what the
- * caller did. The caller's media stays anchored in rtpengine, bridged to the agent's phone.
+ * caller did. The caller's media stays anchored in rtpengine, bridged to the agent's phone. Which menu a call
+ * hears is the administrators' (语音导航, `voiceMenu` configuration documents) for the hotline dialled, as it
+ * was when the call arrived; its prompts are spoken when a menu is saved, before its first caller.
  */
 import { join } from 'node:path';
+import type { NoticeDoc, VoiceMenuDoc } from '#shared/docs/config';
+import { DEFAULT_VOICE_MENU } from '#shared/voice-menu';
 import type { Settings } from '../settings';
 import type { IvrSummary } from '../telephony/calls';
 import { startIvrEngine, type Handoff } from './engine';
-import type { MenuTree } from './menu';
+import { validateMenu } from './menu';
+import { menuTreeOf, type ConfiguredMenu } from './menu-config';
 import { synthesize } from './prompts';
 import { listenDtmf, startRtpengine } from './rtpengine';
-import { SipUa } from './sip-ua';
+import { parseSipUri, SipUa } from './sip-ua';
 
-/** What the callers hear, by prompt id (spoken by espeak-ng's Mandarin voice when the menu starts). */
-export const DEFAULT_PROMPTS: Record<string, string> = {
-	welcome:
-		'您好，欢迎致电有线电视客服热线。业务咨询和故障报修请按1，查询营业时间请按2，人工服务请按0。',
-	welcomeRetry: '输入有误。业务咨询和故障报修请按1，查询营业时间请按2，人工服务请按0。',
-	service: '数字电视请按1，宽带上网请按2，返回上一级请按星号，人工服务请按0。',
-	hours: '营业厅每天上午八点半至下午五点半营业，客服热线二十四小时为您服务。',
-	waiting: '正在为您转接人工服务，请稍候。'
-};
+/** Where the menus come from: the configuration in memory (`config-index.ts`), `voiceMenu` documents. */
+export interface VoiceMenuSource {
+	menus(): VoiceMenuDoc[];
+	/** A fault notice by id, when there is one (to speak it ahead of its first caller). */
+	notice?(id: string): NoticeDoc | undefined;
+	/** Calls `listener` with each changed document's id; returns the way to stop listening. */
+	onChange(listener: (id: string) => void): () => void;
+}
 
-/** The menu until administrators configure their own (语音导航, #18). */
-export const DEFAULT_MENU: MenuTree & { titles: Record<string, string> } = {
-	root: 'main',
-	nodes: {
-		main: {
-			prompt: 'welcome',
-			retryPrompt: 'welcomeRetry',
-			keys: {
-				'1': { kind: 'submenu', node: 'service' },
-				'2': { kind: 'announcement', prompt: 'hours' },
-				'0': { kind: 'queue', queue: 'general' }
-			}
-		},
-		service: {
-			prompt: 'service',
-			keys: {
-				'1': { kind: 'queue', queue: 'tv' },
-				'2': { kind: 'queue', queue: 'broadband' },
-				'*': { kind: 'back' },
-				'0': { kind: 'queue', queue: 'general' }
+/**
+ * The menu of a hotline: the one naming it, else the `default` one, else the product's own — a broken one
+ * (it cannot be saved so, but a replicated or hand-edited document can be) is skipped with a log line.
+ */
+export function menuChooser(source: VoiceMenuSource | undefined, log: (msg: string) => void) {
+	const built = new Map<string, ConfiguredMenu | null>();
+	const builtIn = menuTreeOf(DEFAULT_VOICE_MENU);
+	const tree = (doc: VoiceMenuDoc): ConfiguredMenu | null => {
+		const version = `${doc._id}@${doc._rev ?? ''}`;
+		if (!built.has(version)) {
+			try {
+				const t = menuTreeOf(doc);
+				validateMenu(t);
+				built.set(version, t);
+			} catch (err) {
+				log(`voice menu: ${doc.name} (${doc._id}) cannot run: ${(err as Error).message}`);
+				built.set(version, null);
 			}
 		}
-	},
-	fallbackQueue: 'general',
-	titles: { main: '主菜单', service: '业务咨询和故障报修' }
-};
+		return built.get(version)!;
+	};
+	return (called: string): ConfiguredMenu => {
+		const menus = source?.menus() ?? [];
+		const own = menus.find((m) => m.hotlines.includes(called));
+		const fallback = menus.find((m) => m.key === 'default');
+		return (own && tree(own)) ?? (fallback && tree(fallback)) ?? builtIn;
+	};
+}
+
+/** What a caller hears before the menu: "故障公告：…" with each notice's text, each ended as a sentence. */
+export function spokenNotices(texts: string[]): string {
+	return `故障公告：${texts.map((t) => (/[。！？.!?]$/.test(t.trim()) ? t.trim() : `${t.trim()}。`)).join('')}`;
+}
 
 export interface VoiceMenu {
 	/** What the caller of this menu call did, while the call lasts (the screen pop's part). */
@@ -67,13 +78,22 @@ export async function startVoiceMenu(o: {
 	ivr: Settings['ivr'];
 	/** The telephony folder: prompts go to `prompts/`. */
 	dir: string;
+	/** The menus administrators keep (语音导航); without it, the product's own menu on every hotline. */
+	menus?: VoiceMenuSource;
+	/**
+	 * The fault notices (故障公告) for a caller, by their number: spoken before the menu's first node, and
+	 * named on the agent's screen pop (the caller has heard them already).
+	 */
+	noticesFor?: (callerNumber: string) => { title: string; text: string }[];
 	log: (msg: string) => void;
 }): Promise<VoiceMenu> {
-	const menu = DEFAULT_MENU;
-	const files: Record<string, string> = {};
-	for (const [id, text] of Object.entries(DEFAULT_PROMPTS)) {
-		files[id] = await synthesize(text, { dir: join(o.dir, 'prompts') });
-	}
+	const prompts = { dir: join(o.dir, 'prompts') };
+	const menuFor = menuChooser(o.menus, o.log);
+	/** Speaks a menu's prompts ahead of its first caller (cached: only changed texts are made). */
+	const prepare = async (menu: ConfiguredMenu) => {
+		for (const text of menu.prompts) await synthesize(text, prompts);
+	};
+	for (const hotline of o.ivr.hotlines) await prepare(menuFor(hotline));
 	const dtmf = await listenDtmf({ host: o.sipHost, port: o.ivr.dtmfPort });
 	const stops: (() => unknown)[] = [() => dtmf.close()];
 	const stopAll = async () => {
@@ -90,14 +110,44 @@ export async function startVoiceMenu(o: {
 		stops.push(() => rtp.stop());
 		const sip = await SipUa.listen({ host: o.sipHost, port: o.ivr.sipPort, user: 'ivr' });
 		stops.push(() => sip.close());
+		// A saved menu's prompts are spoken at once, so its first caller does not wait for them; so is a
+		// notice (alone: the commonest case).
+		const unfollow = o.menus?.onChange((id) => {
+			const notice = id.startsWith('notice:') ? o.menus?.notice?.(id) : undefined;
+			if (notice) {
+				synthesize(spokenNotices([notice.text]), prompts).catch((err: Error) =>
+					o.log(`voice menu: notice not spoken: ${err.message}`)
+				);
+			}
+			if (!id.startsWith('voiceMenu:')) return;
+			for (const hotline of o.ivr.hotlines) {
+				prepare(menuFor(hotline)).catch((err: Error) =>
+					o.log(`voice menu: prompts not made: ${err.message}`)
+				);
+			}
+		});
+		if (unfollow) stops.push(unfollow);
 		const handed = new Map<string, Handoff>();
+		/** Each call's menu, the version it started with, and the notices it heard, for its summary. */
+		const menus = new Map<string, ConfiguredMenu & { notices?: string[] }>();
 		const engine = await startIvrEngine({
 			sip,
 			ng: rtp.ng,
 			dtmf,
-			menu,
-			promptFile: (id) => files[id]!,
-			waitPrompt: 'waiting',
+			menu: ({ callId, caller, called }) => {
+				const notices = o.noticesFor?.(parseSipUri(caller)?.user ?? caller) ?? [];
+				const menu =
+					notices.length > 0
+						? {
+								...menuFor(called),
+								intro: spokenNotices(notices.map((n) => n.text)),
+								notices: notices.map((n) => n.title)
+							}
+						: menuFor(called);
+				menus.set(callId, menu);
+				return menu;
+			},
+			promptFile: (text) => synthesize(text, prompts),
 			host: o.sipHost,
 			// The same hotline again, now from the menu: Kamailio queues it to the agents.
 			route: (h) => `sip:${h.called}@${o.sipHost}:${o.sipPort}`,
@@ -108,17 +158,23 @@ export async function startVoiceMenu(o: {
 			o.log(`voice menu: ${d.callId} not taken by the distribution (${d.status}); back to the menu`)
 		);
 		engine.on('handoff', (h) => handed.set(h.callId, h));
-		engine.on('ended', (e) => handed.delete(e.callId));
+		engine.on('ended', (e) => {
+			handed.delete(e.callId);
+			menus.delete(e.callId);
+		});
 		o.log(
 			`voice menu on ${o.ivr.hotlines.join(', ')}: SIP ${o.sipHost}:${o.ivr.sipPort}, rtpengine ${rtp.pid}`
 		);
 		return {
 			summary(menuCallId) {
 				const h = handed.get(menuCallId);
+				const menu = menus.get(menuCallId);
+				const titles = menu?.titles ?? {};
 				if (!h) return undefined;
 				return {
+					...(menu?.notices ? { notices: menu.notices } : {}),
 					queue: h.queue,
-					path: h.path.map((id) => ({ id, title: menu.titles[id] ?? id })),
+					path: h.path.map((id) => ({ id, title: titles[id] ?? id })),
 					keys: h.keys,
 					reason: h.reason
 				};

@@ -121,9 +121,16 @@ export const telephonyRoutes = (deps: AppDeps) =>
 		.get('/board', doc('The live wallboard', Wallboard), requirePermission('supervise'), (c) => {
 			const acd = runningAcd(deps);
 			const now = Date.now();
-			const queue = acd
-				.queue()
-				.map((q) => ({ callId: q.callId, caller: q.caller, waitingMs: now - q.queuedAt }));
+			const menu = deps.phone()?.ivr;
+			const queue = acd.queue().map((q) => {
+				const ivr = q.ivr ? menu?.(q.ivr) : undefined;
+				return {
+					callId: q.callId,
+					caller: q.caller,
+					waitingMs: now - q.queuedAt,
+					...(ivr ? { ivr } : {})
+				};
+			});
 			return send(c, Wallboard, {
 				agents: acd.agents(),
 				queue,

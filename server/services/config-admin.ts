@@ -11,9 +11,11 @@ import {
 	type ConfigDoc,
 	type ConfigType,
 	type CrewDoc,
-	type DepartmentDoc
+	type DepartmentDoc,
+	type VoiceMenuDoc
 } from '#shared/docs/config';
 import { isPermission, type Permission } from '#shared/permissions';
+import { voiceMenuProblems } from '#shared/voice-menu';
 import { AppError, storeStatus } from '../errors';
 import type { Store } from '../store';
 import type { Audit } from './audit';
@@ -29,7 +31,9 @@ export const CONFIG_PERMISSION: Record<ConfigType, Permission> = {
 	flow: 'admin.flows',
 	phrase: 'admin.phrases',
 	serviceType: 'admin.catalogues',
-	contentCategory: 'admin.catalogues'
+	contentCategory: 'admin.catalogues',
+	voiceMenu: 'admin.ivr',
+	notice: 'notice.publish'
 };
 
 type Input = Record<string, unknown> & { name: string };
@@ -91,6 +95,32 @@ export function createConfigAdmin({
 				: siblings.some((d) => sameName(d.name, input.name));
 		if (clash) throw invalid('name', 'name_taken', `A ${type} named ${input.name} exists`);
 
+		if (type === 'voiceMenu') {
+			const menu = input as unknown as VoiceMenuDoc;
+			const problems = voiceMenuProblems(menu);
+			const taken = menu.hotlines.find((h) =>
+				siblings.some((d) => (d as VoiceMenuDoc).hotlines.includes(h))
+			);
+			if (taken) problems.hotlines ??= 'hotline_taken';
+			const field = Object.keys(problems)[0];
+			if (field) {
+				throw new AppError(
+					'validation',
+					400,
+					`The voice menu is not sound: ${JSON.stringify(problems)}`,
+					{
+						field,
+						issues: problems
+					}
+				);
+			}
+		}
+		if (
+			type === 'notice' &&
+			Date.parse(String(input.endsAt)) <= Date.parse(String(input.startsAt))
+		) {
+			throw invalid('endsAt', 'notice_range', 'A notice ends after it starts');
+		}
 		if (type === 'role') {
 			if (current && current.name !== input.name) {
 				throw invalid('name', 'role_name_fixed', 'A role keeps its name');
@@ -162,6 +192,8 @@ export function createConfigAdmin({
 			reasons.tickets = await countIn('tickets', 'tickets_by_scope', doc._id);
 			if ((doc as DepartmentDoc).isCenter) reasons.center = 1;
 		}
+		// Hotlines without a menu of their own use it: there must always be one.
+		if (type === 'voiceMenu' && doc.key === 'default') reasons.defaultMenu = 1;
 		if (type === 'crew') reasons.tickets = await countIn('tickets', 'tickets_by_scope', doc._id);
 		if (type === 'flow') reasons.tickets = await countIn('tickets', 'tickets_by_flow', doc._id);
 		if (type === 'serviceType') {
@@ -227,6 +259,7 @@ export function createConfigAdmin({
 				_id: `${type}:${randomUUID()}`,
 				type,
 				...(type === 'department' ? { isCenter: false } : {}),
+				...(type === 'notice' ? { publishedBy: actor } : {}),
 				updatedAt: new Date().toISOString()
 			} as ConfigDoc;
 			const saved = await save(doc);

@@ -20,11 +20,13 @@ export function startConfigIndex(store: Store, log: (msg: string) => void = () =
 	/** Derived views, dropped whenever a document changes and built again on the next read. */
 	let derived: { crewsByMember: Map<string, string[]> } | null = null;
 	let since = '0';
+	const listeners = new Set<(id: string) => void>();
 
 	function apply(doc: ConfigDoc | { _id: string; _deleted: true }) {
 		if ('_deleted' in doc && doc._deleted) docs.delete(doc._id);
 		else if (!doc._id.startsWith('_design/')) docs.set(doc._id, doc as ConfigDoc);
 		derived = null;
+		for (const listener of listeners) listener(doc._id);
 	}
 
 	let stopped = false;
@@ -85,6 +87,15 @@ export function startConfigIndex(store: Store, log: (msg: string) => void = () =
 		async crewsOf(userId: string): Promise<string[]> {
 			await loaded;
 			return views().crewsByMember.get(userId) ?? [];
+		},
+		/** The documents of one type now (empty until `ready`). */
+		ofType<T extends ConfigDoc>(type: T['type']): T[] {
+			return [...docs.values()].filter((d): d is T => d.type === type);
+		},
+		/** Calls `listener` with the id of every document that changed from now on; returns the way to stop. */
+		onChange(listener: (id: string) => void): () => void {
+			listeners.add(listener);
+			return () => listeners.delete(listener);
 		},
 		/** A document just written through `config-admin.ts` (the feed brings it again, harmlessly). */
 		apply,

@@ -1,9 +1,18 @@
 /**
  * First-start seeding of the configuration: a department tree and the default roles. Runs once per store
  * (marked by `setting:seed`), so departments or roles an administrator later deletes do not come back.
+ * What later versions add to a store seeded before them (a permission the administrators' role must hold,
+ * a document the product needs) is an upgrade, run once per store as well (listed in `setting:seed`).
  */
 import { PERMISSIONS, PERMISSION_FAMILIES, type Permission } from '#shared/permissions';
-import { CENTER_DEPARTMENT_ID, type DepartmentDoc, type RoleDoc } from '#shared/docs/config';
+import {
+	CENTER_DEPARTMENT_ID,
+	DEFAULT_VOICE_MENU_ID,
+	type DepartmentDoc,
+	type RoleDoc,
+	type VoiceMenuDoc
+} from '#shared/docs/config';
+import { DEFAULT_VOICE_MENU } from '#shared/voice-menu';
 import { storeStatus } from '../errors';
 import type { Store } from '../store';
 
@@ -44,7 +53,7 @@ const role = (key: string, name: string, permissions: readonly Permission[]): Ro
 
 export const SEED_ROLES: RoleDoc[] = [
 	role('admin', '管理员', PERMISSIONS),
-	role('leader', '班长', [...center, 'admin.phrases', 'admin.audit']),
+	role('leader', '班长', [...center, 'admin.phrases', 'admin.audit', 'notice.publish']),
 	role(
 		'agent',
 		'坐席',
@@ -59,7 +68,12 @@ export const SEED_ROLES: RoleDoc[] = [
 				].includes(p)
 		)
 	),
-	role('department', '部门处理员', ['dept.process', 'dept.stats', 'workOrder.dispatch']),
+	role('department', '部门处理员', [
+		'dept.process',
+		'dept.stats',
+		'workOrder.dispatch',
+		'notice.publish'
+	]),
 	role('crew', '施工队员', ['workOrder.execute'])
 ];
 
@@ -102,23 +116,94 @@ export const SEED_CATALOGUES = [
 	})
 ];
 
-export async function seedConfig(store: Store): Promise<boolean> {
-	const db = store.db('config');
+/** #18 the menu callers hear until administrators change it in 语音导航. */
+export const SEED_VOICE_MENU: VoiceMenuDoc = {
+	...DEFAULT_VOICE_MENU,
+	_id: DEFAULT_VOICE_MENU_ID,
+	type: 'voiceMenu',
+	key: 'default'
+};
+
+type ConfigDb = ReturnType<Store['db']>;
+
+/** Changes for stores seeded by an earlier version, in order; each runs once (its id is then recorded). */
+const UPGRADES: { id: string; run: (db: ConfigDb) => Promise<void> }[] = [
+	{
+		// #18: 语音导航 is administered with `admin.ivr`, which the administrators' role did not have.
+		id: 'voice-menu',
+		async run(db) {
+			await insertMissing(db, SEED_VOICE_MENU);
+			await grant(db, 'role:admin', 'admin.ivr');
+		}
+	},
+	{
+		// #18 故障公告 are published by departments and team leaders with `notice.publish`.
+		id: 'notices',
+		async run(db) {
+			for (const id of ['role:admin', 'role:leader', 'role:department']) {
+				await grant(db, id, 'notice.publish');
+			}
+		}
+	}
+];
+
+/** Adds the permission to the seeded role, unless it has it or an administrator deleted the role. */
+async function grant(db: ConfigDb, id: string, permission: Permission) {
 	try {
-		await db.get('setting:seed');
-		return false;
+		const role = (await db.get(id)) as RoleDoc;
+		if (!role.permissions.includes(permission)) {
+			await db.insert({ ...role, permissions: [...role.permissions, permission] });
+		}
 	} catch (err) {
 		if (storeStatus(err) !== 404) throw err;
 	}
-	const docs = [...SEED_DEPARTMENTS, ...SEED_ROLES, ...SEED_CATALOGUES];
+}
+
+async function insertMissing(db: ConfigDb, doc: { _id: string }) {
+	try {
+		await db.insert(doc);
+	} catch (err) {
+		if (storeStatus(err) !== 409) throw err;
+	}
+}
+
+type SeedMark = {
+	_id: 'setting:seed';
+	_rev?: string;
+	type: 'setting';
+	name: 'seed';
+	at: string;
+	upgrades?: string[];
+};
+
+/** Seeds a new store, or brings an older one up to date; true when it seeded. */
+export async function seedConfig(store: Store): Promise<boolean> {
+	const db = store.db<SeedMark>('config');
+	let mark: SeedMark | null = null;
+	try {
+		mark = await db.get('setting:seed');
+	} catch (err) {
+		if (storeStatus(err) !== 404) throw err;
+	}
+	if (mark) {
+		const done = new Set(mark.upgrades ?? []);
+		const due = UPGRADES.filter((u) => !done.has(u.id));
+		if (due.length === 0) return false;
+		for (const upgrade of due) await upgrade.run(db);
+		await db.insert({ ...mark, upgrades: [...done, ...due.map((u) => u.id)] });
+		return false;
+	}
+	const docs = [...SEED_DEPARTMENTS, ...SEED_ROLES, ...SEED_CATALOGUES, SEED_VOICE_MENU];
 	const results = await db.bulkDocs(docs);
 	const failed = results.filter((r) => r.error && r.error !== 'conflict');
 	if (failed.length > 0) throw new Error(`seeding configuration failed: ${JSON.stringify(failed)}`);
-	await db.insert({
+	const seed: SeedMark = {
 		_id: 'setting:seed',
 		type: 'setting',
 		name: 'seed',
-		at: new Date().toISOString()
-	});
+		at: new Date().toISOString(),
+		upgrades: UPGRADES.map((u) => u.id)
+	};
+	await db.insert(seed);
 	return true;
 }

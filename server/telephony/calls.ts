@@ -4,7 +4,7 @@
  * caller number, matching subscribers and their ticket history — before the phone rings.
  */
 import { normalizePhone } from '#shared/phone';
-import type { CallOffer } from '#shared/wire/telephony';
+import type { IvrSummary } from '#shared/wire/telephony';
 import type { CustomerIndex } from '../services/customer-index';
 import type { EventHub, ServerEvent } from '../services/events';
 import type { TicketReads } from '../services/tickets';
@@ -49,7 +49,7 @@ export interface CallHandlingOptions {
 }
 
 /** #18 the voice menu's part of a screen pop: the nodes the caller went through, the keys, the queue chosen. */
-export type IvrSummary = NonNullable<CallOffer['ivr']>;
+export type { IvrSummary };
 
 export function startCallHandling(o: CallHandlingOptions) {
 	async function storeCall(record: CallRecord): Promise<void> {

@@ -79,7 +79,7 @@ test('F34 the department, crew and team leader pages have no serious or critical
 	await createUser(request, { username: leader, roleKey: 'leader' });
 	const found: string[] = [];
 	for (const [username, paths] of [
-		[dept, ['/department']],
+		[dept, ['/department', '/notices']],
 		[fitter, ['/field']],
 		[leader, ['/supervisor', '/tickets', '/stats']]
 	] as const) {
@@ -112,7 +112,8 @@ test('F34 the administration pages have no serious or critical accessibility vio
 		'/admin/customers',
 		'/admin/desk-phones',
 		'/admin/sync',
-		'/admin/audit'
+		'/admin/audit',
+		'/admin/ivr'
 	];
 	expect(await audit(page, paths)).toEqual([]);
 });

@@ -393,3 +393,82 @@ test('#14 integrators read the API reference: every route with what it requires,
 	await expect(page.getByRole('heading', { name: /广电呼叫中心 API/ })).toBeVisible();
 	expect(new Set(requests)).toEqual(new Set([new URL(page.url()).origin]));
 });
+
+test('F23 语音导航: an administrator builds a menu of nodes and keys, is told which field is wrong, saves and edits it', async ({
+	page
+}) => {
+	const name = `宽带热线${Date.now().toString(36)}`;
+	const hotline = `9${String(Date.now()).slice(-6)}`;
+	await asAdmin(page);
+	await page
+		.getByRole('navigation', { name: '系统管理菜单' })
+		.getByRole('link', { name: '语音导航' })
+		.click();
+	await expect(page.getByRole('heading', { name: '语音导航', level: 1 })).toBeVisible();
+	await expect(page.getByTestId('ivr-hotlines')).toHaveText('本服务器的语音导航热线：96001');
+	const list = page.getByRole('region', { name: '语音导航列表' });
+	await expect(list.getByRole('row', { name: /默认语音导航/ })).toContainText(
+		'其余语音导航热线（默认）'
+	);
+
+	const editor = page.getByRole('region', { name: '新建语音导航' });
+	await editor.getByRole('textbox', { name: '名称', exact: true }).fill(name);
+	await editor.getByLabel('热线号码').fill(hotline);
+	const main = editor.getByRole('group', { name: /^节点 1（来电从这里开始）/ });
+	await main.getByLabel('节点名称').fill('宽带主菜单');
+	await main
+		.getByRole('textbox', { name: '提示语', exact: true })
+		.fill('宽带业务请按1，人工服务请按0。');
+	await expect(main.getByLabel('按 0 转入的业务队列')).toHaveValue('general');
+	await main.getByRole('button', { name: '添加按键' }).click();
+	await main.getByLabel('按 1 的动作').selectOption({ label: '进入下一级' });
+	await editor.getByRole('button', { name: '添加节点' }).click();
+	const repair = editor.getByRole('group', { name: /^节点 2/ });
+	await repair.getByLabel('节点名称').fill('宽带报修');
+	await main.getByLabel('按 1 进入的节点').selectOption({ label: '宽带报修' });
+
+	// A key used twice is caught before sending, beside the key.
+	await main.getByLabel('第 2 个按键').selectOption('0');
+	await editor.getByRole('button', { name: '保存' }).click();
+	await expect(main.getByRole('alert')).toHaveText('本节点已有这个按键');
+	await main.getByLabel('第 2 个按键').selectOption('1');
+	await main.getByLabel('按 1 进入的节点').selectOption({ label: '宽带报修' });
+
+	// Node 2 has no prompt: the server says so beside it, and the cursor goes there.
+	await editor.getByRole('button', { name: '保存' }).click();
+	await expect(repair.getByRole('alert')).toHaveText('此项为必填项');
+	await expect(repair.getByRole('textbox', { name: '提示语', exact: true })).toBeFocused();
+	await repair
+		.getByRole('textbox', { name: '提示语', exact: true })
+		.fill('故障报修请按1，返回上一级请按星号。');
+	// Enter in a field saves, as everywhere in the product.
+	await editor.getByRole('textbox', { name: '名称', exact: true }).press('Enter');
+	await expect(page.getByRole('status')).toHaveText('已保存。');
+	const row = list.getByRole('row', { name: new RegExp(name) });
+	await expect(row).toContainText(hotline);
+	await expect(row).toContainText('宽带主菜单、宽带报修');
+
+	// Edited: the form comes back filled; the change shows in the list.
+	await row.getByRole('button', { name: `修改 ${name}` }).click();
+	const editing = page.getByRole('region', { name: `编辑“${name}”` });
+	await expect(editing.getByRole('group', { name: /^节点 2/ }).getByLabel('节点名称')).toHaveValue(
+		'宽带报修'
+	);
+	await expect(
+		editing.getByRole('group', { name: /^节点 1/ }).getByLabel('按 1 进入的节点')
+	).toHaveValue('node2');
+	await editing
+		.getByRole('group', { name: /^节点 2/ })
+		.getByLabel('节点名称')
+		.fill('宽带故障报修');
+	await editing.getByRole('button', { name: '保存' }).click();
+	await expect(page.getByRole('status')).toHaveText('已保存。');
+	await expect(row).toContainText('宽带主菜单、宽带故障报修');
+
+	// The default menu answers every other voice-menu hotline: it cannot be deleted.
+	page.once('dialog', (dialog) => void dialog.accept());
+	await list.getByRole('button', { name: '删除 默认语音导航' }).click();
+	await expect(page.getByRole('alert').filter({ hasText: '不能删除' })).toHaveText(
+		'不能删除：默认语音导航用于其余所有语音导航热线。'
+	);
+});

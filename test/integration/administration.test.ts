@@ -67,6 +67,10 @@ describe('permission matrix', () => {
 		['POST', '/api/admin/config/phrase', 'admin.phrases', {}],
 		['POST', '/api/admin/config/serviceType', 'admin.catalogues', {}],
 		['POST', '/api/admin/config/contentCategory', 'admin.catalogues', {}],
+		['POST', '/api/admin/config/voiceMenu', 'admin.ivr', {}],
+		['GET', '/api/admin/config/voiceMenu', 'admin.ivr'],
+		['POST', '/api/admin/config/notice', 'notice.publish', {}],
+		['DELETE', '/api/admin/config/voiceMenu/voiceMenu%3Adefault?rev=1-x', 'admin.ivr'],
 		['PUT', '/api/admin/config/role/role%3Aagent', 'admin.roles', {}],
 		['DELETE', '/api/admin/config/department/department%3Anetwork?rev=1-x', 'admin.departments'],
 		// Without the revision: still 403 for those who may not, before the request is validated (#14).
@@ -83,11 +87,13 @@ describe('permission matrix', () => {
 			'admin.flows',
 			'admin.phrases',
 			'admin.catalogues',
-			'admin.audit'
+			'admin.audit',
+			'admin.ivr',
+			'notice.publish'
 		],
-		leader: ['admin.phrases', 'admin.audit'],
+		leader: ['admin.phrases', 'admin.audit', 'notice.publish'],
 		agent: [],
-		department: [],
+		department: ['notice.publish'],
 		crew: []
 	};
 
@@ -507,5 +513,186 @@ describe('crews, flows, phrases and catalogues (F12–F14)', () => {
 			name: '报修'
 		});
 		expect(seeded.body).toMatchObject({ issues: { name: 'name_taken' } });
+	});
+});
+
+describe('语音导航 voice menus (#18 F23)', () => {
+	const menu = (over: Record<string, unknown> = {}) => ({
+		name: '宽带专线',
+		hotlines: ['96002'],
+		fallbackQueue: 'general',
+		nodes: [
+			{
+				id: 'main',
+				title: '宽带主菜单',
+				prompt: '宽带报修请按1，人工服务请按0。',
+				keys: [
+					{ key: '1', action: 'submenu', node: 'repair' },
+					{ key: '0', action: 'queue', queue: 'broadband' }
+				]
+			},
+			{
+				id: 'repair',
+				title: '宽带报修',
+				prompt: '请稍候。',
+				keys: [{ key: '*', action: 'back' }]
+			}
+		],
+		...over
+	});
+
+	it('F23 a new store has the default menu, which cannot be deleted', async () => {
+		const list = await call('GET', '/api/admin/config/voiceMenu', cookies.admin!);
+		const items = list.body.items as {
+			_id: string;
+			_rev: string;
+			key?: string;
+			nodes: unknown[];
+		}[];
+		const seeded = items.find((m) => m.key === 'default')!;
+		expect(seeded).toMatchObject({
+			_id: 'voiceMenu:default',
+			hotlines: [],
+			fallbackQueue: 'general'
+		});
+		expect(seeded.nodes.length).toBeGreaterThan(1);
+		const del = await call(
+			'DELETE',
+			`/api/admin/config/voiceMenu/voiceMenu%3Adefault?rev=${seeded._rev}`,
+			cookies.admin!
+		);
+		expect(del.status).toBe(409);
+		expect(del.body).toMatchObject({ code: 'in_use', issues: { defaultMenu: '1' } });
+	});
+
+	it('F23 a menu is refused with the field of each broken reference, and a hotline belongs to one menu', async () => {
+		const broken = await call(
+			'POST',
+			'/api/admin/config/voiceMenu',
+			cookies.admin!,
+			menu({
+				nodes: [
+					{
+						id: 'main',
+						title: '主',
+						prompt: '请按键。',
+						keys: [
+							{ key: '1', action: 'submenu', node: 'nowhere' },
+							{ key: '1', action: 'queue', queue: '' },
+							{ key: '2', action: 'announcement' }
+						]
+					},
+					{ id: 'main', title: '重复', prompt: '再说一遍。', keys: [] }
+				]
+			})
+		);
+		expect(broken.status).toBe(400);
+		expect(broken.body.issues).toEqual({
+			'nodes.1.id': 'node_id_taken',
+			'nodes.0.keys.0.node': 'node_unknown',
+			'nodes.0.keys.1.key': 'key_taken',
+			'nodes.0.keys.1.queue': 'required',
+			'nodes.0.keys.2.text': 'required'
+		});
+		const shape = await call(
+			'POST',
+			'/api/admin/config/voiceMenu',
+			cookies.admin!,
+			menu({ hotlines: ['96-002'], nodes: [{ id: 'main node', title: '', prompt: '', keys: [] }] })
+		);
+		expect(shape.status).toBe(400);
+		expect(shape.body.issues).toMatchObject({
+			'hotlines.0': 'hotline',
+			'nodes.0.id': 'node_id',
+			'nodes.0.title': 'required',
+			'nodes.0.prompt': 'required'
+		});
+
+		const created = await call('POST', '/api/admin/config/voiceMenu', cookies.admin!, menu());
+		expect(created.status).toBe(201);
+		const item = created.body.item as { _id: string; _rev: string };
+		expect(item).toMatchObject({
+			type: 'voiceMenu',
+			hotlines: ['96002'],
+			maxTries: 3,
+			noInputSeconds: 5
+		});
+		const twice = await call(
+			'POST',
+			'/api/admin/config/voiceMenu',
+			cookies.admin!,
+			menu({ name: '另一个', hotlines: ['96003', '96002'] })
+		);
+		expect(twice.body).toMatchObject({ issues: { hotlines: 'hotline_taken' } });
+
+		// Changed from the revision shown; audited with before and after.
+		const changed = await call(
+			'PUT',
+			`/api/admin/config/voiceMenu/${encodeURIComponent(item._id)}`,
+			cookies.admin!,
+			{ ...menu({ maxTries: 2 }), _rev: item._rev }
+		);
+		expect(changed.status).toBe(200);
+		const stale = await call(
+			'PUT',
+			`/api/admin/config/voiceMenu/${encodeURIComponent(item._id)}`,
+			cookies.admin!,
+			{ ...menu({ maxTries: 4 }), _rev: item._rev }
+		);
+		expect(stale.status).toBe(409);
+		const audit = await call('GET', '/api/audit?limit=20', cookies.admin!);
+		const entries = audit.body.entries as {
+			action: string;
+			target: string;
+			before?: { maxTries: number };
+		}[];
+		expect(
+			entries.find((e) => e.action === 'voiceMenu.update' && e.target === item._id)?.before
+		).toMatchObject({ maxTries: 3 });
+		const removed = await call(
+			'DELETE',
+			`/api/admin/config/voiceMenu/${encodeURIComponent(item._id)}?rev=${(changed.body.item as { _rev: string })._rev}`,
+			cookies.admin!
+		);
+		expect(removed.status).toBe(200);
+	});
+});
+
+describe('故障公告 fault notices (#18 F23)', () => {
+	it('F23 a department publishes a notice for areas and a time window; an end before the start is refused', async () => {
+		const department = await server.createUser({
+			username: 'notices1',
+			roleKey: 'department',
+			departmentId: 'department:network'
+		});
+		const now = Date.now();
+		const body = {
+			name: '城东停电',
+			text: '城东片区停电检修，预计十八点恢复。',
+			areas: ['城东片区'],
+			startsAt: new Date(now).toISOString(),
+			endsAt: new Date(now + 3_600_000).toISOString()
+		};
+		const backwards = await call('POST', '/api/admin/config/notice', department, {
+			...body,
+			endsAt: new Date(now - 60_000).toISOString()
+		});
+		expect(backwards.body).toMatchObject({ issues: { endsAt: 'notice_range' } });
+		const noDate = await call('POST', '/api/admin/config/notice', department, {
+			...body,
+			startsAt: '明天'
+		});
+		expect(noDate.body).toMatchObject({ issues: { startsAt: 'invalid' } });
+		const published = await call('POST', '/api/admin/config/notice', department, body);
+		expect(published.status).toBe(201);
+		expect(published.body.item).toMatchObject({
+			...body,
+			type: 'notice',
+			publishedBy: 'user:notices1'
+		});
+		// Every signed-in device gets it with the configuration (the agents' desks show it offline too).
+		const replica = await call('GET', '/sync/config/_changes', cookies.agent!);
+		const results = replica.body.results as { id: string }[];
+		expect(results.map((r) => r.id)).toContain((published.body.item as { _id: string })._id);
 	});
 });

@@ -27,6 +27,9 @@ const target = `127.0.0.1:${SIP_PORT}`;
 let server: TestServer;
 let tel: ReturnType<typeof telephonyClient>;
 let JANUS_IP = '';
+/** The first test's team leader and agent (the last test reads the wallboard with the leader's). */
+let leader = '';
+let agent = '';
 
 const installed = [
 	'/usr/sbin/kamailio',
@@ -90,8 +93,8 @@ describe('F23 the voice menu in front of the agents', () => {
 	});
 
 	it('F23 F16 a caller keys through the menu and is handed to the ready agent: the screen pop shows the menu path and keys, and both hear each other', async () => {
-		const leader = await server.createUser({ username: 'menuleader', roleKey: 'leader' });
-		const agent = await server.createUser({
+		leader = await server.createUser({ username: 'menuleader', roleKey: 'leader' });
+		agent = await server.createUser({
 			username: 'menuagent',
 			roleKey: 'agent',
 			agentId: '2301'
@@ -191,6 +194,179 @@ describe('F23 the voice menu in front of the agents', () => {
 		} finally {
 			media.close();
 			page.close();
+		}
+	});
+
+	it('F23 an administrator’s saved menu answers the next call, while a call already in the menu keeps the version it started with', async () => {
+		expect(leader, 'the first test signed the team leader in').not.toBe('');
+		// Nobody takes the calls: they wait in the distribution, where the wallboard shows their menu choice.
+		expect((await tel.setState(agent, 'notReady')).body.state).toBe('notReady');
+		const admin = await server.signIn('admin', 'integration-admin');
+		const save = async (version: string, rev?: string) => {
+			const res = await fetch(
+				`${server.url}/api/admin/config/voiceMenu${rev ? `/voiceMenu%3A${id}` : ''}`,
+				{
+					method: rev ? 'PUT' : 'POST',
+					headers: { 'content-type': 'application/json', cookie: admin },
+					body: JSON.stringify({
+						name: '测试导航',
+						hotlines: ['96001'],
+						fallbackQueue: 'general',
+						nodes: [
+							{
+								id: 'main',
+								title: `${version}主菜单`,
+								prompt: `${version}：缴费请按3。`,
+								keys: [{ key: '3', action: 'queue', queue: `billing-${version}` }]
+							}
+						],
+						...(rev ? { _rev: rev } : {})
+					})
+				}
+			);
+			expect(res.status, await res.clone().text()).toBe(rev ? 200 : 201);
+			return ((await res.json()) as { item: { _id: string; _rev: string } }).item;
+		};
+		let id = '';
+		const first = await save('v1');
+		id = first._id.slice('voiceMenu:'.length);
+
+		const callers: {
+			port: number;
+			id: string;
+			media: ReturnType<typeof createSocket>;
+			heard: number;
+		}[] = [];
+		const runs: ReturnType<typeof runSipp>[] = [];
+		const call = async (n: number) => {
+			const media = createSocket('udp4');
+			const caller = {
+				port: samplePort(),
+				id: `menu-v-${process.pid}-${Date.now()}-${n}-1`,
+				media,
+				heard: 0
+			};
+			media.on('message', () => caller.heard++);
+			await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
+			callers.push(caller);
+			const run = runSipp(
+				callerMenuScenario({ mediaPort: media.address().port, keys: ['3'], end: 'caller' }),
+				target,
+				{
+					service: '96001',
+					port: caller.port,
+					timeoutS: 90,
+					// sipp's own media ports (it binds a few from -mp on): apart for the two callers at once.
+					args: [
+						'-mp',
+						String(caller.port + 5000 + n * 8),
+						'-cid_str',
+						caller.id.replace(/-1$/, '-%u')
+					]
+				}
+			);
+			runs.push(run);
+			// A caller turned away fails here with sipp's account of it, not with a timeout.
+			let ended: { code: number; output: string } | null = null;
+			void run.then((r) => (ended = r));
+			await until(() => caller.heard >= 20 || ended !== null, `caller ${n} hears the menu`, 20_000);
+			expect(ended, `caller ${n}`).toBeNull();
+		};
+		try {
+			await call(1);
+			// Changed while caller 1 is in the menu: caller 2 gets the new version.
+			await save('v2', first._rev);
+			await call(2);
+			for (const c of callers) await tellToHangUp(c.port, c.id);
+			let rows: { queue: string; title: string; keys: string[] }[] = [];
+			await until(async () => {
+				const board = await tel.board(leader);
+				rows = board.queue.flatMap((q) =>
+					q.ivr ? [{ queue: q.ivr.queue, title: q.ivr.path[0]!.title, keys: q.ivr.keys }] : []
+				);
+				return rows.length === 2;
+			}, 'both callers waiting for an agent on the wallboard');
+			expect(rows).toEqual(
+				expect.arrayContaining([
+					{ queue: 'billing-v1', title: 'v1主菜单', keys: ['3'] },
+					{ queue: 'billing-v2', title: 'v2主菜单', keys: ['3'] }
+				])
+			);
+			for (const c of callers) await tellToHangUp(c.port, c.id);
+			for (const r of await Promise.all(runs)) expect(r.code, r.output).toBe(0);
+			await until(
+				async () => (await tel.board(leader)).queue.length === 0,
+				'the callers who hung up gone from the queue'
+			);
+		} finally {
+			for (const c of callers) c.media.close();
+		}
+	});
+
+	it('F23 a caller whose subscriber lies in an area with a fault notice hears it before the menu, and the agents see they did', async () => {
+		const admin = await server.signIn('admin', 'integration-admin');
+		// The caller's number (+86 571 8888 6666) belongs to a subscriber of 城东片区.
+		const imported = await fetch(`${server.url}/api/customers/import?source=digital&format=csv`, {
+			method: 'POST',
+			headers: { cookie: admin, origin: server.url, 'content-type': 'text/plain; charset=utf-8' },
+			body: '账号,姓名,联系电话,装机地址,片区,状态\nE900,陈东,0571-88886666,城东路1号,城东片区,正常'
+		});
+		expect(imported.status, await imported.clone().text()).toBe(200);
+		await until(async () => {
+			const res = await fetch(
+				`${server.url}/api/customers/search?q=057188886666&field=phone&match=exact&source=all`,
+				{ headers: { cookie: admin, origin: server.url } }
+			);
+			return ((await res.json()) as { hits: unknown[] }).hits.length > 0;
+		}, 'the subscriber in the search index');
+		const publish = async (name: string, areas: string[]) => {
+			const res = await fetch(`${server.url}/api/admin/config/notice`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', cookie: leader },
+				body: JSON.stringify({
+					name,
+					text: `${name}，预计十八点恢复。`,
+					areas,
+					startsAt: new Date(Date.now() - 60_000).toISOString(),
+					endsAt: new Date(Date.now() + 3_600_000).toISOString()
+				})
+			});
+			expect(res.status, await res.clone().text()).toBe(201);
+		};
+		await publish('城东片区停电检修', ['城东片区']);
+		await publish('城西片区光缆抢修', ['城西片区']);
+
+		const media = createSocket('udp4');
+		let heard = 0;
+		media.on('message', () => heard++);
+		await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
+		const port = samplePort();
+		const id = `menu-n-${process.pid}-${Date.now()}-1`;
+		const caller = runSipp(
+			callerMenuScenario({ mediaPort: media.address().port, keys: ['3'], end: 'caller' }),
+			target,
+			{
+				service: '96001',
+				port,
+				timeoutS: 90,
+				args: ['-mp', String(samplePort() + 4000), '-cid_str', id.replace(/-1$/, '-%u')]
+			}
+		);
+		try {
+			await until(() => heard >= 20, 'the notice at the caller', 20_000);
+			// A key during the notice stops it and counts at the menu's first node (3: the billing queue).
+			await tellToHangUp(port, id);
+			let row: { notices?: string[]; queue: string } | undefined;
+			await until(async () => {
+				row = (await tel.board(leader)).queue.find((q) => q.ivr)?.ivr;
+				return !!row;
+			}, 'the caller waiting on the wallboard');
+			expect(row).toMatchObject({ notices: ['城东片区停电检修'], queue: 'billing-v2' });
+			await tellToHangUp(port, id);
+			const done = await caller;
+			expect(done.code, done.output).toBe(0);
+		} finally {
+			media.close();
 		}
 	});
 });

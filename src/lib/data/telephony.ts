@@ -19,6 +19,12 @@ import { ServerConfig } from '#shared/wire/config';
 
 export type { AgentStateName, AgentStatus, CallOffer, Wallboard } from '#shared/wire/telephony';
 
+/** The hotlines of this center, and (#18) those whose callers hear the voice menu first. */
+export async function hotlines(): Promise<{ all: string[]; voiceMenu: string[] } | null> {
+	const config = await api('/config', ServerConfig).catch(() => null);
+	return config ? { all: config.hotlines, voiceMenu: config.voiceMenuHotlines } : null;
+}
+
 export async function telephonyRunning(): Promise<boolean> {
 	const config = await api('/config', ServerConfig).catch(() => null);
 	return config?.telephony === 'running';

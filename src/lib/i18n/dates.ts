@@ -15,3 +15,8 @@ export function dateTime(iso: string): string {
 export function shortDateTime(iso: string): string {
 	return dateTime(iso).slice(5);
 }
+
+/** The value of an `<input type="datetime-local">` for a moment: `2026-12-01T08:30` (local time). */
+export function localInput(iso: string): string {
+	return dateTime(iso).replace(' ', 'T');
+}

@@ -30,6 +30,7 @@ export const en: Shape<typeof zhCN> = {
 	},
 	nav: {
 		home: 'Home',
+		notices: 'Fault notices',
 		directory: 'Organisation',
 		main: 'Main navigation',
 		admin: 'Administration',
@@ -199,7 +200,8 @@ export const en: Shape<typeof zhCN> = {
 			users: '{{count}} users remain',
 			crews: '{{count}} crews remain',
 			tickets: '{{count}} tickets remain',
-			center: 'the service center cannot be deleted'
+			center: 'the service center cannot be deleted',
+			defaultMenu: 'the default voice menu serves every other voice-menu hotline'
 		},
 		crews: 'Field crews',
 		crewName: 'Crew name',
@@ -431,6 +433,7 @@ export const en: Shape<typeof zhCN> = {
 		found: 'Screen pop',
 		foundCount: '{{customers}} subscribers, {{tickets}} earlier tickets',
 		menu: 'Voice menu',
+		menuNotices: 'Heard the notices: {{titles}}',
 		menuKeys: 'keys {{keys}}',
 		menuTries: 'no valid key, sent to an agent',
 		none: 'No call right now; an incoming call shows here.'
@@ -482,6 +485,81 @@ export const en: Shape<typeof zhCN> = {
 		jitter: 'Jitter',
 		lost: 'Lost'
 	},
+	notices: {
+		pageTitle: 'Fault notices',
+		intro:
+			'Publish a fault notice: while it is in force it shows on every agent’s desk, and callers whose number belongs to a subscriber in its areas hear it before the voice menu (every caller when no area is given). Deleting withdraws it.',
+		inForce: 'Fault notices',
+		list: 'Notices',
+		new: 'Publish a fault notice',
+		editing: 'Editing “{{name}}”',
+		title: 'Title',
+		text: 'Notice',
+		textHint: 'What agents read and callers hear (spoken in Mandarin)',
+		areas: 'Areas',
+		areasHint: 'Separate areas with commas, as in the subscribers’ “area”; empty = every area',
+		everywhere: 'Every area',
+		startsAt: 'Starts',
+		endsAt: 'Ends',
+		until: 'until {{time}}',
+		state: 'State',
+		states: { upcoming: 'Upcoming', active: 'In force', ended: 'Ended' },
+		by: 'Published by',
+		publish: 'Publish'
+	},
+	ivr: {
+		title: 'Voice menu',
+		intro:
+			'Callers hear the voice menu first: keys lead to submenus, announcements, an agent or a callback request. A saved menu applies from the next call; calls in progress keep the version they started with.',
+		hotlinesOn: 'Voice-menu hotlines of this server: {{list}}',
+		hotlinesOff: 'This server runs no voice menu (set IVR_HOTLINES and restart the server).',
+		menus: 'Voice menus',
+		otherHotlines: 'The other voice-menu hotlines (default)',
+		updatedAt: 'Updated',
+		nodes: 'Nodes',
+		new: 'New voice menu',
+		editing: 'Editing “{{name}}”',
+		mainTitle: 'Main menu',
+		hotlines: 'Hotline numbers',
+		hotlinesHint: 'Separate numbers with commas',
+		defaultHotlinesHint:
+			'The default menu serves the hotlines no other menu names; numbers may be listed too',
+		fallbackQueue: 'Queue after too many wrong keys',
+		maxTries: 'Tries',
+		noInputSeconds: 'Wait for a key (seconds)',
+		waitingPrompt: 'Prompt while waiting for an agent',
+		rootNode: 'Node {{n}} (calls start here)',
+		node: 'Node {{n}}',
+		nodeId: 'Id',
+		nodeTitle: 'Node name',
+		prompt: 'Prompt',
+		retryPrompt: 'Prompt after a wrong key or silence',
+		retryHint: 'Empty: the prompt again',
+		keys: 'Keys',
+		key: 'Key',
+		action: 'Action',
+		target: 'Details',
+		keyOf: 'Key {{n}}',
+		actionOf: 'Action of {{key}}',
+		nodeOf: 'Node {{key}} leads to',
+		queueOf: 'Queue {{key}} leads to',
+		textOf: 'Announcement of {{key}}',
+		callbackTextOf: 'Confirmation after {{key}} (optional)',
+		hangupAfter: 'Hang up after it',
+		chooseNode: 'Choose a node',
+		actions: {
+			submenu: 'Submenu',
+			announcement: 'Announcement',
+			queue: 'To an agent',
+			callback: 'Callback request',
+			repeat: 'Repeat',
+			back: 'Back'
+		},
+		addKey: 'Add a key',
+		removeKey: 'Remove key {{key}}',
+		addNode: 'Add a node',
+		removeNode: 'Remove node “{{title}}”'
+	},
 	wallboard: {
 		title: 'Wallboard',
 		off: 'Telephony is off: Kamailio and Janus are not running on this server (install them and restart; see the README, Telephony). Agents, waiting calls and the service level show here once it runs.',
@@ -497,7 +575,11 @@ export const en: Shape<typeof zhCN> = {
 		offered: 'Offered today',
 		answered: 'Answered today',
 		abandoned: 'Abandoned today',
-		serviceLevel: 'Service level (answered within {{seconds}} s)'
+		serviceLevel: 'Service level (answered within {{seconds}} s)',
+		waitingCalls: 'Calls waiting',
+		caller: 'Caller',
+		waited: 'Waiting',
+		queue: 'Queue'
 	},
 	tickets: {
 		callbacksDue: 'Callbacks due',
@@ -731,7 +813,15 @@ export const en: Shape<typeof zhCN> = {
 		department_cycle: 'A department cannot move under itself or one of its sub-departments',
 		flow_short: 'A flow has at least two departments',
 		flow_repeat: 'A department cannot follow itself',
-		crew_member_department: 'Crew members must belong to the crew’s department'
+		crew_member_department: 'Crew members must belong to the crew’s department',
+		notice_range: 'The end must come after the start',
+		node_id: 'Use letters, digits, - and _ only',
+		node_id_taken: 'This id is used twice',
+		node_unknown: 'There is no such node',
+		key_taken: 'This node already has this key',
+		hotline: 'A hotline number has 3–20 digits',
+		hotline_twice: 'A hotline number is listed twice',
+		hotline_taken: 'Another voice menu already answers this hotline'
 	},
 	perm: {
 		'call.take': 'Take calls',
@@ -751,6 +841,7 @@ export const en: Shape<typeof zhCN> = {
 		'dept.process': 'Process transferred tickets',
 		'workOrder.execute': 'Field crew',
 		'dept.stats': 'Department statistics',
+		'notice.publish': 'Publish fault notices',
 		'admin.users': 'Users',
 		'admin.roles': 'Roles',
 		'admin.departments': 'Departments',
@@ -758,6 +849,7 @@ export const en: Shape<typeof zhCN> = {
 		'admin.phrases': 'Service phrases',
 		'admin.catalogues': 'Catalogues',
 		'admin.audit': 'Audit log',
-		'admin.settings': 'Settings'
+		'admin.settings': 'Settings',
+		'admin.ivr': 'Voice menu'
 	}
 };

@@ -25,6 +25,7 @@ export const zhCN = {
 	},
 	nav: {
 		home: '首页',
+		notices: '故障公告',
 		directory: '组织架构',
 		main: '主导航',
 		admin: '系统管理',
@@ -188,7 +189,8 @@ export const zhCN = {
 			users: '还有 {{count}} 个用户',
 			crews: '还有 {{count}} 个施工队',
 			tickets: '还有 {{count}} 条业务',
-			center: '客服中心不能删除'
+			center: '客服中心不能删除',
+			defaultMenu: '默认语音导航用于其余所有语音导航热线'
 		},
 		crews: '施工队',
 		crewName: '施工队名称',
@@ -415,6 +417,7 @@ export const zhCN = {
 		found: '来电弹屏',
 		foundCount: '登记用户 {{customers}} 户，历史业务 {{tickets}} 条',
 		menu: '语音导航',
+		menuNotices: '已听故障公告：{{titles}}',
 		menuKeys: '按键 {{keys}}',
 		menuTries: '多次未按有效键，转人工',
 		none: '当前没有来电；来电时此处显示来电信息。'
@@ -464,6 +467,80 @@ export const zhCN = {
 		jitter: '抖动',
 		lost: '丢包'
 	},
+	notices: {
+		pageTitle: '故障公告',
+		intro:
+			'发布故障公告：在公告时间内，所有坐席的工作台上都会显示；来电号码登记在这些区域的用户，在语音导航开始前先听到公告内容（不填区域则所有来电都会听到）。删除即撤销公告。',
+		inForce: '故障公告',
+		list: '公告列表',
+		new: '发布故障公告',
+		editing: '修改“{{name}}”',
+		title: '标题',
+		text: '公告内容',
+		textHint: '坐席看到的文字，也是来电者听到的语音（自动转成普通话）',
+		areas: '区域',
+		areasHint: '多个区域用逗号分隔，与客户资料中的“区域”一致；留空表示所有区域',
+		everywhere: '所有区域',
+		startsAt: '开始时间',
+		endsAt: '结束时间',
+		until: '至 {{time}}',
+		state: '状态',
+		states: { upcoming: '未开始', active: '生效中', ended: '已结束' },
+		by: '发布人',
+		publish: '发布'
+	},
+	ivr: {
+		title: '语音导航',
+		intro:
+			'来电先听语音导航：按键进入下一级菜单、收听播报、转人工服务或留下回电请求。保存后从下一个来电起生效，正在通话的来电仍按原来的版本进行。',
+		hotlinesOn: '本服务器的语音导航热线：{{list}}',
+		hotlinesOff: '本服务器没有开启语音导航（设置 IVR_HOTLINES 后重启服务器）。',
+		menus: '语音导航列表',
+		otherHotlines: '其余语音导航热线（默认）',
+		updatedAt: '更新时间',
+		nodes: '节点',
+		new: '新建语音导航',
+		editing: '编辑“{{name}}”',
+		mainTitle: '主菜单',
+		hotlines: '热线号码',
+		hotlinesHint: '多个号码用逗号分隔',
+		defaultHotlinesHint: '默认语音导航用于没有单独指定语音导航的热线；也可在此列出号码',
+		fallbackQueue: '多次输错后转入的业务队列',
+		maxTries: '最多尝试次数',
+		noInputSeconds: '等待按键（秒）',
+		waitingPrompt: '转人工等待时的提示语',
+		rootNode: '节点 {{n}}（来电从这里开始）',
+		node: '节点 {{n}}',
+		nodeId: '编号',
+		nodeTitle: '节点名称',
+		prompt: '提示语',
+		retryPrompt: '输错或未按键时的提示语',
+		retryHint: '留空则重复提示语',
+		keys: '按键',
+		key: '按键',
+		action: '动作',
+		target: '内容',
+		keyOf: '第 {{n}} 个按键',
+		actionOf: '按 {{key}} 的动作',
+		nodeOf: '按 {{key}} 进入的节点',
+		queueOf: '按 {{key}} 转入的业务队列',
+		textOf: '按 {{key}} 的播报内容',
+		callbackTextOf: '按 {{key}} 后的确认语（可不填）',
+		hangupAfter: '播报后挂机',
+		chooseNode: '请选择节点',
+		actions: {
+			submenu: '进入下一级',
+			announcement: '播报',
+			queue: '转人工服务',
+			callback: '留下回电请求',
+			repeat: '重听',
+			back: '返回上一级'
+		},
+		addKey: '添加按键',
+		removeKey: '删除按键 {{key}}',
+		addNode: '添加节点',
+		removeNode: '删除节点“{{title}}”'
+	},
 	wallboard: {
 		title: '实时监控',
 		off: '话务系统未启用：这台服务器上没有运行 Kamailio 和 Janus（安装后重启即可，见 README 的“话务”一节）。坐席状态、排队来电和服务水平在话务启用后显示在这里。',
@@ -479,7 +556,11 @@ export const zhCN = {
 		offered: '今日来电',
 		answered: '今日接通',
 		abandoned: '今日放弃',
-		serviceLevel: '服务水平（{{seconds}} 秒内接通）'
+		serviceLevel: '服务水平（{{seconds}} 秒内接通）',
+		waitingCalls: '排队中的来电',
+		caller: '来电号码',
+		waited: '已等待',
+		queue: '业务队列'
 	},
 	tickets: {
 		callbacksDue: '待回访',
@@ -708,7 +789,15 @@ export const zhCN = {
 		department_cycle: '不能把部门移到它自己或它的下级部门之下',
 		flow_short: '流程至少包含两个部门',
 		flow_repeat: '同一部门不能连续出现两次',
-		crew_member_department: '施工队成员必须属于该施工队的部门'
+		crew_member_department: '施工队成员必须属于该施工队的部门',
+		notice_range: '结束时间须晚于开始时间',
+		node_id: '编号只能用字母、数字、- 和 _',
+		node_id_taken: '编号重复',
+		node_unknown: '没有这个节点',
+		key_taken: '本节点已有这个按键',
+		hotline: '热线号码为 3–20 位数字',
+		hotline_twice: '热线号码重复',
+		hotline_taken: '该热线号码已由另一个语音导航使用'
 	},
 	perm: {
 		'call.take': '接听电话',
@@ -728,6 +817,7 @@ export const zhCN = {
 		'dept.process': '处理移交的业务',
 		'workOrder.execute': '施工队',
 		'dept.stats': '部门统计',
+		'notice.publish': '发布故障公告',
 		'admin.users': '用户管理',
 		'admin.roles': '角色管理',
 		'admin.departments': '部门管理',
@@ -735,6 +825,7 @@ export const zhCN = {
 		'admin.phrases': '服务用语',
 		'admin.catalogues': '业务目录',
 		'admin.audit': '审计日志',
-		'admin.settings': '系统设置'
+		'admin.settings': '系统设置',
+		'admin.ivr': '语音导航'
 	}
 };

@@ -19,7 +19,7 @@ export const PERMISSION_FAMILIES = {
 		'supervise',
 		'campaign.run'
 	],
-	department: ['dept.process', 'workOrder.execute', 'dept.stats'],
+	department: ['dept.process', 'workOrder.execute', 'dept.stats', 'notice.publish'],
 	admin: [
 		'admin.users',
 		'admin.roles',
@@ -28,7 +28,8 @@ export const PERMISSION_FAMILIES = {
 		'admin.phrases',
 		'admin.catalogues',
 		'admin.audit',
-		'admin.settings'
+		'admin.settings',
+		'admin.ivr'
 	]
 } as const;
 

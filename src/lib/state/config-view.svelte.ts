@@ -13,7 +13,9 @@ import type {
 	FlowDoc,
 	PhraseDoc,
 	RoleDoc,
-	ServiceTypeDoc
+	NoticeDoc,
+	ServiceTypeDoc,
+	VoiceMenuDoc
 } from '#shared/docs/config';
 
 export class ConfigView {
@@ -24,6 +26,8 @@ export class ConfigView {
 	#phrases = $state<PhraseDoc[]>([]);
 	#serviceTypes = $state<ServiceTypeDoc[]>([]);
 	#contentCategories = $state<ContentCategoryDoc[]>([]);
+	#voiceMenus = $state<VoiceMenuDoc[]>([]);
+	#notices = $state<NoticeDoc[]>([]);
 	#loaded = $state(false);
 	#started = false;
 	/** Reads under way; only the latest one's answer is shown. */
@@ -56,6 +60,16 @@ export class ConfigView {
 	get contentCategories(): ContentCategoryDoc[] {
 		this.#start();
 		return this.#contentCategories;
+	}
+	/** #18 语音导航: the voice menus (the `default` one first). */
+	get voiceMenus(): VoiceMenuDoc[] {
+		this.#start();
+		return this.#voiceMenus;
+	}
+	/** #18 故障公告, newest first. */
+	get notices(): NoticeDoc[] {
+		this.#start();
+		return this.#notices;
 	}
 	/** The replica has been read at least once. */
 	get loaded(): boolean {
@@ -93,6 +107,11 @@ export class ConfigView {
 		this.#phrases = of<PhraseDoc>('phrase');
 		this.#serviceTypes = of<ServiceTypeDoc>('serviceType');
 		this.#contentCategories = of<ContentCategoryDoc>('contentCategory');
+		this.#voiceMenus = of<VoiceMenuDoc>('voiceMenu').sort(
+			(a, b) =>
+				Number(b.key === 'default') - Number(a.key === 'default') || a.name.localeCompare(b.name)
+		);
+		this.#notices = of<NoticeDoc>('notice').sort((a, b) => b.startsAt.localeCompare(a.startsAt));
 		this.#loaded = true;
 	}
 }

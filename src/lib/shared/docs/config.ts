@@ -77,6 +77,101 @@ export const ContentCategoryDoc = v.object({
 });
 export type ContentCategoryDoc = v.InferOutput<typeof ContentCategoryDoc>;
 
+/** The keys of a telephone keypad, in the order the 语音导航 editor offers them. */
+export const VOICE_MENU_KEYS = [
+	'1',
+	'2',
+	'3',
+	'4',
+	'5',
+	'6',
+	'7',
+	'8',
+	'9',
+	'0',
+	'*',
+	'#'
+] as const;
+export type VoiceMenuKeyName = (typeof VOICE_MENU_KEYS)[number];
+
+/**
+ * What a key does (#18 F23): enter another node, play an announcement (then the node again, or hang up),
+ * queue the call to the agents, take a callback request, repeat the node, go back one node.
+ */
+export const VOICE_MENU_ACTIONS = [
+	'submenu',
+	'announcement',
+	'queue',
+	'callback',
+	'repeat',
+	'back'
+] as const;
+export type VoiceMenuAction = (typeof VOICE_MENU_ACTIONS)[number];
+
+export const VoiceMenuKey = v.object({
+	key: v.picklist(VOICE_MENU_KEYS),
+	action: v.picklist(VOICE_MENU_ACTIONS),
+	/** submenu: the node entered. */
+	node: v.optional(v.string()),
+	/** queue: the agents' queue (业务队列) the call joins. */
+	queue: v.optional(v.string()),
+	/** announcement: what it says; callback: the confirmation said before hanging up (optional). */
+	text: v.optional(v.string()),
+	/** announcement: hang up after it instead of hearing the node again. */
+	hangup: v.optional(v.boolean())
+});
+export type VoiceMenuKey = v.InferOutput<typeof VoiceMenuKey>;
+
+export const VoiceMenuNode = v.object({
+	/** Stable within the menu (keys name it); shown in call records and the screen pop with `title`. */
+	id: v.string(),
+	title: v.string(),
+	/** Spoken on entering the node (synthesised to Mandarin speech). */
+	prompt: v.string(),
+	/** Spoken instead after no key or a wrong key; `prompt` when empty. */
+	retryPrompt: v.optional(v.string()),
+	keys: v.array(VoiceMenuKey)
+});
+export type VoiceMenuNode = v.InferOutput<typeof VoiceMenuNode>;
+
+/**
+ * A voice menu (语音导航, #18 F23) for some hotlines: the first node is where every call starts. The menu with
+ * key `default` serves the voice-menu hotlines no other menu names. A call keeps the version it started with.
+ */
+export const VoiceMenuDoc = v.object({
+	...ConfigBase,
+	type: v.literal('voiceMenu'),
+	hotlines: v.array(v.string()),
+	nodes: v.array(VoiceMenuNode),
+	/** Where callers go after `maxTries` wrong keys or silences in a row. */
+	fallbackQueue: v.string(),
+	maxTries: v.number(),
+	/** How long the menu waits for a key after a node's prompt. */
+	noInputSeconds: v.number(),
+	/** Played, over and over, while the agent's phone rings; silence when empty. */
+	waitingPrompt: v.string()
+});
+export type VoiceMenuDoc = v.InferOutput<typeof VoiceMenuDoc>;
+
+export const DEFAULT_VOICE_MENU_ID = 'voiceMenu:default';
+
+/**
+ * A fault notice (故障公告, #18 F23): what is wrong where and until when — on the agents' desks, and spoken
+ * before the voice menu to callers whose subscriber record lies in one of `areas` (every caller when empty).
+ * `name` is its title.
+ */
+export const NoticeDoc = v.object({
+	...ConfigBase,
+	type: v.literal('notice'),
+	text: v.string(),
+	areas: v.array(v.string()),
+	startsAt: v.string(),
+	endsAt: v.string(),
+	/** Who published it (a user id). */
+	publishedBy: v.optional(v.string())
+});
+export type NoticeDoc = v.InferOutput<typeof NoticeDoc>;
+
 /** Every kind of configuration document, told apart by `type`. */
 export const CONFIG_DOCS = [
 	DepartmentDoc,
@@ -85,7 +180,9 @@ export const CONFIG_DOCS = [
 	FlowDoc,
 	PhraseDoc,
 	ServiceTypeDoc,
-	ContentCategoryDoc
+	ContentCategoryDoc,
+	VoiceMenuDoc,
+	NoticeDoc
 ] as const;
 
 export type ConfigDoc = v.InferOutput<(typeof CONFIG_DOCS)[number]>;
@@ -98,7 +195,9 @@ export const CONFIG_TYPES = [
 	'flow',
 	'phrase',
 	'serviceType',
-	'contentCategory'
+	'contentCategory',
+	'voiceMenu',
+	'notice'
 ] as const satisfies readonly ConfigType[];
 
 export const CENTER_DEPARTMENT_ID = 'department:center';

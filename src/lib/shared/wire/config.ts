@@ -15,7 +15,11 @@ export const ServerConfig = v.object({
 	defaultLocale: v.string(),
 	telephony: v.picklist(TELEPHONY_STATES),
 	/** How many days of tickets a browser keeps for offline work. */
-	syncWindowDays: v.number()
+	syncWindowDays: v.number(),
+	/** The hotline numbers this center answers (HOTLINES). */
+	hotlines: v.optional(v.array(v.string()), []),
+	/** #18 those whose callers hear the voice menu first (IVR_HOTLINES). */
+	voiceMenuHotlines: v.optional(v.array(v.string()), [])
 });
 export type ServerConfig = v.InferOutput<typeof ServerConfig>;
 

@@ -49,11 +49,27 @@ export const Agent = v.object({
 });
 export type Agent = v.InferOutput<typeof Agent>;
 
+/** #18 F23 what a caller did in the voice menu before reaching the agents. */
+export const IvrSummary = v.object({
+	/** The queue the caller chose (业务队列), or the menu's fallback queue. */
+	queue: v.string(),
+	/** The menu nodes the caller went through, root first. */
+	path: v.array(v.object({ id: v.string(), title: v.string() })),
+	keys: v.array(v.string()),
+	/** `tries`: no valid key after the menu's tries, so sent to an agent. */
+	reason: v.picklist(['key', 'tries']),
+	/** The fault notices (故障公告) the caller heard before the menu, by title. */
+	notices: v.optional(v.array(v.string()))
+});
+export type IvrSummary = v.InferOutput<typeof IvrSummary>;
+
 /** A call waiting for an agent, as the wallboard shows it. */
 export const QueuedCallRow = v.object({
 	callId: v.string(),
 	caller: v.string(),
-	waitingMs: v.number()
+	waitingMs: v.number(),
+	/** #18 the caller came through the voice menu: what they chose there. */
+	ivr: v.optional(IvrSummary)
 });
 
 /** F31 the team leader's live wallboard. */
@@ -169,15 +185,7 @@ export const CallOffer = v.object({
 	/** #17 a caller a colleague transferred to this agent (after consulting them), not a hotline call. */
 	transferred: v.optional(v.boolean()),
 	/** #18 F23 the voice menu before the agents: the menus the caller went through, the keys, the queue. */
-	ivr: v.optional(
-		v.object({
-			queue: v.string(),
-			path: v.array(v.object({ id: v.string(), title: v.string() })),
-			keys: v.array(v.string()),
-			/** `tries`: no valid key after the menu's tries, so sent to an agent. */
-			reason: v.picklist(['key', 'tries'])
-		})
-	),
+	ivr: v.optional(IvrSummary),
 	/** The subscribers registered under the caller number (exact match). */
 	customers: v.array(CustomerHit),
 	/** The earlier tickets of the caller number, newest first. */
