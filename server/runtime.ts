@@ -472,6 +472,12 @@ export async function createRuntime(settings: Settings) {
 								(n) => ({ title: n.name, text: n.text })
 							);
 						},
+						record: (record) =>
+							void deps.callRecords
+								.saveMenu(record)
+								.catch((err: Error) =>
+									log(`voice menu: the record of ${record.callId} not stored: ${err.message}`)
+								),
 						log
 					});
 				}

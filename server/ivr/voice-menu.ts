@@ -13,8 +13,9 @@ import type { NoticeDoc, VoiceMenuDoc } from '#shared/docs/config';
 import { DEFAULT_VOICE_MENU } from '#shared/voice-menu';
 import type { Settings } from '../settings';
 import type { IvrSummary } from '../telephony/calls';
+import type { MenuCallRecord } from '../telephony/call-records';
 import { startIvrEngine, type Handoff } from './engine';
-import { validateMenu } from './menu';
+import { validateMenu, type MenuPhase } from './menu';
 import { menuTreeOf, type ConfiguredMenu } from './menu-config';
 import { synthesize } from './prompts';
 import { listenDtmf, startRtpengine } from './rtpengine';
@@ -63,6 +64,23 @@ export function spokenNotices(texts: string[]): string {
 	return `故障公告：${texts.map((t) => (/[。！？.!?]$/.test(t.trim()) ? t.trim() : `${t.trim()}。`)).join('')}`;
 }
 
+/** Phases in which the caller is being served by the menu itself (a notice, an announcement). */
+const SERVED: MenuPhase[] = ['intro', 'announcing', 'closing'];
+
+interface MenuCall {
+	menu: ConfiguredMenu;
+	/** Titles of the fault notices spoken before the menu. */
+	notices: string[];
+	caller: string;
+	hotline: string;
+	arrivedAt: number;
+	/** Heard a notice or an announcement. */
+	heard: boolean;
+	callback: boolean;
+	handoff?: Handoff;
+	bridged: boolean;
+}
+
 export interface VoiceMenu {
 	/** What the caller of this menu call did, while the call lasts (the screen pop's part). */
 	summary(menuCallId: string): IvrSummary | undefined;
@@ -85,6 +103,8 @@ export async function startVoiceMenu(o: {
 	 * named on the agent's screen pop (the caller has heard them already).
 	 */
 	noticesFor?: (callerNumber: string) => { title: string; text: string }[];
+	/** Called once per call as it ends, with where it ended (the call records and statistics). */
+	record?: (record: MenuCallRecord) => void;
 	log: (msg: string) => void;
 }): Promise<VoiceMenu> {
 	const prompts = { dir: join(o.dir, 'prompts') };
@@ -127,24 +147,28 @@ export async function startVoiceMenu(o: {
 			}
 		});
 		if (unfollow) stops.push(unfollow);
-		const handed = new Map<string, Handoff>();
-		/** Each call's menu, the version it started with, and the notices it heard, for its summary. */
-		const menus = new Map<string, ConfiguredMenu & { notices?: string[] }>();
+		/** Each call while it lasts: its menu (the version it started with), what it heard, where it went. */
+		const calls = new Map<string, MenuCall>();
 		const engine = await startIvrEngine({
 			sip,
 			ng: rtp.ng,
 			dtmf,
 			menu: ({ callId, caller, called }) => {
-				const notices = o.noticesFor?.(parseSipUri(caller)?.user ?? caller) ?? [];
+				const number = parseSipUri(caller)?.user ?? caller;
+				const notices = o.noticesFor?.(number) ?? [];
+				const base = menuFor(called);
 				const menu =
-					notices.length > 0
-						? {
-								...menuFor(called),
-								intro: spokenNotices(notices.map((n) => n.text)),
-								notices: notices.map((n) => n.title)
-							}
-						: menuFor(called);
-				menus.set(callId, menu);
+					notices.length > 0 ? { ...base, intro: spokenNotices(notices.map((n) => n.text)) } : base;
+				calls.set(callId, {
+					menu,
+					notices: notices.map((n) => n.title),
+					caller: number,
+					hotline: called,
+					arrivedAt: Date.now(),
+					heard: false,
+					callback: false,
+					bridged: false
+				});
 				return menu;
 			},
 			promptFile: (text) => synthesize(text, prompts),
@@ -157,24 +181,59 @@ export async function startVoiceMenu(o: {
 		engine.on('handoff-failed', (d) =>
 			o.log(`voice menu: ${d.callId} not taken by the distribution (${d.status}); back to the menu`)
 		);
-		engine.on('handoff', (h) => handed.set(h.callId, h));
+		engine.on('menu', (m) => {
+			const call = calls.get(m.callId);
+			if (call && SERVED.includes(m.phase)) call.heard = true;
+		});
+		engine.on('handoff', (h) => {
+			const call = calls.get(h.callId);
+			if (call) call.handoff = h;
+		});
+		engine.on('bridged', (b) => {
+			const call = calls.get(b.callId);
+			if (call) call.bridged = true;
+		});
+		engine.on('callback', (c) => {
+			const call = calls.get(c.callId);
+			if (call) call.callback = true;
+		});
 		engine.on('ended', (e) => {
-			handed.delete(e.callId);
-			menus.delete(e.callId);
+			const call = calls.get(e.callId);
+			calls.delete(e.callId);
+			if (!call || !o.record) return;
+			o.record({
+				callId: e.callId,
+				caller: call.caller,
+				hotline: call.hotline,
+				arrivedAt: call.arrivedAt,
+				endedAt: Date.now(),
+				outcome: call.bridged
+					? 'agent'
+					: call.handoff
+						? 'queued'
+						: call.callback
+							? 'callback'
+							: call.heard
+								? 'selfService'
+								: 'abandoned',
+				path: e.path.map((id) => ({ id, title: call.menu.titles[id] ?? id })),
+				keys: e.keys,
+				notices: call.notices,
+				endedBy: e.by
+			});
 		});
 		o.log(
 			`voice menu on ${o.ivr.hotlines.join(', ')}: SIP ${o.sipHost}:${o.ivr.sipPort}, rtpengine ${rtp.pid}`
 		);
 		return {
 			summary(menuCallId) {
-				const h = handed.get(menuCallId);
-				const menu = menus.get(menuCallId);
-				const titles = menu?.titles ?? {};
-				if (!h) return undefined;
+				const call = calls.get(menuCallId);
+				const h = call?.handoff;
+				if (!call || !h) return undefined;
 				return {
-					...(menu?.notices ? { notices: menu.notices } : {}),
+					...(call.notices.length > 0 ? { notices: call.notices } : {}),
 					queue: h.queue,
-					path: h.path.map((id) => ({ id, title: titles[id] ?? id })),
+					path: h.path.map((id) => ({ id, title: call.menu.titles[id] ?? id })),
 					keys: h.keys,
 					reason: h.reason
 				};

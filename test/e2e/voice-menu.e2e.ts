@@ -11,8 +11,9 @@ import { count, createUser, signIn, uniqueName } from './helpers';
 
 const target = `127.0.0.1:${E2E_SIP_PORT}`;
 
-test('F23 F16 F30 a caller keys through the voice menu and reaches the browser agent: the menus and keys pop up before the phone rings, audio both ways', async ({
+test('F23 F16 F30 F25 a caller keys through the voice menu and reaches the browser agent: the menus and keys pop up before the phone rings, audio both ways, and the menu’s statistics count it', async ({
 	page,
+	browser,
 	request
 }) => {
 	const agent = uniqueName('ivr');
@@ -57,4 +58,17 @@ test('F23 F16 F30 a caller keys through the voice menu and reaches the browser a
 	await expect(call).toBeHidden();
 	const result = await caller;
 	expect(result.code, result.output).toBe(0);
+
+	// F25: the team leader's statistics count the call among the menu's, with the nodes it went through.
+	const leader = uniqueName('ivrl');
+	await createUser(request, { username: leader, roleKey: 'leader' });
+	const stats = await browser.newPage();
+	await signIn(stats, leader);
+	await stats.goto('/stats');
+	const menu = stats.getByRole('region', { name: '语音导航统计' });
+	await expect(menu.getByTestId('menu-stats')).toContainText(
+		/进入语音导航 \d+ 个，转人工 [1-9]\d* 个/
+	);
+	await expect(menu.getByRole('row', { name: /业务咨询和故障报修/ })).toBeVisible();
+	await stats.close();
 });

@@ -7,7 +7,9 @@
  */
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallStats } from '../../src/lib/shared/wire/telephony';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { telephonyClient, until } from '../helpers/telephony';
 import { rtpRange } from '../helpers/ivr';
@@ -81,6 +83,47 @@ function marker(n: number): Uint8Array {
 	header.setUint32(8, 0x0badcafe);
 	packet.set(new TextEncoder().encode(`MENU-ECHO-${String(n).padStart(3, '0')}`), 12);
 	return packet;
+}
+
+/**
+ * A carrier's caller on the voice-menu hotline (sipp, with a UDP socket of the test as its media): it keys
+ * `keys` when told (`signal`), and hangs up when told again (`end: 'caller'`) or waits for the menu's BYE.
+ * `answered` resolves once the caller hears the menu; a caller turned away fails it with sipp's account.
+ */
+async function menuCaller(name: string, keys: string[], end: 'caller' | 'agent') {
+	const media = createSocket('udp4');
+	let heard = 0;
+	media.on('message', () => heard++);
+	await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
+	const port = samplePort();
+	const id = `menu-${name}-${process.pid}-${Date.now()}-1`;
+	const run = runSipp(callerMenuScenario({ mediaPort: media.address().port, keys, end }), target, {
+		service: '96001',
+		port,
+		timeoutS: 90,
+		// sipp binds a few media ports from -mp on: apart from every other caller's.
+		args: ['-mp', String(port + 5000), '-cid_str', id.replace(/-1$/, '-%u')]
+	});
+	let ended: { code: number; output: string } | null = null;
+	void run.then((r) => (ended = r));
+	let open = true;
+	const close = () => {
+		if (open) media.close();
+		open = false;
+	};
+	return {
+		async answered() {
+			await until(() => heard >= 20 || ended !== null, `${name}: the menu at the caller`, 20_000);
+			expect(ended, name).toBeNull();
+		},
+		signal: () => tellToHangUp(port, id),
+		async done() {
+			const r = await run;
+			close();
+			expect(r.code, r.output).toBe(0);
+		},
+		close
+	};
 }
 
 describe('F23 the voice menu in front of the agents', () => {
@@ -231,53 +274,18 @@ describe('F23 the voice menu in front of the agents', () => {
 		const first = await save('v1');
 		id = first._id.slice('voiceMenu:'.length);
 
-		const callers: {
-			port: number;
-			id: string;
-			media: ReturnType<typeof createSocket>;
-			heard: number;
-		}[] = [];
-		const runs: ReturnType<typeof runSipp>[] = [];
+		const callers: Awaited<ReturnType<typeof menuCaller>>[] = [];
 		const call = async (n: number) => {
-			const media = createSocket('udp4');
-			const caller = {
-				port: samplePort(),
-				id: `menu-v-${process.pid}-${Date.now()}-${n}-1`,
-				media,
-				heard: 0
-			};
-			media.on('message', () => caller.heard++);
-			await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
+			const caller = await menuCaller(`v${n}`, ['3'], 'caller');
 			callers.push(caller);
-			const run = runSipp(
-				callerMenuScenario({ mediaPort: media.address().port, keys: ['3'], end: 'caller' }),
-				target,
-				{
-					service: '96001',
-					port: caller.port,
-					timeoutS: 90,
-					// sipp's own media ports (it binds a few from -mp on): apart for the two callers at once.
-					args: [
-						'-mp',
-						String(caller.port + 5000 + n * 8),
-						'-cid_str',
-						caller.id.replace(/-1$/, '-%u')
-					]
-				}
-			);
-			runs.push(run);
-			// A caller turned away fails here with sipp's account of it, not with a timeout.
-			let ended: { code: number; output: string } | null = null;
-			void run.then((r) => (ended = r));
-			await until(() => caller.heard >= 20 || ended !== null, `caller ${n} hears the menu`, 20_000);
-			expect(ended, `caller ${n}`).toBeNull();
+			await caller.answered();
 		};
 		try {
 			await call(1);
 			// Changed while caller 1 is in the menu: caller 2 gets the new version.
 			await save('v2', first._rev);
 			await call(2);
-			for (const c of callers) await tellToHangUp(c.port, c.id);
+			for (const c of callers) await c.signal();
 			let rows: { queue: string; title: string; keys: string[] }[] = [];
 			await until(async () => {
 				const board = await tel.board(leader);
@@ -292,14 +300,14 @@ describe('F23 the voice menu in front of the agents', () => {
 					{ queue: 'billing-v2', title: 'v2主菜单', keys: ['3'] }
 				])
 			);
-			for (const c of callers) await tellToHangUp(c.port, c.id);
-			for (const r of await Promise.all(runs)) expect(r.code, r.output).toBe(0);
+			for (const c of callers) await c.signal();
+			for (const c of callers) await c.done();
 			await until(
 				async () => (await tel.board(leader)).queue.length === 0,
 				'the callers who hung up gone from the queue'
 			);
 		} finally {
-			for (const c of callers) c.media.close();
+			for (const c of callers) c.close();
 		}
 	});
 
@@ -336,37 +344,94 @@ describe('F23 the voice menu in front of the agents', () => {
 		await publish('城东片区停电检修', ['城东片区']);
 		await publish('城西片区光缆抢修', ['城西片区']);
 
-		const media = createSocket('udp4');
-		let heard = 0;
-		media.on('message', () => heard++);
-		await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
-		const port = samplePort();
-		const id = `menu-n-${process.pid}-${Date.now()}-1`;
-		const caller = runSipp(
-			callerMenuScenario({ mediaPort: media.address().port, keys: ['3'], end: 'caller' }),
-			target,
-			{
-				service: '96001',
-				port,
-				timeoutS: 90,
-				args: ['-mp', String(samplePort() + 4000), '-cid_str', id.replace(/-1$/, '-%u')]
-			}
-		);
+		const caller = await menuCaller('notice', ['3'], 'caller');
 		try {
-			await until(() => heard >= 20, 'the notice at the caller', 20_000);
+			await caller.answered();
 			// A key during the notice stops it and counts at the menu's first node (3: the billing queue).
-			await tellToHangUp(port, id);
+			await caller.signal();
 			let row: { notices?: string[]; queue: string } | undefined;
 			await until(async () => {
 				row = (await tel.board(leader)).queue.find((q) => q.ivr)?.ivr;
 				return !!row;
 			}, 'the caller waiting on the wallboard');
 			expect(row).toMatchObject({ notices: ['城东片区停电检修'], queue: 'billing-v2' });
-			await tellToHangUp(port, id);
-			const done = await caller;
-			expect(done.code, done.output).toBe(0);
+			await caller.signal();
+			await caller.done();
 		} finally {
-			media.close();
+			caller.close();
 		}
+	});
+
+	it('F23 F25 each menu call is recorded with where it ended: the statistics count the menu’s self-service and the nodes callers used', async () => {
+		const admin = await server.signIn('admin', 'integration-admin');
+		const day = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+		const menuStats = async () => {
+			const res = await fetch(`${server.url}/api/telephony/stats?from=${day}&to=${day}`, {
+				headers: { cookie: leader }
+			});
+			return v.parse(CallStats, await res.json()).menu;
+		};
+		// The calls of the tests before this one (handed to the agents) are on record already.
+		await until(async () => ((await menuStats())?.toAgents ?? 0) >= 4, 'the earlier menu calls');
+		const before = (await menuStats())!;
+
+		// Key 2 is now an announcement after which the menu hangs up: the caller is served by the menu.
+		const list = await fetch(`${server.url}/api/admin/config/voiceMenu`, {
+			headers: { cookie: admin }
+		});
+		const menu = (
+			(await list.json()) as { items: { _id: string; _rev: string; name: string }[] }
+		).items.find((m) => m.name === '测试导航')!;
+		const saved = await fetch(
+			`${server.url}/api/admin/config/voiceMenu/${encodeURIComponent(menu._id)}`,
+			{
+				method: 'PUT',
+				headers: { 'content-type': 'application/json', cookie: admin },
+				body: JSON.stringify({
+					_rev: menu._rev,
+					name: '测试导航',
+					hotlines: ['96001'],
+					fallbackQueue: 'general',
+					nodes: [
+						{
+							id: 'main',
+							title: 'v3主菜单',
+							prompt: '查询营业时间请按2。',
+							keys: [
+								{
+									key: '2',
+									action: 'announcement',
+									text: '营业时间为每天八点至十八点，再见。',
+									hangup: true
+								}
+							]
+						}
+					]
+				})
+			}
+		);
+		expect(saved.status, await saved.clone().text()).toBe(200);
+
+		const caller = await menuCaller('self', ['2'], 'agent');
+		try {
+			await caller.answered();
+			await caller.signal();
+			// The menu says its piece and hangs up (the caller's scenario waits for that BYE).
+			await caller.done();
+		} finally {
+			caller.close();
+		}
+		await until(
+			async () => (await menuStats())?.calls === before.calls + 1,
+			'the self-served call on record'
+		);
+		const after = (await menuStats())!;
+		expect(after).toMatchObject({
+			selfService: before.selfService + 1,
+			toAgents: before.toAgents,
+			abandoned: before.abandoned
+		});
+		expect(after.containment).toBeCloseTo((after.selfService + after.callbacks) / after.calls);
+		expect(after.nodes).toContainEqual({ title: 'v3主菜单', calls: 1 });
 	});
 });

@@ -361,6 +361,15 @@ export const en: Shape<typeof zhCN> = {
 		signature: 'Customer signature'
 	},
 	stats: {
+		menu: {
+			title: 'Voice menu',
+			summary:
+				'{{calls}} calls entered the voice menu: {{toAgents}} to agents, {{selfService}} served by the menu, {{callbacks}} callback requests, {{abandoned}} hung up in the menu.',
+			containment: 'Contained in the menu: {{percent}}%',
+			nodes: 'Calls per menu node',
+			node: 'Node',
+			entered: 'Calls'
+		},
 		calls: {
 			title: 'Calls',
 			summary:

@@ -345,6 +345,15 @@ export const zhCN = {
 		signature: '客户签字'
 	},
 	stats: {
+		menu: {
+			title: '语音导航统计',
+			summary:
+				'进入语音导航 {{calls}} 个，转人工 {{toAgents}} 个，自助服务完成 {{selfService}} 个，留下回电请求 {{callbacks}} 个，在导航中挂机 {{abandoned}} 个。',
+			containment: '自助解决率：{{percent}}%',
+			nodes: '各节点进入次数',
+			node: '节点',
+			entered: '进入次数'
+		},
 		calls: {
 			title: '话务统计',
 			summary:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callStats, type CallFacts } from './stats';
+import { callStats, menuStats, type CallFacts } from './stats';
 
 const call = (over: Partial<CallFacts>): CallFacts => ({
 	callId: Math.random().toString(36),
@@ -35,5 +35,32 @@ describe('F25 call statistics', () => {
 
 	it('has no service level without answered calls', () => {
 		expect(callStats([call({ outcome: 'abandoned' })]).serviceLevel).toBeNull();
+	});
+});
+
+describe('#18 F25 the voice menu’s figures', () => {
+	it('counts where calls ended, the share the menu finished itself, and the nodes callers entered', () => {
+		const stats = menuStats([
+			{ outcome: 'agent', path: ['主菜单', '业务咨询'] },
+			{ outcome: 'queued', path: ['主菜单'] },
+			{ outcome: 'selfService', path: ['主菜单'] },
+			{ outcome: 'selfService', path: ['主菜单', '业务咨询', '主菜单'] },
+			{ outcome: 'callback', path: ['主菜单', '业务咨询'] },
+			{ outcome: 'abandoned', path: ['主菜单'] }
+		]);
+		expect(stats).toEqual({
+			calls: 6,
+			toAgents: 2,
+			selfService: 2,
+			callbacks: 1,
+			abandoned: 1,
+			containment: 0.5,
+			// A node entered twice in one call (back, then again) counts once for it.
+			nodes: [
+				{ title: '主菜单', calls: 6 },
+				{ title: '业务咨询', calls: 3 }
+			]
+		});
+		expect(menuStats([]).containment).toBeNull();
 	});
 });

@@ -2,7 +2,7 @@
  * F25 F31 call statistics from the stored call records: totals of a period (offered, answered, abandoned,
  * timed out, lost, service level) and per agent (calls answered, average queue time, talk time).
  */
-import type { CallStats } from '../wire/telephony';
+import type { CallStats, MenuOutcome, MenuStats } from '../wire/telephony';
 
 /** What the figures need of a call (a call record has it). */
 export interface CallFacts {
@@ -48,5 +48,35 @@ export function callStats(calls: readonly CallFacts[], serviceLevelSeconds = 20)
 				};
 			})
 			.sort((a, b) => b.answered - a.answered || a.agentId.localeCompare(b.agentId))
+	};
+}
+
+/** What the menu's figures need of a menu call (a menu call record has it). */
+export interface MenuFacts {
+	outcome: MenuOutcome;
+	/** The titles of the nodes the caller entered, in order. */
+	path: string[];
+}
+
+/** #18 F25 the voice menu's figures: where its calls ended, its containment, and the nodes callers used. */
+export function menuStats(calls: readonly MenuFacts[]): MenuStats {
+	const count = (outcome: MenuOutcome) => calls.filter((c) => c.outcome === outcome).length;
+	const nodes = new Map<string, number>();
+	for (const call of calls) {
+		// A node entered twice in one call (back, then again) counts once for that call.
+		for (const title of new Set(call.path)) nodes.set(title, (nodes.get(title) ?? 0) + 1);
+	}
+	const selfService = count('selfService');
+	const callbacks = count('callback');
+	return {
+		calls: calls.length,
+		toAgents: count('agent') + count('queued'),
+		selfService,
+		callbacks,
+		abandoned: count('abandoned'),
+		containment: calls.length ? (selfService + callbacks) / calls.length : null,
+		nodes: [...nodes.entries()]
+			.map(([title, n]) => ({ title, calls: n }))
+			.sort((a, b) => b.calls - a.calls || a.title.localeCompare(b.title, 'zh-CN'))
 	};
 }

@@ -136,6 +136,30 @@ export const AgentCallRow = v.object({
 });
 export type AgentCallRow = v.InferOutput<typeof AgentCallRow>;
 
+/**
+ * #18 how a call in the voice menu ended: put through to an agent (`agent`), handed to the agents but hung up
+ * before one answered (`queued`), left a callback request (`callback`), served by the menu itself — heard an
+ * announcement or a notice and hung up, or was hung up on after a closing one (`selfService`) — or hung up
+ * having heard nothing but the menu (`abandoned`).
+ */
+export const MENU_OUTCOMES = ['agent', 'queued', 'callback', 'selfService', 'abandoned'] as const;
+export type MenuOutcome = (typeof MENU_OUTCOMES)[number];
+
+/** F25 the voice menu's figures of a period. */
+export const MenuStats = v.object({
+	calls: v.number(),
+	/** Handed to the agents (answered or not). */
+	toAgents: v.number(),
+	selfService: v.number(),
+	callbacks: v.number(),
+	abandoned: v.number(),
+	/** Share of the menu's calls it finished itself (self-service and callbacks), or null without calls. */
+	containment: v.nullable(v.number()),
+	/** How many calls entered each menu node (by title), most first. */
+	nodes: v.array(v.object({ title: v.string(), calls: v.number() }))
+});
+export type MenuStats = v.InferOutput<typeof MenuStats>;
+
 /** F25 call statistics of a period (`#shared/calls/stats` computes them). */
 export const CallStats = v.object({
 	offered: v.number(),
@@ -146,7 +170,9 @@ export const CallStats = v.object({
 	/** Share of answered calls answered within `serviceLevelSeconds`, or null without answered calls. */
 	serviceLevel: v.nullable(v.number()),
 	serviceLevelSeconds: v.number(),
-	agents: v.array(AgentCallRow)
+	agents: v.array(AgentCallRow),
+	/** #18 the voice menu's calls of the period, when there were any. */
+	menu: v.optional(MenuStats)
 });
 export type CallStats = v.InferOutput<typeof CallStats>;
 
