@@ -37,6 +37,7 @@ import { createCallRecords } from './telephony/call-records';
 import { createReplicationDoors } from './replication';
 import { startCallHandling, type CallHandling, type CallHandlingOptions } from './telephony/calls';
 import { startVoiceMenu, type VoiceMenu } from './ivr/voice-menu';
+import { createCallbackRequests } from './ivr/callback-requests';
 import type { NoticeDoc, VoiceMenuDoc } from '#shared/docs/config';
 import { noticesFor } from '#shared/notices';
 import { normalizePhone } from '#shared/phone';
@@ -443,6 +444,7 @@ export async function createRuntime(settings: Settings) {
 				);
 				if (settings.ivr.hotlines.length > 0) {
 					await configIndex.ready;
+					const callbackRequests = createCallbackRequests({ store, customers: customerIndex });
 					telephony.menu = await startVoiceMenu({
 						sipHost: settings.sip.host,
 						sipPort: settings.sip.port,
@@ -472,6 +474,14 @@ export async function createRuntime(settings: Settings) {
 								(n) => ({ title: n.name, text: n.text })
 							);
 						},
+						callbackRequest: (request) =>
+							void callbackRequests
+								.record(request)
+								.catch((err: Error) =>
+									log(
+										`voice menu: the callback request of ${request.caller} (${request.callId}) not recorded: ${err.message}`
+									)
+								),
 						record: (record) =>
 							void deps.callRecords
 								.saveMenu(record)

@@ -14,6 +14,7 @@ import { DEFAULT_VOICE_MENU } from '#shared/voice-menu';
 import type { Settings } from '../settings';
 import type { IvrSummary } from '../telephony/calls';
 import type { MenuCallRecord } from '../telephony/call-records';
+import type { CallbackRequest } from './callback-requests';
 import { startIvrEngine, type Handoff } from './engine';
 import { validateMenu, type MenuPhase } from './menu';
 import { menuTreeOf, type ConfiguredMenu } from './menu-config';
@@ -103,6 +104,8 @@ export async function startVoiceMenu(o: {
 	 * named on the agent's screen pop (the caller has heard them already).
 	 */
 	noticesFor?: (callerNumber: string) => { title: string; text: string }[];
+	/** A caller asked to be called back: recorded at once (`callback-requests.ts`). */
+	callbackRequest?: (request: CallbackRequest) => void;
 	/** Called once per call as it ends, with where it ended (the call records and statistics). */
 	record?: (record: MenuCallRecord) => void;
 	log: (msg: string) => void;
@@ -195,7 +198,16 @@ export async function startVoiceMenu(o: {
 		});
 		engine.on('callback', (c) => {
 			const call = calls.get(c.callId);
-			if (call) call.callback = true;
+			if (!call) return;
+			call.callback = true;
+			o.callbackRequest?.({
+				callId: c.callId,
+				caller: call.caller,
+				hotline: call.hotline,
+				path: c.path.map((id) => call.menu.titles[id] ?? id),
+				keys: c.keys,
+				at: c.at
+			});
 		});
 		engine.on('ended', (e) => {
 			const call = calls.get(e.callId);

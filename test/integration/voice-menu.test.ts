@@ -10,6 +10,8 @@ import { existsSync } from 'node:fs';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallStats } from '../../src/lib/shared/wire/telephony';
+import type { TicketDoc } from '../../src/lib/shared/tickets/ticket';
+import { callbackTicketId } from '../../server/ivr/callback-requests';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { telephonyClient, until } from '../helpers/telephony';
 import { rtpRange } from '../helpers/ivr';
@@ -86,6 +88,54 @@ function marker(n: number): Uint8Array {
 }
 
 /**
+ * Saves the test's own menu for 96001 (测试导航) with one node `main`: created the first time, changed from its
+ * current revision after.
+ */
+async function saveTestMenu(
+	admin: string,
+	main: { title: string; prompt: string; keys: unknown[] }
+) {
+	const list = await fetch(`${server.url}/api/admin/config/voiceMenu`, {
+		headers: { cookie: admin }
+	});
+	const items = ((await list.json()) as { items: { _id: string; _rev: string; name: string }[] })
+		.items;
+	const current = items.find((m) => m.name === '测试导航');
+	const res = await fetch(
+		`${server.url}/api/admin/config/voiceMenu${current ? `/${encodeURIComponent(current._id)}` : ''}`,
+		{
+			method: current ? 'PUT' : 'POST',
+			headers: { 'content-type': 'application/json', cookie: admin },
+			body: JSON.stringify({
+				...(current ? { _rev: current._rev } : {}),
+				name: '测试导航',
+				hotlines: ['96001'],
+				fallbackQueue: 'general',
+				nodes: [{ id: 'main', ...main }]
+			})
+		}
+	);
+	expect(res.status, await res.clone().text()).toBe(current ? 200 : 201);
+}
+
+/** The test caller's number (+86 571 8888 6666) belongs to subscriber E900 of 城东片区 (imported once). */
+async function callerIsSubscriber(admin: string) {
+	const imported = await fetch(`${server.url}/api/customers/import?source=digital&format=csv`, {
+		method: 'POST',
+		headers: { cookie: admin, origin: server.url, 'content-type': 'text/plain; charset=utf-8' },
+		body: '账号,姓名,联系电话,装机地址,片区,状态\nE900,陈东,0571-88886666,城东路1号,城东片区,正常'
+	});
+	expect(imported.status, await imported.clone().text()).toBe(200);
+	await until(async () => {
+		const res = await fetch(
+			`${server.url}/api/customers/search?q=057188886666&field=phone&match=exact&source=all`,
+			{ headers: { cookie: admin, origin: server.url } }
+		);
+		return ((await res.json()) as { hits: unknown[] }).hits.length > 0;
+	}, 'the subscriber in the search index');
+}
+
+/**
  * A carrier's caller on the voice-menu hotline (sipp, with a UDP socket of the test as its media): it keys
  * `keys` when told (`signal`), and hangs up when told again (`end: 'caller'`) or waits for the menu's BYE.
  * `answered` resolves once the caller hears the menu; a caller turned away fails it with sipp's account.
@@ -116,13 +166,25 @@ async function menuCaller(name: string, keys: string[], end: 'caller' | 'agent')
 			await until(() => heard >= 20 || ended !== null, `${name}: the menu at the caller`, 20_000);
 			expect(ended, name).toBeNull();
 		},
+		/** The menu call's Call-ID. */
+		callId: id,
 		signal: () => tellToHangUp(port, id),
 		async done() {
 			const r = await run;
 			close();
 			expect(r.code, r.output).toBe(0);
 		},
-		close
+		close,
+		/** Hears the menu, keys, and is hung up on by the menu (`end: 'agent'`). */
+		async servedByTheMenu() {
+			try {
+				await this.answered();
+				await this.signal();
+				await this.done();
+			} finally {
+				close();
+			}
+		}
 	};
 }
 
@@ -313,20 +375,7 @@ describe('F23 the voice menu in front of the agents', () => {
 
 	it('F23 a caller whose subscriber lies in an area with a fault notice hears it before the menu, and the agents see they did', async () => {
 		const admin = await server.signIn('admin', 'integration-admin');
-		// The caller's number (+86 571 8888 6666) belongs to a subscriber of 城东片区.
-		const imported = await fetch(`${server.url}/api/customers/import?source=digital&format=csv`, {
-			method: 'POST',
-			headers: { cookie: admin, origin: server.url, 'content-type': 'text/plain; charset=utf-8' },
-			body: '账号,姓名,联系电话,装机地址,片区,状态\nE900,陈东,0571-88886666,城东路1号,城东片区,正常'
-		});
-		expect(imported.status, await imported.clone().text()).toBe(200);
-		await until(async () => {
-			const res = await fetch(
-				`${server.url}/api/customers/search?q=057188886666&field=phone&match=exact&source=all`,
-				{ headers: { cookie: admin, origin: server.url } }
-			);
-			return ((await res.json()) as { hits: unknown[] }).hits.length > 0;
-		}, 'the subscriber in the search index');
+		await callerIsSubscriber(admin);
 		const publish = async (name: string, areas: string[]) => {
 			const res = await fetch(`${server.url}/api/admin/config/notice`, {
 				method: 'POST',
@@ -376,51 +425,21 @@ describe('F23 the voice menu in front of the agents', () => {
 		const before = (await menuStats())!;
 
 		// Key 2 is now an announcement after which the menu hangs up: the caller is served by the menu.
-		const list = await fetch(`${server.url}/api/admin/config/voiceMenu`, {
-			headers: { cookie: admin }
+		await saveTestMenu(admin, {
+			title: 'v3主菜单',
+			prompt: '查询营业时间请按2。',
+			keys: [
+				{
+					key: '2',
+					action: 'announcement',
+					text: '营业时间为每天八点至十八点，再见。',
+					hangup: true
+				}
+			]
 		});
-		const menu = (
-			(await list.json()) as { items: { _id: string; _rev: string; name: string }[] }
-		).items.find((m) => m.name === '测试导航')!;
-		const saved = await fetch(
-			`${server.url}/api/admin/config/voiceMenu/${encodeURIComponent(menu._id)}`,
-			{
-				method: 'PUT',
-				headers: { 'content-type': 'application/json', cookie: admin },
-				body: JSON.stringify({
-					_rev: menu._rev,
-					name: '测试导航',
-					hotlines: ['96001'],
-					fallbackQueue: 'general',
-					nodes: [
-						{
-							id: 'main',
-							title: 'v3主菜单',
-							prompt: '查询营业时间请按2。',
-							keys: [
-								{
-									key: '2',
-									action: 'announcement',
-									text: '营业时间为每天八点至十八点，再见。',
-									hangup: true
-								}
-							]
-						}
-					]
-				})
-			}
-		);
-		expect(saved.status, await saved.clone().text()).toBe(200);
 
-		const caller = await menuCaller('self', ['2'], 'agent');
-		try {
-			await caller.answered();
-			await caller.signal();
-			// The menu says its piece and hangs up (the caller's scenario waits for that BYE).
-			await caller.done();
-		} finally {
-			caller.close();
-		}
+		// The menu says its piece and hangs up.
+		await (await menuCaller('self', ['2'], 'agent')).servedByTheMenu();
 		await until(
 			async () => (await menuStats())?.calls === before.calls + 1,
 			'the self-served call on record'
@@ -433,5 +452,42 @@ describe('F23 the voice menu in front of the agents', () => {
 		});
 		expect(after.containment).toBeCloseTo((after.selfService + after.callbacks) / after.calls);
 		expect(after.nodes).toContainEqual({ title: 'v3主菜单', calls: 1 });
+	});
+
+	it('F23 F22 a caller who asks to be called back leaves a ticket due for a callback at once, with their subscriber', async () => {
+		const admin = await server.signIn('admin', 'integration-admin');
+		await callerIsSubscriber(admin);
+		await saveTestMenu(admin, {
+			title: 'v4主菜单',
+			prompt: '需要回电请按4。',
+			keys: [{ key: '4', action: 'callback', text: '我们会尽快给您回电，再见。' }]
+		});
+
+		// The menu confirms and hangs up.
+		const caller = await menuCaller('callback', ['4'], 'agent');
+		await caller.servedByTheMenu();
+		const ticket = (await server.runtime.store
+			.db('tickets')
+			.get(callbackTicketId(caller.callId))) as unknown as TicketDoc;
+		expect(ticket).toMatchObject({
+			status: 'callback',
+			callerNumber: '+8657188886666',
+			customerIds: ['digital:E900'],
+			departmentId: 'department:center'
+		});
+		expect(ticket.events[0]).toMatchObject({
+			type: 'created',
+			by: 'system:ivr',
+			callbackRequired: true,
+			content: '语音导航回电请求（热线 96001）：v4主菜单 · 按键 4'
+		});
+		// An agent's device receives it with the center's tickets: on the desk's 待回访 list.
+		const desk = await server.createUser({ username: 'menucallbacks', roleKey: 'agent' });
+		const agentFeed = await fetch(`${server.url}/sync/tickets/_changes?since=0`, {
+			headers: { cookie: desk }
+		});
+		const feed = (await agentFeed.json()) as { results?: { id: string }[] };
+		expect(agentFeed.status, JSON.stringify(feed)).toBe(200);
+		expect(feed.results!.map((r) => r.id)).toContain(ticket._id);
 	});
 });
